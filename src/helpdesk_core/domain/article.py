@@ -1,0 +1,137 @@
+"""Articles: the communication log of a ticket (messages in, messages out, internal notes)."""
+
+from __future__ import annotations
+
+import enum
+import posixpath
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.values import Actor, Channel, clean_line, clean_text, ensure_utc, new_id
+from helpdesk_core.errors import ValidationError
+
+__all__ = ["Article", "AttachmentMeta", "Direction", "safe_filename"]
+
+MAX_BODY = 1_000_000
+
+
+class Direction(enum.Enum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
+_RISKY_EXT = {".html", ".htm", ".xhtml", ".svg", ".js", ".hta", ".exe", ".bat", ".cmd", ".scr"}
+
+
+def safe_filename(name: object, *, fallback: str = "attachment") -> str:
+    """Make a hostile file name safe to show and to store.
+
+    Drops any directory part, control and bidi-override characters and characters Windows
+    forbids; refuses device names; neutralises extensions a browser or OS would execute or
+    render (``invoice.html`` → ``invoice.html.txt``); caps the length at 150 characters.
+    """
+    text = name if isinstance(name, str) else ""
+    text = unicodedata.normalize("NFC", text).replace("\\", "/")
+    text = posixpath.basename(text)
+    text = _UNSAFE_NAME.sub("_", text).strip(" .")
+    stem, dot, ext = text.rpartition(".")
+    if not dot:
+        stem, ext = text, ""
+    if stem.split(".")[0].casefold() in _RESERVED:
+        stem = "_" + stem
+    if not stem:
+        stem, ext = (fallback, ext) if ext else (fallback, "")
+    suffix = f".{ext}" if ext else ""
+    if suffix.casefold() in _RISKY_EXT:
+        suffix += ".txt"
+    room = 150 - len(suffix)
+    if room < 1:
+        suffix = suffix[:20]
+        room = 150 - len(suffix)
+    return stem[:room] + suffix
+
+
+@attrs.frozen
+class AttachmentMeta:
+    """What the ticket knows about an attachment; the bytes live in the BlobStore."""
+
+    blob_key: str
+    filename: str = attrs.field(converter=safe_filename)
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    content_id: str | None = None
+    inline: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.size < 0:
+            raise ValidationError("size must not be negative", field="attachment.size")
+        if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", self.content_type, re.IGNORECASE):
+            raise ValidationError("bad content type", field="attachment.content_type")
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AttachmentMeta:
+        return cls(**data)
+
+
+@attrs.frozen
+class Article:
+    """One message or note on a ticket. Internal notes are never public."""
+
+    id: str
+    ticket_id: str
+    direction: Direction
+    channel: Channel
+    author: Actor
+    public: bool
+    body_text: str
+    created_at: datetime
+    subject: str = ""
+    attachments: tuple[AttachmentMeta, ...] = ()
+    external_id: str | None = None
+    meta: dict[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        ticket_id: str,
+        direction: Direction,
+        channel: Channel,
+        author: Actor,
+        body_text: str,
+        at: datetime,
+        public: bool | None = None,
+        subject: str = "",
+        attachments: tuple[AttachmentMeta, ...] = (),
+        external_id: str | None = None,
+        meta: dict[str, str] | None = None,
+    ) -> Article:
+        if public is None:
+            public = direction is not Direction.INTERNAL
+        if direction is Direction.INTERNAL and public:
+            raise ValidationError("an internal note cannot be public", field="public")
+        return cls(
+            id=new_id(),
+            ticket_id=ticket_id,
+            direction=direction,
+            channel=channel,
+            author=author,
+            public=public,
+            body_text=clean_text(body_text, field="body", max_length=MAX_BODY),
+            created_at=ensure_utc(at),
+            subject=clean_line(subject, field="subject", max_length=500, required=False),
+            attachments=tuple(attachments),
+            external_id=external_id,
+            meta=dict(meta or {}),
+        )

@@ -1,0 +1,157 @@
+"""Customers as the helpdesk sees them: contacts, organisations, and the host's orders/products.
+
+A host that has its own customer database serves these values through the ``Directory`` port;
+a host without one uses the library's built-in contact store. Either way the core works with
+these frozen values, never with the host's records.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+import email_validator
+import phonenumbers
+
+from helpdesk_core.domain.values import EntityKind, EntityRef, clean_line, new_id
+from helpdesk_core.errors import OrderNotOwned, ValidationError
+
+__all__ = [
+    "Contact",
+    "Order",
+    "Organisation",
+    "Product",
+    "normalize_email",
+    "normalize_phone",
+]
+
+
+def normalize_email(value: object, *, field: str = "email") -> str:
+    """Syntax-check an address (no DNS) and return its canonical form for matching.
+
+    The domain part is lower-cased and IDNA-normalised by email-validator; the local part is
+    lower-cased too, because in practice no mailbox provider our customers use distinguishes
+    ``Jana.Novak`` from ``jana.novak`` and a missed match creates a duplicate contact.
+    """
+    if not isinstance(value, str):
+        raise ValidationError("must be text", field=field)
+    try:
+        result = email_validator.validate_email(
+            value.strip(), check_deliverability=False, allow_smtputf8=True
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(str(exc), field=field) from None
+    return result.normalized.casefold()
+
+
+def normalize_phone(value: object, *, region: str | None = "CZ", field: str = "phone") -> str:
+    """Parse a phone number and return it in E.164 (``+420601234567``)."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError("must be a phone number", field=field)
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"not a phone number: {exc}", field=field) from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError("not a possible phone number", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _emails(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen[normalize_email(value)] = None
+    return tuple(seen)
+
+
+@attrs.frozen
+class Organisation:
+    id: str
+    name: str = attrs.field(converter=lambda v: clean_line(v, field="name", max_length=200))
+    account_owner: str | None = None
+
+    @classmethod
+    def create(cls, name: str, *, account_owner: str | None = None) -> Organisation:
+        return cls(new_id(), name, account_owner)
+
+
+@attrs.frozen
+class Contact:
+    """A person who writes to the helpdesk. ``emails`` and ``phones`` are normalised."""
+
+    id: str
+    name: str = attrs.field(
+        converter=lambda v: clean_line(v, field="name", max_length=200, required=False)
+    )
+    emails: tuple[str, ...] = attrs.field(default=(), converter=lambda v: _emails(tuple(v)))
+    phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    organisation_id: str | None = None
+    language: str | None = None
+    account_owner: str | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        email: str | None = None,
+        phone: str | None = None,
+        organisation_id: str | None = None,
+        language: str | None = None,
+        account_owner: str | None = None,
+    ) -> Contact:
+        return cls(
+            id=new_id(),
+            name=name,
+            emails=(email,) if email else (),
+            phones=(normalize_phone(phone),) if phone else (),
+            organisation_id=organisation_id,
+            language=language,
+            account_owner=account_owner,
+        )
+
+    @property
+    def email(self) -> str | None:
+        """The primary address."""
+        return self.emails[0] if self.emails else None
+
+
+@attrs.frozen
+class Order:
+    """An order as the host's Directory reports it.
+
+    ``customer_email`` covers guest checkouts, where the host has an address but no account.
+    """
+
+    ref: EntityRef
+    number: str
+    customer_id: str | None = None
+    customer_email: str | None = None
+    placed_at: datetime | None = None
+    summary: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.ref.kind is not EntityKind.ORDER:
+            raise ValidationError("an order's ref must be of kind order", field="order.ref")
+
+    def belongs_to(self, *, customer_id: str | None, email: str | None) -> bool:
+        if customer_id is not None and self.customer_id == customer_id:
+            return True
+        if email is not None and self.customer_email is not None:
+            try:
+                return normalize_email(self.customer_email) == normalize_email(email)
+            except ValidationError:
+                return False
+        return False
+
+    def ensure_belongs_to(self, *, customer_id: str | None, email: str | None) -> None:
+        """Refuse a request that names someone else's order."""
+        if not self.belongs_to(customer_id=customer_id, email=email):
+            raise OrderNotOwned(self.number)
+
+
+@attrs.frozen
+class Product:
+    ref: EntityRef
+    sku: str
+    name: str

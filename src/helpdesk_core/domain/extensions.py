@@ -1,0 +1,124 @@
+"""Values exchanged with extension points: classifications, assignment proposals, follow-ups.
+
+Plugins return these from hooks; the rules that combine them are pure functions here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import EntityRef, Priority, validate_tag
+
+__all__ = [
+    "AssignmentProposal",
+    "AssignmentResolver",
+    "Classification",
+    "FollowUpAction",
+    "FollowUpRequest",
+    "KeywordRule",
+    "combine_classifications",
+]
+
+
+@attrs.frozen
+class Classification:
+    """A classifier's suggestion. Unset attributes mean "no opinion"."""
+
+    source: str
+    incident_type: str | None = None
+    priority: Priority | None = None
+    team: str | None = None
+    tags: frozenset[str] = attrs.field(
+        default=frozenset(), converter=lambda v: frozenset(validate_tag(t) for t in v)
+    )
+    confidence: float = 1.0
+    reason: str = ""
+
+
+def combine_classifications(suggestions: Iterable[Classification]) -> Classification:
+    """Per attribute, the most confident suggestion wins (ties: the earlier one); tags add up."""
+    best: dict[str, tuple[float, Any, str]] = {}
+    tags: set[str] = set()
+    reasons: list[str] = []
+    for s in suggestions:
+        tags |= s.tags
+        if s.reason:
+            reasons.append(f"{s.source}: {s.reason}")
+        for name in ("incident_type", "priority", "team"):
+            value = getattr(s, name)
+            if value is not None and (name not in best or s.confidence > best[name][0]):
+                best[name] = (s.confidence, value, s.source)
+    return Classification(
+        source="+".join(sorted({v[2] for v in best.values()})) or "none",
+        incident_type=best.get("incident_type", (0, None, ""))[1],
+        priority=best.get("priority", (0, None, ""))[1],
+        team=best.get("team", (0, None, ""))[1],
+        tags=frozenset(tags),
+        confidence=min((v[0] for v in best.values()), default=1.0),
+        reason="; ".join(reasons),
+    )
+
+
+@attrs.frozen
+class KeywordRule:
+    """The built-in classifier: if any keyword occurs in the text, suggest these values."""
+
+    keywords: tuple[str, ...]
+    incident_type: str | None = None
+    priority: Priority | None = None
+    team: str | None = None
+    tags: tuple[str, ...] = ()
+
+    def classify(self, text: str) -> Classification | None:
+        folded = text.casefold()
+        hit = next((k for k in self.keywords if k.casefold() in folded), None)
+        if hit is None:
+            return None
+        return Classification(
+            source="rules", incident_type=self.incident_type, priority=self.priority,
+            team=self.team, tags=frozenset(self.tags), confidence=0.5,
+            reason=f"keyword {hit!r}",
+        )
+
+
+@attrs.frozen
+class AssignmentProposal:
+    """A resolver's answer: who should get the ticket, and why."""
+
+    resolver: str
+    assignee: str | None
+    team: str | None = None
+    reason: str = ""
+
+
+class AssignmentResolver(Protocol):
+    """One step of the assignment chain. Returns None when it has no answer."""
+
+    name: str
+
+    def propose(self, ticket: Ticket) -> AssignmentProposal | None: ...
+
+
+@attrs.frozen
+class FollowUpRequest:
+    """What a follow-up action (exchange, RMA, repair, refund) receives, prefilled."""
+
+    action: str
+    ticket_id: str
+    ticket_number: str
+    customer_id: str | None
+    links: tuple[EntityRef, ...]
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class FollowUpAction(Protocol):
+    """A process the host runs for a ticket; returns the host record it created."""
+
+    key: str
+    label: str
+
+    def start(self, request: FollowUpRequest) -> EntityRef: ...

@@ -1,0 +1,63 @@
+"""The change history: every change to a ticket is a :class:`TicketEvent`.
+
+Events are the record of truth that later features derive from (SLA clocks, reports, undoing a
+merge), so each one says who, when, what, and the old and new value as JSON-safe data.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.values import Actor
+
+__all__ = ["EventKind", "TicketEvent"]
+
+
+class EventKind(enum.Enum):
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    SUBJECT_CHANGED = "subject_changed"
+    ASSIGNED = "assigned"
+    TEAM_CHANGED = "team_changed"
+    INCIDENT_TYPE_CHANGED = "incident_type_changed"
+    CUSTOMER_CHANGED = "customer_changed"
+    TAG_ADDED = "tag_added"
+    TAG_REMOVED = "tag_removed"
+    FIELD_CHANGED = "field_changed"
+    LINK_ADDED = "link_added"
+    LINK_REMOVED = "link_removed"
+    DUE_CHANGED = "due_changed"
+    ARTICLE_ADDED = "article_added"
+
+
+@attrs.frozen
+class TicketEvent:
+    """One change. ``seq`` orders the events of a ticket (1, 2, 3 ... without gaps)."""
+
+    ticket_id: str
+    seq: int
+    at: datetime
+    actor: Actor
+    kind: EventKind
+    field: str | None = None
+    old: Any = None
+    new: Any = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+    def describe(self) -> str:
+        """A one-line human description, for history views and the demo."""
+        who = self.actor.name or self.actor.id or self.actor.kind.value
+        if self.kind is EventKind.CREATED:
+            return f"{who} created the ticket via {self.data.get('channel', '?')}"
+        if self.kind is EventKind.ARTICLE_ADDED:
+            return f"{who} added a {self.data.get('direction', '')} article".replace("  ", " ")
+        if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED):
+            return f"{who} added {self.field} {self.new}"
+        if self.kind in (EventKind.TAG_REMOVED, EventKind.LINK_REMOVED):
+            return f"{who} removed {self.field} {self.old}"
+        return f"{who} changed {self.field}: {self.old} → {self.new}"

@@ -1,0 +1,188 @@
+"""The agent queue: which tickets, in what order, one page at a time.
+
+Pagination is keyset-based: a page ends with an opaque cursor holding the sort key of its last
+ticket, and the next page starts strictly after it. Unlike offsets, pages neither skip nor repeat
+tickets while others are being created, and the cost does not grow with the page number.
+
+The rules (what matches, what order) are defined here once; the in-memory store applies them to
+objects, SQL stores translate them into WHERE/ORDER BY and are tested against this definition.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Priority, validate_tag
+from helpdesk_core.errors import ValidationError
+
+__all__ = ["FAR_FUTURE", "Page", "QueueSort", "TicketQuery", "decode_cursor", "encode_cursor"]
+
+# Tickets without a due date sort after every real one.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+MAX_LIMIT = 500
+
+T = TypeVar("T")
+
+
+class QueueSort(enum.Enum):
+    """Orders the queue can be sorted by. All keys end with the id, so the order is total."""
+
+    PRIORITY = "priority"  # most urgent first, then oldest first
+    DUE = "due"  # earliest due first, tickets without a due date last
+    NEWEST = "newest"  # most recently created first
+    OLDEST = "oldest"  # least recently created first
+
+    @property
+    def descending(self) -> bool:
+        return self is QueueSort.NEWEST
+
+    def key(self, ticket: Ticket) -> tuple[Any, ...]:
+        if self is QueueSort.PRIORITY:
+            return (ticket.priority.rank, ticket.created_at, ticket.id)
+        if self is QueueSort.DUE:
+            return (ticket.due_at or FAR_FUTURE, ticket.id)
+        return (ticket.created_at, ticket.id)
+
+
+@attrs.frozen
+class TicketQuery:
+    """Filters are combined with AND; ``None`` means "don't filter on this"."""
+
+    status_categories: frozenset[StatusCategory] | None = None
+    team: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    incident_type: str | None = None  # matches the node and its whole subtree
+    customer_id: str | None = None
+    organisation_id: str | None = None
+    priorities: frozenset[Priority] | None = None
+    tags: frozenset[str] = attrs.field(
+        default=frozenset(), converter=lambda v: frozenset(validate_tag(t) for t in v)
+    )
+    sort: QueueSort = QueueSort.PRIORITY
+    limit: int = 50
+    after: str | None = None  # a cursor from Page.next_cursor
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise ValidationError(f"must be between 1 and {MAX_LIMIT}", field="limit")
+        if self.unassigned and self.assignee is not None:
+            raise ValidationError("unassigned and assignee exclude each other", field="assignee")
+        if self.after is not None:
+            decode_cursor(self.after, self.sort)  # reject garbage early, with a clear error
+
+    @classmethod
+    def active(cls, **kwargs: Any) -> TicketQuery:
+        """The usual agent view: tickets on which work is still expected."""
+        categories = frozenset(c for c in StatusCategory if c.is_active)
+        return cls(status_categories=categories, **kwargs)
+
+    def matches(self, ticket: Ticket) -> bool:
+        if self.status_categories is not None and (
+            ticket.status_category not in self.status_categories
+        ):
+            return False
+        if self.team is not None and ticket.team != self.team:
+            return False
+        if self.assignee is not None and ticket.assignee != self.assignee:
+            return False
+        if self.unassigned and ticket.assignee is not None:
+            return False
+        if self.incident_type is not None:
+            key = ticket.incident_type or ""
+            if key != self.incident_type and not key.startswith(self.incident_type + "/"):
+                return False
+        if self.customer_id is not None and ticket.customer_id != self.customer_id:
+            return False
+        if self.organisation_id is not None and ticket.organisation_id != self.organisation_id:
+            return False
+        if self.priorities is not None and ticket.priority not in self.priorities:
+            return False
+        return self.tags <= ticket.tags
+
+    def after_key(self) -> tuple[Any, ...] | None:
+        return decode_cursor(self.after, self.sort) if self.after else None
+
+    def apply(self, tickets: Iterable[Ticket]) -> Page[Ticket]:
+        """The reference implementation over objects (used by the in-memory store)."""
+        start = self.after_key()
+        selected = []
+        for ticket in tickets:
+            if not self.matches(ticket):
+                continue
+            key = self.sort.key(ticket)
+            if start is not None and (key <= start if not self.sort.descending else key >= start):
+                continue
+            selected.append((key, ticket))
+        selected.sort(key=lambda pair: pair[0], reverse=self.sort.descending)
+        return Page.of([t for _, t in selected[: self.limit + 1]], self)
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, fetched: Sequence[Ticket], query: TicketQuery) -> Page[Ticket]:
+        """Build a page from up to ``limit + 1`` rows: the extra row only proves there is more."""
+        items = list(fetched[: query.limit])
+        more = len(fetched) > query.limit
+        cursor = encode_cursor(query.sort.key(items[-1]), query.sort) if more and items else None
+        return Page(items, cursor)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(key: tuple[Any, ...], sort: QueueSort) -> str:
+    raw = json.dumps([sort.value, *(_jsonable(v) for v in key)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: QueueSort) -> tuple[Any, ...]:
+    """Parse a cursor; anything not produced by :func:`encode_cursor` is a ValidationError."""
+    bad = ValidationError("not a valid cursor for this sort order", field="after")
+    if not isinstance(cursor, str) or len(cursor) > 400:
+        raise bad
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(data, list) or not data or data[0] != sort.value:
+        raise bad
+    values = data[1:]
+    try:
+        if sort is QueueSort.PRIORITY:
+            rank, created, ident = values
+            if not isinstance(rank, int) or not 0 <= rank <= 3:
+                raise bad
+            return (rank, _instant(created), _ident(ident))
+        instant, ident = values
+        return (_instant(instant), _ident(ident))
+    except (ValueError, TypeError):
+        raise bad from None
+
+
+def _instant(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("naive")
+    return parsed.astimezone(UTC)
+
+
+def _ident(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("id")
+    return value

@@ -1,0 +1,313 @@
+"""The Ticket aggregate.
+
+All changes go through methods on :class:`Ticket`; each method validates, changes the state and
+records a :class:`TicketEvent`. The repository persists the new events and articles together
+with the ticket, guarded by ``version`` (optimistic concurrency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
+from helpdesk_core.domain.history import EventKind, TicketEvent
+from helpdesk_core.domain.status import StatusCategory, Workflow
+from helpdesk_core.domain.values import (
+    Actor,
+    Channel,
+    CustomValue,
+    EntityRef,
+    Priority,
+    clean_line,
+    ensure_utc,
+    new_id,
+    validate_custom_fields,
+    validate_tag,
+)
+from helpdesk_core.errors import DomainError, ValidationError
+
+__all__ = ["Ticket"]
+
+MAX_SUBJECT = 500
+MAX_TAGS = 50
+MAX_LINKS = 100
+
+
+def _opt_line(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    return clean_line(value, field=field, max_length=200)
+
+
+@attrs.define(eq=False)
+class Ticket:
+    """A customer's request and everything done about it.
+
+    Create with :meth:`open`; never set attributes directly from outside the domain.
+    """
+
+    id: str
+    number: str
+    subject: str
+    status: str
+    status_category: StatusCategory
+    priority: Priority
+    channel: Channel
+    created_at: datetime
+    updated_at: datetime
+    customer_id: str | None = None
+    organisation_id: str | None = None
+    incident_type: str | None = None
+    links: frozenset[EntityRef] = frozenset()
+    tags: frozenset[str] = frozenset()
+    custom_fields: dict[str, CustomValue] = attrs.field(factory=dict)
+    assignee: str | None = None
+    team: str | None = None
+    language: str | None = None
+    due_at: datetime | None = None
+    merged_into: str | None = None
+    version: int = 0
+    event_seq: int = 0
+    pending_events: list[TicketEvent] = attrs.field(factory=list, repr=False)
+    pending_articles: list[Article] = attrs.field(factory=list, repr=False)
+
+    # -- creation -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        number: str,
+        subject: str,
+        channel: Channel,
+        at: datetime,
+        actor: Actor,
+        priority: Priority = Priority.NORMAL,
+        customer_id: str | None = None,
+        organisation_id: str | None = None,
+        incident_type: str | None = None,
+        links: Iterable[EntityRef] = (),
+        tags: Iterable[str] = (),
+        custom_fields: dict[str, Any] | None = None,
+        team: str | None = None,
+        assignee: str | None = None,
+        language: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Ticket:
+        at = ensure_utc(at)
+        link_set = frozenset(links)
+        tag_set = frozenset(validate_tag(t) for t in tags)
+        if len(link_set) > MAX_LINKS or len(tag_set) > MAX_TAGS:
+            raise ValidationError("too many links or tags")
+        ticket = cls(
+            id=new_id(),
+            number=number,
+            subject=clean_line(subject, field="subject", max_length=MAX_SUBJECT),
+            status=StatusCategory.NEW.value,
+            status_category=StatusCategory.NEW,
+            priority=priority,
+            channel=channel,
+            created_at=at,
+            updated_at=at,
+            customer_id=customer_id,
+            organisation_id=organisation_id,
+            incident_type=incident_type,
+            links=link_set,
+            tags=tag_set,
+            custom_fields=validate_custom_fields(dict(custom_fields or {})),
+            assignee=_opt_line(assignee, "assignee"),
+            team=_opt_line(team, "team"),
+            language=language,
+        )
+        ticket._record(
+            EventKind.CREATED, at, actor,
+            data={"number": number, "channel": channel.value, **(data or {})},
+        )
+        return ticket
+
+    # -- behaviour ------------------------------------------------------------------------
+
+    def transition(self, to: str, *, workflow: Workflow, at: datetime, actor: Actor) -> None:
+        """Move to status ``to``; raises InvalidTransition when the workflow forbids it."""
+        self._ensure_not_merged()
+        target = workflow.check(self.status, to)
+        old = self.status
+        self.status = target.key
+        old_category, self.status_category = self.status_category, target.category
+        self._record(
+            EventKind.STATUS_CHANGED, at, actor, field="status", old=old, new=target.key,
+            data={"from_category": old_category.value, "to_category": target.category.value},
+        )
+
+    def set_priority(self, priority: Priority, *, at: datetime, actor: Actor) -> None:
+        if priority is self.priority:
+            return
+        old, self.priority = self.priority, priority
+        self._record(EventKind.PRIORITY_CHANGED, at, actor, field="priority",
+                     old=old.value, new=priority.value)
+
+    def set_subject(self, subject: str, *, at: datetime, actor: Actor) -> None:
+        new = clean_line(subject, field="subject", max_length=MAX_SUBJECT)
+        if new == self.subject:
+            return
+        old, self.subject = self.subject, new
+        self._record(EventKind.SUBJECT_CHANGED, at, actor, field="subject", old=old, new=new)
+
+    def assign(self, assignee: str | None, *, at: datetime, actor: Actor,
+               reason: dict[str, Any] | None = None) -> None:
+        """Give the ticket to an agent (None: unassign). ``reason`` explains the choice."""
+        new = _opt_line(assignee, "assignee")
+        if new == self.assignee:
+            return
+        old, self.assignee = self.assignee, new
+        self._record(EventKind.ASSIGNED, at, actor, field="assignee", old=old, new=new,
+                     data={"reason": reason} if reason else {})
+
+    def set_team(self, team: str | None, *, at: datetime, actor: Actor) -> None:
+        new = _opt_line(team, "team")
+        if new == self.team:
+            return
+        old, self.team = self.team, new
+        self._record(EventKind.TEAM_CHANGED, at, actor, field="team", old=old, new=new)
+
+    def set_incident_type(self, key: str | None, *, at: datetime, actor: Actor) -> None:
+        if key == self.incident_type:
+            return
+        old, self.incident_type = self.incident_type, key
+        self._record(EventKind.INCIDENT_TYPE_CHANGED, at, actor, field="incident_type",
+                     old=old, new=key)
+
+    def set_customer(self, customer_id: str | None, *, organisation_id: str | None,
+                     at: datetime, actor: Actor) -> None:
+        if (customer_id, organisation_id) == (self.customer_id, self.organisation_id):
+            return
+        old = {"customer_id": self.customer_id, "organisation_id": self.organisation_id}
+        self.customer_id, self.organisation_id = customer_id, organisation_id
+        self._record(EventKind.CUSTOMER_CHANGED, at, actor, field="customer", old=old,
+                     new={"customer_id": customer_id, "organisation_id": organisation_id})
+
+    def add_tag(self, tag: str, *, at: datetime, actor: Actor) -> None:
+        tag = validate_tag(tag)
+        if tag in self.tags:
+            return
+        if len(self.tags) >= MAX_TAGS:
+            raise ValidationError(f"at most {MAX_TAGS} tags", field="tags")
+        self.tags = self.tags | {tag}
+        self._record(EventKind.TAG_ADDED, at, actor, field="tag", new=tag)
+
+    def remove_tag(self, tag: str, *, at: datetime, actor: Actor) -> None:
+        tag = validate_tag(tag)
+        if tag not in self.tags:
+            return
+        self.tags = self.tags - {tag}
+        self._record(EventKind.TAG_REMOVED, at, actor, field="tag", old=tag)
+
+    def set_field(self, name: str, value: CustomValue, *, at: datetime, actor: Actor) -> None:
+        checked = validate_custom_fields({name: value})[name]
+        old = self.custom_fields.get(name)
+        if name in self.custom_fields and old == checked and type(old) is type(checked):
+            return
+        self.custom_fields = {**self.custom_fields, name: checked}
+        self._record(EventKind.FIELD_CHANGED, at, actor, field=f"custom_fields.{name}",
+                     old=old, new=checked)
+
+    def link(self, ref: EntityRef, *, at: datetime, actor: Actor) -> None:
+        if ref in self.links:
+            return
+        if len(self.links) >= MAX_LINKS:
+            raise ValidationError(f"at most {MAX_LINKS} links", field="links")
+        self.links = self.links | {ref}
+        self._record(EventKind.LINK_ADDED, at, actor, field="link", new=str(ref))
+
+    def unlink(self, ref: EntityRef, *, at: datetime, actor: Actor) -> None:
+        if ref not in self.links:
+            return
+        self.links = self.links - {ref}
+        self._record(EventKind.LINK_REMOVED, at, actor, field="link", old=str(ref))
+
+    def set_due(self, due_at: datetime | None, *, at: datetime, actor: Actor,
+                reason: str | None = None) -> None:
+        new = ensure_utc(due_at, field="due_at") if due_at is not None else None
+        if new == self.due_at:
+            return
+        old, self.due_at = self.due_at, new
+        self._record(EventKind.DUE_CHANGED, at, actor, field="due_at",
+                     old=old.isoformat() if old else None, new=new.isoformat() if new else None,
+                     data={"reason": reason} if reason else {})
+
+    def add_article(
+        self,
+        *,
+        direction: Direction,
+        channel: Channel,
+        author: Actor,
+        body_text: str,
+        at: datetime,
+        public: bool | None = None,
+        subject: str = "",
+        attachments: tuple[AttachmentMeta, ...] = (),
+        external_id: str | None = None,
+        meta: dict[str, str] | None = None,
+    ) -> Article:
+        """Append a message or note to the communication log."""
+        self._ensure_not_merged()
+        article = Article.create(
+            ticket_id=self.id, direction=direction, channel=channel, author=author,
+            body_text=body_text, at=at, public=public, subject=subject,
+            attachments=attachments, external_id=external_id, meta=meta,
+        )
+        self.pending_articles.append(article)
+        self._record(
+            EventKind.ARTICLE_ADDED, at, author,
+            data={"article_id": article.id, "direction": direction.value,
+                  "channel": channel.value, "public": article.public},
+        )
+        return article
+
+    # -- persistence support --------------------------------------------------------------
+
+    def collect(self) -> tuple[list[TicketEvent], list[Article]]:
+        """Hand over and forget the unsaved events and articles (called by repositories)."""
+        events, articles = self.pending_events, self.pending_articles
+        self.pending_events, self.pending_articles = [], []
+        return events, articles
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.pending_events)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The persistent state as plain data: what every storage must round-trip exactly."""
+        return {
+            "id": self.id, "number": self.number, "subject": self.subject,
+            "status": self.status, "status_category": self.status_category.value,
+            "priority": self.priority.value, "channel": self.channel.value,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "customer_id": self.customer_id, "organisation_id": self.organisation_id,
+            "incident_type": self.incident_type, "links": sorted(str(r) for r in self.links),
+            "tags": sorted(self.tags), "custom_fields": dict(self.custom_fields),
+            "assignee": self.assignee, "team": self.team, "language": self.language,
+            "due_at": self.due_at, "merged_into": self.merged_into,
+            "version": self.version, "event_seq": self.event_seq,
+        }
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _ensure_not_merged(self) -> None:
+        if self.status_category is StatusCategory.MERGED:
+            raise DomainError(f"ticket {self.number} was merged into another ticket")
+
+    def _record(self, kind: EventKind, at: datetime, actor: Actor, *, field: str | None = None,
+                old: Any = None, new: Any = None, data: dict[str, Any] | None = None) -> None:
+        at = ensure_utc(at)
+        self.event_seq += 1
+        # The ticket's clock never runs backwards, even if a caller's clock does.
+        self.updated_at = max(self.updated_at, at)
+        self.pending_events.append(
+            TicketEvent(ticket_id=self.id, seq=self.event_seq, at=at, actor=actor, kind=kind,
+                        field=field, old=old, new=new, data=dict(data or {}))
+        )

@@ -1,0 +1,237 @@
+"""Small value types shared by the whole model: priorities, channels, actors, host links.
+
+Everything here is frozen and validated on construction; inbound data (form fields, mail
+headers, host ids) is hostile until a constructor here has accepted it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from helpdesk_core.errors import ValidationError
+
+__all__ = [
+    "Actor",
+    "ActorKind",
+    "Channel",
+    "CustomValue",
+    "EntityKind",
+    "EntityRef",
+    "Priority",
+    "clean_line",
+    "clean_text",
+    "ensure_utc",
+    "new_id",
+    "validate_custom_fields",
+    "validate_tag",
+]
+
+
+def new_id() -> str:
+    """A random, globally unique identifier (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def ensure_utc(value: datetime, *, field: str = "at") -> datetime:
+    """Accept only timezone-aware instants and normalise them to UTC.
+
+    Naive datetimes are refused rather than guessed: a wrong guess moves SLA deadlines by hours.
+    """
+    if not isinstance(value, datetime):
+        raise ValidationError("must be a datetime", field=field)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("must be timezone-aware", field=field)
+    return value.astimezone(UTC)
+
+
+# C0/C1 controls except TAB and LF, plus the Unicode line/paragraph separators and BOM; kept
+# out of stored text because they break mail headers, CSV exports and terminals.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def clean_text(value: object, *, field: str, max_length: int, required: bool = True) -> str:
+    """Normalise multi-line text: NFC, CRLF → LF, control characters dropped, length checked."""
+    if not isinstance(value, str):
+        raise ValidationError("must be text", field=field)
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text).strip()
+    if required and not text:
+        raise ValidationError("must not be empty", field=field)
+    if len(text) > max_length:
+        raise ValidationError(f"longer than {max_length} characters", field=field)
+    return text
+
+
+def clean_line(value: object, *, field: str, max_length: int, required: bool = True) -> str:
+    """Like :func:`clean_text` for one-line values (names, subjects): whitespace runs fold."""
+    text = clean_text(value, field=field, max_length=max_length * 4, required=required)
+    text = " ".join(text.split())
+    if len(text) > max_length:
+        raise ValidationError(f"longer than {max_length} characters", field=field)
+    return text
+
+
+class Priority(enum.Enum):
+    """Ticket priority. ``rank`` orders the queue: 0 is the most urgent."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Priority:
+        return _RANK_PRIORITY[rank]
+
+
+_PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+_RANK_PRIORITY = {rank: priority for priority, rank in _PRIORITY_RANK.items()}
+
+
+class Channel(enum.Enum):
+    """Where a ticket or an article came from."""
+
+    EMAIL = "email"
+    WEB_FORM = "web_form"
+    STAFF = "staff"
+    PHONE = "phone"
+    SMS = "sms"
+    CHAT = "chat"
+    API = "api"
+
+
+class ActorKind(enum.Enum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
+
+
+@attrs.frozen
+class Actor:
+    """Who did something: an agent, a customer (contact) or the system itself."""
+
+    kind: ActorKind
+    id: str | None = None
+    name: str = ""
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, None, name)
+
+    @classmethod
+    def agent(cls, agent_id: str, name: str = "") -> Actor:
+        return cls(ActorKind.AGENT, clean_line(agent_id, field="agent", max_length=200), name)
+
+    @classmethod
+    def customer(cls, contact_id: str | None, name: str = "") -> Actor:
+        return cls(ActorKind.CUSTOMER, contact_id, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "id": self.id, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
+        return cls(ActorKind(data["kind"]), data.get("id"), data.get("name", ""))
+
+
+class EntityKind(enum.Enum):
+    """Kinds of host records a ticket can link to."""
+
+    ORDER = "order"
+    INVOICE = "invoice"
+    PRODUCT = "product"
+    DELIVERY = "delivery"
+    RMA = "rma"
+    CONTRACT = "contract"
+
+
+_REF_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,127}$")
+
+
+@attrs.frozen(order=True)
+class EntityRef:
+    """A typed, validated pointer to a record in a host system: ``order@eshop:2026-00042``.
+
+    ``system`` names the host system (an ERP can hold orders from several shops), ``id`` is the
+    host's own key. Both are restricted to a safe alphabet so that a link can be shown in a UI,
+    put in a URL or a mail header without escaping surprises.
+    """
+
+    kind: EntityKind
+    system: str
+    id: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.kind, EntityKind):
+            raise ValidationError("unknown entity kind", field="link.kind")
+        for name in ("system", "id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _REF_PART.match(value):
+                raise ValidationError(
+                    "must be 1-128 characters of letters, digits and ._:/@#-", field=f"link.{name}"
+                )
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}@{self.system}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> EntityRef:
+        """Inverse of ``str()``."""
+        kind, sep, rest = text.partition("@")
+        system, sep2, ident = rest.partition(":")
+        if not (sep and sep2):
+            raise ValidationError(f"not a link: {text!r}", field="link")
+        try:
+            entity_kind = EntityKind(kind)
+        except ValueError:
+            raise ValidationError(f"unknown entity kind {kind!r}", field="link.kind") from None
+        return cls(entity_kind, system, ident)
+
+
+_TAG = re.compile(r"^[\w][\w .:/+-]{0,63}$")
+
+
+def validate_tag(tag: object) -> str:
+    """Tags are short, case-folded labels."""
+    if not isinstance(tag, str):
+        raise ValidationError("must be text", field="tag")
+    normalised = " ".join(unicodedata.normalize("NFC", tag).split()).casefold()
+    if not _TAG.match(normalised):
+        raise ValidationError(f"invalid tag {tag!r}", field="tag")
+    return normalised
+
+
+CustomValue = str | int | float | bool | None
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def validate_custom_fields(fields: dict[str, Any]) -> dict[str, CustomValue]:
+    """Custom fields are a flat map of snake_case names to JSON scalars."""
+    if not isinstance(fields, dict):
+        raise ValidationError("must be a mapping", field="custom_fields")
+    result: dict[str, CustomValue] = {}
+    for name, value in fields.items():
+        if not isinstance(name, str) or not _FIELD_NAME.match(name):
+            raise ValidationError(f"invalid field name {name!r}", field="custom_fields")
+        if isinstance(value, str):
+            value = clean_text(value, field=f"custom_fields.{name}", max_length=4000,
+                               required=False)
+        elif isinstance(value, float) and value != value:  # NaN cannot round-trip JSON
+            raise ValidationError("NaN is not a value", field=f"custom_fields.{name}")
+        elif value is not None and not isinstance(value, bool | int | float):
+            raise ValidationError("must be text, a number, true/false or null",
+                                  field=f"custom_fields.{name}")
+        result[name] = value
+    return result
+

@@ -1,0 +1,135 @@
+"""Every error helpdesk_core raises, in one tree.
+
+::
+
+    HelpdeskError
+    ├── DomainError                    a business rule refused the request
+    │   ├── ValidationError            (also ValueError) bad input: field, value, reason
+    │   ├── InvalidTransition          (also ValueError) status move not in the workflow
+    │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
+    │   └── MergeConflict              tickets that cannot be merged
+    ├── NotFound                       (also LookupError)
+    │   ├── TicketNotFound
+    │   ├── ContactNotFound
+    │   └── OrderNotFound
+    ├── ConcurrencyError               stale version: someone saved the ticket first
+    ├── ConfigurationError             (also ValueError) settings that cannot work
+    ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
+    │   ├── StorageError
+    │   └── DeliveryError              ``transient`` says whether a retry can help
+    └── PluginError                    a plugin failed to load or registered nonsense
+
+Adapters translate their driver's exceptions at the boundary (``raise StorageError(...) from
+exc``), so a host only ever catches these. Each class that has an obvious builtin twin also
+subclasses it, so ``except LookupError`` keeps working in host code that knows nothing of us.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdapterError",
+    "ConcurrencyError",
+    "ConfigurationError",
+    "ContactNotFound",
+    "DeliveryError",
+    "DomainError",
+    "HelpdeskError",
+    "InvalidTransition",
+    "MergeConflict",
+    "NotFound",
+    "OrderNotFound",
+    "OrderNotOwned",
+    "PluginError",
+    "StorageError",
+    "TicketNotFound",
+    "ValidationError",
+]
+
+
+class HelpdeskError(Exception):
+    """Base of every error raised by helpdesk_core and its adapters."""
+
+
+class DomainError(HelpdeskError):
+    """A business rule refused the request; nothing was changed."""
+
+
+class ValidationError(DomainError, ValueError):
+    """Input that cannot be accepted. ``field`` names the offending input, if there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class InvalidTransition(DomainError, ValueError):
+    """The workflow has no move from the ticket's current status to the requested one."""
+
+    def __init__(self, from_status: str, to_status: str, *, reason: str | None = None) -> None:
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"cannot move a ticket from {from_status!r} to {to_status!r}{detail}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class OrderNotOwned(DomainError, PermissionError):
+    """An order was named by someone who is not its customer."""
+
+    def __init__(self, order_number: str) -> None:
+        super().__init__(f"order {order_number!r} does not belong to this customer")
+        self.order_number = order_number
+
+
+class MergeConflict(DomainError):
+    """The tickets cannot be merged (the same ticket, already merged, or a cycle)."""
+
+
+class NotFound(HelpdeskError, LookupError):
+    """Something looked up by key does not exist."""
+
+
+class TicketNotFound(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no ticket {key!r}")
+        self.key = key
+
+
+class ContactNotFound(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no contact {key!r}")
+        self.key = key
+
+
+class OrderNotFound(NotFound):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no order {number!r}")
+        self.number = number
+
+
+class ConcurrencyError(HelpdeskError):
+    """The object changed since it was loaded; reload and try again. Nothing was overwritten."""
+
+
+class ConfigurationError(HelpdeskError, ValueError):
+    """Settings or wiring that cannot work (unknown adapter name, bad number format...)."""
+
+
+class AdapterError(HelpdeskError):
+    """An adapter failed talking to its backend; the backend's own error is ``__cause__``."""
+
+
+class StorageError(AdapterError):
+    """The storage backend failed (connection, constraint, timeout)."""
+
+
+class DeliveryError(AdapterError):
+    """A message could not be handed over. ``transient`` is true when a later retry can help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class PluginError(HelpdeskError):
+    """A plugin could not be loaded, or registered something invalid."""

@@ -1,0 +1,268 @@
+"""In-memory storage: the reference implementation every storage adapter is compared with.
+
+It behaves like a database with optimistic concurrency: a unit of work sees committed data,
+stages its writes, and applies them atomically at commit, where a stale ticket version raises
+ConcurrencyError and nothing is applied. Loaded objects are copies, so mutating one without
+saving it changes nothing — the same as with a real database.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from helpdesk_core.domain.article import Article
+from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    ContactNotFound,
+    StorageError,
+    TicketNotFound,
+    ValidationError,
+)
+
+__all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
+
+
+@attrs.define
+class _State:
+    tickets: dict[str, Ticket] = attrs.field(factory=dict)
+    events: dict[str, list[TicketEvent]] = attrs.field(factory=dict)
+    articles: dict[str, list[Article]] = attrs.field(factory=dict)
+    contacts: dict[str, Contact] = attrs.field(factory=dict)
+    organisations: dict[str, Organisation] = attrs.field(factory=dict)
+    incident_types: dict[str, IncidentType] = attrs.field(factory=dict)
+    sequences: dict[str, int] = attrs.field(factory=dict)
+
+
+def _copy_ticket(ticket: Ticket) -> Ticket:
+    clone = copy.copy(ticket)
+    clone.custom_fields = dict(ticket.custom_fields)
+    clone.pending_events, clone.pending_articles = [], []
+    return clone
+
+
+class InMemoryStorage:
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = threading.RLock()
+
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self, read_only=read_only)
+
+    def migrate(self) -> None:
+        """Nothing to migrate."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Tickets:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, tuple[Ticket, int | None]] = {}  # id -> (copy, expected version)
+        self.new_events: list[TicketEvent] = []
+        self.new_articles: list[Article] = []
+
+    def _state(self) -> _State:
+        return self._uow.storage._state
+
+    def add(self, ticket: Ticket) -> None:
+        events, articles = ticket.collect()
+        ticket.version = 1
+        self.staged[ticket.id] = (_copy_ticket(ticket), None)
+        self.new_events += events
+        self.new_articles += articles
+
+    def _visible(self, ticket_id: str) -> Ticket | None:
+        if ticket_id in self.staged:
+            return self.staged[ticket_id][0]
+        return self._state().tickets.get(ticket_id)
+
+    def get(self, ticket_id: str) -> Ticket:
+        found = self._visible(ticket_id)
+        if found is None:
+            raise TicketNotFound(ticket_id)
+        return _copy_ticket(found)
+
+    def get_by_number(self, number: str) -> Ticket:
+        for ticket in self._all():
+            if ticket.number == number:
+                return _copy_ticket(ticket)
+        raise TicketNotFound(number)
+
+    def save(self, ticket: Ticket) -> None:
+        if not ticket.has_changes:
+            return
+        if self._visible(ticket.id) is None:
+            raise TicketNotFound(ticket.id)
+        events, articles = ticket.collect()
+        expected = ticket.version
+        previous = self.staged.get(ticket.id)
+        if previous is not None and previous[0].version != expected:
+            raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+        base_expected = previous[1] if previous is not None else expected
+        ticket.version = expected + 1
+        self.staged[ticket.id] = (_copy_ticket(ticket), base_expected)
+        self.new_events += events
+        self.new_articles += articles
+
+    def _all(self) -> list[Ticket]:
+        merged = dict(self._state().tickets)
+        merged.update({tid: t for tid, (t, _) in self.staged.items()})
+        return list(merged.values())
+
+    def query(self, query: TicketQuery) -> Page[Ticket]:
+        page = query.apply(self._all())
+        return Page([_copy_ticket(t) for t in page.items], page.next_cursor)
+
+    def history(self, ticket_id: str) -> list[TicketEvent]:
+        stored = self._state().events.get(ticket_id, [])
+        staged = [e for e in self.new_events if e.ticket_id == ticket_id]
+        return sorted([*stored, *staged], key=lambda e: e.seq)
+
+    def articles(self, ticket_id: str) -> list[Article]:
+        stored = self._state().articles.get(ticket_id, [])
+        return [*stored, *(a for a in self.new_articles if a.ticket_id == ticket_id)]
+
+
+class _Contacts:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, Contact] = {}
+
+    def _all(self) -> dict[str, Contact]:
+        return {**self._uow.storage._state.contacts, **self.staged}
+
+    def add(self, contact: Contact) -> None:
+        if contact.id in self._all():
+            raise StorageError(f"contact {contact.id} exists")
+        for email in contact.emails:
+            if self.find_by_email(email) is not None:
+                raise ValidationError(f"{email} belongs to another contact", field="email")
+        self.staged[contact.id] = contact
+
+    def update(self, contact: Contact) -> None:
+        if contact.id not in self._all():
+            raise ContactNotFound(contact.id)
+        self.staged[contact.id] = contact
+
+    def get(self, contact_id: str) -> Contact:
+        try:
+            return self._all()[contact_id]
+        except KeyError:
+            raise ContactNotFound(contact_id) from None
+
+    def find_by_email(self, email: str) -> Contact | None:
+        return next((c for c in self._all().values() if email in c.emails), None)
+
+    def find_by_phone(self, phone: str) -> Contact | None:
+        return next((c for c in self._all().values() if phone in c.phones), None)
+
+
+class _Organisations:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, Organisation] = {}
+
+    def add(self, organisation: Organisation) -> None:
+        self.staged[organisation.id] = organisation
+
+    def get(self, organisation_id: str) -> Organisation | None:
+        return self.staged.get(organisation_id) or self._uow.storage._state.organisations.get(
+            organisation_id
+        )
+
+
+class _IncidentTypes:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, IncidentType] = {}
+
+    def put(self, incident_type: IncidentType) -> None:
+        self.staged[incident_type.key] = incident_type
+
+    def all(self) -> list[IncidentType]:
+        merged = {**self._uow.storage._state.incident_types, **self.staged}
+        return [merged[k] for k in sorted(merged)]
+
+
+class _Sequences:
+    """Counters are taken under the storage lock at once, like a database sequence row."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def next_value(self, scope: str) -> int:
+        storage = self._uow.storage
+        with storage._lock:
+            value = storage._state.sequences.get(scope, 0) + 1
+            storage._state.sequences[scope] = value
+        return value
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, storage: InMemoryStorage, *, read_only: bool = False) -> None:
+        self.storage = storage
+        self.read_only = read_only
+        self._reset()
+
+    def _reset(self) -> None:
+        self.tickets = _Tickets(self)
+        self.contacts = _Contacts(self)
+        self.organisations = _Organisations(self)
+        self.incident_types = _IncidentTypes(self)
+        self.sequences = _Sequences(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        if self.read_only and (self.tickets.staged or self.contacts.staged):
+            raise StorageError("a read-only unit of work cannot commit changes")
+        state = self.storage._state
+        with self.storage._lock:
+            numbers = {t.number: t.id for t in state.tickets.values()}
+            for ticket_id, (ticket, expected) in self.tickets.staged.items():
+                current = state.tickets.get(ticket_id)
+                if expected is None:
+                    if current is not None or numbers.get(ticket.number, ticket_id) != ticket_id:
+                        raise StorageError(f"ticket {ticket.number} already exists")
+                elif current is None or current.version != expected:
+                    raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+            for contact in self.contacts.staged.values():
+                for email in contact.emails:
+                    owner = next((c.id for c in state.contacts.values() if email in c.emails),
+                                 contact.id)
+                    if owner != contact.id:
+                        raise ValidationError(f"{email} belongs to another contact",
+                                              field="email")
+            for ticket_id, (ticket, _) in self.tickets.staged.items():
+                state.tickets[ticket_id] = ticket
+            for event in self.tickets.new_events:
+                state.events.setdefault(event.ticket_id, []).append(event)
+            for article in self.tickets.new_articles:
+                state.articles.setdefault(article.ticket_id, []).append(article)
+            state.contacts.update(self.contacts.staged)
+            state.organisations.update(self.organisations.staged)
+            state.incident_types.update(self.incident_types.staged)
+        self._reset()
+
+    def rollback(self) -> None:
+        self._reset()

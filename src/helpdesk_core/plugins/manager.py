@@ -1,0 +1,122 @@
+"""Building the plugin manager and calling hooks through a typed wrapper.
+
+The rest of the core never touches ``pm.hook``; it calls :class:`Hooks` methods whose
+signatures mypy checks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from helpdesk_core.domain.extensions import AssignmentResolver, Classification, FollowUpAction
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.errors import PluginError
+from helpdesk_core.plugins import hookspecs
+from helpdesk_core.plugins.registry import Registry
+
+__all__ = ["ENTRY_POINT_GROUP", "Hooks", "hookimpl", "make_plugin_manager"]
+
+ENTRY_POINT_GROUP = "helpdesk_core"
+hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
+log = logging.getLogger("helpdesk_core.plugins")
+
+
+def make_plugin_manager(
+    *,
+    autoload: bool = True,
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object] = (),
+) -> pluggy.PluginManager:
+    """A new manager with the built-in plugin, entry-point plugins and ``plugins``.
+
+    ``blocked`` names entry points (or plugin names) that must not load — the same names as in
+    the ``HELPDESK_BLOCK_PLUGINS`` environment variable.
+    """
+    from helpdesk_core.plugins import builtin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
+    pm.register(builtin, name="helpdesk_core.builtin")
+    if autoload:
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except Exception as exc:  # a broken third-party plugin must say which one it was
+            raise PluginError(f"loading a {ENTRY_POINT_GROUP!r} plugin failed: {exc}") from exc
+    for plugin in plugins:
+        pm.register(plugin)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return pm
+
+
+class Hooks:
+    """Typed access to every hook in :mod:`helpdesk_core.plugins.hookspecs`."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def register(self) -> Registry:
+        """Run ``helpdesk_register`` once per plugin, recording which plugin added what."""
+        registry = Registry()
+        for impl in reversed(self.pm.hook.helpdesk_register.get_hookimpls()):
+            registry.current_plugin = impl.plugin_name
+            try:
+                impl.function(registry=registry)
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"plugin {impl.plugin_name!r} failed to register: {exc}") from exc
+        registry.current_plugin = "?"
+        return registry
+
+    def ticket_event(self, event: TicketEvent, ticket: Ticket) -> None:
+        self._call_each("helpdesk_ticket_event", {"event": event, "ticket": ticket})
+
+    def template_globals(self, language: str) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        # pluggy returns results last-registered first; apply in registration order.
+        for result in reversed(self.pm.hook.helpdesk_template_globals(language=language)):
+            if not isinstance(result, Mapping):
+                raise PluginError("helpdesk_template_globals must return a dict")
+            merged.update(result)
+        return merged
+
+    def classify(self, ticket: Ticket, text: str) -> list[Classification]:
+        results = self.pm.hook.helpdesk_classify(ticket=ticket, text=text)
+        for result in results:
+            if not isinstance(result, Classification):
+                raise PluginError("helpdesk_classify must return a Classification or None")
+        return list(reversed(results))
+
+    def assignment_resolvers(self) -> list[AssignmentResolver]:
+        resolvers: list[AssignmentResolver] = []
+        for result in reversed(self.pm.hook.helpdesk_assignment_resolvers()):
+            resolvers.extend(result)
+        return resolvers
+
+    def followup_actions(self) -> dict[str, FollowUpAction]:
+        actions: dict[str, FollowUpAction] = {}
+        for result in reversed(self.pm.hook.helpdesk_followup_actions()):
+            for action in result:
+                if action.key in actions:
+                    raise PluginError(f"follow-up action {action.key!r} registered twice")
+                actions[action.key] = action
+        return actions
+
+    def _call_each(self, name: str, kwargs: dict[str, Any]) -> None:
+        # Listeners are isolated: one failing must not silence the others or undo the commit.
+        caller = getattr(self.pm.hook, name)
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                impl.function(*[kwargs[arg] for arg in impl.argnames])
+            except Exception:
+                log.exception("plugin %s failed in %s", impl.plugin_name, name)

@@ -1,0 +1,45 @@
+"""The interfaces the core needs from the outside world (typing.Protocol)."""
+
+from helpdesk_core.ports.blobs import BlobStore
+from helpdesk_core.ports.clock import Clock
+from helpdesk_core.ports.directory import Directory
+from helpdesk_core.ports.messaging import (
+    CallEvent,
+    InboundMail,
+    JobQueue,
+    MailInbox,
+    MailSender,
+    OutgoingMail,
+    SmsSender,
+    Telephony,
+)
+from helpdesk_core.ports.storage import (
+    ContactRepository,
+    IncidentTypeRepository,
+    OrganisationRepository,
+    SequenceAllocator,
+    Storage,
+    TicketRepository,
+    UnitOfWork,
+)
+
+__all__ = [
+    "BlobStore",
+    "CallEvent",
+    "Clock",
+    "ContactRepository",
+    "Directory",
+    "InboundMail",
+    "IncidentTypeRepository",
+    "JobQueue",
+    "MailInbox",
+    "MailSender",
+    "OrganisationRepository",
+    "OutgoingMail",
+    "SequenceAllocator",
+    "SmsSender",
+    "Storage",
+    "Telephony",
+    "TicketRepository",
+    "UnitOfWork",
+]

@@ -1,0 +1,128 @@
+"""Storage ports: repositories and the unit of work that commits them together.
+
+A storage adapter provides a :class:`Storage`; each use case opens one :class:`UnitOfWork`,
+loads aggregates through its repositories, calls domain methods and commits. Repositories take
+and return domain objects only — never rows, sessions or lazy proxies.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from helpdesk_core.domain.article import Article
+from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.ticket import Ticket
+
+__all__ = [
+    "ContactRepository",
+    "IncidentTypeRepository",
+    "OrganisationRepository",
+    "SequenceAllocator",
+    "Storage",
+    "TicketRepository",
+    "UnitOfWork",
+]
+
+
+class TicketRepository(Protocol):
+    def add(self, ticket: Ticket) -> None:
+        """Insert a new ticket with its pending events and articles; sets ``version`` to 1."""
+
+    def get(self, ticket_id: str) -> Ticket:
+        """Load by id; raises TicketNotFound."""
+
+    def get_by_number(self, number: str) -> Ticket:
+        """Load by human-facing number; raises TicketNotFound."""
+
+    def save(self, ticket: Ticket) -> None:
+        """Persist changes if the stored version still equals ``ticket.version``.
+
+        Raises ConcurrencyError (and writes nothing) when someone saved it first; on success
+        increments ``ticket.version``. A ticket without pending changes is not written.
+        """
+
+    def query(self, query: TicketQuery) -> Page[Ticket]:
+        """The agent queue: filtered, sorted, keyset-paginated exactly as TicketQuery.apply."""
+
+    def history(self, ticket_id: str) -> list[TicketEvent]:
+        """Every recorded change of the ticket, oldest first (by ``seq``)."""
+
+    def articles(self, ticket_id: str) -> list[Article]:
+        """The communication log, in the order the articles were added."""
+
+
+class ContactRepository(Protocol):
+    def add(self, contact: Contact) -> None: ...
+
+    def get(self, contact_id: str) -> Contact:
+        """Raises ContactNotFound."""
+
+    def update(self, contact: Contact) -> None: ...
+
+    def find_by_email(self, email: str) -> Contact | None:
+        """``email`` is already normalised (see normalize_email)."""
+
+    def find_by_phone(self, phone: str) -> Contact | None:
+        """``phone`` is already in E.164."""
+
+
+class OrganisationRepository(Protocol):
+    def add(self, organisation: Organisation) -> None: ...
+
+    def get(self, organisation_id: str) -> Organisation | None: ...
+
+
+class IncidentTypeRepository(Protocol):
+    def put(self, incident_type: IncidentType) -> None:
+        """Insert or replace by key."""
+
+    def all(self) -> list[IncidentType]:
+        """Every node, ordered by key."""
+
+
+class SequenceAllocator(Protocol):
+    def next_value(self, scope: str) -> int:
+        """The next value of the named counter (1, 2, 3 ...), unique even under concurrency.
+
+        Called inside the transaction that uses the value, so a rolled-back ticket may leave a
+        gap but two committed tickets never share a number.
+        """
+
+
+class UnitOfWork(Protocol):
+    tickets: TicketRepository
+    contacts: ContactRepository
+    organisations: OrganisationRepository
+    incident_types: IncidentTypeRepository
+    sequences: SequenceAllocator
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Storage(Protocol):
+    """What a storage adapter's factory returns."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only`` lets a backend skip write locks."""
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version (idempotent)."""
+
+    def close(self) -> None:
+        """Release connections."""

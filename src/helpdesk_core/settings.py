@@ -1,0 +1,94 @@
+"""Settings: everything ``bootstrap()`` needs to know, as one frozen value.
+
+Nothing reads the environment at import time; :meth:`Settings.from_env` does it when called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.status import Workflow
+from helpdesk_core.errors import ConfigurationError
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@attrs.frozen
+class Settings:
+    """
+    storage            name of a registered storage factory ("sqlalchemy", "memory")
+    database_url       passed to the storage factory (SQLAlchemy URL for "sqlalchemy")
+    blob_store         name of a registered blob store; None: the one named like the storage
+    directory          name of a registered Directory; "builtin" keeps contacts in our storage
+    ticket_number      how ticket numbers look
+    workflow           statuses and allowed moves
+    default_language   language of customers who did not say (ISO 639-1)
+    options            adapter-specific settings, e.g. {"sqlite_busy_timeout_ms": "30000"}
+    autoload_plugins   load plugins from the ``helpdesk_core`` entry-point group
+    blocked_plugins    entry-point names never to load
+    migrate            bring the schema up to date during bootstrap
+    """
+
+    storage: str = "sqlalchemy"
+    database_url: str = DEFAULT_DATABASE_URL
+    blob_store: str | None = None
+    directory: str = "builtin"
+    ticket_number: TicketNumberFormat = TicketNumberFormat()
+    workflow: Workflow = attrs.field(factory=Workflow.default)
+    default_language: str = "en"
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    autoload_plugins: bool = True
+    blocked_plugins: frozenset[str] = frozenset()
+    migrate: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``HELPDESK_*`` variables; keyword arguments win over the environment.
+
+        HELPDESK_STORAGE, HELPDESK_DATABASE_URL, HELPDESK_BLOB_STORE, HELPDESK_DIRECTORY,
+        HELPDESK_TICKET_PREFIX, HELPDESK_TICKET_PATTERN, HELPDESK_LANGUAGE,
+        HELPDESK_DISABLE_PLUGIN_AUTOLOAD (1/true), HELPDESK_BLOCK_PLUGINS (comma-separated).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for var, name in (
+            ("HELPDESK_STORAGE", "storage"),
+            ("HELPDESK_DATABASE_URL", "database_url"),
+            ("HELPDESK_BLOB_STORE", "blob_store"),
+            ("HELPDESK_DIRECTORY", "directory"),
+            ("HELPDESK_LANGUAGE", "default_language"),
+        ):
+            if env.get(var):
+                values[name] = env[var]
+        if env.get("HELPDESK_TICKET_PREFIX") or env.get("HELPDESK_TICKET_PATTERN"):
+            default = TicketNumberFormat()
+            values["ticket_number"] = TicketNumberFormat(
+                prefix=env.get("HELPDESK_TICKET_PREFIX", default.prefix),
+                pattern=env.get("HELPDESK_TICKET_PATTERN", default.pattern),
+            )
+        if env.get("HELPDESK_DISABLE_PLUGIN_AUTOLOAD", "").lower() in _TRUE:
+            values["autoload_plugins"] = False
+        values["blocked_plugins"] = blocked_plugins_from(env)
+        values.update(overrides)
+        return cls(**values)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.storage:
+            raise ConfigurationError("settings.storage must name a storage adapter")
+
+
+def blocked_plugins_from(environ: Mapping[str, str]) -> frozenset[str]:
+    raw = environ.get("HELPDESK_BLOCK_PLUGINS", "")
+    return frozenset(p.strip() for p in raw.split(",") if p.strip())
