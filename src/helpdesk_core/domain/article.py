@@ -116,13 +116,14 @@ class Article:
         attachments: tuple[AttachmentMeta, ...] = (),
         external_id: str | None = None,
         meta: dict[str, str] | None = None,
+        article_id: str | None = None,
     ) -> Article:
         if public is None:
             public = direction is not Direction.INTERNAL
         if direction is Direction.INTERNAL and public:
             raise ValidationError("an internal note cannot be public", field="public")
         return cls(
-            id=new_id(),
+            id=article_id or new_id(),
             ticket_id=ticket_id,
             direction=direction,
             channel=channel,

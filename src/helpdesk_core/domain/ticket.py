@@ -252,10 +252,15 @@ class Ticket:
         attachments: tuple[AttachmentMeta, ...] = (),
         external_id: str | None = None,
         meta: dict[str, str] | None = None,
+        article_id: str | None = None,
     ) -> Article:
-        """Append a message or note to the communication log."""
+        """Append a message or note to the communication log.
+
+        ``article_id`` lets a caller derive the id from the message (idempotent ingestion).
+        """
         self._ensure_not_merged()
         article = Article.create(
+            article_id=article_id,
             ticket_id=self.id, direction=direction, channel=channel, author=author,
             body_text=body_text, at=at, public=public, subject=subject,
             attachments=attachments, external_id=external_id, meta=meta,

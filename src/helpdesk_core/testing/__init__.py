@@ -1,0 +1,13 @@
+"""Test support shipped with the library: contract suites, builders, hypothesis strategies.
+
+Adapters (ours and third parties') subclass the contract classes in their own test suites.
+Importing this package needs pytest and hypothesis, which the core does not otherwise require.
+"""
+
+from helpdesk_core.testing.storage_contract import (
+    BlobStoreContract,
+    StorageContract,
+    storage_state_machine,
+)
+
+__all__ = ["BlobStoreContract", "StorageContract", "storage_state_machine"]

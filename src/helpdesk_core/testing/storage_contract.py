@@ -1,0 +1,501 @@
+"""The storage contract: what every Storage adapter must do, as tests it runs itself.
+
+Usage in an adapter's test suite::
+
+    from helpdesk_core.testing import StorageContract, storage_state_machine
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            storage = MyStorage(tmp_path / "db")
+            storage.migrate()
+            yield storage
+            storage.close()
+
+    TestMyStorageMachine = storage_state_machine(make_fresh_storage).TestCase
+
+Capability flags (class attributes) switch off checks a backend cannot offer; none exist yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.status import StatusCategory, Workflow
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef, Priority, new_id
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    ContactNotFound,
+    InvalidTransition,
+    NotFound,
+    TicketNotFound,
+    ValidationError,
+)
+from helpdesk_core.inmemory.storage import InMemoryStorage
+from helpdesk_core.ports.blobs import BlobStore
+from helpdesk_core.ports.storage import Storage
+from helpdesk_core.testing import strategies
+from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
+
+__all__ = ["BlobStoreContract", "StorageContract", "storage_state_machine"]
+
+WORKFLOW = Workflow.default()
+
+
+def _all_pages(storage: Storage, query: TicketQuery) -> list[Ticket]:
+    items: list[Ticket] = []
+    cursor = None
+    for _ in range(10_000):
+        with storage.unit_of_work(read_only=True) as uow:
+            page = uow.tickets.query(
+                TicketQuery(**{**_query_fields(query), "after": cursor})
+            )
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
+
+
+def _query_fields(query: TicketQuery) -> dict[str, Any]:
+    return {
+        "status_categories": query.status_categories, "team": query.team,
+        "assignee": query.assignee, "unassigned": query.unassigned,
+        "incident_type": query.incident_type, "customer_id": query.customer_id,
+        "organisation_id": query.organisation_id, "priorities": query.priorities,
+        "tags": query.tags, "sort": query.sort, "limit": query.limit,
+    }
+
+
+class StorageContract:
+    """Subclass and provide a ``storage`` fixture yielding a fresh, migrated Storage."""
+
+    @pytest.fixture
+    def storage(self) -> Storage:
+        raise NotImplementedError("override the storage fixture")
+
+    # -- tickets --------------------------------------------------------------------------
+
+    def test_add_then_get_round_trips_every_field(self, storage: Storage) -> None:
+        ticket = open_ticket(
+            subject="Reklamace: poškozená zásilka — Lieferung beschädigt 🙂",
+            channel=Channel.EMAIL, priority=Priority.HIGH, customer_id="cust-1",
+            organisation_id="org-1", incident_type="complaint/damaged",
+            links=[EntityRef(EntityKind.ORDER, "eshop", "2026-0042")],
+            tags=["VIP", "rückgabe"], custom_fields={"serial_no": "SN-1", "weight": 2.5,
+                                                     "fragile": True, "count": 3, "x": None},
+            team="returns", assignee="alice", language="cs",
+        )
+        ticket.set_due(T0 + timedelta(hours=8), at=T0, actor=AGENT)
+        expected = ticket.snapshot()
+        store_tickets(storage, [ticket])
+        with storage.unit_of_work(read_only=True) as uow:
+            loaded = uow.tickets.get(ticket.id)
+            by_number = uow.tickets.get_by_number(ticket.number)
+        expected["version"] = 1
+        assert loaded.snapshot() == expected
+        assert by_number.snapshot() == expected
+        assert loaded.created_at.tzinfo is not None
+        assert loaded.pending_events == [] and loaded.pending_articles == []
+
+    def test_unknown_ticket_raises_ticket_not_found(self, storage: Storage) -> None:
+        with storage.unit_of_work(read_only=True) as uow:
+            with pytest.raises(TicketNotFound):
+                uow.tickets.get("no-such-id")
+            with pytest.raises(LookupError):
+                uow.tickets.get_by_number("HD-1999-000001")
+
+    def test_save_persists_changes_and_increments_version(self, storage: Storage) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            loaded.transition("open", workflow=WORKFLOW, at=T0, actor=AGENT)
+            loaded.set_priority(Priority.URGENT, at=T0, actor=AGENT)
+            loaded.add_tag("b2b", at=T0, actor=AGENT)
+            loaded.remove_tag("b2b", at=T0, actor=AGENT)
+            loaded.add_tag("vip", at=T0, actor=AGENT)
+            loaded.set_field("note", "řeší Bob", at=T0, actor=AGENT)
+            uow.tickets.save(loaded)
+            uow.commit()
+        assert loaded.version == 2
+        with storage.unit_of_work(read_only=True) as uow:
+            again = uow.tickets.get(ticket.id)
+        assert again.snapshot() == loaded.snapshot()
+        assert again.status_category is StatusCategory.OPEN
+        assert again.tags == frozenset({"vip"})
+
+    def test_save_without_changes_writes_nothing(self, storage: Storage) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            uow.tickets.save(loaded)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.tickets.get(ticket.id).version == 1
+
+    def test_stale_update_raises_concurrency_error_and_never_overwrites(
+        self, storage: Storage
+    ) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work(read_only=True) as uow:
+            first = uow.tickets.get(ticket.id)
+            second = uow.tickets.get(ticket.id)
+        first.set_subject("first writer", at=T0, actor=AGENT)
+        second.set_subject("second writer", at=T0, actor=AGENT)
+        with storage.unit_of_work() as uow:
+            uow.tickets.save(first)
+            uow.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.tickets.save(second)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = uow.tickets.get(ticket.id)
+            history = uow.tickets.history(ticket.id)
+        assert stored.subject == "first writer"
+        assert stored.version == 2
+        assert [e.new for e in history if e.kind is EventKind.SUBJECT_CHANGED] == ["first writer"]
+
+    def test_rollback_discards_everything(self, storage: Storage) -> None:
+        ticket = open_ticket()
+        with storage.unit_of_work() as uow:
+            uow.tickets.add(ticket)
+            uow.contacts.add(Contact.create(name="Jana", email="jana@example.cz"))
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            uow.tickets.add(open_ticket())
+            # leaving the block without commit rolls back too
+        with storage.unit_of_work(read_only=True) as uow:
+            with pytest.raises(TicketNotFound):
+                uow.tickets.get(ticket.id)
+            assert uow.contacts.find_by_email("jana@example.cz") is None
+            assert uow.tickets.query(TicketQuery()).items == []
+
+    def test_duplicate_ticket_number_is_refused(self, storage: Storage) -> None:
+        store_tickets(storage, [open_ticket(seq=7)])
+        with pytest.raises(Exception) as info, storage.unit_of_work() as uow:
+            uow.tickets.add(open_ticket(seq=7))
+            uow.commit()
+        assert "sqlalchemy" not in type(info.value).__module__
+        with storage.unit_of_work(read_only=True) as uow:
+            assert len(uow.tickets.query(TicketQuery()).items) == 1
+
+    def test_history_and_articles_in_order(self, storage: Storage) -> None:
+        ticket = open_ticket()
+        ticket.add_article(direction=Direction.INBOUND, channel=Channel.WEB_FORM,
+                           author=Actor.customer("cust-1", "Jana"), body_text="Dobrý den,\n…",
+                           at=T0)
+        store_tickets(storage, [ticket])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            loaded.add_article(direction=Direction.INTERNAL, channel=Channel.STAFF,
+                               author=AGENT, body_text="internal", at=T0 + timedelta(minutes=1))
+            loaded.add_article(direction=Direction.OUTBOUND, channel=Channel.EMAIL,
+                               author=AGENT, body_text="reply", at=T0 + timedelta(minutes=1),
+                               external_id="<abc@helpdesk>", meta={"to": "jana@example.cz"})
+            loaded.assign("bob", at=T0, actor=AGENT, reason={"resolver": "manual"})
+            uow.tickets.save(loaded)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            history = uow.tickets.history(ticket.id)
+            articles = uow.tickets.articles(ticket.id)
+        assert [e.seq for e in history] == list(range(1, len(history) + 1))
+        assert [e.kind for e in history] == [
+            EventKind.CREATED, EventKind.ARTICLE_ADDED, EventKind.ARTICLE_ADDED,
+            EventKind.ARTICLE_ADDED, EventKind.ASSIGNED,
+        ]
+        assert history[-1].data == {"reason": {"resolver": "manual"}}
+        assert history[-1].actor == AGENT
+        assert [a.body_text for a in articles] == ["Dobrý den,\n…", "internal", "reply"]
+        assert [a.public for a in articles] == [True, False, True]
+        assert articles[2].external_id == "<abc@helpdesk>"
+        assert articles[2].meta == {"to": "jana@example.cz"}
+
+    # -- queue ----------------------------------------------------------------------------
+
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.too_slow])
+    @given(data=st.data())
+    def test_queue_matches_the_reference_rules(self, storage: Storage, data: Any) -> None:
+        # The fixture's store lives across examples; a fresh team prefix isolates each one.
+        prefix = f"q{new_id()[:12]}"
+        tickets = [
+            open_ticket(**kw) for kw in data.draw(
+                st.lists(strategies.ticket_kwargs(), min_size=0, max_size=12)
+            )
+        ]
+        for ticket in tickets:
+            ticket.team = f"{prefix}-{ticket.team}" if ticket.team else prefix
+        store_tickets(storage, tickets)
+        query = data.draw(strategies.queries())
+        query = TicketQuery(**{**_query_fields(query), "team": f"{prefix}-{query.team}"
+                               if query.team else prefix})
+        everything = query.apply(tickets)
+        expected = [t.id for t in TicketQuery(**{**_query_fields(query), "limit": 500})
+                    .apply(tickets).items]
+        assert [t.id for t in _all_pages(storage, query)] == expected
+        with storage.unit_of_work(read_only=True) as uow:
+            first = uow.tickets.query(query)
+        assert [t.id for t in first.items] == [t.id for t in everything.items]
+        assert (first.next_cursor is None) == (everything.next_cursor is None)
+
+    def test_queue_filters(self, storage: Storage) -> None:
+        a = open_ticket(team="t-filter", assignee="alice", incident_type="complaint/damaged",
+                        customer_id="c1", priority=Priority.HIGH, tags=["vip"])
+        b = open_ticket(team="t-filter", incident_type="complaint", customer_id="c2",
+                        priority=Priority.LOW)
+        c = open_ticket(team="t-filter", assignee="bob", incident_type="question")
+        c.transition("closed", workflow=WORKFLOW, at=T0, actor=AGENT)
+        store_tickets(storage, [a, b, c])
+
+        def ids(**kwargs: Any) -> set[str]:
+            with storage.unit_of_work(read_only=True) as uow:
+                page = uow.tickets.query(TicketQuery(team="t-filter", **kwargs))
+            return {t.id for t in page.items}
+
+        assert ids() == {a.id, b.id, c.id}
+        assert ids(assignee="alice") == {a.id}
+        assert ids(unassigned=True) == {b.id}
+        assert ids(incident_type="complaint") == {a.id, b.id}
+        assert ids(incident_type="complaint/damaged") == {a.id}
+        assert ids(customer_id="c2") == {b.id}
+        assert ids(priorities=frozenset({Priority.HIGH, Priority.URGENT})) == {a.id}
+        assert ids(tags=frozenset({"vip"})) == {a.id}
+        assert ids(status_categories=frozenset({StatusCategory.CLOSED})) == {c.id}
+        with storage.unit_of_work(read_only=True) as uow:
+            active = uow.tickets.query(TicketQuery.active(team="t-filter"))
+        assert {t.id for t in active.items} == {a.id, b.id}
+
+    def test_pages_neither_skip_nor_repeat_while_tickets_arrive(self, storage: Storage) -> None:
+        store_tickets(storage, [open_ticket(team="t-page", at=T0 + timedelta(minutes=i))
+                                for i in range(7)])
+        query = TicketQuery(team="t-page", sort=QueueSort.OLDEST, limit=3)
+        with storage.unit_of_work(read_only=True) as uow:
+            first = uow.tickets.query(query)
+        store_tickets(storage, [open_ticket(team="t-page", at=T0 - timedelta(days=1))])
+        seen = [t.id for t in first.items]
+        cursor = first.next_cursor
+        while cursor:
+            with storage.unit_of_work(read_only=True) as uow:
+                page = uow.tickets.query(
+                    TicketQuery(team="t-page", sort=QueueSort.OLDEST, limit=3, after=cursor))
+            seen += [t.id for t in page.items]
+            cursor = page.next_cursor
+        assert len(seen) == len(set(seen)) == 7
+
+    def test_a_garbage_cursor_is_a_validation_error(self, storage: Storage) -> None:
+        with pytest.raises(ValidationError):
+            TicketQuery(after="not-a-cursor")
+
+    # -- sequences, contacts, organisations, incident types -------------------------------
+
+    def test_sequences_count_per_scope(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            values = [uow.sequences.next_value("ticket:2026") for _ in range(3)]
+            other = uow.sequences.next_value("ticket:2027")
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            later = uow.sequences.next_value("ticket:2026")
+            uow.commit()
+        assert values == [1, 2, 3]
+        assert other == 1
+        assert later == 4
+
+    def test_contacts(self, storage: Storage) -> None:
+        org = Organisation.create("Novák s.r.o.", account_owner="alice")
+        jana = Contact.create(name="Jana Nováková", email="Jana.Novakova@Example.CZ",
+                              phone="+420 601 234 567", organisation_id=org.id, language="cs")
+        with storage.unit_of_work() as uow:
+            uow.organisations.add(org)
+            uow.contacts.add(jana)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.contacts.get(jana.id) == jana
+            assert uow.contacts.find_by_email("jana.novakova@example.cz") == jana
+            assert uow.contacts.find_by_phone("+420601234567") == jana
+            assert uow.contacts.find_by_email("nobody@example.cz") is None
+            assert uow.organisations.get(org.id) == org
+            with pytest.raises(ContactNotFound):
+                uow.contacts.get("missing")
+        renamed = Contact(jana.id, "Jana Svobodová", (*jana.emails, "jana@firma.cz"),
+                          jana.phones, org.id, "cs", "bob")
+        with storage.unit_of_work() as uow:
+            uow.contacts.update(renamed)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.contacts.find_by_email("jana@firma.cz") == renamed
+
+    def test_an_email_belongs_to_one_contact(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            uow.contacts.add(Contact.create(name="A", email="same@example.com"))
+            uow.commit()
+        with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+            uow.contacts.add(Contact.create(name="B", email="same@example.com"))
+            uow.commit()
+
+    def test_incident_types(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            uow.incident_types.put(IncidentType("complaint", "Reklamace", team="returns"))
+            uow.incident_types.put(IncidentType("complaint/damaged", "Poškozeno"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.incident_types.put(IncidentType("complaint", "Complaint", responsible="alice"))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.incident_types.all() == [
+                IncidentType("complaint", "Complaint", responsible="alice"),
+                IncidentType("complaint/damaged", "Poškozeno"),
+            ]
+
+
+class BlobStoreContract:
+    @pytest.fixture
+    def blob_store(self) -> BlobStore:
+        raise NotImplementedError("override the blob_store fixture")
+
+    def test_put_get(self, blob_store: BlobStore) -> None:
+        data = b"%PDF-1.7\x00\xff" * 1000
+        key = blob_store.put(data)
+        assert len(key) == 64 and key == key.lower()
+        assert blob_store.put(data) == key
+        assert blob_store.exists(key)
+        assert blob_store.get(key) == data
+        assert blob_store.get(blob_store.put(b"")) == b""
+
+    def test_unknown_key(self, blob_store: BlobStore) -> None:
+        assert not blob_store.exists("0" * 64)
+        with pytest.raises(NotFound):
+            blob_store.get("0" * 64)
+
+
+def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBasedStateMachine]:
+    """A state machine that runs random operations on a fresh adapter and on the in-memory
+    model side by side, and checks that both always agree."""
+
+    class StorageMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.real = make_storage()
+            self.model = InMemoryStorage()
+            self.ids: list[str] = []
+            self.clock = T0
+
+        def teardown(self) -> None:
+            self.real.close()
+
+        def _tick(self) -> Any:
+            self.clock += timedelta(seconds=17)
+            return self.clock
+
+        @rule(kwargs=strategies.ticket_kwargs())
+        def open(self, kwargs: dict[str, Any]) -> None:
+            ticket = open_ticket(**kwargs)
+            for storage in (self.real, self.model):
+                with storage.unit_of_work() as uow:
+                    uow.tickets.add(deepcopy(ticket))
+                    uow.commit()
+            self.ids.append(ticket.id)
+
+        def _change(self, index: int, change: Callable[[Ticket], None]) -> None:
+            ticket_id = self.ids[index % len(self.ids)]
+            outcomes = []
+            for storage in (self.real, self.model):
+                with storage.unit_of_work() as uow:
+                    ticket = uow.tickets.get(ticket_id)
+                    try:
+                        change(ticket)
+                    except InvalidTransition:
+                        outcomes.append("invalid")
+                        continue
+                    uow.tickets.save(ticket)
+                    uow.commit()
+                    outcomes.append("ok")
+            assert outcomes[0] == outcomes[1]
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), to=st.sampled_from(sorted(WORKFLOW.statuses)))
+        def transition(self, index: int, to: str) -> None:
+            at = self._tick()
+            self._change(index, lambda t: t.transition(to, workflow=WORKFLOW, at=at, actor=AGENT))
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), priority=st.sampled_from(list(Priority)),
+              assignee=st.none() | st.sampled_from(strategies.AGENTS),
+              tag=st.sampled_from(strategies.TAGS), add=st.booleans())
+        def edit(self, index: int, priority: Priority, assignee: str | None, tag: str,
+                 add: bool) -> None:
+            at = self._tick()
+
+            def change(t: Ticket) -> None:
+                t.set_priority(priority, at=at, actor=AGENT)
+                t.assign(assignee, at=at, actor=AGENT)
+                (t.add_tag if add else t.remove_tag)(tag, at=at, actor=AGENT)
+                t.set_due(at + timedelta(hours=index % 5) if index % 3 else None, at=at,
+                          actor=AGENT)
+
+            self._change(index, change)
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), body=strategies.hostile_text(),
+              direction=st.sampled_from(list(Direction)))
+        def article(self, index: int, body: str, direction: Direction) -> None:
+            at = self._tick()
+            article_id = new_id()
+            self._change(index, lambda t: t.add_article(
+                direction=direction, channel=Channel.EMAIL, author=AGENT, body_text=body, at=at,
+                article_id=article_id))
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99))
+        def stale_save_is_refused_by_both(self, index: int) -> None:
+            ticket_id = self.ids[index % len(self.ids)]
+            at = self._tick()
+            for storage in (self.real, self.model):
+                with storage.unit_of_work(read_only=True) as uow:
+                    stale = uow.tickets.get(ticket_id)
+                stale.version -= 1
+                stale.set_subject(f"stale {at.isoformat()}", at=at, actor=AGENT)
+                with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+                    uow.tickets.save(stale)
+                    uow.commit()
+
+        @rule(query=strategies.queries())
+        def same_queue(self, query: TicketQuery) -> None:
+            assert [t.snapshot() for t in _all_pages(self.real, query)] == [
+                t.snapshot() for t in _all_pages(self.model, query)
+            ]
+
+        @invariant()
+        def same_tickets_history_and_articles(self) -> None:
+            if not hasattr(self, "ids"):
+                return
+            for ticket_id in self.ids[-3:]:
+                views = []
+                for storage in (self.real, self.model):
+                    with storage.unit_of_work(read_only=True) as uow:
+                        views.append((
+                            uow.tickets.get(ticket_id).snapshot(),
+                            uow.tickets.history(ticket_id),
+                            uow.tickets.articles(ticket_id),
+                        ))
+                assert views[0] == views[1]
+
+    StorageMachine.TestCase.settings = settings(
+        max_examples=15, stateful_step_count=12, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    return StorageMachine

@@ -1,0 +1,100 @@
+"""Hypothesis strategies for the domain, in one module (used by core and adapter tests)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.values import Channel, EntityKind, EntityRef, Priority
+
+__all__ = [
+    "AGENTS",
+    "CUSTOMERS",
+    "INCIDENT_TYPES",
+    "TAGS",
+    "TEAMS",
+    "entity_refs",
+    "hostile_text",
+    "instants",
+    "queries",
+    "ticket_kwargs",
+]
+
+# Small pools make collisions (same team, same tag) likely, which is what filters need.
+AGENTS = ["alice", "bob", "cyril"]
+TEAMS = ["returns", "billing"]
+CUSTOMERS = ["cust-1", "cust-2", "cust-3"]
+TAGS = ["vip", "reklamace", "rückgabe", "b2b"]
+INCIDENT_TYPES = ["complaint", "complaint/damaged", "complaint/missing", "question"]
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def instants(days: int = 400) -> st.SearchStrategy[datetime]:
+    """UTC instants with whole microseconds, within ``days`` of 2026-01-01."""
+    return st.integers(0, days * 86_400_000_000).map(
+        lambda us: _EPOCH + timedelta(microseconds=us)
+    )
+
+
+def hostile_text(min_size: int = 1, max_size: int = 60) -> st.SearchStrategy[str]:
+    """Text with diacritics, emoji, RTL, quotes, SQL and template syntax — but not empty
+    after cleaning (at least one letter)."""
+    pieces = st.sampled_from(
+        list("abcřžšéüßőĺ ЖЯ中文🙂'\"%_\\<>{}$;-\u202e") + ["{{", "}}", "' OR 1=1 --"]
+    )
+    return st.lists(pieces, min_size=max(min_size - 1, 0), max_size=max_size // 3).map(
+        lambda parts: "x" + "".join(parts)
+    )
+
+
+def entity_refs() -> st.SearchStrategy[EntityRef]:
+    return st.builds(
+        EntityRef,
+        st.sampled_from(list(EntityKind)),
+        st.sampled_from(["eshop", "erp", "pohoda"]),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,15}", fullmatch=True),
+    )
+
+
+def ticket_kwargs() -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for :func:`helpdesk_core.testing.builders.open_ticket`."""
+    return st.fixed_dictionaries(
+        {
+            "subject": hostile_text(),
+            "channel": st.sampled_from(list(Channel)),
+            "priority": st.sampled_from(list(Priority)),
+            "at": instants(),
+            "customer_id": st.none() | st.sampled_from(CUSTOMERS),
+            "incident_type": st.none() | st.sampled_from(INCIDENT_TYPES),
+            "team": st.none() | st.sampled_from(TEAMS),
+            "assignee": st.none() | st.sampled_from(AGENTS),
+            "tags": st.frozensets(st.sampled_from(TAGS), max_size=3),
+            "links": st.frozensets(entity_refs(), max_size=2),
+            "custom_fields": st.dictionaries(
+                st.sampled_from(["serial_no", "weight", "fragile", "note"]),
+                st.none() | st.booleans() | st.integers(-(2**53), 2**53) | hostile_text(0, 20),
+                max_size=2,
+            ),
+        }
+    )
+
+
+def queries() -> st.SearchStrategy[TicketQuery]:
+    return st.builds(
+        TicketQuery,
+        status_categories=st.none() | st.frozensets(st.sampled_from(list(StatusCategory)),
+                                                    min_size=1),
+        team=st.none() | st.sampled_from(TEAMS),
+        assignee=st.none() | st.sampled_from(AGENTS),
+        incident_type=st.none() | st.sampled_from(["complaint", "question", "complaint/damaged"]),
+        customer_id=st.none() | st.sampled_from(CUSTOMERS),
+        priorities=st.none() | st.frozensets(st.sampled_from(list(Priority)), min_size=1),
+        tags=st.frozensets(st.sampled_from(TAGS), max_size=2),
+        sort=st.sampled_from(list(QueueSort)),
+        limit=st.integers(1, 7),
+    )
