@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.errors import ConfigurationError
@@ -36,6 +37,7 @@ class Settings:
     autoload_plugins   load plugins from the ``helpdesk_core`` entry-point group
     blocked_plugins    entry-point names never to load
     migrate            bring the schema up to date during bootstrap
+    classification_rules  keyword rules that suggest incident type, priority, team, tags
     """
 
     storage: str = "sqlalchemy"
@@ -49,6 +51,7 @@ class Settings:
     autoload_plugins: bool = True
     blocked_plugins: frozenset[str] = frozenset()
     migrate: bool = True
+    classification_rules: tuple[KeywordRule, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

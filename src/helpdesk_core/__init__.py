@@ -1,0 +1,115 @@
+"""helpdesk_core: an embeddable customer helpdesk.
+
+Start with :func:`bootstrap`::
+
+    from helpdesk_core import Settings, bootstrap
+
+    helpdesk = bootstrap(Settings(database_url="sqlite:///helpdesk.sqlite3"))
+    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "..."})
+
+Names are loaded on first use, so ``import helpdesk_core.domain`` pulls in no plugin, storage or
+network code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpdesk_core.app import Helpdesk
+    from helpdesk_core.bootstrap import bootstrap
+    from helpdesk_core.domain import (
+        Actor,
+        Article,
+        AttachmentMeta,
+        Channel,
+        Contact,
+        Direction,
+        EntityKind,
+        EntityRef,
+        EventKind,
+        IncidentType,
+        Order,
+        Organisation,
+        Page,
+        Priority,
+        Product,
+        QueueSort,
+        StaffVia,
+        Status,
+        StatusCategory,
+        Ticket,
+        TicketEvent,
+        TicketNumberFormat,
+        TicketQuery,
+        Workflow,
+    )
+    from helpdesk_core.domain.extensions import (
+        AssignmentProposal,
+        Classification,
+        FollowUpRequest,
+        KeywordRule,
+    )
+    from helpdesk_core.errors import (
+        AdapterError,
+        ConcurrencyError,
+        ConfigurationError,
+        ContactNotFound,
+        DeliveryError,
+        DomainError,
+        HelpdeskError,
+        InvalidTransition,
+        MergeConflict,
+        NotFound,
+        OrderNotFound,
+        OrderNotOwned,
+        PluginError,
+        StorageError,
+        TicketNotFound,
+        ValidationError,
+    )
+    from helpdesk_core.plugins import Registry, hookimpl
+    from helpdesk_core.settings import Settings
+
+_LOCATIONS = {
+    "Helpdesk": "helpdesk_core.app",
+    "bootstrap": "helpdesk_core.bootstrap",
+    "Settings": "helpdesk_core.settings",
+    "Registry": "helpdesk_core.plugins",
+    "hookimpl": "helpdesk_core.plugins",
+    **dict.fromkeys(
+        ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
+        "helpdesk_core.domain.extensions",
+    ),
+    **dict.fromkeys(
+        ["Actor", "Article", "AttachmentMeta", "Channel", "Contact", "Direction", "EntityKind",
+         "EntityRef", "EventKind", "IncidentType", "Order", "Organisation", "Page", "Priority",
+         "Product", "QueueSort", "StaffVia", "Status", "StatusCategory", "Ticket",
+         "TicketEvent", "TicketNumberFormat", "TicketQuery", "Workflow"],
+        "helpdesk_core.domain",
+    ),
+    **dict.fromkeys(
+        ["AdapterError", "ConcurrencyError", "ConfigurationError", "ContactNotFound",
+         "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MergeConflict",
+         "NotFound", "OrderNotFound", "OrderNotOwned", "PluginError", "StorageError",
+         "TicketNotFound", "ValidationError"],
+        "helpdesk_core.errors",
+    ),
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LOCATIONS[name]
+    except KeyError:
+        raise AttributeError(f"module 'helpdesk_core' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,144 @@
+"""The Helpdesk facade: what a host holds after ``bootstrap()``.
+
+It only forwards to the use cases in :mod:`helpdesk_core.services`; no rules live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.intake import StaffVia
+from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
+from helpdesk_core.errors import ValidationError
+from helpdesk_core.services import intake, tickets
+from helpdesk_core.services.deps import Deps
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from helpdesk_core.plugins.registry import Registry
+    from helpdesk_core.settings import Settings
+
+__all__ = ["Helpdesk"]
+
+
+class Helpdesk:
+    def __init__(self, *, deps: Deps, settings: Settings, registry: Registry,
+                 plugin_manager: pluggy.PluginManager) -> None:
+        self.deps = deps
+        self.settings = settings
+        self.registry = registry
+        self.plugin_manager = plugin_manager
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def open_from_web_form(self, fields: Mapping[str, object]) -> Ticket:
+        """Fields: email, name, message, optional subject, order_number, language."""
+        return intake.open_from_web_form(self.deps, fields)
+
+    def open_by_staff(self, *, agent: Actor, via: StaffVia, subject: str, message: str,
+                      **details: Any) -> Ticket:
+        """See :func:`helpdesk_core.services.intake.open_by_staff` for ``details``."""
+        return intake.open_by_staff(self.deps, agent=agent, via=via, subject=subject,
+                                    message=message, **details)
+
+    def open_from_order(self, *, agent: Actor, order_number: str, subject: str, message: str,
+                        **details: Any) -> Ticket:
+        return intake.open_from_order(self.deps, agent=agent, order_number=order_number,
+                                      subject=subject, message=message, **details)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def ticket(self, key: str) -> Ticket:
+        """By id or number; raises TicketNotFound."""
+        return tickets.get_ticket(self.deps, key)
+
+    def history(self, key: str) -> list[TicketEvent]:
+        return tickets.history(self.deps, key)
+
+    def articles(self, key: str, *, public_only: bool = False) -> list[Article]:
+        return tickets.articles(self.deps, key, public_only=public_only)
+
+    def queue(self, query: TicketQuery | None = None) -> Page[Ticket]:
+        """Defaults to the active queue sorted by priority."""
+        return tickets.queue(self.deps, query or TicketQuery.active())
+
+    # -- changing -------------------------------------------------------------------------
+
+    def transition(self, key: str, to: str, *, actor: Actor,
+                   expected_version: int | None = None) -> Ticket:
+        return tickets.transition(self.deps, key, to, actor=actor,
+                                  expected_version=expected_version)
+
+    def set_priority(self, key: str, priority: Priority, *, actor: Actor,
+                     expected_version: int | None = None) -> Ticket:
+        return tickets.set_priority(self.deps, key, priority, actor=actor,
+                                    expected_version=expected_version)
+
+    def assign(self, key: str, assignee: str | None, *, actor: Actor, team: str | None = None,
+               expected_version: int | None = None) -> Ticket:
+        return tickets.assign(self.deps, key, assignee, actor=actor, team=team,
+                              expected_version=expected_version)
+
+    def tag(self, key: str, *tags: str, actor: Actor) -> Ticket:
+        return tickets.tag(self.deps, key, *tags, actor=actor)
+
+    def untag(self, key: str, *tags: str, actor: Actor) -> Ticket:
+        return tickets.untag(self.deps, key, *tags, actor=actor)
+
+    def set_field(self, key: str, name: str, value: CustomValue, *, actor: Actor) -> Ticket:
+        return tickets.set_field(self.deps, key, name, value, actor=actor)
+
+    def link(self, key: str, ref: EntityRef, *, actor: Actor) -> Ticket:
+        return tickets.link(self.deps, key, ref, actor=actor)
+
+    def add_note(self, key: str, text: str, *, agent: Actor,
+                 attachments: Iterable[AttachmentMeta] = ()) -> Article:
+        """An internal note: never shown to the customer."""
+        return tickets.add_article(self.deps, key, direction=Direction.INTERNAL,
+                                   channel=Channel.STAFF, author=agent, body_text=text,
+                                   public=False, attachments=tuple(attachments))
+
+    def add_article(self, key: str, *, direction: Direction, channel: Channel, author: Actor,
+                    body_text: str, **details: Any) -> Article:
+        return tickets.add_article(self.deps, key, direction=direction, channel=channel,
+                                   author=author, body_text=body_text, **details)
+
+    def add_attachment(self, *, data: bytes, filename: str,
+                       content_type: str = "application/octet-stream") -> AttachmentMeta:
+        return tickets.add_attachment(self.deps, data=data, filename=filename,
+                                      content_type=content_type)
+
+    def start_followup(self, key: str, action: str, *, actor: Actor,
+                       data: Mapping[str, object] | None = None) -> EntityRef:
+        return tickets.start_followup(self.deps, key, action, actor=actor, data=data)
+
+    # -- configuration --------------------------------------------------------------------
+
+    def define_incident_type(self, incident_type: IncidentType) -> None:
+        with self.deps.storage.unit_of_work() as uow:
+            known = {t.key for t in uow.incident_types.all()}
+            if incident_type.parent_key and incident_type.parent_key not in known:
+                raise ValidationError(f"define {incident_type.parent_key!r} first",
+                                      field="incident_type")
+            uow.incident_types.put(incident_type)
+            uow.commit()
+
+    def incident_types(self) -> list[IncidentType]:
+        with self.deps.storage.unit_of_work(read_only=True) as uow:
+            return uow.incident_types.all()
+
+    def close(self) -> None:
+        self.deps.storage.close()
+
+    def __enter__(self) -> Helpdesk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,67 @@
+"""The one composition root: ``bootstrap(settings) -> Helpdesk``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from helpdesk_core.app import Helpdesk
+from helpdesk_core.inmemory.clock import SystemClock
+from helpdesk_core.plugins import Hooks, make_plugin_manager
+from helpdesk_core.ports import BlobStore, Clock, Directory, Storage
+from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.directory import StorageDirectory
+from helpdesk_core.settings import Settings, blocked_plugins_from
+
+__all__ = ["bootstrap"]
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    storage: Storage | None = None,
+    directory: Directory | None = None,
+    blob_store: BlobStore | None = None,
+    clock: Clock | None = None,
+    plugins: Iterable[object] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Helpdesk:
+    """Build a ready Helpdesk. Keyword arguments replace what the settings would build.
+
+    Plugins come from the ``helpdesk_core`` entry-point group (unless
+    ``settings.autoload_plugins`` is false), minus those named in ``settings.blocked_plugins``
+    or the ``HELPDESK_BLOCK_PLUGINS`` environment variable, plus ``plugins``.
+    """
+    settings = settings or Settings()
+    env = os.environ if environ is None else environ
+    pm = make_plugin_manager(
+        autoload=settings.autoload_plugins,
+        blocked=settings.blocked_plugins | blocked_plugins_from(env),
+        plugins=plugins,
+    )
+    hooks = Hooks(pm)
+    registry = hooks.register()
+    storage = storage or registry.storages.create(settings.storage, settings)
+    if settings.migrate:
+        storage.migrate()
+    blob_store = blob_store or registry.blob_stores.create(
+        settings.blob_store or settings.storage, settings
+    )
+    if directory is None:
+        directory = (
+            StorageDirectory(storage)
+            if settings.directory == "builtin"
+            else registry.directories.create(settings.directory, settings)
+        )
+    deps = Deps(
+        storage=storage,
+        directory=directory,
+        blob_store=blob_store,
+        clock=clock or SystemClock(),
+        hooks=hooks,
+        workflow=settings.workflow,
+        ticket_number=settings.ticket_number,
+        default_language=settings.default_language,
+        classification_rules=settings.classification_rules,
+    )
+    return Helpdesk(deps=deps, settings=settings, registry=registry, plugin_manager=pm)

@@ -1,0 +1,26 @@
+"""What every use case needs, handed in explicitly by ``bootstrap()``."""
+
+from __future__ import annotations
+
+import attrs
+
+from helpdesk_core.domain.extensions import KeywordRule
+from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.status import Workflow
+from helpdesk_core.ports import BlobStore, Clock, Directory, Storage
+from helpdesk_core.services.hooks import HookCaller
+
+__all__ = ["Deps"]
+
+
+@attrs.frozen
+class Deps:
+    storage: Storage
+    directory: Directory
+    blob_store: BlobStore
+    clock: Clock
+    hooks: HookCaller
+    workflow: Workflow
+    ticket_number: TicketNumberFormat
+    default_language: str = "en"
+    classification_rules: tuple[KeywordRule, ...] = ()

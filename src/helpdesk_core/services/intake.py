@@ -1,0 +1,289 @@
+"""Opening tickets: web form, staff entry, from an order.
+
+Every path ends in :func:`_open`, which allocates the number, classifies, assigns, stores the
+first article and commits once — a refused request writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.contacts import Contact, Order, normalize_email, normalize_phone
+from helpdesk_core.domain.extensions import AssignmentProposal, combine_classifications
+from helpdesk_core.domain.incident_types import IncidentTypeTree
+from helpdesk_core.domain.intake import StaffVia, WebFormSubmission, validate_language
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Actor, Channel, EntityRef, Priority, clean_text
+from helpdesk_core.errors import OrderNotFound, ValidationError
+from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.unit import publish
+
+__all__ = ["open_by_staff", "open_from_order", "open_from_web_form"]
+
+CLASSIFIER = Actor.system("classifier")
+ASSIGNER = Actor.system("assignment")
+
+
+def open_from_web_form(deps: Deps, fields: Mapping[str, object]) -> Ticket:
+    """A customer's web form. The order number, if given, must be the customer's own."""
+    form = WebFormSubmission.parse(fields)
+    customer = deps.directory.customer_by_email(form.email)
+    order = None
+    if form.order_number:
+        order = _order(deps, form.order_number)
+        order.ensure_belongs_to(customer_id=customer.id if customer else None, email=form.email)
+    if customer is None:
+        customer = deps.directory.create_customer(
+            name=form.name, email=form.email, language=form.language
+        )
+    return _open(
+        deps,
+        subject=form.subject,
+        body=form.message,
+        channel=Channel.WEB_FORM,
+        actor=Actor.customer(customer.id, customer.name or form.name),
+        direction=Direction.INBOUND,
+        customer=customer,
+        links=[order.ref] if order else [],
+        language=form.language,
+        data={"order_number": order.number} if order else {},
+    )
+
+
+def open_by_staff(
+    deps: Deps,
+    *,
+    agent: Actor,
+    via: StaffVia,
+    subject: str,
+    message: str,
+    customer_id: str | None = None,
+    customer_email: str | None = None,
+    customer_name: str = "",
+    customer_phone: str | None = None,
+    order_number: str | None = None,
+    priority: Priority | None = None,
+    incident_type: str | None = None,
+    team: str | None = None,
+    assignee: str | None = None,
+    tags: Iterable[str] = (),
+    custom_fields: Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> Ticket:
+    """A request typed in by staff: taken on the phone, in the store, or found in a return.
+
+    The customer is named by id, or found (and if unknown, created) by e-mail or phone.
+    """
+    customer = _staff_customer(deps, customer_id, customer_email, customer_name, customer_phone)
+    order = None
+    if order_number:
+        order = _order(deps, order_number)
+        if customer is not None:
+            order.ensure_belongs_to(customer_id=customer.id, email=customer.email)
+        else:
+            customer = _order_customer(deps, order)
+    return _open(
+        deps, subject=subject, body=message, channel=via.channel, actor=agent,
+        direction=Direction.INBOUND, customer=customer, links=[order.ref] if order else [],
+        priority=priority, incident_type=incident_type, team=team, assignee=assignee,
+        tags=tags, custom_fields=custom_fields, language=validate_language(language),
+        data={"via": via.value},
+    )
+
+
+def open_from_order(
+    deps: Deps,
+    *,
+    agent: Actor,
+    order_number: str,
+    subject: str,
+    message: str,
+    priority: Priority | None = None,
+    incident_type: str | None = None,
+    team: str | None = None,
+    assignee: str | None = None,
+    tags: Iterable[str] = (),
+) -> Ticket:
+    """The fastest entry: find the order, open a ticket linked to it and to its customer."""
+    order = _order(deps, order_number)
+    customer = _order_customer(deps, order)
+    return _open(
+        deps, subject=subject, body=message, channel=Channel.STAFF, actor=agent,
+        direction=Direction.INTERNAL if agent.kind.value == "agent" else Direction.INBOUND,
+        customer=customer, links=[order.ref], priority=priority, incident_type=incident_type,
+        team=team, assignee=assignee, tags=tags, data={"order_number": order.number},
+    )
+
+
+# -- shared steps ------------------------------------------------------------------------
+
+
+def _order(deps: Deps, number: str) -> Order:
+    order = deps.directory.order_by_number(number)
+    if order is None:
+        raise OrderNotFound(number)
+    return order
+
+
+def _order_customer(deps: Deps, order: Order) -> Contact | None:
+    if order.customer_id:
+        found = deps.directory.customer(order.customer_id)
+        if found is not None:
+            return found
+    if order.customer_email:
+        email = normalize_email(order.customer_email)
+        return deps.directory.customer_by_email(email) or deps.directory.create_customer(
+            name="", email=email
+        )
+    return None
+
+
+def _staff_customer(deps: Deps, customer_id: str | None, email: str | None, name: str,
+                    phone: str | None) -> Contact | None:
+    if customer_id:
+        found = deps.directory.customer(customer_id)
+        if found is None:
+            raise ValidationError(f"no customer {customer_id!r}", field="customer_id")
+        return found
+    if email:
+        email = normalize_email(email, field="customer_email")
+        return deps.directory.customer_by_email(email) or deps.directory.create_customer(
+            name=name, email=email, phone=phone
+        )
+    if phone:
+        e164 = normalize_phone(phone, field="customer_phone")
+        return deps.directory.customer_by_phone(e164) or deps.directory.create_customer(
+            name=name, phone=e164
+        )
+    return None
+
+
+def _open(
+    deps: Deps,
+    *,
+    subject: str,
+    body: str,
+    channel: Channel,
+    actor: Actor,
+    direction: Direction,
+    customer: Contact | None,
+    links: list[EntityRef],
+    priority: Priority | None = None,
+    incident_type: str | None = None,
+    team: str | None = None,
+    assignee: str | None = None,
+    tags: Iterable[str] = (),
+    custom_fields: Mapping[str, Any] | None = None,
+    language: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Ticket:
+    body = clean_text(body, field="message", max_length=100_000)
+    now = deps.clock.now()
+    with deps.storage.unit_of_work() as uow:
+        tree = IncidentTypeTree.of(uow.incident_types.all())
+        if incident_type is not None:
+            tree.get(incident_type)  # unknown types are refused, not silently stored
+        seq = uow.sequences.next_value(deps.ticket_number.scope(now))
+        ticket = Ticket.open(
+            number=deps.ticket_number.render(seq=seq, created_at=now),
+            subject=subject, channel=channel, at=now, actor=actor,
+            priority=priority or Priority.NORMAL,
+            customer_id=customer.id if customer else None,
+            organisation_id=customer.organisation_id if customer else None,
+            incident_type=incident_type, links=links, tags=tags,
+            custom_fields=dict(custom_fields or {}), team=team, assignee=assignee,
+            language=language or (customer.language if customer else None)
+            or deps.default_language,
+            data=data,
+        )
+        ticket.add_article(direction=direction, channel=channel, author=actor, body_text=body,
+                           at=now, subject=ticket.subject)
+        _classify(deps, ticket, tree, f"{ticket.subject}\n{body}", explicit={
+            "priority": priority is not None, "incident_type": incident_type is not None,
+            "team": team is not None,
+        })
+        if ticket.assignee is None:
+            _assign(deps, ticket, tree, customer)
+        events = list(ticket.pending_events)
+        uow.tickets.add(ticket)
+        uow.commit()
+    publish(deps, ticket, events)
+    return ticket
+
+
+def _classify(deps: Deps, ticket: Ticket, tree: IncidentTypeTree, text: str,
+              explicit: dict[str, bool]) -> None:
+    """Rules and plugin classifiers fill in what the caller did not decide."""
+    suggestions = [s for rule in deps.classification_rules if (s := rule.classify(text))]
+    suggestions += deps.hooks.classify(ticket, text)
+    if not suggestions:
+        return
+    best = combine_classifications(suggestions)
+    now = ticket.updated_at
+    if best.incident_type and not explicit["incident_type"] and best.incident_type in tree:
+        ticket.set_incident_type(best.incident_type, at=now, actor=CLASSIFIER)
+    if best.priority and not explicit["priority"]:
+        ticket.set_priority(best.priority, at=now, actor=CLASSIFIER)
+    if best.team and not explicit["team"]:
+        ticket.set_team(best.team, at=now, actor=CLASSIFIER)
+    for tag in sorted(best.tags):
+        ticket.add_tag(tag, at=now, actor=CLASSIFIER)
+
+
+def _assign(deps: Deps, ticket: Ticket, tree: IncidentTypeTree,
+            customer: Contact | None) -> None:
+    """Ask each resolver in turn; the first answer wins and the whole trace is recorded."""
+    trace: list[dict[str, Any]] = []
+    winner: AssignmentProposal | None = None
+    for resolver in _builtin_resolvers(tree, customer) + deps.hooks.assignment_resolvers():
+        proposal = resolver.propose(ticket)
+        trace.append({"resolver": resolver.name,
+                      "answer": None if proposal is None else
+                      {"assignee": proposal.assignee, "team": proposal.team,
+                       "reason": proposal.reason}})
+        if proposal is not None and (proposal.assignee or proposal.team):
+            winner = proposal
+            break
+    if winner is None:
+        return
+    reason = {"winner": winner.resolver, "why": winner.reason, "trace": trace}
+    if winner.team and ticket.team is None:
+        ticket.set_team(winner.team, at=ticket.updated_at, actor=ASSIGNER)
+    if winner.assignee:
+        ticket.assign(winner.assignee, at=ticket.updated_at, actor=ASSIGNER, reason=reason)
+
+
+class _IncidentTypeResponsible:
+    name = "incident_type"
+
+    def __init__(self, tree: IncidentTypeTree) -> None:
+        self.tree = tree
+
+    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
+        if not ticket.incident_type or ticket.incident_type not in self.tree:
+            return None
+        person, team = self.tree.responsible_for(ticket.incident_type)
+        if not (person or team):
+            return None
+        return AssignmentProposal(self.name, person, team,
+                                  f"responsible for incident type {ticket.incident_type}")
+
+
+class _AccountOwner:
+    name = "account_owner"
+
+    def __init__(self, customer: Contact | None) -> None:
+        self.customer = customer
+
+    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
+        if self.customer is None or not self.customer.account_owner:
+            return None
+        return AssignmentProposal(self.name, self.customer.account_owner, None,
+                                  f"account owner of {self.customer.name or self.customer.id}")
+
+
+def _builtin_resolvers(tree: IncidentTypeTree, customer: Contact | None) -> list[Any]:
+    return [_IncidentTypeResponsible(tree), _AccountOwner(customer)]
+
