@@ -44,7 +44,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     blob_store: str | None = None
     directory: str = "builtin"
-    ticket_number: TicketNumberFormat = TicketNumberFormat()
+    ticket_number: TicketNumberFormat = attrs.field(factory=TicketNumberFormat)
     workflow: Workflow = attrs.field(factory=Workflow.default)
     default_language: str = "en"
     options: Mapping[str, Any] = attrs.field(factory=dict)

@@ -7,13 +7,20 @@ these frozen values, never with the host's records.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 import email_validator
 import phonenumbers
 
-from helpdesk_core.domain.values import EntityKind, EntityRef, clean_line, new_id
+from helpdesk_core.domain.values import (
+    EntityKind,
+    EntityRef,
+    name_line,
+    new_id,
+    optional_name_line,
+)
 from helpdesk_core.errors import OrderNotOwned, ValidationError
 
 __all__ = [
@@ -57,17 +64,19 @@ def normalize_phone(value: object, *, region: str | None = "CZ", field: str = "p
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _emails(values: tuple[str, ...]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for value in values:
-        seen[normalize_email(value)] = None
-    return tuple(seen)
+def _emails(values: Iterable[str]) -> tuple[str, ...]:
+    """Normalised, without duplicates, first one first (the primary address)."""
+    return tuple(dict.fromkeys(normalize_email(v) for v in values))
+
+
+def _phones(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_phone(v, region=None) for v in values))
 
 
 @attrs.frozen
 class Organisation:
     id: str
-    name: str = attrs.field(converter=lambda v: clean_line(v, field="name", max_length=200))
+    name: str = attrs.field(converter=name_line)
     account_owner: str | None = None
 
     @classmethod
@@ -80,11 +89,9 @@ class Contact:
     """A person who writes to the helpdesk. ``emails`` and ``phones`` are normalised."""
 
     id: str
-    name: str = attrs.field(
-        converter=lambda v: clean_line(v, field="name", max_length=200, required=False)
-    )
-    emails: tuple[str, ...] = attrs.field(default=(), converter=lambda v: _emails(tuple(v)))
-    phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    name: str = attrs.field(converter=optional_name_line)
+    emails: tuple[str, ...] = attrs.field(default=(), converter=_emails)
+    phones: tuple[str, ...] = attrs.field(default=(), converter=_phones)
     organisation_id: str | None = None
     language: str | None = None
     account_owner: str | None = None

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import attrs
 
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import EntityRef, Priority, validate_tag
+from helpdesk_core.domain.values import EntityRef, Priority, tag_set
 
 __all__ = [
     "AssignmentProposal",
@@ -32,9 +32,7 @@ class Classification:
     incident_type: str | None = None
     priority: Priority | None = None
     team: str | None = None
-    tags: frozenset[str] = attrs.field(
-        default=frozenset(), converter=lambda v: frozenset(validate_tag(t) for t in v)
-    )
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=tag_set)
     confidence: float = 1.0
     reason: str = ""
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from helpdesk_core.domain.values import clean_line
+from helpdesk_core.domain.values import name_line
 from helpdesk_core.errors import ValidationError
 
 __all__ = ["IncidentType", "IncidentTypeTree"]
@@ -24,7 +24,7 @@ class IncidentType:
     """A node of the tree. The key is the path: ``complaint`` or ``complaint/damaged``."""
 
     key: str
-    name: str = attrs.field(converter=lambda v: clean_line(v, field="name", max_length=200))
+    name: str = attrs.field(converter=name_line)
     responsible: str | None = None
     team: str | None = None
 

@@ -22,7 +22,7 @@ import attrs
 
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import Priority, validate_tag
+from helpdesk_core.domain.values import Priority, tag_set
 from helpdesk_core.errors import ValidationError
 
 __all__ = ["FAR_FUTURE", "Page", "QueueSort", "TicketQuery", "decode_cursor", "encode_cursor"]
@@ -66,9 +66,7 @@ class TicketQuery:
     customer_id: str | None = None
     organisation_id: str | None = None
     priorities: frozenset[Priority] | None = None
-    tags: frozenset[str] = attrs.field(
-        default=frozenset(), converter=lambda v: frozenset(validate_tag(t) for t in v)
-    )
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=tag_set)
     sort: QueueSort = QueueSort.PRIORITY
     limit: int = 50
     after: str | None = None  # a cursor from Page.next_cursor

@@ -28,7 +28,10 @@ __all__ = [
     "clean_line",
     "clean_text",
     "ensure_utc",
+    "name_line",
     "new_id",
+    "optional_name_line",
+    "tag_set",
     "validate_custom_fields",
     "validate_tag",
 ]
@@ -210,6 +213,22 @@ def validate_tag(tag: object) -> str:
     if not _TAG.match(normalised):
         raise ValidationError(f"invalid tag {tag!r}", field="tag")
     return normalised
+
+
+def tag_set(values: object) -> frozenset[str]:
+    """Converter for attrs fields holding tags."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise ValidationError("must be a collection of tags", field="tags")
+    return frozenset(validate_tag(t) for t in values)
+
+
+def name_line(value: object) -> str:
+    """Converter for required names (200 characters, one line)."""
+    return clean_line(value, field="name", max_length=200)
+
+
+def optional_name_line(value: object) -> str:
+    return clean_line(value, field="name", max_length=200, required=False)
 
 
 CustomValue = str | int | float | bool | None

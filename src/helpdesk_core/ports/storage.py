@@ -94,11 +94,21 @@ class SequenceAllocator(Protocol):
 
 
 class UnitOfWork(Protocol):
-    tickets: TicketRepository
-    contacts: ContactRepository
-    organisations: OrganisationRepository
-    incident_types: IncidentTypeRepository
-    sequences: SequenceAllocator
+    # Read-only properties, so implementations may hold narrower types in plain attributes.
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    @property
+    def contacts(self) -> ContactRepository: ...
+
+    @property
+    def organisations(self) -> OrganisationRepository: ...
+
+    @property
+    def incident_types(self) -> IncidentTypeRepository: ...
+
+    @property
+    def sequences(self) -> SequenceAllocator: ...
 
     def __enter__(self) -> Self: ...
 

@@ -110,7 +110,8 @@ class StorageContract:
         assert loaded.snapshot() == expected
         assert by_number.snapshot() == expected
         assert loaded.created_at.tzinfo is not None
-        assert loaded.pending_events == [] and loaded.pending_articles == []
+        assert loaded.pending_events == []
+        assert loaded.pending_articles == []
 
     def test_unknown_ticket_raises_ticket_not_found(self, storage: Storage) -> None:
         with storage.unit_of_work(read_only=True) as uow:
@@ -370,7 +371,8 @@ class BlobStoreContract:
     def test_put_get(self, blob_store: BlobStore) -> None:
         data = b"%PDF-1.7\x00\xff" * 1000
         key = blob_store.put(data)
-        assert len(key) == 64 and key == key.lower()
+        assert len(key) == 64
+        assert key == key.lower()
         assert blob_store.put(data) == key
         assert blob_store.exists(key)
         assert blob_store.get(key) == data
@@ -410,7 +412,7 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
                     uow.commit()
             self.ids.append(ticket.id)
 
-        def _change(self, index: int, change: Callable[[Ticket], None]) -> None:
+        def _change(self, index: int, change: Callable[[Ticket], object]) -> None:
             ticket_id = self.ids[index % len(self.ids)]
             outcomes = []
             for storage in (self.real, self.model):

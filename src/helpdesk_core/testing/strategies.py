@@ -45,7 +45,7 @@ def hostile_text(min_size: int = 1, max_size: int = 60) -> st.SearchStrategy[str
     """Text with diacritics, emoji, RTL, quotes, SQL and template syntax — but not empty
     after cleaning (at least one letter)."""
     pieces = st.sampled_from(
-        list("abcřžšéüßőĺ ЖЯ中文🙂'\"%_\\<>{}$;-\u202e") + ["{{", "}}", "' OR 1=1 --"]
+        [*list("abcřžšéüßőĺ ЖЯ中文🙂'\"%_\\<>{}$;-\u202e"), "{{", "}}", "' OR 1=1 --"]
     )
     return st.lists(pieces, min_size=max(min_size - 1, 0), max_size=max_size // 3).map(
         lambda parts: "x" + "".join(parts)

@@ -1,0 +1,65 @@
+"""Developer and CI sessions. ``nox -s tests`` is what CI runs."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PACKAGES = ["-e", ".", "-e", "adapters/helpdesk-sqlalchemy[postgresql]"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3.5"]
+DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _env() -> dict[str, str]:
+    return {"HELPDESK_TEST_DATABASE_URL": os.environ.get("HELPDESK_TEST_DATABASE_URL",
+                                                        DEFAULT_TEST_DB)}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: unit, contract, services, plugins, and the adapters' real-server tests."""
+    session.install(*PACKAGES, *TEST_DEPS)
+    session.run("python", "-m", "pytest", *(session.posargs or ["-q"]), env=_env())
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and the import-linter layer contracts."""
+    session.install(*PACKAGES, "ruff>=0.6", "import-linter>=2.1")
+    session.run("ruff", "check", ".")
+    session.run("lint-imports")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the core and the SQLAlchemy adapter."""
+    session.install(*PACKAGES, *TEST_DEPS, "mypy>=1.10")
+    session.run("mypy")
+    session.run("mypy", "--config-file", "adapters/helpdesk-sqlalchemy/pyproject.toml",
+                "adapters/helpdesk-sqlalchemy/src")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The quickstart example on the embedded default (SQLite)."""
+    session.install(*PACKAGES)
+    session.run("python", "examples/quickstart/demo.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw SQL on SQLite and PostgreSQL; prints a Markdown report."""
+    session.install(*PACKAGES)
+    session.run("python", "benchmarks/run.py", *session.posargs, env=_env())
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Checks the docs: every hook documented, every relative link resolves."""
+    session.install(*PACKAGES)
+    session.run("python", "docs/check.py")
