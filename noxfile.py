@@ -62,4 +62,4 @@ def bench(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Checks the docs: every hook documented, every relative link resolves."""
     session.install(*PACKAGES)
-    session.run("python", "docs/check.py")
+    session.run("python", "tools/check_docs.py")
