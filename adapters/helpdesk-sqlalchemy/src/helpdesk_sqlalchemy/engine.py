@@ -1,0 +1,170 @@
+"""Building engines: URL normalisation, SQLite connection setup, and error translation.
+
+Engines are built only when a factory is called, never at import.
+
+SQLite: WAL journal (readers never block the writer), a busy timeout, foreign keys on, and
+transactions begun by us rather than by pysqlite, so that write units can take the write lock
+up front with ``BEGIN IMMEDIATE``. A deferred transaction that later writes fails at once with
+"database is locked" when another connection wrote in between; taking the lock at BEGIN makes
+the busy timeout apply instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from helpdesk_core.errors import ConfigurationError, StorageError
+
+__all__ = [
+    "BEGIN_OPTION",
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "create_engine_for",
+    "guarded",
+    "storage_errors",
+]
+
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_BEGIN_RETRIES = 3
+# Execution option naming how a SQLite transaction begins: "IMMEDIATE" or "DEFERRED".
+BEGIN_OPTION = "helpdesk_sqlite_begin"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
+    raw = options.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"option {name!r} must be an integer, not {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"option {name!r} must not be negative")
+    return value
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse the URL; plain ``postgresql://`` means psycopg 3, the driver we depend on."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise ConfigurationError(f"not a database URL: {error}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigurationError(
+            f"helpdesk-sqlalchemy supports {', '.join(SUPPORTED_BACKENDS)}, "
+            f"not {parsed.get_backend_name()!r}"
+        )
+    return parsed
+
+
+def create_engine_for(url: str | URL, options: Mapping[str, Any] | None = None) -> Engine:
+    """An engine for ``url`` set up for helpdesk storage.
+
+    Options (all optional): ``sqlite_busy_timeout_ms`` (default 30000),
+    ``sqlite_begin_retries`` (extra attempts at BEGIN after the busy timeout, default 3),
+    ``echo``, ``pool_size``, ``max_overflow``, ``pool_recycle`` (non-SQLite pools).
+    """
+    options = dict(options or {})
+    parsed = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": bool(options.get("echo", False))}
+    for name in ("pool_size", "max_overflow", "pool_recycle"):
+        if name in options:
+            kwargs[name] = _int_option(options, name, 0)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            busy_ms = _int_option(options, "sqlite_busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS)
+            kwargs["connect_args"] = {"timeout": busy_ms / 1000}
+            engine = create_engine(parsed, **kwargs)
+            _configure_sqlite(
+                engine,
+                busy_ms=busy_ms,
+                retries=_int_option(options, "sqlite_begin_retries", DEFAULT_BEGIN_RETRIES),
+            )
+        else:
+            engine = create_engine(parsed, **kwargs)
+    except (exc.ArgumentError, ImportError) as error:
+        raise ConfigurationError(f"cannot build a database engine: {error}") from error
+    return engine
+
+
+def _is_memory(engine: Engine) -> bool:
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in str(engine.url.query)
+
+
+def is_locked_error(error: BaseException) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def _configure_sqlite(engine: Engine, *, busy_ms: int, retries: int) -> None:
+    memory = _is_memory(engine)
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from pysqlite (SQLAlchemy's documented recipe);
+        # ``on_begin`` below emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # With WAL, NORMAL loses no committed data on an application crash.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        statement = "BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN"
+        # The busy timeout already waited; a few more attempts cover writers that keep the
+        # lock longer than that under heavy load. BEGIN has no effects, so retrying is safe.
+        for attempt in range(retries + 1):
+            try:
+                conn.exec_driver_sql(statement)
+                return
+            except exc.OperationalError as error:
+                if attempt == retries or not is_locked_error(error):
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+def storage_error(error: exc.SQLAlchemyError, what: str) -> StorageError:
+    detail = getattr(error, "orig", None) or error
+    return StorageError(f"{what} failed: {type(detail).__name__}: {detail}".strip())
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Translate any SQLAlchemy or driver error into StorageError (``__cause__`` keeps it)."""
+    try:
+        yield
+    except exc.SQLAlchemyError as error:
+        raise storage_error(error, what) from error
+
+
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a repository method so that no SQLAlchemy exception escapes it."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except exc.SQLAlchemyError as error:
+            raise storage_error(error, method.__qualname__) from error
+
+    return wrapper

@@ -1,0 +1,605 @@
+"""The Storage port on SQLAlchemy Core: SQLite and PostgreSQL.
+
+A unit of work is one database transaction on one connection, begun lazily at the first
+statement and ended by ``commit``/``rollback`` (the unit stays usable afterwards, the next
+statement begins a new transaction). Repositories write through at once, so reads inside the
+unit see its own writes, exactly like the in-memory reference.
+
+Errors: every SQLAlchemy/driver error leaves as :class:`StorageError` with the original as
+``__cause__``; a stale ticket version is :class:`ConcurrencyError`; an email address that
+belongs to another contact is ``ValidationError(field="email")``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from helpdesk_core.domain.article import Article
+from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.queue import Page, QueueSort, TicketQuery
+from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    ContactNotFound,
+    StorageError,
+    TicketNotFound,
+    ValidationError,
+)
+from helpdesk_sqlalchemy import convert
+from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
+from helpdesk_sqlalchemy.tables import (
+    ACTIVE_CATEGORIES,
+    active_only,
+    contact_emails,
+    contact_phones,
+    contacts,
+    incident_types,
+    organisations,
+    sequences,
+    ticket_events,
+    ticket_tags,
+    tickets,
+)
+from helpdesk_sqlalchemy.tables import articles as article_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
+    from helpdesk_core.settings import Settings
+
+__all__ = [
+    "SqlAlchemyContactRepository",
+    "SqlAlchemyIncidentTypeRepository",
+    "SqlAlchemyOrganisationRepository",
+    "SqlAlchemySequenceAllocator",
+    "SqlAlchemyStorage",
+    "SqlAlchemyTicketRepository",
+    "SqlAlchemyUnitOfWork",
+    "dialect_insert",
+]
+
+
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT construct, which has ``ON CONFLICT`` support."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise StorageError(f"unsupported database {name!r}")
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    row: Mapping[str, Any],
+    key: str,
+    set_: Mapping[str, Any] | None = None,
+) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE``; by default the new row replaces the old."""
+    stmt = dialect_insert(conn, table).values(**row)
+    if set_ is None:
+        set_ = {c: stmt.excluded[c] for c in row if c != key}
+    return stmt.on_conflict_do_update(index_elements=[key], set_=set_)
+
+
+class SqlAlchemyStorage:
+    """Storage on one SQLAlchemy engine (SQLite or PostgreSQL via psycopg 3)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        return cls(create_engine_for(url, options))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build from ``settings.database_url`` and ``settings.options``."""
+        return cls(create_engine_for(settings.database_url, settings.options))
+
+    def unit_of_work(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self, read_only=read_only)
+
+    def migrate(self) -> None:
+        """Run every pending alembic revision (``upgrade head``) on this engine."""
+        from helpdesk_sqlalchemy.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        """Close pooled connections; the engine reconnects if it is used again."""
+        self.engine.dispose()
+
+
+class SqlAlchemyUnitOfWork:
+    """One transaction; see the module docstring."""
+
+    def __init__(self, storage: SqlAlchemyStorage, *, read_only: bool = False) -> None:
+        self.storage = storage
+        self.read_only = read_only
+        self._conn: Connection | None = None
+        # Mirrors the in-memory rule: a read-only unit may not commit ticket/contact changes.
+        self.wrote_aggregates = False
+        self.tickets = SqlAlchemyTicketRepository(self)
+        self.contacts = SqlAlchemyContactRepository(self)
+        self.organisations = SqlAlchemyOrganisationRepository(self)
+        self.incident_types = SqlAlchemyIncidentTypeRepository(self)
+        self.sequences = SqlAlchemySequenceAllocator(self)
+
+    def connection(self) -> Connection:
+        """The unit's connection inside an open transaction (begun on first use)."""
+        with storage_errors("opening a transaction"):
+            if self._conn is None or self._conn.closed:
+                conn = self.storage.engine.connect()
+                mode = "DEFERRED" if self.read_only else "IMMEDIATE"
+                self._conn = conn.execution_options(**{BEGIN_OPTION: mode})
+            if not self._conn.in_transaction():
+                self._conn.begin()
+        return self._conn
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._close()
+
+    def commit(self) -> None:
+        if self.read_only and self.wrote_aggregates:
+            self.rollback()
+            raise StorageError("a read-only unit of work cannot commit changes")
+        conn = self._conn
+        self.wrote_aggregates = False
+        if conn is None or not conn.in_transaction():
+            return
+        with storage_errors("commit"):
+            conn.commit()
+
+    def rollback(self) -> None:
+        conn = self._conn
+        self.wrote_aggregates = False
+        if conn is None or conn.closed or not conn.in_transaction():
+            return
+        with storage_errors("rollback"):
+            conn.rollback()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with storage_errors("closing the connection"):
+                conn.close()
+
+
+class _Repository:
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._uow = uow
+
+    def _conn(self) -> Connection:
+        return self._uow.connection()
+
+
+def _sort_columns(sort: QueueSort) -> list[Any]:
+    if sort is QueueSort.PRIORITY:
+        return [tickets.c.priority_rank, tickets.c.created_at, tickets.c.id]
+    if sort is QueueSort.DUE:
+        return [tickets.c.due_sort, tickets.c.id]
+    return [tickets.c.created_at, tickets.c.id]
+
+
+def _category_filter(categories: frozenset[StatusCategory]) -> ColumnElement[bool]:
+    values = tuple(c.value for c in StatusCategory if c in categories)  # canonical order
+    if values == ACTIVE_CATEGORIES:
+        return active_only()
+    return tickets.c.status_category.in_(
+        bindparam("status_categories", values, expanding=True, literal_execute=True)
+    )
+
+
+def _incident_type_filter(key: str) -> ColumnElement[bool]:
+    # "key or anything below it", as a range instead of LIKE: no escaping of '_' and '%', no
+    # case folding, and an index range scan. Under code-point order the strings that start
+    # with "key/" are exactly those in ["key/", "key0"), '0' being the successor of '/'.
+    column = tickets.c.incident_type
+    subtree = and_(column >= key + "/", column < key + "0")
+    if key == "":  # the model treats a missing incident type as ""
+        return or_(column.is_(None), column == "", subtree)
+    return or_(column == key, subtree)
+
+
+def query_conditions(query: TicketQuery) -> list[ColumnElement[bool]]:
+    """WHERE terms equivalent to ``TicketQuery.matches`` plus the keyset start."""
+    t = tickets.c
+    conditions: list[ColumnElement[bool]] = []
+    if query.status_categories is not None:
+        conditions.append(_category_filter(query.status_categories))
+    if query.team is not None:
+        conditions.append(t.team == query.team)
+    if query.assignee is not None:
+        conditions.append(t.assignee == query.assignee)
+    if query.unassigned:
+        conditions.append(t.assignee.is_(None))
+    if query.incident_type is not None:
+        conditions.append(_incident_type_filter(query.incident_type))
+    if query.customer_id is not None:
+        conditions.append(t.customer_id == query.customer_id)
+    if query.organisation_id is not None:
+        conditions.append(t.organisation_id == query.organisation_id)
+    if query.priorities is not None:
+        conditions.append(t.priority.in_(sorted(p.value for p in query.priorities)))
+    for tag in sorted(query.tags):
+        conditions.append(
+            exists().where(ticket_tags.c.ticket_id == t.id, ticket_tags.c.tag == tag)
+        )
+    start = query.after_key()
+    if start is not None:
+        columns = _sort_columns(query.sort)
+        key = tuple_(*columns)
+        bound = tuple_(*(literal(v, c.type) for v, c in zip(start, columns, strict=True)))
+        conditions.append(key < bound if query.sort.descending else key > bound)
+    return conditions
+
+
+def query_statement(query: TicketQuery) -> Select[Any]:
+    """The SELECT for one page: ``limit + 1`` rows, the last only proving there is more."""
+    columns = _sort_columns(query.sort)
+    order = [c.desc() if query.sort.descending else c.asc() for c in columns]
+    return (
+        select(tickets)
+        .where(*query_conditions(query))
+        .order_by(*order)
+        .limit(query.limit + 1)
+    )
+
+
+class SqlAlchemyTicketRepository(_Repository):
+    @guarded
+    def add(self, ticket: Ticket) -> None:
+        conn = self._conn()
+        events, new_articles = ticket.pending_events, ticket.pending_articles
+        row = convert.ticket_to_row(ticket)
+        row["version"] = 1
+        try:
+            conn.execute(insert(tickets), row)
+        except sa_exc.IntegrityError as error:
+            raise StorageError(f"ticket {ticket.number} already exists") from error
+        self._uow.wrote_aggregates = True
+        self._insert_tags(conn, ticket.id, ticket.tags)
+        self._insert_changes(conn, events, new_articles, first_position=1)
+        ticket.collect()
+        ticket.version = 1
+
+    @guarded
+    def get(self, ticket_id: str) -> Ticket:
+        return self._load_one(tickets.c.id == ticket_id, ticket_id)
+
+    @guarded
+    def get_by_number(self, number: str) -> Ticket:
+        return self._load_one(tickets.c.number == number, number)
+
+    @guarded
+    def save(self, ticket: Ticket) -> None:
+        if not ticket.has_changes:
+            return
+        conn = self._conn()
+        expected = ticket.version
+        row = convert.ticket_to_row(ticket)
+        del row["id"]
+        row["version"] = tickets.c.version + 1
+        result = conn.execute(
+            update(tickets)
+            .where(tickets.c.id == ticket.id, tickets.c.version == expected)
+            .values(**row)
+        )
+        if result.rowcount != 1:
+            found = conn.execute(select(tickets.c.id).where(tickets.c.id == ticket.id)).first()
+            if found is None:
+                raise TicketNotFound(ticket.id)
+            raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+        self._uow.wrote_aggregates = True
+        self._sync_tags(conn, ticket.id, ticket.tags)
+        events, new_articles = ticket.collect()
+        first_position = 1
+        if new_articles:
+            last = conn.execute(
+                select(func.max(article_rows.c.position))
+                .where(article_rows.c.ticket_id == ticket.id)
+            ).scalar_one()
+            first_position = (last or 0) + 1
+        self._insert_changes(conn, events, new_articles, first_position=first_position)
+        ticket.version = expected + 1
+
+    @guarded
+    def query(self, query: TicketQuery) -> Page[Ticket]:
+        conn = self._conn()
+        rows = conn.execute(query_statement(query)).mappings().all()
+        return Page.of(self._build(conn, rows), query)
+
+    @guarded
+    def history(self, ticket_id: str) -> list[TicketEvent]:
+        rows = self._conn().execute(
+            select(ticket_events)
+            .where(ticket_events.c.ticket_id == ticket_id)
+            .order_by(ticket_events.c.seq)
+        )
+        return [convert.event_from_row(r) for r in rows.mappings()]
+
+    @guarded
+    def articles(self, ticket_id: str) -> list[Article]:
+        rows = self._conn().execute(
+            select(article_rows)
+            .where(article_rows.c.ticket_id == ticket_id)
+            .order_by(article_rows.c.position)
+        )
+        return [convert.article_from_row(r) for r in rows.mappings()]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _load_one(self, condition: ColumnElement[bool], key: str) -> Ticket:
+        conn = self._conn()
+        rows = conn.execute(select(tickets).where(condition)).mappings().all()
+        if not rows:
+            raise TicketNotFound(key)
+        return self._build(conn, rows)[0]
+
+    def _build(self, conn: Connection, rows: Sequence[RowMapping]) -> list[Ticket]:
+        """Tickets from rows, with the tags of all of them fetched in one query."""
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        tags: dict[str, list[str]] = defaultdict(list)
+        tag_rows = conn.execute(
+            select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
+                ticket_tags.c.ticket_id.in_(ids)
+            )
+        )
+        for ticket_id, tag in tag_rows:
+            tags[ticket_id].append(tag)
+        return [convert.ticket_from_row(row, tags.get(row["id"], ())) for row in rows]
+
+    @staticmethod
+    def _insert_tags(conn: Connection, ticket_id: str, tags: Iterable[str]) -> None:
+        values = [{"ticket_id": ticket_id, "tag": tag} for tag in sorted(tags)]
+        if values:
+            conn.execute(insert(ticket_tags), values)
+
+    def _sync_tags(self, conn: Connection, ticket_id: str, tags: frozenset[str]) -> None:
+        stored = set(
+            conn.execute(
+                select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == ticket_id)
+            ).scalars()
+        )
+        removed = stored - tags
+        if removed:
+            conn.execute(
+                delete(ticket_tags).where(
+                    ticket_tags.c.ticket_id == ticket_id, ticket_tags.c.tag.in_(sorted(removed))
+                )
+            )
+        self._insert_tags(conn, ticket_id, tags - stored)
+
+    @staticmethod
+    def _insert_changes(
+        conn: Connection,
+        events: Sequence[TicketEvent],
+        new_articles: Sequence[Article],
+        *,
+        first_position: int,
+    ) -> None:
+        if events:
+            conn.execute(insert(ticket_events), [convert.event_to_row(e) for e in events])
+        if new_articles:
+            conn.execute(
+                insert(article_rows),
+                [
+                    convert.article_to_row(a, position=first_position + i)
+                    for i, a in enumerate(new_articles)
+                ],
+            )
+
+
+def _is_email_conflict(error: sa_exc.IntegrityError) -> bool:
+    text = str(error.orig)
+    return "uq_contact_emails_email" in text or "contact_emails.email" in text
+
+
+class SqlAlchemyContactRepository(_Repository):
+    @guarded
+    def add(self, contact: Contact) -> None:
+        conn = self._conn()
+        if conn.execute(select(contacts.c.id).where(contacts.c.id == contact.id)).first():
+            raise StorageError(f"contact {contact.id} exists")
+        for email in contact.emails:
+            if self._owner_of(conn, email) is not None:
+                raise ValidationError(f"{email} belongs to another contact", field="email")
+        next_ordinal = select(func.coalesce(func.max(contacts.c.ordinal), 0) + 1)
+        row = {**convert.contact_to_row(contact), "ordinal": next_ordinal.scalar_subquery()}
+        with self._savepoint(conn, contact):
+            conn.execute(insert(contacts).values(**row))
+            self._insert_details(conn, contact)
+        self._uow.wrote_aggregates = True
+
+    @guarded
+    def get(self, contact_id: str) -> Contact:
+        conn = self._conn()
+        row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+        if row is None:
+            raise ContactNotFound(contact_id)
+        emails = conn.execute(
+            select(contact_emails.c.email)
+            .where(contact_emails.c.contact_id == contact_id)
+            .order_by(contact_emails.c.position)
+        ).scalars().all()
+        phones = conn.execute(
+            select(contact_phones.c.phone)
+            .where(contact_phones.c.contact_id == contact_id)
+            .order_by(contact_phones.c.position)
+        ).scalars().all()
+        return convert.contact_from_row(row, emails, phones)
+
+    @guarded
+    def update(self, contact: Contact) -> None:
+        conn = self._conn()
+        row = convert.contact_to_row(contact)
+        del row["id"]
+        with self._savepoint(conn, contact):
+            result = conn.execute(
+                update(contacts).where(contacts.c.id == contact.id).values(**row)
+            )
+            if result.rowcount != 1:
+                raise ContactNotFound(contact.id)
+            conn.execute(delete(contact_emails).where(contact_emails.c.contact_id == contact.id))
+            conn.execute(delete(contact_phones).where(contact_phones.c.contact_id == contact.id))
+            self._insert_details(conn, contact)
+        self._uow.wrote_aggregates = True
+
+    @guarded
+    def find_by_email(self, email: str) -> Contact | None:
+        owner = self._owner_of(self._conn(), email)
+        return None if owner is None else self.get(owner)
+
+    @guarded
+    def find_by_phone(self, phone: str) -> Contact | None:
+        # Several contacts may share a number (a company switchboard): the oldest one wins.
+        owner = self._conn().execute(
+            select(contacts.c.id)
+            .join(contact_phones, contact_phones.c.contact_id == contacts.c.id)
+            .where(contact_phones.c.phone == phone)
+            .order_by(contacts.c.ordinal, contacts.c.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if owner is None else self.get(owner)
+
+    # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _owner_of(conn: Connection, email: str) -> str | None:
+        return conn.execute(
+            select(contact_emails.c.contact_id).where(contact_emails.c.email == email)
+        ).scalar_one_or_none()
+
+    @staticmethod
+    def _insert_details(conn: Connection, contact: Contact) -> None:
+        if contact.emails:
+            conn.execute(
+                insert(contact_emails),
+                [
+                    {"contact_id": contact.id, "position": i, "email": email}
+                    for i, email in enumerate(contact.emails)
+                ],
+            )
+        if contact.phones:
+            conn.execute(
+                insert(contact_phones),
+                [
+                    {"contact_id": contact.id, "position": i, "phone": phone}
+                    for i, phone in enumerate(contact.phones)
+                ],
+            )
+
+    @staticmethod
+    def _savepoint(conn: Connection, contact: Contact) -> _ContactSavepoint:
+        return _ContactSavepoint(conn, contact)
+
+
+class _ContactSavepoint:
+    """A savepoint around a contact write, so that a refused email leaves the unit usable
+    (PostgreSQL aborts the whole transaction on a failed statement otherwise)."""
+
+    def __init__(self, conn: Connection, contact: Contact) -> None:
+        self._conn = conn
+        self._contact = contact
+
+    def __enter__(self) -> None:
+        self._savepoint = self._conn.begin_nested()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self._savepoint.commit()
+            return
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+        if isinstance(exc, sa_exc.IntegrityError):
+            if _is_email_conflict(exc):
+                raise ValidationError(
+                    "an address belongs to another contact", field="email"
+                ) from exc
+            raise StorageError(f"contact {self._contact.id} conflicts: {exc.orig}") from exc
+
+
+class SqlAlchemyOrganisationRepository(_Repository):
+    @guarded
+    def add(self, organisation: Organisation) -> None:
+        # Like the reference store, adding an existing id replaces it.
+        conn = self._conn()
+        conn.execute(_upsert(conn, organisations, convert.organisation_to_row(organisation), "id"))
+
+    @guarded
+    def get(self, organisation_id: str) -> Organisation | None:
+        row = self._conn().execute(
+            select(organisations).where(organisations.c.id == organisation_id)
+        ).mappings().first()
+        return None if row is None else convert.organisation_from_row(row)
+
+
+class SqlAlchemyIncidentTypeRepository(_Repository):
+    @guarded
+    def put(self, incident_type: IncidentType) -> None:
+        conn = self._conn()
+        conn.execute(
+            _upsert(conn, incident_types, convert.incident_type_to_row(incident_type), "key")
+        )
+
+    @guarded
+    def all(self) -> list[IncidentType]:
+        rows = self._conn().execute(select(incident_types).order_by(incident_types.c.key))
+        return [convert.incident_type_from_row(r) for r in rows.mappings()]
+
+
+class SqlAlchemySequenceAllocator(_Repository):
+    @guarded
+    def next_value(self, scope: str) -> int:
+        """One atomic upsert: concurrent callers queue on the counter row until commit."""
+        conn = self._conn()
+        stmt = _upsert(
+            conn, sequences, {"scope": scope, "value": 1}, "scope",
+            set_={"value": sequences.c.value + 1},
+        ).returning(sequences.c.value)
+        return int(conn.execute(stmt).scalar_one())

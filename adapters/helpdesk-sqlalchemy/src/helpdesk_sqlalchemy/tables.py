@@ -1,0 +1,233 @@
+"""The adapter's tables (SQLAlchemy Core). The domain classes are never mapped onto these.
+
+Changing anything here needs a new revision in ``migrations/versions``; the migration test
+compares the migrated schema with this metadata.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+)
+
+from helpdesk_core.domain.status import StatusCategory
+from helpdesk_sqlalchemy.types import JSONValue, UTCDateTime, key_string
+
+__all__ = [
+    "ACTIVE_CATEGORIES",
+    "articles",
+    "blobs",
+    "contact_emails",
+    "contact_phones",
+    "contacts",
+    "incident_types",
+    "metadata",
+    "organisations",
+    "sequences",
+    "ticket_events",
+    "ticket_tags",
+    "tickets",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# The categories of TicketQuery.active(), in enum order. Queries render this list the same way
+# so that SQLite (which matches partial-index predicates textually) can use the partial indexes.
+ACTIVE_CATEGORIES: tuple[str, ...] = tuple(c.value for c in StatusCategory if c.is_active)
+
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("number", String(), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("status", String(), nullable=False),
+    Column("status_category", String(), nullable=False),
+    Column("priority", String(), nullable=False),
+    Column("priority_rank", Integer(), nullable=False),
+    Column("channel", String(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("customer_id", String(), nullable=True),
+    Column("organisation_id", String(), nullable=True),
+    Column("incident_type", key_string(), nullable=True),
+    Column("assignee", String(), nullable=True),
+    Column("team", String(), nullable=True),
+    Column("language", String(), nullable=True),
+    Column("due_at", UTCDateTime(), nullable=True),
+    # due_at, or FAR_FUTURE when there is none: the DUE sort key without NULL handling.
+    Column("due_sort", UTCDateTime(), nullable=False),
+    Column("merged_into", String(), nullable=True),
+    Column("custom_fields", JSONValue(), nullable=False),
+    Column("links", JSONValue(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("event_seq", Integer(), nullable=False),
+    UniqueConstraint("number"),
+    # The agent queue; see also the partial indexes below.
+    Index("ix_tickets_category_priority", "status_category", "priority_rank", "created_at", "id"),
+    Index("ix_tickets_category_due", "status_category", "due_sort", "id"),
+    Index("ix_tickets_category_created", "status_category", "created_at", "id"),
+    Index("ix_tickets_assignee", "assignee", "status_category", "priority_rank", "created_at"),
+    Index("ix_tickets_team", "team", "status_category", "priority_rank", "created_at"),
+    Index("ix_tickets_customer", "customer_id", "created_at", "id"),
+    Index("ix_tickets_organisation", "organisation_id", "created_at", "id"),
+    Index("ix_tickets_incident_type", "incident_type", "status_category"),
+)
+
+
+
+def active_only() -> ColumnElement[bool]:
+    """The predicate of TicketQuery.active(), rendered with inline literals.
+
+    Most tickets are closed, so the views of active work get small partial indexes in each sort
+    order. SQLite uses a partial index only when the query repeats its predicate term for term,
+    so queries build the filter with this same function.
+    """
+    return tickets.c.status_category.in_(
+        bindparam("active_categories", ACTIVE_CATEGORIES, expanding=True, literal_execute=True)
+    )
+
+
+def _partial(name: str, *columns: str) -> Index:
+    predicate = tickets.c.status_category.in_(ACTIVE_CATEGORIES)
+    return Index(name, *(tickets.c[c] for c in columns),
+                 sqlite_where=predicate, postgresql_where=predicate)
+
+
+_partial("ix_tickets_active_priority", "priority_rank", "created_at", "id")
+_partial("ix_tickets_active_due", "due_sort", "id")
+_partial("ix_tickets_active_created", "created_at", "id")
+
+ticket_tags = Table(
+    "ticket_tags",
+    metadata,
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("tag", String(), nullable=False),
+    PrimaryKeyConstraint("ticket_id", "tag"),
+    Index("ix_ticket_tags_tag", "tag", "ticket_id"),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", JSONValue(), nullable=False),
+    Column("kind", String(), nullable=False),
+    Column("field", String(), nullable=True),
+    Column("old", JSONValue(), nullable=True),
+    Column("new", JSONValue(), nullable=True),
+    Column("data", JSONValue(), nullable=False),
+    PrimaryKeyConstraint("ticket_id", "seq"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    # 1, 2, 3 ... per ticket: the order in which the articles were added.
+    Column("position", Integer(), nullable=False),
+    Column("direction", String(), nullable=False),
+    Column("channel", String(), nullable=False),
+    Column("author", JSONValue(), nullable=False),
+    Column("public", Boolean(), nullable=False),
+    Column("body_text", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("attachments", JSONValue(), nullable=False),
+    Column("external_id", String(), nullable=True),
+    Column("meta", JSONValue(), nullable=False),
+    UniqueConstraint("ticket_id", "position"),
+    Index("ix_articles_external_id", "external_id"),
+)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("name", Text(), nullable=False),
+    Column("account_owner", String(), nullable=True),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    # Creation order; find_by_phone answers with the first contact that has the number.
+    Column("ordinal", BigInteger(), nullable=False),
+    Column("name", Text(), nullable=False),
+    Column("organisation_id", String(), nullable=True),
+    Column("language", String(), nullable=True),
+    Column("account_owner", String(), nullable=True),
+    Index("ix_contacts_ordinal", "ordinal"),
+)
+
+contact_emails = Table(
+    "contact_emails",
+    metadata,
+    Column("contact_id", key_string(), ForeignKey("contacts.id"), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("email", String(), nullable=False),
+    PrimaryKeyConstraint("contact_id", "position"),
+    # One address, one contact: the database enforces it even between concurrent writers.
+    UniqueConstraint("email"),
+)
+
+contact_phones = Table(
+    "contact_phones",
+    metadata,
+    Column("contact_id", key_string(), ForeignKey("contacts.id"), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("phone", String(), nullable=False),
+    PrimaryKeyConstraint("contact_id", "position"),
+    Index("ix_contact_phones_phone", "phone", "contact_id"),
+)
+
+incident_types = Table(
+    "incident_types",
+    metadata,
+    Column("key", key_string(), primary_key=True),
+    Column("name", Text(), nullable=False),
+    Column("responsible", String(), nullable=True),
+    Column("team", String(), nullable=True),
+)
+
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("scope", String(), primary_key=True),
+    Column("value", BigInteger(), nullable=False),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("key", String(64), primary_key=True),  # lower-case hex SHA-256 of data
+    Column("data", LargeBinary(), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+)

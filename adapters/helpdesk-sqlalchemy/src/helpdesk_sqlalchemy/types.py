@@ -1,0 +1,91 @@
+"""Column types that make SQLite and PostgreSQL store our values identically.
+
+Alembic revisions import these by name, so renaming one is a schema change.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = ["JSONValue", "UTCDateTime", "key_string"]
+
+
+def key_string() -> TypeEngine[str]:
+    """Text that sorts and compares by code point, as Python's ``str`` does.
+
+    The queue sorts on ids and matches incident-type subtrees with range comparisons; a
+    locale collation on PostgreSQL would order them differently from ``TicketQuery.apply``.
+    SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
+    """
+    return String().with_variant(String(collation="C"), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware in UTC.
+
+    SQLite has no time zones: values go in as naive UTC in a fixed-width text format (so text
+    order is time order) and come out with ``tzinfo=UTC`` attached. PostgreSQL uses
+    ``timestamptz``; psycopg returns it in the session's zone, which is converted back to UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetimes are not stored; pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_NON_FINITE = "$float"
+
+
+def _encode(value: Any) -> Any:
+    # PostgreSQL's json type refuses NaN and Infinity, which Python's json module writes; a
+    # custom field may legitimately hold an infinite float, so such floats travel tagged.
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_NON_FINITE: repr(value)}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(_NON_FINITE), str):
+            return float(value[_NON_FINITE])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+class JSONValue(TypeDecorator[Any]):
+    """JSON documents (``json`` on PostgreSQL, text on SQLite) that also carry NaN and ±inf."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return _encode(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return _decode(value)
