@@ -1,0 +1,293 @@
+"""helpdesk_core quickstart: a small e-shop embeds a customer helpdesk.
+
+Run it with ``python examples/quickstart/demo.py`` (a fresh SQLite file in a temporary
+directory) or point it at another database with ``--database-url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shop import ShopDirectory, seed  # the host's own module, next to this file
+
+from helpdesk_core import (
+    Actor,
+    Channel,
+    Direction,
+    Helpdesk,
+    IncidentType,
+    KeywordRule,
+    OrderNotOwned,
+    Priority,
+    Settings,
+    StaffVia,
+    Status,
+    StatusCategory,
+    Ticket,
+    Workflow,
+    bootstrap,
+)
+from helpdesk_core.inmemory import FakeClock
+from helpdesk_core.services import StorageDirectory
+
+# -- the shop's helpdesk configuration --------------------------------------------------------
+
+INCIDENT_TYPES = [
+    IncidentType("complaint", "Complaint", team="returns"),
+    IncidentType("complaint/damaged", "Damaged in transit", responsible="petra"),
+    IncidentType("question", "Question", team="front-desk"),
+]
+
+# Checked in order; on a tie the earlier rule wins, so the most specific comes first.
+RULES = (
+    KeywordRule(keywords=("poškozen", "rozbit", "beschädigt", "kaputt", "poškoden", "damaged"),
+                incident_type="complaint/damaged", priority=Priority.HIGH, tags=("damaged",)),
+    KeywordRule(keywords=("reklamac", "reklamác", "reklamation", "vrácení", "vrátenie"),
+                incident_type="complaint"),
+    KeywordRule(keywords=("wann", "kdy ", "kedy", "liefertermin"),
+                incident_type="question", priority=Priority.LOW),
+)
+
+# A custom status, mapped onto the "waiting on third party" step of the fixed spine.
+WORKFLOW = Workflow.with_custom(
+    [Status("with_carrier", StatusCategory.WAITING_ON_THIRD_PARTY, "with carrier")]
+)
+
+EVA = Actor.agent("eva", "Eva Horváthová")  # front desk, takes calls
+PETRA = Actor.agent("petra", "Petra Malá")  # returns team
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def build(database_url: str, clock: FakeClock) -> tuple[Helpdesk, ShopDirectory]:
+    """The host's composition: storage, the shop's Directory, then ``bootstrap``."""
+    settings = Settings(database_url=database_url, workflow=WORKFLOW,
+                        classification_rules=RULES)
+    # The shop's Directory keeps customers in the helpdesk's own store, so it needs the
+    # storage before bootstrap() runs; build it here and hand both over.
+    from helpdesk_sqlalchemy import SqlAlchemyStorage
+
+    storage = SqlAlchemyStorage.from_settings(settings)
+    shop = ShopDirectory(customers=StorageDirectory(storage))
+    helpdesk = bootstrap(settings, storage=storage, directory=shop, clock=clock)
+    return helpdesk, shop
+
+
+# -- output helpers ---------------------------------------------------------------------------
+
+
+def heading(text: str) -> None:
+    print(f"\n{text}\n{'─' * len(text)}")
+
+
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def customer_label(shop: ShopDirectory, ticket: Ticket) -> str:
+    contact = shop.customer(ticket.customer_id) if ticket.customer_id else None
+    if contact is None:
+        return "—"
+    return contact.name or contact.email or contact.id
+
+
+def opened(helpdesk: Helpdesk, shop: ShopDirectory, ticket: Ticket, how: str) -> None:
+    links = ", ".join(str(ref) for ref in sorted(ticket.links)) or "no link"
+    print(f"  {ticket.number}  {how}: {ticket.subject}")
+    print(f"  {'':14}  customer {customer_label(shop, ticket)}; {links}")
+    details = [f"priority {ticket.priority.value}"]
+    if ticket.incident_type:
+        details.insert(0, f"type {ticket.incident_type}")
+    if ticket.tags:
+        details.append("tags " + ", ".join(sorted(ticket.tags)))
+    if ticket.assignee:
+        details.append(f"assigned to {ticket.assignee}")
+    elif ticket.team:
+        details.append(f"queued for team {ticket.team}")
+    print(f"  {'':14}  {'; '.join(details)}")
+
+
+def print_queue(helpdesk: Helpdesk, shop: ShopDirectory) -> None:
+    columns = [("Number", 14), ("Prio", 6), ("Status", 19), ("Subject", 28),
+               ("Customer", 19), ("Assignee", 12), ("Due", 11)]
+    print("  " + "  ".join(title.ljust(width) for title, width in columns).rstrip())
+    print("  " + "  ".join("─" * width for _, width in columns))
+    page = helpdesk.queue()  # active tickets, most urgent first, one page
+    for ticket in page.items:
+        status = helpdesk.settings.workflow.status(ticket.status).label or ticket.status
+        assignee = ticket.assignee or (f"({ticket.team})" if ticket.team else "—")
+        due = ticket.due_at.strftime("%d %b %H:%M") if ticket.due_at else "—"
+        cells = [ticket.number, ticket.priority.value, status, ticket.subject,
+                 customer_label(shop, ticket), assignee, due]
+        print("  " + "  ".join(cut(cell, width).ljust(width)
+                               for cell, (_, width) in zip(cells, columns, strict=True)).rstrip())
+    if page.next_cursor:
+        print("  … more on the next page (TicketQuery(after=page.next_cursor))")
+    print("  Due: no SLA policy sets due dates in this demo.")
+
+
+def print_history(helpdesk: Helpdesk, number: str) -> None:
+    for event in helpdesk.history(number):
+        print(f"  {event.at:%H:%M}  {event.describe()}")
+
+
+def print_articles(helpdesk: Helpdesk, number: str) -> None:
+    for article in helpdesk.articles(number):
+        who = article.author.name or article.author.id or article.author.kind.value
+        visibility = "public" if article.public else "internal"
+        print(f"  {article.created_at:%H:%M}  {article.direction.value} · "
+              f"{article.channel.value} · {visibility} · {who}")
+        for line in article.body_text.splitlines():
+            for part in textwrap.wrap(line, 84) or [""]:
+                print(f"         │ {part}")
+
+
+# -- the story --------------------------------------------------------------------------------
+
+
+def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
+    heading("1. Configuration: incident types and classification rules")
+    for incident_type in INCIDENT_TYPES:
+        helpdesk.define_incident_type(incident_type)
+    for t in helpdesk.incident_types():
+        owner = f"responsible {t.responsible}" if t.responsible else f"team {t.team}"
+        print(f"  {t.key:<20} {t.name:<22} {owner}")
+    print(f"  {len(RULES)} keyword rules suggest type, priority and tags for new tickets")
+    people = seed(shop)
+    print(f"  customers in the helpdesk's store: {people['jana'].name}, {people['klaus'].name}")
+    for order in shop.orders.values():
+        owner = people["jana"] if order.customer_id == people["jana"].id else people["klaus"]
+        whose = owner.name if order.customer_id else f"guest checkout, {order.customer_email}"
+        print(f"  shop order {order.number}: {order.summary} ({whose})")
+
+    heading("2. Customers write in through the web form")
+    clock.advance(minutes=2)
+    complaint = helpdesk.open_from_web_form({
+        "email": "jana.novakova@example.cz",
+        "name": "Jana Nováková",
+        "order_number": "2026-1001",
+        "language": "cs",
+        "subject": "Rozbité šálky v zásilce",
+        "message": "Dobrý den,\nzásilka k objednávce 2026-1001 dorazila včera a dva šálky "
+                   "jsou rozbité. Krabice byla zvenku poškozená.\nMůžete mi poslat náhradu?\n"
+                   "Děkuji, Jana Nováková",
+    })
+    opened(helpdesk, shop, complaint, "web form, own order")
+
+    clock.advance(minutes=3)
+    print("\n  Jana submits the form again, naming order 2026-1002 (Klaus Becker's):")
+    try:
+        helpdesk.open_from_web_form({
+            "email": "jana.novakova@example.cz",
+            "name": "Jana Nováková",
+            "order_number": "2026-1002",
+            "message": "Kdy dorazí moje objednávka 2026-1002?",
+        })
+    except OrderNotOwned as refusal:
+        print(f"  REFUSED: {refusal}")
+        print("           (OrderNotOwned, also a PermissionError; no ticket, nothing stored)")
+
+    heading("3. Staff enter what reached them by phone, in the store and in a returned parcel")
+    clock.advance(minutes=20)
+    call = helpdesk.open_by_staff(
+        agent=EVA, via=StaffVia.PHONE, customer_phone="+49 151 23456789",
+        order_number="2026-1002", subject="Liefertermin Espressomaschine",
+        message="Herr Becker fragt: Wann wird die Espressomaschine geliefert? "
+                "Ab Freitag ist er im Urlaub.",
+    )
+    opened(helpdesk, shop, call, "phone call")
+
+    clock.advance(minutes=25)
+    walk_in = helpdesk.open_by_staff(
+        agent=EVA, via=StaffVia.IN_STORE, customer_name="Tomáš Dvořák",
+        customer_email="tomas.dvorak@example.cz", language="cs",
+        subject="Mlýnek na kávu drhne",
+        message="Zákazník přinesl mlýnek koupený na prodejně: při mletí drhne a je hlučný. "
+                "Žádá reklamaci.",
+    )
+    opened(helpdesk, shop, walk_in, "in store")
+
+    clock.advance(minutes=10)
+    parcel = helpdesk.open_by_staff(
+        agent=PETRA, via=StaffVia.RETURN, order_number="2026-1003", language="sk",
+        subject="Vrátená zásielka: napeňovač mlieka",
+        message="Lístok v balíku: Dobrý deň, napeňovač nefunguje, po zapnutí sa hneď vypne. "
+                "Prosím o vrátenie peňazí. Martina Kováčová",
+    )
+    opened(helpdesk, shop, parcel, "returned parcel (guest order)")
+
+    heading("4. An agent opens a ticket straight from an order")
+    clock.advance(minutes=5)
+    missing = helpdesk.open_from_order(
+        agent=EVA, order_number="2026-1002", subject="Beans missing from the parcel",
+        message="Warehouse reports the 2 kg of beans were not packed. Send them separately.",
+        incident_type="complaint", priority=Priority.HIGH,
+    )
+    opened(helpdesk, shop, missing, "from order")
+
+    heading(f"5. Working on {complaint.number}")
+    number = complaint.number
+    clock.advance(minutes=12)
+    helpdesk.transition(number, "open", actor=PETRA)
+    clock.advance(minutes=3)
+    helpdesk.add_note(number, "The carrier's photos show a crushed box. Replacement cups are "
+                              "in stock; claim filed with the carrier.", agent=PETRA)
+    clock.advance(minutes=2)
+    helpdesk.add_article(
+        number, direction=Direction.OUTBOUND, channel=Channel.EMAIL, author=PETRA,
+        body_text="Dobrý den, paní Nováková,\nomlouváme se za poškozenou zásilku. Náhradní "
+                  "šálky odešleme zítra.\nS pozdravem Petra Malá",
+    )
+    clock.advance(minutes=1)
+    helpdesk.transition(number, "with_carrier", actor=PETRA)
+    clock.advance(minutes=30)
+    helpdesk.set_priority(number, Priority.URGENT, actor=EVA)
+    helpdesk.assign(number, "radek", actor=EVA)
+    print(f"  {number}: opened, internal note, reply to the customer, status 'with carrier',")
+    print("  priority raised to urgent and reassigned to radek (returns) by Eva")
+
+    clock.advance(minutes=4)
+    helpdesk.transition(call.number, "waiting_on_customer", actor=EVA)
+    helpdesk.assign(call.number, "eva", actor=EVA)
+    print(f"  {call.number}: Eva took it and is waiting for Mr Becker's answer")
+
+    heading("6. The agent queue (active tickets, most urgent first)")
+    print_queue(helpdesk, shop)
+
+    heading(f"7. History of {number} (times in UTC)")
+    print_history(helpdesk, number)
+
+    heading(f"8. Articles of {number}")
+    print_articles(helpdesk, number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://"
+                        "user@host/db (default: a new SQLite file in a temporary directory)")
+    args = parser.parse_args(argv)
+    database_url = args.database_url
+    if not database_url:
+        folder = Path(tempfile.mkdtemp(prefix="helpdesk-demo-"))
+        database_url = f"sqlite:///{folder / 'helpdesk.sqlite3'}"
+
+    print("helpdesk_core quickstart: a small e-shop with its own orders")
+    print(f"database: {database_url}")
+    # The demo moves this clock forward between steps so the history reads like a working
+    # morning. A real host leaves ``clock=`` out and gets the system clock.
+    today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    clock = FakeClock(today - timedelta(minutes=1))
+    helpdesk, shop = build(database_url, clock)
+    with helpdesk:
+        run(helpdesk, shop, clock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
