@@ -133,7 +133,7 @@ class Ticket:
 
     def transition(self, to: str, *, workflow: Workflow, at: datetime, actor: Actor) -> None:
         """Move to status ``to``; raises InvalidTransition when the workflow forbids it."""
-        self._ensure_not_merged()
+        at = self._begin(at)
         target = workflow.check(self.status, to)
         old = self.status
         self.status = target.key
@@ -144,6 +144,7 @@ class Ticket:
         )
 
     def set_priority(self, priority: Priority, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         if priority is self.priority:
             return
         old, self.priority = self.priority, priority
@@ -151,6 +152,7 @@ class Ticket:
                      old=old.value, new=priority.value)
 
     def set_subject(self, subject: str, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         new = clean_line(subject, field="subject", max_length=MAX_SUBJECT)
         if new == self.subject:
             return
@@ -160,6 +162,7 @@ class Ticket:
     def assign(self, assignee: str | None, *, at: datetime, actor: Actor,
                reason: dict[str, Any] | None = None) -> None:
         """Give the ticket to an agent (None: unassign). ``reason`` explains the choice."""
+        at = self._begin(at)
         new = _opt_line(assignee, "assignee")
         if new == self.assignee:
             return
@@ -168,6 +171,7 @@ class Ticket:
                      data={"reason": reason} if reason else {})
 
     def set_team(self, team: str | None, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         new = _opt_line(team, "team")
         if new == self.team:
             return
@@ -175,6 +179,7 @@ class Ticket:
         self._record(EventKind.TEAM_CHANGED, at, actor, field="team", old=old, new=new)
 
     def set_incident_type(self, key: str | None, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         if key == self.incident_type:
             return
         old, self.incident_type = self.incident_type, key
@@ -183,6 +188,7 @@ class Ticket:
 
     def set_customer(self, customer_id: str | None, *, organisation_id: str | None,
                      at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         if (customer_id, organisation_id) == (self.customer_id, self.organisation_id):
             return
         old = {"customer_id": self.customer_id, "organisation_id": self.organisation_id}
@@ -191,6 +197,7 @@ class Ticket:
                      new={"customer_id": customer_id, "organisation_id": organisation_id})
 
     def add_tag(self, tag: str, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         tag = validate_tag(tag)
         if tag in self.tags:
             return
@@ -200,6 +207,7 @@ class Ticket:
         self._record(EventKind.TAG_ADDED, at, actor, field="tag", new=tag)
 
     def remove_tag(self, tag: str, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         tag = validate_tag(tag)
         if tag not in self.tags:
             return
@@ -207,6 +215,7 @@ class Ticket:
         self._record(EventKind.TAG_REMOVED, at, actor, field="tag", old=tag)
 
     def set_field(self, name: str, value: CustomValue, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         checked = validate_custom_fields({name: value})[name]
         old = self.custom_fields.get(name)
         if name in self.custom_fields and old == checked and type(old) is type(checked):
@@ -216,6 +225,7 @@ class Ticket:
                      old=old, new=checked)
 
     def link(self, ref: EntityRef, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         if ref in self.links:
             return
         if len(self.links) >= MAX_LINKS:
@@ -224,6 +234,7 @@ class Ticket:
         self._record(EventKind.LINK_ADDED, at, actor, field="link", new=str(ref))
 
     def unlink(self, ref: EntityRef, *, at: datetime, actor: Actor) -> None:
+        at = self._begin(at)
         if ref not in self.links:
             return
         self.links = self.links - {ref}
@@ -231,6 +242,7 @@ class Ticket:
 
     def set_due(self, due_at: datetime | None, *, at: datetime, actor: Actor,
                 reason: str | None = None) -> None:
+        at = self._begin(at)
         new = ensure_utc(due_at, field="due_at") if due_at is not None else None
         if new == self.due_at:
             return
@@ -258,7 +270,7 @@ class Ticket:
 
         ``article_id`` lets a caller derive the id from the message (idempotent ingestion).
         """
-        self._ensure_not_merged()
+        at = self._begin(at)
         article = Article.create(
             article_id=article_id,
             ticket_id=self.id, direction=direction, channel=channel, author=author,
@@ -301,6 +313,12 @@ class Ticket:
         }
 
     # -- internals ------------------------------------------------------------------------
+
+    def _begin(self, at: datetime) -> datetime:
+        """Checks every change passes before touching any state: a merged ticket is read-only
+        and instants must be timezone-aware. Returns ``at`` in UTC."""
+        self._ensure_not_merged()
+        return ensure_utc(at)
 
     def _ensure_not_merged(self) -> None:
         if self.status_category is StatusCategory.MERGED:
