@@ -7,6 +7,7 @@ headers, host ids) is hostile until a constructor here has accepted it.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import unicodedata
 import uuid
@@ -72,10 +73,18 @@ def clean_text(value: object, *, field: str, max_length: int, required: bool = T
     return text
 
 
+# Bidi embedding/override/isolate controls: in a one-line value shown inside other text (a queue
+# row, a mail header) an unterminated one reorders what follows it ("Trojan Source" spoofing).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_line(value: object, *, field: str, max_length: int, required: bool = True) -> str:
-    """Like :func:`clean_text` for one-line values (names, subjects): whitespace runs fold."""
-    text = clean_text(value, field=field, max_length=max_length * 4, required=required)
-    text = " ".join(text.split())
+    """Like :func:`clean_text` for one-line values (names, subjects): whitespace runs fold,
+    bidi controls are dropped."""
+    text = clean_text(value, field=field, max_length=max_length * 4, required=False)
+    text = " ".join(_BIDI.sub("", text).split())
+    if required and not text:
+        raise ValidationError("must not be empty", field=field)
     if len(text) > max_length:
         raise ValidationError(f"longer than {max_length} characters", field=field)
     return text
@@ -159,7 +168,9 @@ class EntityKind(enum.Enum):
     CONTRACT = "contract"
 
 
-_REF_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,127}$")
+_REF_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,127}")
+# ``:`` separates the system from the id in ``str()``, so a system may not contain one.
+_REF_SYSTEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@#-]{0,127}")
 
 
 @attrs.frozen(order=True)
@@ -178,11 +189,13 @@ class EntityRef:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.kind, EntityKind):
             raise ValidationError("unknown entity kind", field="link.kind")
-        for name in ("system", "id"):
+        for name, pattern, alphabet in (("system", _REF_SYSTEM, "._/@#-"),
+                                         ("id", _REF_PART, "._:/@#-")):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _REF_PART.match(value):
+            if not isinstance(value, str) or not pattern.fullmatch(value):
                 raise ValidationError(
-                    "must be 1-128 characters of letters, digits and ._:/@#-", field=f"link.{name}"
+                    f"must be 1-128 characters of letters, digits and {alphabet}",
+                    field=f"link.{name}",
                 )
 
     def __str__(self) -> str:
@@ -191,6 +204,8 @@ class EntityRef:
     @classmethod
     def parse(cls, text: str) -> EntityRef:
         """Inverse of ``str()``."""
+        if not isinstance(text, str):
+            raise ValidationError("not a link", field="link")
         kind, sep, rest = text.partition("@")
         system, sep2, ident = rest.partition(":")
         if not (sep and sep2):
@@ -202,7 +217,7 @@ class EntityRef:
         return cls(entity_kind, system, ident)
 
 
-_TAG = re.compile(r"^[\w][\w .:/+-]{0,63}$")
+_TAG = re.compile(r"[\w][\w .:/+-]{0,63}")
 
 
 def validate_tag(tag: object) -> str:
@@ -210,7 +225,7 @@ def validate_tag(tag: object) -> str:
     if not isinstance(tag, str):
         raise ValidationError("must be text", field="tag")
     normalised = " ".join(unicodedata.normalize("NFC", tag).split()).casefold()
-    if not _TAG.match(normalised):
+    if not _TAG.fullmatch(normalised):
         raise ValidationError(f"invalid tag {tag!r}", field="tag")
     return normalised
 
@@ -232,7 +247,7 @@ def optional_name_line(value: object) -> str:
 
 
 CustomValue = str | int | float | bool | None
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def validate_custom_fields(fields: dict[str, Any]) -> dict[str, CustomValue]:
@@ -241,13 +256,13 @@ def validate_custom_fields(fields: dict[str, Any]) -> dict[str, CustomValue]:
         raise ValidationError("must be a mapping", field="custom_fields")
     result: dict[str, CustomValue] = {}
     for name, value in fields.items():
-        if not isinstance(name, str) or not _FIELD_NAME.match(name):
+        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
             raise ValidationError(f"invalid field name {name!r}", field="custom_fields")
         if isinstance(value, str):
             value = clean_text(value, field=f"custom_fields.{name}", max_length=4000,
                                required=False)
-        elif isinstance(value, float) and value != value:  # NaN cannot round-trip JSON
-            raise ValidationError("NaN is not a value", field=f"custom_fields.{name}")
+        elif isinstance(value, float) and not math.isfinite(value):  # not JSON, not in SQL JSON
+            raise ValidationError("NaN and infinity are not values", field=f"custom_fields.{name}")
         elif value is not None and not isinstance(value, bool | int | float):
             raise ValidationError("must be text, a number, true/false or null",
                                   field=f"custom_fields.{name}")
