@@ -25,7 +25,7 @@ class Direction(enum.Enum):
     INTERNAL = "internal"
 
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u2028\u2029\u202a-\u202e\u2066-\u2069]')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
              *(f"lpt{i}" for i in range(10))}
 _RISKY_EXT = {".html", ".htm", ".xhtml", ".svg", ".js", ".hta", ".exe", ".bat", ".cmd", ".scr"}
@@ -73,7 +73,7 @@ class AttachmentMeta:
     def __attrs_post_init__(self) -> None:
         if self.size < 0:
             raise ValidationError("size must not be negative", field="attachment.size")
-        if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", self.content_type, re.IGNORECASE):
+        if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", self.content_type, re.IGNORECASE):
             raise ValidationError("bad content type", field="attachment.content_type")
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from helpdesk_core.errors import ValidationError
 
 __all__ = ["IncidentType", "IncidentTypeTree"]
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}(/[a-z0-9][a-z0-9_-]{0,39}){0,3}$")
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}(/[a-z0-9][a-z0-9_-]{0,39}){0,3}")
 
 
 @attrs.frozen
@@ -29,7 +29,7 @@ class IncidentType:
     team: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.key, str) or not _KEY.match(self.key):
+        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
             raise ValidationError(
                 "must be up to four /-separated lower-case segments", field="incident_type"
             )

@@ -75,7 +75,7 @@ DEFAULT_TRANSITIONS: frozenset[tuple[StatusCategory, StatusCategory]] = frozense
     }
 )
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 @attrs.frozen
@@ -87,7 +87,7 @@ class Status:
     label: str = ""
 
     def __attrs_post_init__(self) -> None:
-        if not _KEY.match(self.key):
+        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
             raise ConfigurationError(f"status key {self.key!r} must be snake_case, ≤ 40 chars")
 
 
