@@ -18,7 +18,7 @@ from helpdesk_core.errors import ConfigurationError
 __all__ = ["TicketNumberFormat"]
 
 _ALLOWED_FIELDS = {"prefix", "year", "seq"}
-_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
+_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,15}")
 
 
 @attrs.frozen
@@ -32,7 +32,7 @@ class TicketNumberFormat:
     pattern: str = "{prefix}{year}-{seq:06d}"
 
     def __attrs_post_init__(self) -> None:
-        if self.prefix and not _PREFIX.match(self.prefix.rstrip("-#/")):
+        if self.prefix and not _PREFIX.fullmatch(self.prefix.rstrip("-#/")):
             raise ConfigurationError(f"ticket number prefix {self.prefix!r} is not allowed")
         fields = set()
         try:
@@ -48,14 +48,22 @@ class TicketNumberFormat:
         if "seq" not in fields:
             raise ConfigurationError("ticket number pattern must contain {seq}")
         try:
-            self.pattern.format(prefix=self.prefix, year=2026, seq=1)
+            samples = [self.pattern.format(prefix=self.prefix, year=2026, seq=seq)
+                       for seq in (1, 42, 1234567)]
         except (ValueError, KeyError, IndexError) as exc:
             raise ConfigurationError(f"bad ticket number pattern: {exc}") from exc
+        # Format specs such as {seq:x}, {seq:>6} or {seq:,} render numbers regex() cannot find.
+        for sample in samples:
+            if not self.regex().fullmatch(sample):
+                raise ConfigurationError(
+                    f"ticket number pattern {self.pattern!r} renders {sample!r}, which could not"
+                    " be recognised in a mail subject; use only zero-padding such as {seq:06d}"
+                )
 
     @property
     def yearly(self) -> bool:
         """The sequence restarts every year when the year is part of the number."""
-        return "{year" in self.pattern
+        return any(name == "year" for _, name, _, _ in string.Formatter().parse(self.pattern))
 
     def scope(self, created_at: datetime) -> str:
         """The name of the sequence a ticket created at ``created_at`` draws from."""

@@ -169,7 +169,7 @@ def decode_cursor(cursor: str, sort: QueueSort) -> tuple[Any, ...]:
             return (rank, _instant(created), _ident(ident))
         instant, ident = values
         return (_instant(instant), _ident(ident))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # overflow: an offset pushes past year 9999
         raise bad from None
 
 
