@@ -56,7 +56,9 @@ def safe_filename(name: object, *, fallback: str = "attachment") -> str:
     if room < 1:
         suffix = suffix[:20]
         room = 150 - len(suffix)
-    return stem[:room] + suffix
+    if len(stem) > room:  # a cut must not leave a trailing space or dot (Windows drops them)
+        stem = stem[:room].rstrip(" .")
+    return stem + suffix
 
 
 @attrs.frozen
