@@ -1,0 +1,194 @@
+"""Value types: host links (EntityRef), safe attachment names, actors, attachments."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpdesk_core.domain import Actor, ActorKind, AttachmentMeta, EntityKind, EntityRef
+from helpdesk_core.domain.article import safe_filename
+from helpdesk_core.errors import ValidationError
+from helpdesk_core.testing.strategies import entity_refs
+
+FAST = settings(max_examples=100, deadline=None)
+
+# -- EntityRef ---------------------------------------------------------------------------------
+
+ref_systems = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._/@#-]{0,30}", fullmatch=True)
+ref_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,30}", fullmatch=True)
+any_refs = st.builds(EntityRef, st.sampled_from(list(EntityKind)), ref_systems, ref_ids)
+
+
+def test_entity_ref_text_form():
+    ref = EntityRef(EntityKind.ORDER, "eshop", "2026-00042")
+    assert str(ref) == "order@eshop:2026-00042"
+    assert EntityRef.parse("order@eshop:2026-00042") == ref
+    assert EntityRef.parse("rma@erp:RMA:7/1") == EntityRef(EntityKind.RMA, "erp", "RMA:7/1")
+
+
+@FAST
+@given(ref=any_refs | entity_refs())
+def test_entity_ref_str_parse_round_trip(ref):
+    assert EntityRef.parse(str(ref)) == ref
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "order", "order@eshop", "eshop:1", "@eshop:1", "ticket@eshop:1", "ORDER@eshop:1",
+     "order@:1", "order@eshop:", "order@eshop:-1", "order@eshop:a b", "order@eshop:1\n",
+     "order@eshop:" + "x" * 129, "order@ops:eu:1" + "\u202e", None, 42, b"order@eshop:1"],
+)
+def test_invalid_entity_refs_are_refused(text):
+    with pytest.raises(ValidationError) as info:
+        EntityRef.parse(text)
+    assert info.value.field is not None
+    assert info.value.field.startswith("link")
+
+
+@pytest.mark.parametrize(
+    ("system", "ident"),
+    [("shop:eu", "1"), ("", "1"), ("eshop", ""), ("e shop", "1"), ("eshop", "1\n"),
+     ("eshop\n", "1"), ("-shop", "1"), ("eshop", "<script>"), (None, "1"), ("eshop", 7)],
+)
+def test_entity_ref_parts_are_validated(system, ident):
+    with pytest.raises(ValidationError):
+        EntityRef(EntityKind.ORDER, system, ident)
+
+
+def test_entity_ref_kind_must_be_an_entity_kind():
+    with pytest.raises(ValidationError) as info:
+        EntityRef("order", "eshop", "1")  # type: ignore[arg-type]
+    assert info.value.field == "link.kind"
+
+
+def test_entity_refs_are_ordered_and_hashable():
+    a = EntityRef(EntityKind.ORDER, "eshop", "1")
+    b = EntityRef(EntityKind.ORDER, "eshop", "2")
+    assert sorted([b, a]) == [a, b]
+    assert len({a, b, EntityRef.parse(str(a))}) == 2
+
+
+# -- safe_filename -----------------------------------------------------------------------------
+
+RISKY = (".html", ".htm", ".xhtml", ".svg", ".js", ".hta", ".exe", ".bat", ".cmd", ".scr")
+BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _assert_safe(result: str) -> None:
+    assert result
+    assert len(result) <= 150
+    assert "/" not in result
+    assert "\\" not in result
+    assert not any(unicodedata.category(ch) == "Cc" for ch in result)
+    assert not BIDI & set(result)
+    assert "\u2028" not in result
+    assert "\u2029" not in result
+    assert not any(ch in result for ch in '<>:"|?*')
+    assert not result.casefold().endswith(RISKY)
+    assert result == result.strip(" .")
+
+
+hostile_names = st.text(max_size=300) | st.lists(
+    st.sampled_from(["..", "/", "\\", ".", " ", "html", "HTML", "svg", "js", "con", "CON", "a",
+                     "\x00", "\x85", "\u202e", "\u2028", ":", "é", "e\u0301", "\ufeff", "lpt1",
+                     "x" * 40]),
+    max_size=20,
+).map("".join)
+
+
+@FAST
+@given(name=hostile_names)
+def test_any_name_becomes_a_safe_name(name):
+    result = safe_filename(name)
+    _assert_safe(result)
+    assert safe_filename(result) == result  # idempotent
+
+
+@FAST
+@given(stem=st.text(max_size=200), ext=st.sampled_from([e.lstrip(".") for e in RISKY]),
+       case=st.sampled_from([str.lower, str.upper, str.title]))
+def test_risky_extensions_are_always_neutralised(stem, ext, case):
+    _assert_safe(safe_filename(f"{stem}.{case(ext)}"))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\Windows\\system.ini", "system.ini"),
+        ("C:\\Users\\jana\\photo.jpg", "photo.jpg"),
+        ("CON.txt", "_CON.txt"),
+        ("con", "_con"),
+        ("lpt1.tar.gz", "_lpt1.tar.gz"),
+        ("invoice.html", "invoice.html.txt"),
+        ("INVOICE.HTM", "INVOICE.HTM.txt"),
+        ("logo.svg", "logo.svg.txt"),
+        ("setup.exe", "setup.exe.txt"),
+        ("invoice.html.", "invoice.html.txt"),
+        ("faktura\u202efdp.exe", "faktura_fdp.exe.txt"),
+        ("a\x00b\x85c.txt", "a_b_c.txt"),
+        ("...", "attachment"),
+        ("", "attachment"),
+        ("/", "attachment"),
+        ("dir/", "attachment"),
+        ("Re\u0301sume\u0301.pdf", "Résumé.pdf"),
+    ],
+)
+def test_safe_filename_examples(name, expected):
+    assert safe_filename(name) == expected
+
+
+@pytest.mark.parametrize("name", [None, 42, b"bytes.html", ["x"]])
+def test_non_text_names_fall_back(name):
+    assert safe_filename(name) == "attachment"
+    assert safe_filename(name, fallback="scan") == "scan"
+
+
+def test_a_cut_does_not_leave_a_trailing_space_or_dot():
+    assert safe_filename("a" * 149 + " bcd") == "a" * 149
+    cut = safe_filename("x" * 140 + " " * 20 + ".pdf")
+    assert cut == "x" * 140 + ".pdf"
+
+
+def test_long_names_keep_their_extension():
+    result = safe_filename("a" * 400 + ".pdf")
+    assert len(result) == 150
+    assert result.endswith(".pdf")
+    odd = safe_filename("a." + "b" * 400)
+    assert len(odd) <= 150
+
+
+# -- attachments and actors --------------------------------------------------------------------
+
+
+def test_attachment_meta_cleans_the_name_and_checks_the_rest():
+    meta = AttachmentMeta(blob_key="k", filename="../x.html", content_type="text/html", size=3)
+    assert meta.filename == "x.html.txt"
+    assert AttachmentMeta.from_dict(meta.to_dict()) == meta
+    with pytest.raises(ValidationError):
+        AttachmentMeta(blob_key="k", filename="x", size=-1)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["", "text", "text/", "text/html; charset=utf-8", "text/plain\n",
+                     "text/plain\r\nX-Injected: 1", "te xt/plain"],
+)
+def test_attachment_content_type_is_a_bare_media_type(content_type):
+    with pytest.raises(ValidationError) as info:
+        AttachmentMeta(blob_key="k", filename="x.txt", content_type=content_type)
+    assert info.value.field == "attachment.content_type"
+
+
+def test_actor_factories_and_round_trip():
+    agent = Actor.agent("  agent-7 ", "Eva")
+    assert (agent.kind, agent.id, agent.name) == (ActorKind.AGENT, "agent-7", "Eva")
+    system = Actor.system("classifier")
+    assert (system.kind, system.id, system.name) == (ActorKind.SYSTEM, None, "classifier")
+    for actor in (agent, system, Actor.customer("c1", "Jana")):
+        assert Actor.from_dict(actor.to_dict()) == actor
+    with pytest.raises(ValidationError):
+        Actor.agent("")
