@@ -52,15 +52,20 @@ def normalize_email(value: object, *, field: str = "email") -> str:
 
 
 def normalize_phone(value: object, *, region: str | None = "CZ", field: str = "phone") -> str:
-    """Parse a phone number and return it in E.164 (``+420601234567``)."""
+    """Parse a phone number and return it in E.164 (``+420601234567``).
+
+    Only numbers valid in their country's numbering plan are accepted: a merely "possible"
+    number such as ``+310000000`` has no stable E.164 form (it re-normalises to a different
+    string), so lookups by the stored value would miss and duplicate the contact.
+    """
     if not isinstance(value, str) or len(value) > 64:
         raise ValidationError("must be a phone number", field=field)
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(f"not a phone number: {exc}", field=field) from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationError("not a possible phone number", field=field)
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("not a valid phone number", field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
