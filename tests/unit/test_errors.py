@@ -1,0 +1,112 @@
+"""The error tree drawn in errors.py's docstring, checked class by class."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk_core import errors
+from helpdesk_core.errors import (
+    AdapterError,
+    ConcurrencyError,
+    ConfigurationError,
+    ContactNotFound,
+    DeliveryError,
+    DomainError,
+    HelpdeskError,
+    InvalidTransition,
+    MergeConflict,
+    NotFound,
+    OrderNotFound,
+    OrderNotOwned,
+    PluginError,
+    StorageError,
+    TicketNotFound,
+    ValidationError,
+)
+
+# (class, helpdesk parent, builtin twin or None), as the docstring draws the tree
+TREE = [
+    (HelpdeskError, Exception, None),
+    (DomainError, HelpdeskError, None),
+    (ValidationError, DomainError, ValueError),
+    (InvalidTransition, DomainError, ValueError),
+    (OrderNotOwned, DomainError, PermissionError),
+    (MergeConflict, DomainError, None),
+    (NotFound, HelpdeskError, LookupError),
+    (TicketNotFound, NotFound, LookupError),
+    (ContactNotFound, NotFound, LookupError),
+    (OrderNotFound, NotFound, LookupError),
+    (ConcurrencyError, HelpdeskError, None),
+    (ConfigurationError, HelpdeskError, ValueError),
+    (AdapterError, HelpdeskError, None),
+    (StorageError, AdapterError, None),
+    (DeliveryError, AdapterError, None),
+    (PluginError, HelpdeskError, None),
+]
+
+
+@pytest.mark.parametrize(("cls", "parent", "twin"), TREE, ids=[c.__name__ for c, _, _ in TREE])
+def test_each_error_sits_where_the_docstring_draws_it(cls, parent, twin):
+    assert issubclass(cls, parent)
+    assert issubclass(cls, HelpdeskError) or cls is HelpdeskError
+    if twin is not None:
+        assert issubclass(cls, twin)
+    assert cls.__name__ in (errors.__doc__ or "")
+
+
+def test_the_tree_lists_every_exported_error():
+    assert {c.__name__ for c, _, _ in TREE} == set(errors.__all__)
+
+
+@pytest.mark.parametrize(
+    ("cls", "not_a"),
+    [(ValidationError, LookupError), (TicketNotFound, ValueError), (OrderNotOwned, ValueError),
+     (ConcurrencyError, ValueError), (StorageError, DomainError), (PluginError, AdapterError),
+     (ConfigurationError, DomainError), (MergeConflict, ValueError)],
+)
+def test_errors_are_not_mistaken_for_unrelated_ones(cls, not_a):
+    assert not issubclass(cls, not_a)
+
+
+def test_error_payloads():
+    invalid = ValidationError("must not be empty", field="subject")
+    assert (invalid.field, invalid.reason, str(invalid)) == (
+        "subject", "must not be empty", "subject: must not be empty"
+    )
+    assert ValidationError("bad").field is None
+    move = InvalidTransition("closed", "new", reason="not allowed")
+    assert (move.from_status, move.to_status) == ("closed", "new")
+    assert "'closed'" in str(move)
+    assert "not allowed" in str(move)
+    assert OrderNotOwned("2026-1").order_number == "2026-1"
+    assert TicketNotFound("HD-1").key == "HD-1"
+    assert ContactNotFound("c1").key == "c1"
+    assert OrderNotFound("2026-1").number == "2026-1"
+
+
+def test_builtin_twins_catch_our_errors():
+    with pytest.raises(LookupError):
+        raise TicketNotFound("HD-1")
+    with pytest.raises(PermissionError):
+        raise OrderNotOwned("2026-1")
+    with pytest.raises(ValueError, match="subject"):
+        raise ValidationError("bad", field="subject")
+
+
+@pytest.mark.parametrize("transient", [True, False])
+def test_delivery_error_says_whether_a_retry_can_help(transient):
+    try:
+        try:
+            raise TimeoutError("smtp timed out")
+        except TimeoutError as exc:
+            raise DeliveryError("could not hand over", transient=transient) from exc
+    except DeliveryError as caught:
+        error = caught
+    assert error.transient is transient
+    assert isinstance(error.__cause__, TimeoutError)
+    assert isinstance(error, AdapterError)
+
+
+def test_delivery_error_requires_the_flag():
+    with pytest.raises(TypeError):
+        DeliveryError("no flag")  # type: ignore[call-arg]

@@ -1,0 +1,136 @@
+"""The public surface is deliberate, and the domain imports no I/O machinery."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import json
+import subprocess
+import sys
+import textwrap
+
+import helpdesk_core
+
+# Adding a public name means adding it here too.
+PUBLIC = [
+    "Actor",
+    "AdapterError",
+    "Article",
+    "AssignmentProposal",
+    "AttachmentMeta",
+    "Channel",
+    "Classification",
+    "ConcurrencyError",
+    "ConfigurationError",
+    "Contact",
+    "ContactNotFound",
+    "DeliveryError",
+    "Direction",
+    "DomainError",
+    "EntityKind",
+    "EntityRef",
+    "EventKind",
+    "FollowUpRequest",
+    "Helpdesk",
+    "HelpdeskError",
+    "IncidentType",
+    "InvalidTransition",
+    "KeywordRule",
+    "MergeConflict",
+    "NotFound",
+    "Order",
+    "OrderNotFound",
+    "OrderNotOwned",
+    "Organisation",
+    "Page",
+    "PluginError",
+    "Priority",
+    "Product",
+    "QueueSort",
+    "Registry",
+    "Settings",
+    "StaffVia",
+    "Status",
+    "StatusCategory",
+    "StorageError",
+    "Ticket",
+    "TicketEvent",
+    "TicketNotFound",
+    "TicketNumberFormat",
+    "TicketQuery",
+    "ValidationError",
+    "Workflow",
+    "bootstrap",
+    "hookimpl",
+]
+
+FORBIDDEN = ["sqlalchemy", "pluggy", "smtplib", "socket", "ssl", "imaplib", "poplib",
+             "http.client", "asyncio", "psycopg", "alembic"]
+
+
+def test_all_is_the_curated_list():
+    assert sorted(PUBLIC) == PUBLIC
+    assert list(helpdesk_core.__all__) == PUBLIC
+
+
+def test_every_public_name_resolves_to_the_object_of_its_home_module():
+    for name in PUBLIC:
+        value = getattr(helpdesk_core, name)
+        if name == "hookimpl":  # a pluggy marker instance, made for our project name
+            assert value is importlib.import_module("helpdesk_core.plugins").hookimpl
+            assert value.project_name == "helpdesk_core"
+            continue
+        home = getattr(value, "__module__", "")
+        assert home.startswith("helpdesk_core"), (name, home)
+
+
+def test_dir_matches_all():
+    assert sorted(dir(helpdesk_core)) == PUBLIC
+
+
+def test_unknown_names_raise_attribute_error():
+    try:
+        helpdesk_core.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("no AttributeError")
+    assert "NoSuchThing" in message
+
+
+def test_the_package_ships_py_typed():
+    marker = importlib.resources.files("helpdesk_core") / "py.typed"
+    assert marker.is_file()
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = textwrap.dedent(f"""
+        import json, sys
+        {statement}
+        print(json.dumps(sorted(sys.modules)))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_domain_pulls_in_no_io_or_plugin_machinery():
+    loaded = _modules_after("import helpdesk_core.domain")
+    assert "helpdesk_core.domain" in loaded
+    assert sorted(m for m in FORBIDDEN if m in loaded) == []
+    assert not any(m.startswith(("helpdesk_core.plugins", "helpdesk_core.services",
+                                 "helpdesk_core.inmemory", "helpdesk_core.bootstrap"))
+                   for m in loaded)
+
+
+def test_importing_the_package_is_lazy():
+    loaded = _modules_after("import helpdesk_core")
+    assert "pluggy" not in loaded
+    assert "helpdesk_core.bootstrap" not in loaded
+
+
+def test_lazy_names_are_the_real_objects():
+    errors = importlib.import_module("helpdesk_core.errors")
+    domain = importlib.import_module("helpdesk_core.domain")
+    assert helpdesk_core.TicketNotFound is errors.TicketNotFound
+    assert helpdesk_core.Ticket is domain.Ticket
