@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from helpdesk_core.plugins import Registry, hookimpl
+    from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_core.settings import Settings
 
 _LOCATIONS = {
@@ -78,6 +79,7 @@ _LOCATIONS = {
     "Settings": "helpdesk_core.settings",
     "Registry": "helpdesk_core.plugins",
     "hookimpl": "helpdesk_core.plugins",
+    "StorageDirectory": "helpdesk_core.services.directory",
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",

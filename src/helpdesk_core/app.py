@@ -6,6 +6,7 @@ It only forwards to the use cases in :mod:`helpdesk_core.services`; no rules liv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
@@ -15,8 +16,7 @@ from helpdesk_core.domain.intake import StaffVia
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
-from helpdesk_core.errors import ValidationError
-from helpdesk_core.services import intake, tickets
+from helpdesk_core.services import configuration, intake, tickets
 from helpdesk_core.services.deps import Deps
 
 if TYPE_CHECKING:
@@ -86,6 +86,11 @@ class Helpdesk:
         return tickets.assign(self.deps, key, assignee, actor=actor, team=team,
                               expected_version=expected_version)
 
+    def set_due(self, key: str, due_at: datetime | None, *, actor: Actor,
+                reason: str | None = None) -> Ticket:
+        """Set or clear the due date the queue sorts by (SLA policies will set it too)."""
+        return tickets.set_due(self.deps, key, due_at, actor=actor, reason=reason)
+
     def tag(self, key: str, *tags: str, actor: Actor) -> Ticket:
         return tickets.tag(self.deps, key, *tags, actor=actor)
 
@@ -122,17 +127,11 @@ class Helpdesk:
     # -- configuration --------------------------------------------------------------------
 
     def define_incident_type(self, incident_type: IncidentType) -> None:
-        with self.deps.storage.unit_of_work() as uow:
-            known = {t.key for t in uow.incident_types.all()}
-            if incident_type.parent_key and incident_type.parent_key not in known:
-                raise ValidationError(f"define {incident_type.parent_key!r} first",
-                                      field="incident_type")
-            uow.incident_types.put(incident_type)
-            uow.commit()
+        """Add or replace a node of the incident-type tree; define parents first."""
+        configuration.define_incident_type(self.deps, incident_type)
 
     def incident_types(self) -> list[IncidentType]:
-        with self.deps.storage.unit_of_work(read_only=True) as uow:
-            return uow.incident_types.all()
+        return configuration.incident_types(self.deps)
 
     def close(self) -> None:
         self.deps.storage.close()

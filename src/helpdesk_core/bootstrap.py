@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.inmemory.clock import SystemClock
@@ -11,7 +11,7 @@ from helpdesk_core.plugins import Hooks, make_plugin_manager
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.directory import StorageDirectory
-from helpdesk_core.settings import Settings, blocked_plugins_from
+from helpdesk_core.settings import AUTOLOAD_OFF, Settings, blocked_plugins_from
 
 __all__ = ["bootstrap"]
 
@@ -21,6 +21,7 @@ def bootstrap(
     *,
     storage: Storage | None = None,
     directory: Directory | None = None,
+    directory_factory: Callable[[Storage], Directory] | None = None,
     blob_store: BlobStore | None = None,
     clock: Clock | None = None,
     plugins: Iterable[object] = (),
@@ -28,14 +29,18 @@ def bootstrap(
 ) -> Helpdesk:
     """Build a ready Helpdesk. Keyword arguments replace what the settings would build.
 
+    ``directory_factory`` receives the storage and returns the Directory — for a host
+    directory that wraps the built-in :class:`StorageDirectory` over the same storage.
+
     Plugins come from the ``helpdesk_core`` entry-point group (unless
     ``settings.autoload_plugins`` is false), minus those named in ``settings.blocked_plugins``
     or the ``HELPDESK_BLOCK_PLUGINS`` environment variable, plus ``plugins``.
     """
     settings = settings or Settings()
     env = os.environ if environ is None else environ
+    autoload = settings.autoload_plugins and not _truthy(env.get(AUTOLOAD_OFF, ""))
     pm = make_plugin_manager(
-        autoload=settings.autoload_plugins,
+        autoload=autoload,
         blocked=settings.blocked_plugins | blocked_plugins_from(env),
         plugins=plugins,
     )
@@ -47,6 +52,8 @@ def bootstrap(
     blob_store = blob_store or registry.blob_stores.create(
         settings.blob_store or settings.storage, settings
     )
+    if directory is None and directory_factory is not None:
+        directory = directory_factory(storage)
     if directory is None:
         directory = (
             StorageDirectory(storage)
@@ -65,3 +72,7 @@ def bootstrap(
         classification_rules=settings.classification_rules,
     )
     return Helpdesk(deps=deps, settings=settings, registry=registry, plugin_manager=pm)
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}

@@ -21,6 +21,8 @@ __all__ = ["DEFAULT_DATABASE_URL", "Settings"]
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
 
 _TRUE = {"1", "true", "yes", "on"}
+AUTOLOAD_OFF = "HELPDESK_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_PLUGINS = "HELPDESK_BLOCK_PLUGINS"
 
 
 @attrs.frozen
@@ -78,7 +80,7 @@ class Settings:
                 prefix=env.get("HELPDESK_TICKET_PREFIX", default.prefix),
                 pattern=env.get("HELPDESK_TICKET_PATTERN", default.pattern),
             )
-        if env.get("HELPDESK_DISABLE_PLUGIN_AUTOLOAD", "").lower() in _TRUE:
+        if env.get(AUTOLOAD_OFF, "").strip().lower() in _TRUE:
             values["autoload_plugins"] = False
         values["blocked_plugins"] = blocked_plugins_from(env)
         values.update(overrides)
@@ -93,5 +95,5 @@ class Settings:
 
 
 def blocked_plugins_from(environ: Mapping[str, str]) -> frozenset[str]:
-    raw = environ.get("HELPDESK_BLOCK_PLUGINS", "")
+    raw = environ.get(BLOCK_PLUGINS, "")
     return frozenset(p.strip() for p in raw.split(",") if p.strip())

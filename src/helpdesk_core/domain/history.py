@@ -55,9 +55,21 @@ class TicketEvent:
         if self.kind is EventKind.CREATED:
             return f"{who} created the ticket via {self.data.get('channel', '?')}"
         if self.kind is EventKind.ARTICLE_ADDED:
-            return f"{who} added a {self.data.get('direction', '')} article".replace("  ", " ")
+            direction = self.data.get("direction", "")
+            noun = {"inbound": "an incoming message", "outbound": "an outgoing message",
+                    "internal": "an internal note"}.get(direction, "an article")
+            return f"{who} added {noun}"
         if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED):
             return f"{who} added {self.field} {self.new}"
         if self.kind in (EventKind.TAG_REMOVED, EventKind.LINK_REMOVED):
             return f"{who} removed {self.field} {self.old}"
-        return f"{who} changed {self.field}: {self.old} → {self.new}"
+        label = (self.field or "").replace("custom_fields.", "").replace("_", " ")
+        return f"{who} changed {label}: {_shown(self.old)} → {_shown(self.new)}"
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_shown(v)}" for k, v in value.items())
+    return str(value)

@@ -170,13 +170,15 @@ class Ticket:
         self._record(EventKind.ASSIGNED, at, actor, field="assignee", old=old, new=new,
                      data={"reason": reason} if reason else {})
 
-    def set_team(self, team: str | None, *, at: datetime, actor: Actor) -> None:
+    def set_team(self, team: str | None, *, at: datetime, actor: Actor,
+                 reason: dict[str, Any] | None = None) -> None:
         at = self._begin(at)
         new = _opt_line(team, "team")
         if new == self.team:
             return
         old, self.team = self.team, new
-        self._record(EventKind.TEAM_CHANGED, at, actor, field="team", old=old, new=new)
+        self._record(EventKind.TEAM_CHANGED, at, actor, field="team", old=old, new=new,
+                     data={"reason": reason} if reason else {})
 
     def set_incident_type(self, key: str | None, *, at: datetime, actor: Actor) -> None:
         at = self._begin(at)

@@ -20,7 +20,7 @@ class InMemoryDirectory:
         self.organisations: dict[str, Organisation] = {}
         self.orders: dict[str, Order] = {}
         self.products: dict[EntityRef, Product] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # create_customer looks up while holding it
 
     # seeding helpers
     def add_customer(self, contact: Contact) -> Contact:
@@ -44,10 +44,12 @@ class InMemoryDirectory:
         return self.customers.get(customer_id)
 
     def customer_by_email(self, email: str) -> Contact | None:
-        return next((c for c in self.customers.values() if email in c.emails), None)
+        with self._lock:
+            return next((c for c in self.customers.values() if email in c.emails), None)
 
     def customer_by_phone(self, phone: str) -> Contact | None:
-        return next((c for c in self.customers.values() if phone in c.phones), None)
+        with self._lock:
+            return next((c for c in self.customers.values() if phone in c.phones), None)
 
     def organisation(self, organisation_id: str) -> Organisation | None:
         return self.organisations.get(organisation_id)

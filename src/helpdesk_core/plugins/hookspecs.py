@@ -49,7 +49,10 @@ def helpdesk_template_globals(language: str) -> dict[str, Any] | None:
 
 @hookspec
 def helpdesk_classify(ticket: Ticket, text: str) -> Classification | None:
-    """Suggest incident type, priority, team or tags for a new ticket from its first text."""
+    """Suggest incident type, priority, team or tags for a new ticket from its first text.
+
+    A classifier that raises is logged and skipped; the ticket is opened regardless.
+    """
 
 
 @hookspec

@@ -50,7 +50,12 @@ def make_plugin_manager(
         except Exception as exc:  # a broken third-party plugin must say which one it was
             raise PluginError(f"loading a {ENTRY_POINT_GROUP!r} plugin failed: {exc}") from exc
     for plugin in plugins:
-        pm.register(plugin)
+        try:
+            pm.register(plugin)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            # Already registered (e.g. also loaded by entry point), or a hook implementation
+            # whose signature does not fit its specification.
+            raise PluginError(f"cannot register {plugin!r}: {exc}") from exc
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -67,7 +72,7 @@ class Hooks:
     def register(self) -> Registry:
         """Run ``helpdesk_register`` once per plugin, recording which plugin added what."""
         registry = Registry()
-        for impl in reversed(self.pm.hook.helpdesk_register.get_hookimpls()):
+        for impl in self.pm.hook.helpdesk_register.get_hookimpls():  # registration order
             registry.current_plugin = impl.plugin_name
             try:
                 impl.function(registry=registry)
@@ -91,11 +96,19 @@ class Hooks:
         return merged
 
     def classify(self, ticket: Ticket, text: str) -> list[Classification]:
-        results = self.pm.hook.helpdesk_classify(ticket=ticket, text=text)
-        for result in results:
-            if not isinstance(result, Classification):
-                raise PluginError("helpdesk_classify must return a Classification or None")
-        return list(reversed(results))
+        """Suggestions in registration order. A classifier that fails or answers nonsense is
+        logged and left out: a broken plugin must not stop a customer's ticket."""
+        results = self._call_each("helpdesk_classify", {"ticket": ticket, "text": text})
+        valid = []
+        for plugin, result in results:
+            if result is None:
+                continue
+            if isinstance(result, Classification):
+                valid.append(result)
+            else:
+                log.error("plugin %s: helpdesk_classify returned %r, not a Classification",
+                          plugin, type(result).__name__)
+        return valid
 
     def assignment_resolvers(self) -> list[AssignmentResolver]:
         resolvers: list[AssignmentResolver] = []
@@ -112,11 +125,16 @@ class Hooks:
                 actions[action.key] = action
         return actions
 
-    def _call_each(self, name: str, kwargs: dict[str, Any]) -> None:
-        # Listeners are isolated: one failing must not silence the others or undo the commit.
+    def _call_each(self, name: str, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Call every implementation in registration order, isolated from each other: one
+        failing (logged) must not silence the others or undo a commit."""
         caller = getattr(self.pm.hook, name)
-        for impl in reversed(caller.get_hookimpls()):
+        results = []
+        for impl in caller.get_hookimpls():  # registration order
             try:
-                impl.function(*[kwargs[arg] for arg in impl.argnames])
+                results.append(
+                    (impl.plugin_name, impl.function(*[kwargs[arg] for arg in impl.argnames]))
+                )
             except Exception:
                 log.exception("plugin %s failed in %s", impl.plugin_name, name)
+        return results

@@ -6,6 +6,7 @@ first article and commits once — a refused request writes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from helpdesk_core.services.unit import publish
 
 __all__ = ["open_by_staff", "open_from_order", "open_from_web_form"]
 
+log = logging.getLogger("helpdesk_core.intake")
 CLASSIFIER = Actor.system("classifier")
 ASSIGNER = Actor.system("assignment")
 
@@ -76,20 +78,28 @@ def open_by_staff(
 
     The customer is named by id, or found (and if unknown, created) by e-mail or phone.
     """
-    customer = _staff_customer(deps, customer_id, customer_email, customer_name, customer_phone)
+    # Everything that can refuse the request is checked before a contact is created.
+    language = validate_language(language)
+    _check_incident_type(deps, incident_type)
+    customer, new_customer = _staff_customer(
+        deps, customer_id, customer_email, customer_name, customer_phone
+    )
     order = None
     if order_number:
         order = _order(deps, order_number)
         if customer is not None:
             order.ensure_belongs_to(customer_id=customer.id, email=customer.email)
-        else:
-            customer = _order_customer(deps, order)
+        elif new_customer is not None:
+            order.ensure_belongs_to(customer_id=None, email=new_customer.get("email"))
+    if customer is None and new_customer is not None:
+        customer = deps.directory.create_customer(**new_customer)
+    if customer is None and order is not None:
+        customer = _order_customer(deps, order)
     return _open(
         deps, subject=subject, body=message, channel=via.channel, actor=agent,
         direction=Direction.INBOUND, customer=customer, links=[order.ref] if order else [],
         priority=priority, incident_type=incident_type, team=team, assignee=assignee,
-        tags=tags, custom_fields=custom_fields, language=validate_language(language),
-        data={"via": via.value},
+        tags=tags, custom_fields=custom_fields, language=language, data={"via": via.value},
     )
 
 
@@ -140,24 +150,33 @@ def _order_customer(deps: Deps, order: Order) -> Contact | None:
     return None
 
 
-def _staff_customer(deps: Deps, customer_id: str | None, email: str | None, name: str,
-                    phone: str | None) -> Contact | None:
+def _staff_customer(
+    deps: Deps, customer_id: str | None, email: str | None, name: str, phone: str | None
+) -> tuple[Contact | None, dict[str, str] | None]:
+    """The known customer, or what to create one from once the request is accepted."""
     if customer_id:
         found = deps.directory.customer(customer_id)
         if found is None:
             raise ValidationError(f"no customer {customer_id!r}", field="customer_id")
-        return found
+        return found, None
     if email:
         email = normalize_email(email, field="customer_email")
-        return deps.directory.customer_by_email(email) or deps.directory.create_customer(
-            name=name, email=email, phone=phone
-        )
+        e164 = normalize_phone(phone, field="customer_phone") if phone else None
+        found = deps.directory.customer_by_email(email)
+        return found, None if found else {"name": name, "email": email,
+                                          **({"phone": e164} if e164 else {})}
     if phone:
         e164 = normalize_phone(phone, field="customer_phone")
-        return deps.directory.customer_by_phone(e164) or deps.directory.create_customer(
-            name=name, phone=e164
-        )
-    return None
+        found = deps.directory.customer_by_phone(e164)
+        return found, None if found else {"name": name, "phone": e164}
+    return None, None
+
+
+def _check_incident_type(deps: Deps, key: str | None) -> None:
+    if key is None:
+        return
+    with deps.storage.unit_of_work(read_only=True) as uow:
+        IncidentTypeTree.of(uow.incident_types.all()).get(key)
 
 
 def _open(
@@ -238,7 +257,12 @@ def _assign(deps: Deps, ticket: Ticket, tree: IncidentTypeTree,
     trace: list[dict[str, Any]] = []
     winner: AssignmentProposal | None = None
     for resolver in _builtin_resolvers(tree, customer) + deps.hooks.assignment_resolvers():
-        proposal = resolver.propose(ticket)
+        try:
+            proposal = resolver.propose(ticket)
+        except Exception as exc:  # a host's resolver failing must not lose the ticket
+            log.exception("assignment resolver %s failed", resolver.name)
+            trace.append({"resolver": resolver.name, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         trace.append({"resolver": resolver.name,
                       "answer": None if proposal is None else
                       {"assignee": proposal.assignee, "team": proposal.team,
@@ -250,7 +274,8 @@ def _assign(deps: Deps, ticket: Ticket, tree: IncidentTypeTree,
         return
     reason = {"winner": winner.resolver, "why": winner.reason, "trace": trace}
     if winner.team and ticket.team is None:
-        ticket.set_team(winner.team, at=ticket.updated_at, actor=ASSIGNER)
+        ticket.set_team(winner.team, at=ticket.updated_at, actor=ASSIGNER,
+                        reason=None if winner.assignee else reason)
     if winner.assignee:
         ticket.assign(winner.assignee, at=ticket.updated_at, actor=ASSIGNER, reason=reason)
 

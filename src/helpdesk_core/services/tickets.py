@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.extensions import FollowUpRequest
@@ -23,6 +24,7 @@ __all__ = [
     "history",
     "link",
     "queue",
+    "set_due",
     "set_field",
     "set_priority",
     "start_followup",
@@ -84,6 +86,14 @@ def assign(deps: Deps, key: str, assignee: str | None, *, actor: Actor,
 
     ticket, _ = change_ticket(deps, key, change, expected_version=expected_version)
     return ticket
+
+
+def set_due(deps: Deps, key: str, due_at: datetime | None, *, actor: Actor,
+            reason: str | None = None) -> Ticket:
+    return change_ticket(
+        deps, key,
+        lambda t: t.set_due(due_at, at=deps.clock.now(), actor=actor, reason=reason),
+    )[0]
 
 
 def tag(deps: Deps, key: str, *tags: str, actor: Actor) -> Ticket:

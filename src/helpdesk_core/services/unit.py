@@ -52,6 +52,7 @@ def change_ticket(
 
 
 def publish(deps: Deps, ticket: Ticket, events: list[TicketEvent]) -> None:
-    """Tell plugins what was committed. Each listener gets its own copy of the ticket."""
+    """Tell plugins what was committed. Listeners see a copy of the ticket per event, so
+    nothing they do to it reaches the stored ticket."""
     for event in events:
         deps.hooks.ticket_event(event, copy.deepcopy(ticket))
