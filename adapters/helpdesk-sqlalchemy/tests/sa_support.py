@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -120,3 +121,94 @@ def fresh_sqlite_storage() -> SqlAlchemyStorage:
 
 def fresh_pg_storage() -> SqlAlchemyStorage:
     return _ThrowawayPgStorage()
+
+
+# -- helpers for tests that run in several processes (spawned: must be importable) ----------
+
+
+def create_tickets_worker(
+    url: str, count: int, start: Any, results: Any, worker: int,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Open ``count`` tickets, each in its own unit of work, as a service would.
+
+    Reports ``(worker, numbers, errors)`` through the ``results`` queue; every exception is
+    caught and reported so the parent can assert that none happened.
+    """
+    from datetime import UTC, datetime
+
+    from helpdesk_core.domain.numbering import TicketNumberFormat
+    from helpdesk_core.domain.ticket import Ticket
+    from helpdesk_core.domain.values import Actor, Channel
+
+    numbers: list[str] = []
+    errors: list[str] = []
+    storage = None
+    try:
+        storage = SqlAlchemyStorage.from_url(url, **(options or {}))
+        number_format = TicketNumberFormat()
+        start.wait(60)
+        for i in range(count):
+            try:
+                now = datetime.now(UTC)
+                with storage.unit_of_work() as uow:
+                    seq = uow.sequences.next_value(number_format.scope(now))
+                    number = number_format.render(seq=seq, created_at=now)
+                    ticket = Ticket.open(
+                        number=number, subject=f"worker {worker} ticket {i}",
+                        channel=Channel.WEB_FORM, at=now, actor=Actor.system(),
+                    )
+                    uow.tickets.add(ticket)
+                    uow.commit()
+                numbers.append(number)
+            except Exception as error:
+                errors.append(f"{type(error).__name__}: {error}")
+    except Exception as error:
+        errors.append(f"setup {type(error).__name__}: {error}")
+    finally:
+        if storage is not None:
+            storage.close()
+        results.put((worker, numbers, errors))
+
+
+def migrate_worker(url: str, start: Any, results: Any) -> None:
+    try:
+        storage = SqlAlchemyStorage.from_url(url)
+        start.wait(60)
+        storage.migrate()
+        storage.close()
+        results.put(None)
+    except Exception as error:
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def wipe_tickets(storage: SqlAlchemyStorage) -> None:
+    """Delete every ticket (and its tags, history, articles): a fresh queue, same schema."""
+    from helpdesk_sqlalchemy.tables import articles, ticket_events, ticket_tags, tickets
+
+    with storage.engine.begin() as conn:
+        for table in (ticket_tags, ticket_events, articles, tickets):
+            conn.execute(table.delete())
+
+
+def executed_queue_statement(
+    storage: SqlAlchemyStorage, query: Any
+) -> tuple[str, Any]:
+    """Run ``tickets.query(query)`` and return the SELECT it sent, with its parameters, so
+    that a test can EXPLAIN exactly what the repository executes."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(storage.engine, "before_cursor_execute", record)
+    try:
+        with storage.unit_of_work(read_only=True) as uow:
+            uow.tickets.query(query)
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", record)
+    assert len(seen) == 1, seen
+    return seen[0]

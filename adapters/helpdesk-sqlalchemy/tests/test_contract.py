@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -52,15 +52,15 @@ class TestPostgresStorage(StorageContract):
 
 class TestSqliteBlobStore(BlobStoreContract):
     @pytest.fixture
-    def blob_store(self, sqlite_storage: SqlAlchemyStorage) -> Iterator[SqlAlchemyBlobStore]:
-        yield SqlAlchemyBlobStore(sqlite_storage.engine)
+    def blob_store(self, sqlite_storage: SqlAlchemyStorage) -> SqlAlchemyBlobStore:
+        return SqlAlchemyBlobStore(sqlite_storage.engine)
 
 
 @pytest.mark.postgres
 class TestPostgresBlobStore(BlobStoreContract):
     @pytest.fixture
-    def blob_store(self, pg_storage: SqlAlchemyStorage) -> Iterator[SqlAlchemyBlobStore]:
-        yield SqlAlchemyBlobStore(pg_storage.engine)
+    def blob_store(self, pg_storage: SqlAlchemyStorage) -> SqlAlchemyBlobStore:
+        return SqlAlchemyBlobStore(pg_storage.engine)
 
 
 # A fresh migrated database per hypothesis example, compared step by step with the model.

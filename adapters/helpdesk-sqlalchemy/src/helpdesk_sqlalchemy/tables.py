@@ -86,9 +86,10 @@ tickets = Table(
     Column("version", Integer(), nullable=False),
     Column("event_seq", Integer(), nullable=False),
     UniqueConstraint("number"),
-    # The agent queue; see also the partial indexes below.
-    Index("ix_tickets_category_priority", "status_category", "priority_rank", "created_at", "id"),
-    Index("ix_tickets_category_due", "status_category", "due_sort", "id"),
+    # The agent queue. Views of active work use the partial indexes below; these serve the
+    # unfiltered default TicketQuery() and the archive (closed/resolved, newest first).
+    Index("ix_tickets_priority", "priority_rank", "created_at", "id"),
+    Index("ix_tickets_created", "created_at", "id"),
     Index("ix_tickets_category_created", "status_category", "created_at", "id"),
     Index("ix_tickets_assignee", "assignee", "status_category", "priority_rank", "created_at"),
     Index("ix_tickets_team", "team", "status_category", "priority_rank", "created_at"),

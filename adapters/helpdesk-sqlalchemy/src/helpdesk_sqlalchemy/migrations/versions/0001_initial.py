@@ -57,8 +57,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name="uq_tickets_number"),
     )
     for name, columns in (
-        ("ix_tickets_category_priority", ["status_category", "priority_rank", "created_at", "id"]),
-        ("ix_tickets_category_due", ["status_category", "due_sort", "id"]),
+        ("ix_tickets_priority", ["priority_rank", "created_at", "id"]),
+        ("ix_tickets_created", ["created_at", "id"]),
         ("ix_tickets_category_created", ["status_category", "created_at", "id"]),
         ("ix_tickets_assignee", ["assignee", "status_category", "priority_rank", "created_at"]),
         ("ix_tickets_team", ["team", "status_category", "priority_rank", "created_at"]),

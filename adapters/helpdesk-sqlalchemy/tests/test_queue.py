@@ -1,0 +1,208 @@
+"""The SQL queue gives exactly what ``TicketQuery.apply`` gives on the same tickets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.status import StatusCategory, Workflow
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Priority
+from helpdesk_core.testing import strategies
+from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
+from helpdesk_sqlalchemy import SqlAlchemyStorage
+from helpdesk_sqlalchemy.storage import query_statement
+from sa_support import executed_queue_statement, wipe_tickets
+
+WORKFLOW = Workflow.default()
+
+# Ids and incident types chosen to catch collation and prefix-matching mistakes: case,
+# accents, characters on both sides of '/', LIKE wildcards.
+IDS = ["a", "B", "b", "Ä", "ä", "z", "Z9", "0", "_", "%", "a/b", "a0", "ab", "ž", "中"]
+TICKET_INCIDENT_TYPES = [
+    None, "", "complaint", "complaint/damaged", "complaint/damaged/box", "complaint_x",
+    "complaint-x", "complaint0", "complaint.", "Complaint/x", "compl", "question", "c%",
+    "c%/x", "c_mplaint/x",
+]
+QUERY_INCIDENT_TYPES = ["", "complaint", "complaint/damaged", "compl", "Complaint",
+                        "c%", "c_mplaint", "question"]
+INSTANTS = [T0 + timedelta(minutes=m) for m in (0, 0, 1, 5, 60)]  # ties are likely
+STATUSES = ["open", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"]
+
+
+@st.composite
+def ticket_sets(draw: st.DrawFn) -> list[Ticket]:
+    ids = draw(st.lists(st.sampled_from(IDS), unique=True, max_size=len(IDS)))
+    result = []
+    for ticket_id in ids:
+        kwargs = draw(strategies.ticket_kwargs())
+        kwargs["at"] = draw(st.sampled_from(INSTANTS))
+        kwargs["links"] = ()
+        kwargs["organisation_id"] = draw(st.none() | st.sampled_from(["org-1", "org-2"]))
+        ticket = open_ticket(**kwargs)
+        ticket.id = ticket_id
+        ticket.incident_type = draw(st.sampled_from(TICKET_INCIDENT_TYPES))
+        status = draw(st.none() | st.sampled_from(STATUSES))
+        if status is not None:
+            ticket.transition(status, workflow=WORKFLOW, at=ticket.created_at, actor=AGENT)
+        due = draw(st.none() | st.sampled_from(INSTANTS))
+        if due is not None:
+            ticket.set_due(due + timedelta(hours=1), at=ticket.created_at, actor=AGENT)
+        ticket.collect()  # events reference the id given by open(); irrelevant here
+        result.append(ticket)
+    return result
+
+
+def _mostly_none(values: list[Any]) -> st.SearchStrategy[Any]:
+    # One filter at a time keeps matches common, so edge cases actually meet.
+    return st.sampled_from([None] * max(3, len(values)) + values)
+
+
+ACTIVE = frozenset(c for c in StatusCategory if c.is_active)
+
+
+@st.composite
+def queue_queries(draw: st.DrawFn) -> TicketQuery:
+    assignee = draw(_mostly_none(strategies.AGENTS))
+    return TicketQuery(
+        status_categories=draw(_mostly_none([
+            ACTIVE, frozenset(), frozenset({StatusCategory.NEW, StatusCategory.OPEN}),
+            frozenset({StatusCategory.CLOSED, StatusCategory.RESOLVED}),
+            frozenset({StatusCategory.WAITING_ON_CUSTOMER}),
+        ])),
+        team=draw(_mostly_none(strategies.TEAMS)),
+        assignee=assignee,
+        unassigned=assignee is None and draw(st.integers(0, 4)) == 0,
+        incident_type=draw(_mostly_none(QUERY_INCIDENT_TYPES)),
+        customer_id=draw(_mostly_none(strategies.CUSTOMERS)),
+        organisation_id=draw(_mostly_none(["org-1", "org-2"])),
+        priorities=draw(_mostly_none([
+            frozenset({Priority.URGENT}), frozenset({Priority.HIGH, Priority.LOW}),
+        ])),
+        tags=draw(_mostly_none([frozenset({t}) for t in strategies.TAGS]
+                               + [frozenset(strategies.TAGS[:2])])) or frozenset(),
+        sort=draw(st.sampled_from(list(QueueSort))),
+        limit=draw(st.integers(1, 6)),
+    )
+
+
+def _pages(fetch: Any, query: TicketQuery) -> list[tuple[list[str], str | None]]:
+    pages = []
+    cursor: str | None = None
+    while True:
+        page = fetch(TicketQuery(**{**_fields(query), "after": cursor}))
+        pages.append(([t.id for t in page.items], page.next_cursor))
+        cursor = page.next_cursor
+        if cursor is None or len(pages) > 50:
+            return pages
+
+
+def _fields(query: TicketQuery) -> dict[str, Any]:
+    return {name: getattr(query, name) for name in (
+        "status_categories", "team", "assignee", "unassigned", "incident_type", "customer_id",
+        "organisation_id", "priorities", "tags", "sort", "limit")}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tickets=ticket_sets(), queries=st.lists(queue_queries(), min_size=1, max_size=6))
+def test_every_page_and_cursor_equals_the_reference(
+    storage: SqlAlchemyStorage, tickets: list[Ticket], queries: list[TicketQuery]
+) -> None:
+    wipe_tickets(storage)
+    store_tickets(storage, tickets)
+
+    def from_storage(query: TicketQuery) -> Any:
+        with storage.unit_of_work(read_only=True) as uow:
+            return uow.tickets.query(query)
+
+    for query in queries:
+        assert _pages(from_storage, query) == _pages(lambda q: q.apply(tickets), query), query
+
+
+def test_queue_returns_complete_tickets(storage: SqlAlchemyStorage) -> None:
+    tickets = [open_ticket(tags=["vip", "b2b"][: i % 3], custom_fields={"n": i},
+                           at=T0 + timedelta(seconds=i)) for i in range(7)]
+    store_tickets(storage, tickets)
+    with storage.unit_of_work(read_only=True) as uow:
+        page = uow.tickets.query(TicketQuery(sort=QueueSort.OLDEST, limit=10))
+    assert [t.snapshot() for t in page.items] == [t.snapshot() for t in tickets]
+    assert page.next_cursor is None
+
+
+def test_a_page_costs_two_queries_however_many_tickets_have_tags(
+    storage: SqlAlchemyStorage,
+) -> None:
+    store_tickets(storage, [open_ticket(tags=["vip", f"t{i}"], at=T0 + timedelta(seconds=i))
+                            for i in range(40)])
+    selects: list[str] = []
+
+    def record(conn: Connection, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(storage.engine, "before_cursor_execute", record)
+    try:
+        with storage.unit_of_work(read_only=True) as uow:
+            page = uow.tickets.query(TicketQuery(limit=25))
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", record)
+    assert len(page.items) == 25
+    assert all(len(t.tags) == 2 for t in page.items)
+    assert len(selects) == 2, selects
+
+
+def test_tickets_written_in_the_unit_are_in_its_queue(storage: SqlAlchemyStorage) -> None:
+    ticket = open_ticket(priority=Priority.URGENT)
+    with storage.unit_of_work() as uow:
+        uow.tickets.add(ticket)
+        assert [t.id for t in uow.tickets.query(TicketQuery.active()).items] == [ticket.id]
+
+
+def test_sqlite_serves_the_active_queue_from_the_partial_indexes(
+    sqlite_storage: SqlAlchemyStorage,
+) -> None:
+    store_tickets(sqlite_storage, [open_ticket(at=T0 + timedelta(seconds=i)) for i in range(3)])
+    active = frozenset(c for c in StatusCategory if c.is_active)
+    expected = {
+        QueueSort.PRIORITY: "ix_tickets_active_priority",
+        QueueSort.DUE: "ix_tickets_active_due",
+        QueueSort.NEWEST: "ix_tickets_active_created",
+        QueueSort.OLDEST: "ix_tickets_active_created",
+    }
+    with sqlite_storage.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    for categories in (active, frozenset({StatusCategory.NEW, StatusCategory.OPEN})):
+        for sort, index in expected.items():
+            first = TicketQuery(status_categories=categories, sort=sort, limit=1)
+            with sqlite_storage.unit_of_work(read_only=True) as uow:
+                cursor = uow.tickets.query(first).next_cursor
+            assert cursor is not None
+            for query in (first, TicketQuery(status_categories=categories, sort=sort,
+                                             limit=1, after=cursor)):
+                plan = _sqlite_plan(sqlite_storage, query)
+                assert index in plan, (sort, plan)
+                assert "TEMP B-TREE" not in plan, (sort, plan)
+
+
+def _sqlite_plan(storage: SqlAlchemyStorage, query: TicketQuery) -> str:
+    statement, parameters = executed_queue_statement(storage, query)
+    with storage.engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    return " / ".join(str(row[-1]) for row in rows)
+
+
+def test_the_queue_statement_is_the_one_the_repository_runs(
+    sqlite_storage: SqlAlchemyStorage,
+) -> None:
+    statement, _ = executed_queue_statement(sqlite_storage, TicketQuery(customer_id="c-1"))
+    compiled = str(query_statement(TicketQuery(customer_id="c-1"), "sqlite").compile(
+        dialect=sqlite_storage.engine.dialect))
+    assert statement == compiled
+    assert "ix_tickets_customer" in _sqlite_plan(sqlite_storage, TicketQuery(customer_id="c"))
