@@ -251,11 +251,6 @@ def test_helpdesk_classify_failures_are_logged_and_skipped(make_helpdesk, caplog
     assert "helpdesk_classify" in caplog.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "plugins/manager.py Hooks.classify now goes through _call_each, which iterates "
-    "reversed(get_hookimpls()) = last registered first, although both say 'registration "
-    "order'; combine_classifications breaks ties by order, so the later plugin now wins"
-))
 def test_helpdesk_classify_suggestions_come_in_registration_order(make_helpdesk):
     class Suggest:
         def __init__(self, source: str, priority: Priority) -> None:
@@ -321,6 +316,31 @@ def test_helpdesk_assignment_resolvers(make_helpdesk):
     third = staff_ticket(helpdesk, customer_id=owner.id)
     assert helpdesk.ticket(third.id).assignee == "olga"
     assert plugin.resolver.asked == asked
+
+
+def test_helpdesk_assignment_resolvers_a_failing_resolver_is_skipped(make_helpdesk, caplog):
+    class Broken:
+        name = "ldap_lookup"
+
+        def propose(self, ticket):
+            raise ConnectionError("ldap down")
+
+    class BrokenPlugin:
+        @hookimpl
+        def helpdesk_assignment_resolvers(self):
+            return [Broken()]
+
+    caplog.set_level(logging.ERROR)
+    helpdesk = make_helpdesk(BrokenPlugin(), RoundRobinPlugin())
+    ticket = staff_ticket(helpdesk)
+    assert helpdesk.ticket(ticket.id).assignee == "karel"
+    [assigned] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
+    trace = assigned.data["reason"]["trace"]
+    assert [step["resolver"] for step in trace] == [
+        "incident_type", "account_owner", "ldap_lookup", "round_robin"
+    ]
+    assert "ldap down" in trace[2]["error"]
+    assert "ldap_lookup" in caplog.text
 
 
 # -- helpdesk_followup_actions -----------------------------------------------------------------

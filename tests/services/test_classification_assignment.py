@@ -144,6 +144,9 @@ def test_a_team_only_responsibility_sets_the_team_and_ends_the_chain(helpdesk):
     assert stored.team == "accounting"
     assert stored.assignee is None
     assert assigned_events(helpdesk, ticket) == []
+    [team] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.TEAM_CHANGED]
+    assert team.actor == Actor.system("assignment")
+    assert team.data["reason"]["winner"] == "incident_type"
 
 
 def test_nobody_to_assign(helpdesk):

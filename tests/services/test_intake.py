@@ -241,10 +241,6 @@ def test_staff_entry_with_someone_elses_order_is_refused(helpdesk, directory):
     assert tickets(helpdesk) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/intake.py open_by_staff: _staff_customer() creates (and commits) the contact "
-    "before the order's ownership is checked, so a refused request leaves a contact behind"
-))
 def test_staff_entry_refused_for_a_foreign_order_creates_no_contact(helpdesk, directory):
     customers = dict(directory.customers)
     with pytest.raises(OrderNotOwned):
@@ -254,10 +250,6 @@ def test_staff_entry_refused_for_a_foreign_order_creates_no_contact(helpdesk, di
     assert directory.customers == customers
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/intake.py open_by_staff: the contact is created before _open() refuses the "
-    "unknown incident type (or an invalid language), so a refused request writes a contact"
-))
 def test_staff_entry_refused_for_an_unknown_incident_type_creates_no_contact(helpdesk,
                                                                              directory):
     customers = dict(directory.customers)

@@ -84,11 +84,6 @@ def test_concurrent_web_forms_with_the_builtin_directory(make_helpdesk):
     assert all(len(ids) == 1 for ids in by_address.values())
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "inmemory/directory.py InMemoryDirectory: customer_by_email/customer_by_phone iterate "
-    "self.customers without the lock while create_customer inserts under it -> "
-    "'RuntimeError: dictionary changed size during iteration' under concurrent intake"
-))
 @pytest.mark.usefixtures("eager_thread_switching")
 def test_concurrent_web_forms_with_the_in_memory_directory(helpdesk):
     def open_one(attempt: int, thread: int, i: int) -> str:

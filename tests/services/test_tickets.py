@@ -187,6 +187,20 @@ def test_the_default_queue_is_the_active_work_by_priority(helpdesk, clock):
     assert [t.id for t in everything.items] == [low.id, urgent.id, closed.id]
 
 
+def test_due_dates_order_the_due_queue(helpdesk, clock):
+    a = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="a", message="x")
+    b = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="b", message="x")
+    c = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="c", message="x")
+    helpdesk.set_due(a.id, clock.now() + timedelta(days=2), actor=EVA, reason="promised")
+    helpdesk.set_due(b.id, clock.now() + timedelta(hours=4), actor=EVA)
+    page = helpdesk.queue(TicketQuery.active(sort=QueueSort.DUE))
+    assert [t.id for t in page.items] == [b.id, a.id, c.id]
+    event = helpdesk.history(a.id)[-1]
+    assert (event.kind, event.data) == (EventKind.DUE_CHANGED, {"reason": "promised"})
+    helpdesk.set_due(a.id, None, actor=EVA)
+    assert helpdesk.ticket(a.id).due_at is None
+
+
 def test_queue_pages_through_the_facade(helpdesk, clock):
     opened = []
     for i in range(7):

@@ -52,6 +52,7 @@ PUBLIC = [
     "StaffVia",
     "Status",
     "StatusCategory",
+    "StorageDirectory",
     "StorageError",
     "Ticket",
     "TicketEvent",
