@@ -212,3 +212,45 @@ def executed_queue_statement(
         event.remove(storage.engine, "before_cursor_execute", record)
     assert len(seen) == 1, seen
     return seen[0]
+
+
+def bulk_load_tickets(storage: SqlAlchemyStorage, count: int, seed: int = 42) -> None:
+    """Insert ``count`` ticket rows straight into the table, with a realistic mix: most
+    tickets closed or resolved, a tenth still active. Then refresh planner statistics."""
+    import random
+    import uuid
+    from datetime import timedelta
+
+    from helpdesk_core.domain.queue import FAR_FUTURE
+    from helpdesk_core.testing.builders import T0
+    from helpdesk_sqlalchemy.tables import tickets
+
+    rnd = random.Random(seed)
+    categories = (["closed"] * 85 + ["resolved"] * 5 + ["new"] * 3 + ["open"] * 4
+                  + ["waiting_on_customer"] * 2 + ["waiting_on_third_party"])
+    priorities = [("urgent", 0), ("high", 1), ("normal", 2), ("normal", 2), ("low", 3)]
+
+    def row(i: int) -> dict[str, Any]:
+        category = rnd.choice(categories)
+        priority, rank = rnd.choice(priorities)
+        created = T0 - timedelta(minutes=count - i)
+        due = created + timedelta(hours=rnd.randint(1, 72)) if rnd.random() < 0.7 else None
+        return {
+            "id": uuid.UUID(int=rnd.getrandbits(128)).hex, "number": f"BULK-{i:08d}",
+            "subject": f"bulk ticket {i}", "status": category, "status_category": category,
+            "priority": priority, "priority_rank": rank, "channel": "email",
+            "created_at": created, "updated_at": created,
+            "customer_id": f"cust-{rnd.randint(1, count // 5 + 1)}", "organisation_id": None,
+            "incident_type": rnd.choice(["complaint", "complaint/damaged", "question", None]),
+            "assignee": rnd.choice([None, None, "alice", "bob", "cyril", "dana"]),
+            "team": rnd.choice(["returns", "billing", None]), "language": "cs",
+            "due_at": due, "due_sort": due or FAR_FUTURE, "merged_into": None,
+            "custom_fields": {}, "links": [], "version": 1, "event_seq": 1,
+        }
+
+    with storage.engine.begin() as conn:
+        for start in range(0, count, 5000):
+            conn.execute(tickets.insert(), [row(i) for i in range(start, min(count, start + 5000))])
+    with storage.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()

@@ -33,7 +33,7 @@ class SqlAlchemyBlobStore:
     def from_settings(cls, settings: Settings) -> Self:
         return cls(create_engine_for(settings.database_url, settings.options))
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes | bytearray | memoryview) -> str:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ValidationError("must be bytes", field="data")
         content = bytes(data)
