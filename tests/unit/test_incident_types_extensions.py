@@ -167,3 +167,10 @@ def test_keyword_rule_uses_casefolding():
 
 def test_keyword_rule_without_a_hit_has_no_opinion():
     assert KeywordRule(keywords=("refund",), priority=Priority.HIGH).classify("hello") is None
+
+
+def test_keyword_rule_refuses_a_bare_string() -> None:
+    with pytest.raises(ValidationError):
+        KeywordRule(keywords="refund")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        KeywordRule(keywords=("refund", ""))

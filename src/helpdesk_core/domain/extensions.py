@@ -12,6 +12,7 @@ import attrs
 
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import EntityRef, Priority, tag_set
+from helpdesk_core.errors import ValidationError
 
 __all__ = [
     "AssignmentProposal",
@@ -61,15 +62,33 @@ def combine_classifications(suggestions: Iterable[Classification]) -> Classifica
     )
 
 
+def _words(values: object, field: str) -> tuple[str, ...]:
+    # A bare string is a collection of characters to Python; here it is always a mistake.
+    if isinstance(values, str) or not isinstance(values, tuple | list | frozenset | set):
+        raise ValidationError("must be a list of words, not a single string", field=field)
+    words = tuple(values)
+    if not all(isinstance(w, str) and w.strip() for w in words):
+        raise ValidationError("must contain non-empty text", field=field)
+    return words
+
+
+def _keywords(values: object) -> tuple[str, ...]:
+    return _words(values, "keywords")
+
+
+def _tags(values: object) -> tuple[str, ...]:
+    return _words(values, "tags")
+
+
 @attrs.frozen
 class KeywordRule:
     """The built-in classifier: if any keyword occurs in the text, suggest these values."""
 
-    keywords: tuple[str, ...]
+    keywords: tuple[str, ...] = attrs.field(converter=_keywords)
     incident_type: str | None = None
     priority: Priority | None = None
     team: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
 
     def classify(self, text: str) -> Classification | None:
         folded = text.casefold()
