@@ -69,13 +69,15 @@ def build(database_url: str, clock: FakeClock) -> tuple[Helpdesk, ShopDirectory]
     """The host's composition: storage, the shop's Directory, then ``bootstrap``."""
     settings = Settings(database_url=database_url, workflow=WORKFLOW,
                         classification_rules=RULES)
-    # The shop's Directory keeps customers in the helpdesk's own store, so it needs the
-    # storage before bootstrap() runs; build it here and hand both over.
-    from helpdesk_sqlalchemy import SqlAlchemyStorage
-
-    storage = SqlAlchemyStorage.from_settings(settings)
-    shop = ShopDirectory(customers=StorageDirectory(storage))
-    helpdesk = bootstrap(settings, storage=storage, directory=shop, clock=clock)
+    # The shop's Directory keeps customers in the helpdesk's own store: bootstrap() hands the
+    # storage it built to the factory.
+    helpdesk = bootstrap(
+        settings,
+        directory_factory=lambda storage: ShopDirectory(customers=StorageDirectory(storage)),
+        clock=clock,
+    )
+    shop = helpdesk.deps.directory
+    assert isinstance(shop, ShopDirectory)
     return helpdesk, shop
 
 
@@ -129,7 +131,7 @@ def print_queue(helpdesk: Helpdesk, shop: ShopDirectory) -> None:
                                for cell, (_, width) in zip(cells, columns, strict=True)).rstrip())
     if page.next_cursor:
         print("  … more on the next page (TicketQuery(after=page.next_cursor))")
-    print("  Due: no SLA policy sets due dates in this demo.")
+    print("  Due: set by hand here; SLA policies will set it from business-hour targets.")
 
 
 def print_history(helpdesk: Helpdesk, number: str) -> None:
@@ -249,8 +251,10 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     clock.advance(minutes=30)
     helpdesk.set_priority(number, Priority.URGENT, actor=EVA)
     helpdesk.assign(number, "radek", actor=EVA)
+    helpdesk.set_due(number, clock.now() + timedelta(hours=4), actor=EVA,
+                     reason="promised the customer an answer today")
     print(f"  {number}: opened, internal note, reply to the customer, status 'with carrier',")
-    print("  priority raised to urgent and reassigned to radek (returns) by Eva")
+    print("  priority raised to urgent, reassigned to radek (returns) and due in 4 hours")
 
     clock.advance(minutes=4)
     helpdesk.transition(call.number, "waiting_on_customer", actor=EVA)
