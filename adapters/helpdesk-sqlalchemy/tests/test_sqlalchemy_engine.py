@@ -127,6 +127,46 @@ def test_begin_retries_are_bounded_and_surface_as_storage_error(tmp_path: Path) 
     storage.close()
 
 
+def test_a_unit_can_try_again_after_a_failed_begin(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    storage = SqlAlchemyStorage.from_url(
+        sqlite_url_for(path), sqlite_busy_timeout_ms=50, sqlite_begin_retries=0
+    )
+    storage.migrate()
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(path, 0.5, ready))
+    holder.start()
+    ready.wait(5)
+    ticket = open_ticket()
+    with storage.unit_of_work() as uow:
+        with pytest.raises(StorageError):
+            uow.tickets.add(ticket)
+        holder.join()
+        uow.tickets.add(ticket)
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.tickets.get(ticket.id).version == 1
+    storage.close()
+
+
+def test_a_failing_rollback_does_not_hide_the_error_that_ended_the_block(
+    sqlite_storage: SqlAlchemyStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class BlockError(Exception):
+        pass
+
+    def failing_rollback() -> None:
+        raise StorageError("rollback failed")
+
+    uow = sqlite_storage.unit_of_work()
+    monkeypatch.setattr(uow, "rollback", failing_rollback)
+    with pytest.raises(BlockError), uow:
+        raise BlockError
+    # Without an error in the block, the failed rollback is what the caller hears about.
+    with pytest.raises(StorageError), uow:
+        pass
+
+
 def test_a_retry_after_the_busy_timeout_can_succeed(tmp_path: Path) -> None:
     path = tmp_path / "locked.sqlite3"
     storage = SqlAlchemyStorage.from_url(

@@ -6,9 +6,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from helpdesk_core.plugins import Hooks, make_plugin_manager
+from helpdesk_core.ports.blobs import BlobStore
+from helpdesk_core.ports.storage import Storage, UnitOfWork
 from helpdesk_core.settings import Settings
 from helpdesk_core.testing.builders import open_ticket, store_tickets
-from helpdesk_sqlalchemy import SqlAlchemyBlobStore, SqlAlchemyStorage, plugin
+from helpdesk_sqlalchemy import SqlAlchemyBlobStore, SqlAlchemyStorage, create_engine_for, plugin
 from sa_support import sqlite_url_for
 
 
@@ -62,3 +64,23 @@ def test_importing_the_plugin_builds_no_engine() -> None:
     assert not any(
         type(value).__name__ == "Engine" for value in vars(plugin).values()
     )
+
+
+def test_the_adapters_satisfy_the_ports() -> None:
+    """Checked by mypy (tests are type-checked): the adapters are the ports' types."""
+    engine = create_engine_for("sqlite://")
+    storage: Storage = SqlAlchemyStorage(engine)
+    uow: UnitOfWork = storage.unit_of_work()
+    blob_store: BlobStore = SqlAlchemyBlobStore(engine)
+    assert uow is not None
+    assert blob_store is not None
+    storage.close()
+
+
+def test_an_in_memory_sqlite_database_works_for_one_thread() -> None:
+    storage = SqlAlchemyStorage.from_settings(Settings(database_url="sqlite://"))
+    storage.migrate()
+    (ticket,) = store_tickets(storage, [open_ticket()])
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.tickets.get(ticket.id).snapshot() == ticket.snapshot()
+    storage.close()

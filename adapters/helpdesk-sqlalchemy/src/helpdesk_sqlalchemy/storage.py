@@ -12,6 +12,7 @@ belongs to another contact is ``ValidationError(field="email")``.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -145,7 +146,7 @@ class SqlAlchemyUnitOfWork:
         self.read_only = read_only
         self._conn: Connection | None = None
         # Mirrors the in-memory rule: a read-only unit may not commit ticket/contact changes.
-        self.wrote_aggregates = False
+        self._wrote_aggregates = False
         self.tickets = SqlAlchemyTicketRepository(self)
         self.contacts = SqlAlchemyContactRepository(self)
         self.organisations = SqlAlchemyOrganisationRepository(self)
@@ -174,15 +175,19 @@ class SqlAlchemyUnitOfWork:
     ) -> None:
         try:
             self.rollback()
+        except StorageError:
+            if exc is None:
+                raise
+            # The error that ended the block says more than a failed rollback after it.
         finally:
             self._close()
 
     def commit(self) -> None:
-        if self.read_only and self.wrote_aggregates:
+        if self.read_only and self._wrote_aggregates:
             self.rollback()
             raise StorageError("a read-only unit of work cannot commit changes")
         conn = self._conn
-        self.wrote_aggregates = False
+        self._wrote_aggregates = False
         if conn is None or not conn.in_transaction():
             return
         with storage_errors("commit"):
@@ -190,7 +195,7 @@ class SqlAlchemyUnitOfWork:
 
     def rollback(self) -> None:
         conn = self._conn
-        self.wrote_aggregates = False
+        self._wrote_aggregates = False
         if conn is None or conn.closed or not conn.in_transaction():
             return
         with storage_errors("rollback"):
@@ -199,7 +204,9 @@ class SqlAlchemyUnitOfWork:
     def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            with storage_errors("closing the connection"):
+            # Closing returns the connection to the pool (or discards a broken one); a
+            # failure here must not hide the outcome of the unit.
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
                 conn.close()
 
 
@@ -305,7 +312,7 @@ class SqlAlchemyTicketRepository(_Repository):
             conn.execute(insert(tickets), row)
         except sa_exc.IntegrityError as error:
             raise StorageError(f"ticket {ticket.number} already exists") from error
-        self._uow.wrote_aggregates = True
+        self._uow._wrote_aggregates = True
         self._insert_tags(conn, ticket.id, ticket.tags)
         self._insert_changes(conn, events, new_articles, first_position=1)
         ticket.collect()
@@ -338,7 +345,7 @@ class SqlAlchemyTicketRepository(_Repository):
             if found is None:
                 raise TicketNotFound(ticket.id)
             raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
-        self._uow.wrote_aggregates = True
+        self._uow._wrote_aggregates = True
         self._sync_tags(conn, ticket.id, ticket.tags)
         events, new_articles = ticket.collect()
         first_position = 1
@@ -459,7 +466,7 @@ class SqlAlchemyContactRepository(_Repository):
         with self._savepoint(conn, contact):
             conn.execute(insert(contacts).values(**row))
             self._insert_details(conn, contact)
-        self._uow.wrote_aggregates = True
+        self._uow._wrote_aggregates = True
 
     @guarded
     def get(self, contact_id: str) -> Contact:
@@ -493,7 +500,7 @@ class SqlAlchemyContactRepository(_Repository):
             conn.execute(delete(contact_emails).where(contact_emails.c.contact_id == contact.id))
             conn.execute(delete(contact_phones).where(contact_phones.c.contact_id == contact.id))
             self._insert_details(conn, contact)
-        self._uow.wrote_aggregates = True
+        self._uow._wrote_aggregates = True
 
     @guarded
     def find_by_email(self, email: str) -> Contact | None:
