@@ -1,0 +1,55 @@
+"""The whole library on this adapter: ``bootstrap()`` with storage and blob store "sqlalchemy".
+
+The busy timeout is short on purpose: a use case that opened a second write unit inside
+another would wait on SQLite's write lock and fail here instead of hanging for 30 seconds.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk_core.bootstrap import bootstrap
+from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.intake import StaffVia
+from helpdesk_core.domain.queue import TicketQuery
+from helpdesk_core.domain.values import Actor, Priority
+from helpdesk_core.errors import ConcurrencyError
+from helpdesk_core.settings import Settings
+from helpdesk_sqlalchemy import SqlAlchemyStorage
+
+AGENT = Actor.agent("alice", "Alice")
+
+
+def test_a_helpdesk_on_this_adapter(url: str) -> None:
+    settings = Settings(database_url=url, options={"sqlite_busy_timeout_ms": 2000},
+                        autoload_plugins=True)
+    with bootstrap(settings) as helpdesk:
+        assert isinstance(helpdesk.deps.storage, SqlAlchemyStorage)
+        helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
+        first = helpdesk.open_from_web_form({
+            "email": "Jana.Novakova@Example.cz", "name": "Jana Nováková",
+            "subject": "Rozbitý hrnek", "message": "Dobrý den, hrnek přišel rozbitý.",
+        })
+        second = helpdesk.open_by_staff(
+            agent=AGENT, via=StaffVia.PHONE, subject="Callback", message="Call back at 5",
+            customer_email="jana.novakova@example.cz", priority=Priority.URGENT,
+            incident_type="complaint",
+        )
+        assert first.customer_id == second.customer_id  # the contact was found again
+        assert first.number != second.number
+        helpdesk.tag(first.number, "vip", actor=AGENT)
+        helpdesk.transition(first.number, "open", actor=AGENT)
+        with pytest.raises(ConcurrencyError):
+            helpdesk.transition(second.number, "open", actor=AGENT, expected_version=99)
+        attachment = helpdesk.add_attachment(data=b"%PDF-1.7 ...", filename="faktura.pdf",
+                                             content_type="application/pdf")
+        assert helpdesk.deps.blob_store.get(attachment.blob_key) == b"%PDF-1.7 ..."
+
+        queue = helpdesk.queue(TicketQuery.active())
+        assert [t.number for t in queue.items] == [second.number, first.number]
+        stored = helpdesk.ticket(first.number)
+        assert stored.tags == frozenset({"vip"})
+        assert stored.status == "open"
+        assert [e.kind.value for e in helpdesk.history(first.number)][:2] == [
+            "created", "article_added"]
+        assert helpdesk.articles(first.number)[0].body_text.startswith("Dobrý den")
