@@ -36,6 +36,12 @@ __all__ = [
 
 Row = Mapping[Any, Any]  # RowMapping keys may also be Column objects
 
+# Enum lookups by value through dicts: Enum.__call__ is slow, and a queue page converts
+# three of them per row.
+_CATEGORIES = {c.value: c for c in StatusCategory}
+_PRIORITIES = {p.value: p for p in Priority}
+_CHANNELS = {c.value: c for c in Channel}
+
 
 # -- tickets ------------------------------------------------------------------------------
 
@@ -75,15 +81,16 @@ def ticket_from_row(row: Row, tags: Iterable[str]) -> Ticket:
         number=row["number"],
         subject=row["subject"],
         status=row["status"],
-        status_category=StatusCategory(row["status_category"]),
-        priority=Priority(row["priority"]),
-        channel=Channel(row["channel"]),
+        status_category=_CATEGORIES[row["status_category"]],
+        priority=_PRIORITIES[row["priority"]],
+        channel=_CHANNELS[row["channel"]],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         customer_id=row["customer_id"],
         organisation_id=row["organisation_id"],
         incident_type=row["incident_type"],
-        links=frozenset(EntityRef.parse(text) for text in row["links"]),
+        links=frozenset(EntityRef.parse(text) for text in row["links"]) if row["links"]
+        else frozenset(),
         tags=frozenset(tags),
         custom_fields=dict(row["custom_fields"]),
         assignee=row["assignee"],

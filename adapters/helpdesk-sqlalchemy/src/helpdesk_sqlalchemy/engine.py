@@ -93,6 +93,7 @@ def create_engine_for(url: str | URL, options: Mapping[str, Any] | None = None) 
             )
         else:
             engine = create_engine(parsed, **kwargs)
+            _configure_postgresql(engine)
     except (exc.ArgumentError, ImportError) as error:
         raise ConfigurationError(f"cannot build a database engine: {error}") from error
     return engine
@@ -106,6 +107,15 @@ def _is_memory(engine: Engine) -> bool:
 def is_locked_error(error: BaseException) -> bool:
     text = str(getattr(error, "orig", error)).lower()
     return "database is locked" in text or "database is busy" in text
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Timestamps then arrive already in UTC, and reading them back needs no conversion.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine, *, busy_ms: int, retries: int) -> None:

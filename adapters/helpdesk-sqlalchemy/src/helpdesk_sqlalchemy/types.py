@@ -5,11 +5,13 @@ Alembic revisions import these by name, so renaming one is a schema change.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -37,6 +39,23 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLiteUTCText()
+        return super().load_dialect_impl(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # One function per value instead of SQLAlchemy's chain of two: reading timestamps is
+        # most of the cost of a queue page.
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_text(value: str | None) -> datetime | None:
+                return None if value is None else parse(value).replace(tzinfo=UTC)
+
+            return from_text
+        return super().result_processor(dialect, coltype)
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -48,9 +67,31 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        tz = value.tzinfo
+        if tz is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        # PostgreSQL sessions run in UTC (see engine.py), so the conversion is rarely needed.
+        return value if tz is UTC else value.astimezone(UTC)
+
+
+class _SQLiteUTCText(sqlite.DATETIME):
+    """SQLite's DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC), read and written
+    by the C implementations of ``isoformat``/``fromisoformat``: the same stored text as
+    SQLAlchemy's own DATETIME, several times faster to parse than its regex."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value)
+
+        return process
 
 
 _NON_FINITE = "$float"
@@ -88,4 +129,22 @@ class JSONValue(TypeDecorator[Any]):
         return _encode(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return _decode(value)
+        return _decode(value) if value else value  # {} and [] are the common case
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name == "sqlite":  # stored as text; decode it in one step
+            loads = json.loads
+
+            def from_text(value: str | float | None) -> Any:
+                if not isinstance(value, str):
+                    # None, or a bare number: the JSON column's NUMERIC affinity makes SQLite
+                    # store "2.5" as a number.
+                    return value
+                if value == "{}":
+                    return {}
+                if value == "[]":
+                    return []
+                return _decode(loads(value))
+
+            return from_text
+        return super().result_processor(dialect, coltype)
