@@ -74,6 +74,9 @@ class Backend:
     def begin(self, conn: Any) -> None:
         raise NotImplementedError
 
+    def begin_read(self, conn: Any) -> None:
+        raise NotImplementedError
+
     def stamp(self, value: datetime | None) -> Any:
         return value
 
@@ -90,10 +93,14 @@ class SqliteBackend(Backend):
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # as the adapter sets it (WAL mode)
         return conn
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self, conn: Any) -> None:
+        conn.execute("BEGIN")
 
     def stamp(self, value: datetime | None) -> Any:
         # The adapter stores naive UTC text in this fixed-width format.
@@ -123,6 +130,9 @@ class PostgresBackend(Backend):
 
     def begin(self, conn: Any) -> None:
         pass  # psycopg opens a transaction with the first statement
+
+    def begin_read(self, conn: Any) -> None:
+        pass
 
 
 # -- ticket creation ---------------------------------------------------------------------
@@ -240,6 +250,8 @@ def raw_queue(backend: Backend, conn: Any, *, team: str | None, sort: QueueSort,
     params = (team,) if team else ()
 
     def run() -> list[Any]:
+        # Both reads in one transaction, as the API does, so the tags match the tickets.
+        backend.begin_read(conn)
         cur = conn.cursor()
         cur.execute(sql, params)
         rows = cur.fetchall()

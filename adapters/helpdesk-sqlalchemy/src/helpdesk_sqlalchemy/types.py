@@ -41,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return _SQLiteUTCText()
+            return _SQLiteUTCText()  # type: ignore[no-untyped-call]
         return super().load_dialect_impl(dialect)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
