@@ -6,6 +6,7 @@ signatures mypy checks.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -84,7 +85,13 @@ class Hooks:
         return registry
 
     def ticket_event(self, event: TicketEvent, ticket: Ticket) -> None:
-        self._call_each("helpdesk_ticket_event", {"event": event, "ticket": ticket})
+        """Each listener gets its own copy of the ticket; with no listener nothing is copied."""
+        for impl in self.pm.hook.helpdesk_ticket_event.get_hookimpls():
+            own = {"event": event, "ticket": copy.deepcopy(ticket)}
+            try:
+                impl.function(*[own[arg] for arg in impl.argnames])
+            except Exception:
+                log.exception("plugin %s failed in helpdesk_ticket_event", impl.plugin_name)
 
     def template_globals(self, language: str) -> dict[str, Any]:
         merged: dict[str, Any] = {}

@@ -15,7 +15,8 @@ __all__ = ["HookCaller"]
 
 
 class HookCaller(Protocol):
-    def ticket_event(self, event: TicketEvent, ticket: Ticket) -> None: ...
+    def ticket_event(self, event: TicketEvent, ticket: Ticket) -> None:
+        """Notify listeners; each must get its own copy of ``ticket``."""
 
     def template_globals(self, language: str) -> dict[str, Any]: ...
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -52,7 +51,6 @@ def change_ticket(
 
 
 def publish(deps: Deps, ticket: Ticket, events: list[TicketEvent]) -> None:
-    """Tell plugins what was committed. Listeners see a copy of the ticket per event, so
-    nothing they do to it reaches the stored ticket."""
+    """Tell plugins what was committed (the hook caller hands each listener a copy)."""
     for event in events:
-        deps.hooks.ticket_event(event, copy.deepcopy(ticket))
+        deps.hooks.ticket_event(event, ticket)

@@ -12,6 +12,7 @@ the busy timeout apply instead.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -110,12 +111,24 @@ def is_locked_error(error: BaseException) -> bool:
 
 
 def _configure_postgresql(engine: Engine) -> None:
+    from psycopg.types.json import set_json_loads  # psycopg is the postgresql extra
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         # Timestamps then arrive already in UTC, and reading them back needs no conversion.
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
         dbapi_connection.commit()
+        set_json_loads(_json_loads, context=dbapi_connection)
+
+
+def _json_loads(data: bytes | str) -> Any:
+    # Most custom-field maps and link lists are empty; skip the parser for those.
+    if data in (b"{}", "{}"):
+        return {}
+    if data in (b"[]", "[]"):
+        return []
+    return json.loads(data)
 
 
 def _configure_sqlite(engine: Engine, *, busy_ms: int, retries: int) -> None:
