@@ -13,6 +13,7 @@ belongs to another contact is ``ValidationError(field="email")``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -606,8 +607,29 @@ class SqlAlchemyIncidentTypeRepository(_Repository):
 
     @guarded
     def all(self) -> list[IncidentType]:
-        rows = self._conn().execute(select(incident_types).order_by(incident_types.c.key))
+        rows = self._conn().execute(_ALL_INCIDENT_TYPES)
         return [convert.incident_type_from_row(r) for r in rows.mappings()]
+
+
+# Statements used on every ticket creation are built once: building one costs more than
+# running it on SQLite.
+_ALL_INCIDENT_TYPES = select(incident_types).order_by(incident_types.c.key)
+
+
+@functools.cache
+def _next_value_statement(dialect: str) -> Any:
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(sequences)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(sequences)
+    else:
+        raise StorageError(f"unsupported database {dialect!r}")
+    return (
+        stmt.values(scope=bindparam("scope"), value=1)
+        .on_conflict_do_update(index_elements=["scope"], set_={"value": sequences.c.value + 1})
+        .returning(sequences.c.value)
+    )
 
 
 class SqlAlchemySequenceAllocator(_Repository):
@@ -615,8 +637,5 @@ class SqlAlchemySequenceAllocator(_Repository):
     def next_value(self, scope: str) -> int:
         """One atomic upsert: concurrent callers queue on the counter row until commit."""
         conn = self._conn()
-        stmt = _upsert(
-            conn, sequences, {"scope": scope, "value": 1}, "scope",
-            set_={"value": sequences.c.value + 1},
-        ).returning(sequences.c.value)
-        return int(conn.execute(stmt).scalar_one())
+        stmt = _next_value_statement(conn.dialect.name)
+        return int(conn.execute(stmt, {"scope": scope}).scalar_one())
