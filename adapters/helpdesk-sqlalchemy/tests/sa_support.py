@@ -130,44 +130,35 @@ def create_tickets_worker(
     url: str, count: int, start: Any, results: Any, worker: int,
     options: dict[str, Any] | None = None,
 ) -> None:
-    """Open ``count`` tickets, each in its own unit of work, as a service would.
+    """Open ``count`` tickets through the public API, as a host's web workers would.
 
     Reports ``(worker, numbers, errors)`` through the ``results`` queue; every exception is
     caught and reported so the parent can assert that none happened.
     """
-    from datetime import UTC, datetime
-
-    from helpdesk_core.domain.numbering import TicketNumberFormat
-    from helpdesk_core.domain.ticket import Ticket
-    from helpdesk_core.domain.values import Actor, Channel
+    from helpdesk_core import Actor, Settings, StaffVia, bootstrap
 
     numbers: list[str] = []
     errors: list[str] = []
-    storage = None
+    helpdesk = None
     try:
-        storage = SqlAlchemyStorage.from_url(url, **(options or {}))
-        number_format = TicketNumberFormat()
+        helpdesk = bootstrap(Settings(database_url=url, options=options or {}, migrate=False),
+                             environ={})
+        agent = Actor.agent(f"worker-{worker}")
         start.wait(60)
         for i in range(count):
             try:
-                now = datetime.now(UTC)
-                with storage.unit_of_work() as uow:
-                    seq = uow.sequences.next_value(number_format.scope(now))
-                    number = number_format.render(seq=seq, created_at=now)
-                    ticket = Ticket.open(
-                        number=number, subject=f"worker {worker} ticket {i}",
-                        channel=Channel.WEB_FORM, at=now, actor=Actor.system(),
-                    )
-                    uow.tickets.add(ticket)
-                    uow.commit()
-                numbers.append(number)
+                ticket = helpdesk.open_by_staff(
+                    agent=agent, via=StaffVia.PHONE, subject=f"worker {worker} ticket {i}",
+                    message="Zákazník volá kvůli objednávce.",
+                )
+                numbers.append(ticket.number)
             except Exception as error:
                 errors.append(f"{type(error).__name__}: {error}")
     except Exception as error:
         errors.append(f"setup {type(error).__name__}: {error}")
     finally:
-        if storage is not None:
-            storage.close()
+        if helpdesk is not None:
+            helpdesk.close()
         results.put((worker, numbers, errors))
 
 

@@ -1,5 +1,6 @@
-"""Acceptance: 1,000 tickets opened at once by several processes get 1,000 distinct numbers,
-and no process sees an error (8 processes on PostgreSQL, 2 on one SQLite file)."""
+"""Acceptance: 1,000 tickets opened at once through the public API by several processes get
+1,000 distinct numbers, and no process sees an error (8 processes on PostgreSQL, 2 on one
+SQLite file)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,13 @@ def _run_workers(url: str, processes: int) -> list[str]:
     assert all(worker.exitcode == 0 for worker in workers)
     with storage.engine.connect() as conn:
         stored = conn.execute(select(tickets.c.number)).scalars().all()
-        events = conn.execute(select(func.count()).select_from(ticket_events)).scalar_one()
+        created = conn.execute(
+            select(func.count()).select_from(ticket_events)
+            .where(ticket_events.c.kind == "created")
+        ).scalar_one()
     storage.close()
     assert len(stored) == TOTAL
-    assert events == TOTAL  # each ticket's "created" event, committed with it
+    assert created == TOTAL  # each ticket's "created" event, committed with it
     assert sorted(stored) == sorted(numbers)
     return numbers
 
