@@ -53,3 +53,47 @@ def test_a_helpdesk_on_this_adapter(url: str) -> None:
         assert [e.kind.value for e in helpdesk.history(first.number)][:2] == [
             "created", "article_added"]
         assert helpdesk.articles(first.number)[0].body_text.startswith("Dobrý den")
+
+
+def test_a_web_form_naming_another_customers_order_writes_nothing(url: str) -> None:
+    from sqlalchemy import func, select
+
+    from helpdesk_core.domain.contacts import Contact, Order
+    from helpdesk_core.domain.values import EntityKind, EntityRef
+    from helpdesk_core.errors import OrderNotOwned
+    from helpdesk_core.services.directory import StorageDirectory
+    from helpdesk_sqlalchemy.tables import contacts, sequences, ticket_events, tickets
+
+    class Shop(StorageDirectory):
+        """Customers in the helpdesk's store, one order that belongs to Klaus."""
+
+        def order_by_number(self, number: str) -> Order | None:
+            if number != "2026-1002":
+                return None
+            return Order(EntityRef(EntityKind.ORDER, "eshop", number), number,
+                         customer_id="klaus", customer_email="klaus.becker@example.de")
+
+    def counts(helpdesk: object) -> list[int]:
+        storage = helpdesk.deps.storage  # type: ignore[attr-defined]
+        with storage.engine.connect() as conn:
+            rows = [conn.execute(select(func.count()).select_from(t)).scalar_one()
+                    for t in (tickets, ticket_events, contacts)]
+            # No number was drawn either.
+            return [*rows, conn.execute(select(func.sum(sequences.c.value))).scalar_one()]
+
+    settings = Settings(database_url=url, options={"sqlite_busy_timeout_ms": 2000})
+    with bootstrap(settings, directory_factory=Shop) as helpdesk:
+        helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "first"})
+        before = counts(helpdesk)
+        with pytest.raises(OrderNotOwned, match="2026-1002"):
+            helpdesk.open_from_web_form({
+                "email": "someone.new@example.cz", "name": "Someone New",
+                "message": "Where is my espresso machine?", "order_number": "2026-1002",
+            })
+        with pytest.raises(OrderNotOwned):  # a known customer naming another's order
+            helpdesk.open_from_web_form({
+                "email": "jana@example.cz", "message": "Mine?", "order_number": "2026-1002",
+            })
+        assert counts(helpdesk) == before
+        assert helpdesk.deps.directory.customer_by_email("someone.new@example.cz") is None
+        assert isinstance(helpdesk.deps.directory.customer_by_email("jana@example.cz"), Contact)
