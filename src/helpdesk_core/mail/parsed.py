@@ -1,0 +1,94 @@
+"""The value an inbound mail becomes: frozen, decoded, sanitised, safe to store and show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+__all__ = ["Address", "MailLimits", "ParsedAttachment", "ParsedMail"]
+
+
+@attrs.frozen
+class Address:
+    """One mailbox: ``address`` is ``local@domain`` (never empty), ``name`` the display name."""
+
+    address: str
+    name: str = ""
+
+
+@attrs.frozen
+class ParsedAttachment:
+    """A MIME leaf that is not body text. ``filename`` is safe and unique within the mail."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None = None
+    inline: bool = False
+    data: bytes = attrs.field(default=b"", repr=False)
+
+
+@attrs.frozen
+class MailLimits:
+    """Limits past which a mail is quarantined instead of parsed completely."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_parts: int = 500
+    max_depth: int = 20
+    max_header_bytes: int = 256 * 1024
+    time_budget_s: float = 5.0
+
+
+@attrs.frozen
+class ParsedMail:
+    """A parsed inbound mail.
+
+    ``raw`` is the exact input. ``headers`` holds every top-level header in order as
+    ``(name, decoded value)`` (use :meth:`header` / :meth:`header_all`), so auto-reply and
+    bounce detection (``Auto-Submitted``, ``Precedence``, ``X-Autoreply``, ``List-Id``,
+    ``Return-Path`` ...) can work from the original values. ``content_type`` is the original
+    type of the main body (``text/plain`` or ``text/html``); ``body_text`` is always text;
+    ``body_html`` is sanitised and ``html_original`` is the HTML as sent. ``new_text`` is the
+    reply without quoted history and signature. ``quarantine_reason`` is set when a limit was
+    hit or the mail could not be parsed completely; the other fields then hold what could be
+    extracted safely.
+    """
+
+    raw: bytes = attrs.field(repr=False)
+    from_address: str | None = None
+    from_name: str = ""
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    subject: str = ""
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    date: datetime | None = None
+    content_type: str = "text/plain"
+    body_text: str = attrs.field(default="", repr=False)
+    body_html: str | None = attrs.field(default=None, repr=False)
+    html_original: str | None = attrs.field(default=None, repr=False)
+    new_text: str = attrs.field(default="", repr=False)
+    attachments: tuple[ParsedAttachment, ...] = ()
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    defects: tuple[str, ...] = ()
+    quarantine_reason: str | None = None
+
+    @property
+    def quarantined(self) -> bool:
+        return self.quarantine_reason is not None
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        key = name.lower()
+        for header_name, value in self.headers:
+            if header_name.lower() == key:
+                return value
+        return None
+
+    def header_all(self, name: str) -> tuple[str, ...]:
+        """Every value of header ``name`` (case-insensitive), in order."""
+        key = name.lower()
+        return tuple(value for header_name, value in self.headers if header_name.lower() == key)

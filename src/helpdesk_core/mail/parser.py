@@ -1,0 +1,665 @@
+"""``parse_mail``: raw bytes in, a :class:`ParsedMail` out. Never raises.
+
+The stdlib parser runs with the ``compat32`` policy (its modern header parser crashes on some
+malformed Message-IDs and addresses); every header is decoded here, one at a time, with its
+own fallback. The MIME tree is walked by hand so that limits (parts, depth, time) are checked
+as it goes and every leaf is either body text or an attachment.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import mimetypes
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesHeaderParser, BytesParser
+from email.policy import compat32
+
+import attrs
+
+from helpdesk_core.domain.article import safe_filename
+from helpdesk_core.mail.decode import (
+    DEFAULT_GUESSES,
+    decode_bytes,
+    decode_header_value,
+    decode_param,
+    raw_header_text,
+)
+from helpdesk_core.mail.parsed import Address, MailLimits, ParsedAttachment, ParsedMail
+from helpdesk_core.mail.text import html_to_text, new_reply_text, sanitise_html
+
+__all__ = ["parse_mail"]
+
+_HEADER_START = re.compile(rb"[!-9;-~]{1,76}[ \t]*:")
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
+class _Stop(Exception):
+    """A limit was hit while walking; carries the quarantine reason."""
+
+
+def _strip_leading_junk(data: bytes) -> tuple[bytes, list[str]]:
+    """Drop mbox ``From `` lines and anything else before the first header line."""
+    defects: list[str] = []
+    pos = 0
+    scanned = 0
+    while pos < len(data) and scanned < 64:
+        end = data.find(b"\n", pos)
+        line = data[pos:] if end < 0 else data[pos:end]
+        if _HEADER_START.match(line):
+            break
+        if line.startswith(b"From "):
+            defects.append("mbox From line removed")
+        elif line.strip():
+            defects.append("junk before the first header removed")
+        if end < 0:
+            return data, defects[:0]  # no header at all: keep everything
+        pos = end + 1
+        scanned += 1
+    else:
+        if scanned >= 64:
+            return data, []
+    return data[pos:], defects
+
+
+def _header_section_length(data: bytes) -> int:
+    match = re.search(rb"\r?\n\r?\n", data)
+    return match.start() if match else len(data)
+
+
+def _clean_line(text: str, limit: int = 2000) -> str:
+    return " ".join(_CONTROL.sub("", text).split())[:limit]
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    key = name.lower()
+    values: list[str] = []
+    for header_name, value in msg.raw_items():
+        if header_name.lower() == key:
+            values.append(value if isinstance(value, str) else str(value))
+    return values
+
+
+def _first_raw(msg: Message, name: str) -> str | None:
+    values = _raw_values(msg, name)
+    return values[0] if values else None
+
+
+def _normalise_msg_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = _CONTROL.sub("", value)
+    match = _MSG_ID.search(text)
+    if match:
+        inner = match.group(1)
+    else:
+        tokens = text.replace("<", " ").replace(">", " ").split()
+        if not tokens:
+            return None
+        inner = tokens[0]
+    inner = inner.strip()[:900]
+    return f"<{inner}>" if inner else None
+
+
+def _msg_id_list(value: str) -> list[str]:
+    text = _CONTROL.sub("", value)
+    ids = [f"<{m}>" for m in _MSG_ID.findall(text)]
+    if not ids:
+        ids = [f"<{tok}>" for tok in text.replace("<", " ").replace(">", " ").split()
+               if "@" in tok]
+    return ids
+
+
+_ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
+
+
+def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Address], bool]:
+    """Parse address headers; returns the valid mailboxes and whether anything was dropped."""
+    result: list[Address] = []
+    dropped = False
+    texts = [re.sub(r"\r?\n", " ", raw_header_text(v, guesses=guesses)) for v in values]
+    try:
+        pairs = email.utils.getaddresses(texts)
+    except Exception:
+        pairs = []
+        dropped = True
+    for name, address in pairs:
+        address = _CONTROL.sub("", address).strip().strip("<>").strip()
+        if not _ADDRESS_OK.fullmatch(address) or len(address) > 320:
+            if address or name:
+                dropped = True
+            continue
+        display = _clean_line(decode_header_value(name, guesses=guesses), 300)
+        if display.strip("'\" ").lower() == address.lower():
+            display = ""
+        result.append(Address(address=address, name=display))
+    return result, dropped
+
+
+def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(_clean_line(value, 200))
+    except Exception:
+        parsed = None
+    if parsed is None:
+        defects.append("invalid Date header")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        result = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        defects.append("invalid Date header")
+        return None
+    if not 1970 <= result.year <= 9000:
+        defects.append("implausible Date header")
+        return None
+    return result
+
+
+def _param(part: Message, name: str, header: str) -> object:
+    try:
+        return part.get_param(name, header=header)
+    except Exception:
+        return None
+
+
+def _content_type(part: Message) -> str:
+    raw = _first_raw(part, "content-type")
+    if raw is None:
+        return ""
+    value = raw.split(";", 1)[0].strip().lower()
+    value = re.sub(r"\s+", "", value)
+    return value if _CONTENT_TYPE.fullmatch(value) else "application/octet-stream"
+
+
+def _disposition(part: Message) -> str:
+    raw = _first_raw(part, "content-disposition")
+    if raw is None:
+        return ""
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def _payload(part: Message, defects: list[str]) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+        defects.append("undecodable part payload")
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("ascii", "surrogateescape") if raw.isascii() or _has_surrogates(
+            raw) else raw.encode("utf-8", "replace")
+    return b""
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return []
+    return [child for child in payload if isinstance(child, Message)]
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+_UUE_BLOCK = re.compile(
+    r"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n(.*?)^end[ \t]*$\r?\n?", re.MULTILINE | re.DOTALL
+)
+
+
+@attrs.define
+class _Walk:
+    limits: MailLimits
+    guesses: Sequence[str]
+    keep_remote_images: bool
+    started: float
+    defects: list[str] = attrs.Factory(list)
+    texts: list[str] = attrs.Factory(list)
+    htmls: list[str] = attrs.Factory(list)
+    attachments: list[ParsedAttachment] = attrs.Factory(list)
+    names: set[str] = attrs.Factory(set)
+    parts: int = 0
+    plain_seen: bool = False
+    html_seen: bool = False
+
+    # ---- limits ------------------------------------------------------------------------
+    def tick(self, depth: int) -> None:
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            raise _Stop(f"more than {self.limits.max_parts} MIME parts")
+        if depth > self.limits.max_depth:
+            raise _Stop(f"MIME nesting deeper than {self.limits.max_depth}")
+        if time.monotonic() - self.started > self.limits.time_budget_s:
+            raise _Stop(f"parsing took longer than {self.limits.time_budget_s:g} s")
+
+    # ---- attachments -------------------------------------------------------------------
+    def unique_name(self, wanted: str) -> str:
+        name = safe_filename(wanted)
+        if name.casefold() not in self.names:
+            self.names.add(name.casefold())
+            return name
+        stem, dot, ext = name.rpartition(".")
+        if not dot or not stem:
+            stem, ext = name, ""
+        suffix = f".{ext}" if ext else ""
+        counter = 2
+        while True:
+            marker = f" ({counter})"
+            candidate = safe_filename(stem[: 150 - len(suffix) - len(marker)].rstrip(" .")
+                                      + marker + suffix)
+            if candidate.casefold() not in self.names:
+                self.names.add(candidate.casefold())
+                return candidate
+            counter += 1
+
+    def add_attachment(self, part: Message, ctype: str, data: bytes, *,
+                       default_name: str | None = None, inline: bool | None = None) -> None:
+        filename = decode_param(_param(part, "filename", "content-disposition"),
+                                guesses=self.guesses)
+        if not filename:
+            filename = decode_param(_param(part, "name", "content-type"), guesses=self.guesses)
+        if not filename:
+            location = _first_raw(part, "content-location")
+            if location:
+                filename = raw_header_text(location, guesses=self.guesses).strip().split("?")[0]
+        if not filename:
+            filename = default_name or self.default_name(ctype)
+        filename = _clean_line(filename, 400)
+        if ctype == "text/html" and not filename.lower().endswith((".html", ".htm",
+                                                                    ".html.txt")):
+            filename += ".html"
+        cid_raw = _first_raw(part, "content-id")
+        content_id = None
+        if cid_raw:
+            content_id = _clean_line(raw_header_text(cid_raw, guesses=self.guesses), 500)
+            content_id = content_id.strip().strip("<>").strip() or None
+        disposition = _disposition(part)
+        if inline is None:
+            inline = disposition == "inline" or (
+                disposition != "attachment" and content_id is not None
+                and ctype.startswith("image/")
+            )
+        self.attachments.append(ParsedAttachment(
+            filename=self.unique_name(filename),
+            content_type=ctype if _CONTENT_TYPE.fullmatch(ctype) else "application/octet-stream",
+            size=len(data),
+            content_id=content_id,
+            inline=inline,
+            data=data,
+        ))
+
+    @staticmethod
+    def default_name(ctype: str) -> str:
+        special = {
+            "application/pkcs7-signature": "smime.p7s",
+            "application/x-pkcs7-signature": "smime.p7s",
+            "application/pkcs7-mime": "smime.p7m",
+            "application/x-pkcs7-mime": "smime.p7m",
+            "application/pgp-signature": "signature.asc",
+            "application/pgp-encrypted": "pgp-encrypted.asc",
+            "message/delivery-status": "delivery-status.txt",
+            "message/disposition-notification": "disposition-notification.txt",
+            "text/rfc822-headers": "headers.txt",
+            "text/calendar": "invite.ics",
+            "text/plain": "attachment.txt",
+            "text/html": "attachment.html",
+        }
+        if ctype in special:
+            return special[ctype]
+        ext = mimetypes.guess_extension(ctype, strict=False) or ".bin"
+        return "attachment" + ext
+
+    # ---- text --------------------------------------------------------------------------
+    def text_of(self, part: Message, data: bytes) -> str:
+        try:
+            charset = part.get_content_charset()
+        except Exception:
+            charset = None
+        return decode_bytes(data, charset, guesses=self.guesses).replace("\x00", "")
+
+    def add_plain(self, text: str) -> None:
+        text = self.extract_uuencoded(text)
+        self.texts.append(text)
+        self.plain_seen = True
+
+    def add_html(self, html: str) -> None:
+        self.htmls.append(html)
+        self.texts.append(html_to_text(html))
+        self.html_seen = True
+
+    def extract_uuencoded(self, text: str) -> str:
+        if "begin " not in text:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            out = bytearray()
+            try:
+                for line in match.group(2).splitlines():
+                    if not line.strip() or line.strip() == "`":
+                        continue
+                    out.extend(binascii.a2b_uu(line))
+            except (binascii.Error, ValueError):
+                return match.group(0)
+            fake = Message()
+            self.add_attachment(fake, mimetypes.guess_type(match.group(1).strip())[0]
+                                or "application/octet-stream", bytes(out),
+                                default_name=match.group(1).strip(), inline=False)
+            return ""
+
+        return _UUE_BLOCK.sub(replace, text)
+
+    # ---- the tree ----------------------------------------------------------------------
+    def walk(self, part: Message, depth: int, *, root: bool = False) -> None:
+        self.tick(depth)
+        ctype = _content_type(part)
+        if not ctype:
+            ctype = "text/plain" if root else ""
+        if part.is_multipart():
+            children = _children(part)
+            if ctype.startswith("message/"):
+                self.add_message(part, children, depth)
+                return
+            if not ctype.startswith("multipart/"):
+                self.defects.append(f"multipart body under {ctype or 'no content type'}")
+            self.walk_multipart(part, ctype, children, depth)
+            return
+        self.walk_leaf(part, ctype, depth)
+
+    def walk_multipart(self, part: Message, ctype: str, children: list[Message],
+                       depth: int) -> None:
+        if not children:
+            self.defects.append(f"{ctype} without parts")
+            data = _payload(part, self.defects)
+            if data.strip():
+                self.add_attachment(part, "application/octet-stream", data)
+            return
+        if ctype == "multipart/alternative":
+            self.walk_alternative(children, depth)
+        elif ctype == "multipart/related":
+            start = decode_param(_param(part, "start", "content-type"))
+            root_index = 0
+            if start:
+                for index, child in enumerate(children):
+                    cid = _first_raw(child, "content-id") or ""
+                    if cid.strip() == start.strip():
+                        root_index = index
+            for index, child in enumerate(children):
+                if index == root_index:
+                    self.walk(child, depth + 1)
+                else:
+                    self.tick(depth + 1)
+                    self.leaf_as_attachment(child, depth + 1)
+        elif ctype == "multipart/signed":
+            self.walk(children[0], depth + 1)
+            for child in children[1:]:
+                self.tick(depth + 1)
+                self.leaf_as_attachment(child, depth + 1)
+        elif ctype == "multipart/encrypted":
+            for child in children:
+                self.tick(depth + 1)
+                self.leaf_as_attachment(child, depth + 1)
+        else:
+            for child in children:
+                self.walk(child, depth + 1)
+
+    def walk_alternative(self, children: list[Message], depth: int) -> None:
+        plain: str | None = None
+        html: str | None = None
+        for child in children:
+            ctype = _content_type(child) or "text/plain"
+            attached = _disposition(child) == "attachment"
+            if child.is_multipart() and ctype.startswith("multipart/"):
+                sub = _Walk(self.limits, self.guesses, self.keep_remote_images, self.started,
+                            names=self.names, parts=self.parts)
+                sub.walk(child, depth + 1)
+                self.parts = sub.parts
+                self.defects.extend(sub.defects)
+                self.attachments.extend(sub.attachments)
+                if html is None and sub.htmls:
+                    html = "\n".join(sub.htmls)
+                if plain is None and sub.plain_seen and not sub.htmls:
+                    plain = "\n".join(sub.texts)
+                continue
+            self.tick(depth + 1)
+            if ctype == "text/plain" and not attached and plain is None:
+                plain = self.text_of(child, _payload(child, self.defects))
+            elif ctype == "text/html" and not attached and html is None:
+                html = self.text_of(child, _payload(child, self.defects))
+            else:
+                self.leaf_as_attachment(child, depth + 1)
+        if plain is not None:
+            self.add_plain(plain)
+            if html is not None:
+                self.htmls.append(html)
+        elif html is not None:
+            self.add_html(html)
+
+    def walk_leaf(self, part: Message, ctype: str, depth: int) -> None:
+        disposition = _disposition(part)
+        has_name = bool(_param(part, "filename", "content-disposition")
+                        or _param(part, "name", "content-type"))
+        body_like = disposition != "attachment" and (disposition == "inline" or not has_name)
+        if ctype == "text/plain" and body_like:
+            self.add_plain(self.text_of(part, _payload(part, self.defects)))
+        elif ctype == "text/html" and body_like:
+            self.add_html(self.text_of(part, _payload(part, self.defects)))
+        else:
+            if not ctype:
+                self.defects.append("part without Content-Type kept as an attachment")
+            self.leaf_as_attachment(part, depth)
+
+    def leaf_as_attachment(self, part: Message, depth: int) -> None:
+        ctype = _content_type(part) or "application/octet-stream"
+        if part.is_multipart():
+            children = _children(part)
+            if ctype.startswith("message/"):
+                self.add_message(part, children, depth)
+                return
+            # a multipart where a leaf was expected: keep every leaf below it
+            for child in children:
+                self.tick(depth + 1)
+                self.leaf_as_attachment(child, depth + 1)
+            return
+        self.add_attachment(part, ctype, _payload(part, self.defects))
+
+    def add_message(self, part: Message, children: list[Message], depth: int) -> None:
+        """A forwarded mail (message/rfc822): kept whole as an ``.eml`` attachment."""
+        ctype = _content_type(part) or "message/rfc822"
+        if ctype not in {"message/rfc822", "message/global"}:
+            # message/delivery-status and friends: header blocks, kept as text
+            blocks: list[bytes] = []
+            for child in children:
+                try:
+                    blocks.append(child.as_bytes(policy=compat32))
+                except Exception:
+                    self.defects.append(f"{ctype} block could not be serialised")
+            self.add_attachment(part, ctype, b"\n".join(blocks))
+            return
+        inner = children[0] if children else None
+        data = b""
+        subject = ""
+        if inner is not None:
+            self.count_nested(inner, depth + 1)
+            try:
+                data = inner.as_bytes(policy=compat32)
+            except Exception:
+                try:
+                    data = str(inner).encode("utf-8", "surrogateescape")
+                except Exception:
+                    data = b""
+                    self.defects.append("forwarded message could not be serialised")
+            subject = _clean_line(decode_header_value(_first_raw(inner, "subject") or "",
+                                                      guesses=self.guesses), 100)
+        self.add_attachment(part, "message/rfc822", data,
+                            default_name=(subject or "forwarded message") + ".eml")
+
+    def count_nested(self, msg: Message, depth: int) -> None:
+        self.tick(depth)
+        if msg.is_multipart():
+            for child in _children(msg):
+                self.count_nested(child, depth + 1)
+
+
+def _headers(msg: Message, guesses: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    result: list[tuple[str, str]] = []
+    for name, value in msg.raw_items():
+        decoded = decode_header_value(value, guesses=guesses)
+        result.append((_clean_line(raw_header_text(str(name)), 200),
+                       _CONTROL.sub("", decoded.replace("\r", "").replace("\n", " "))))
+    return tuple(result)
+
+
+def _envelope(msg: Message, guesses: Sequence[str], defects: list[str]) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    from_values = _raw_values(msg, "from")
+    if len(from_values) > 1:
+        defects.append("more than one From header")
+    sender: Address | None = None
+    for header in ("from", "reply-to", "sender", "return-path"):
+        for value in _raw_values(msg, header):
+            found, _dropped = _addresses([value], guesses)
+            if found:
+                sender = found[0]
+                break
+        if sender is not None:
+            if header != "from":
+                defects.append(f"no usable From header; sender taken from {header}")
+            break
+    if sender is None:
+        defects.append("no sender address")
+    else:
+        fields["from_address"] = sender.address
+        fields["from_name"] = sender.name
+    for header, key in (("to", "to"), ("cc", "cc"), ("reply-to", "reply_to")):
+        found, dropped = _addresses(_raw_values(msg, header), guesses)
+        if dropped:
+            defects.append(f"unparseable address in {header.title()}")
+        fields[key] = tuple(found)
+    subject = _first_raw(msg, "subject")
+    fields["subject"] = _clean_line(decode_header_value(subject or "", guesses=guesses), 1000)
+    raw_id = _first_raw(msg, "message-id")
+    message_id = _normalise_msg_id(raw_id)
+    if raw_id is not None and message_id is None:
+        defects.append("empty Message-ID")
+    elif raw_id is not None and message_id is not None and message_id != raw_id.strip():
+        defects.append("malformed Message-ID normalised")
+    fields["message_id"] = message_id
+    in_reply_to = _first_raw(msg, "in-reply-to")
+    if in_reply_to is not None:
+        ids = _msg_id_list(in_reply_to)
+        fields["in_reply_to"] = ids[0] if ids else _normalise_msg_id(in_reply_to)
+    references: list[str] = []
+    for value in _raw_values(msg, "references"):
+        references.extend(_msg_id_list(value))
+    fields["references"] = tuple(dict.fromkeys(references))[-500:]
+    fields["date"] = _parse_date(_first_raw(msg, "date"), defects)
+    return fields
+
+
+def parse_mail(
+    data: bytes,
+    *,
+    limits: MailLimits = MailLimits(),  # noqa: B008 - frozen, shared safely
+    guesses: Sequence[str] = DEFAULT_GUESSES,
+    keep_remote_images: bool = False,
+) -> ParsedMail:
+    """Parse one raw mail. Never raises: whatever goes wrong becomes ``defects`` or a
+    ``quarantine_reason`` on the result, and ``raw`` always holds the exact input."""
+    raw = _as_bytes(data)
+    try:
+        return _parse(raw, limits, tuple(guesses), keep_remote_images)
+    except Exception as exc:
+        return ParsedMail(raw=raw, defects=(f"parser failure: {type(exc).__name__}",),
+                          quarantine_reason="the mail could not be parsed")
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _headers_only(body: bytes, limits: MailLimits, guesses: Sequence[str],
+                  defects: list[str], reason: str, raw: bytes) -> ParsedMail:
+    head = body[: min(_header_section_length(body), limits.max_header_bytes)]
+    fields: dict[str, object] = {}
+    headers: tuple[tuple[str, str], ...] = ()
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+        headers = _headers(msg, guesses)
+        fields = _envelope(msg, guesses, defects)
+    except Exception:
+        defects.append("headers could not be read")
+    return ParsedMail(raw=raw, headers=headers, defects=tuple(defects),
+                      quarantine_reason=reason, **fields)  # type: ignore[arg-type]
+
+
+def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
+           keep_remote_images: bool) -> ParsedMail:
+    started = time.monotonic()
+    body, defects = _strip_leading_junk(raw[: limits.max_header_bytes * 4]
+                                        if len(raw) > limits.max_bytes else raw)
+    if len(raw) > limits.max_bytes:
+        return _headers_only(body, limits, guesses, defects,
+                             f"larger than {limits.max_bytes} bytes", raw)
+    if _header_section_length(body) > limits.max_header_bytes:
+        return _headers_only(body, limits, guesses, defects,
+                             f"header section larger than {limits.max_header_bytes} bytes", raw)
+    if body.count(b"\n--") > limits.max_parts * 4 + 50:
+        return _headers_only(body, limits, guesses, defects,
+                             f"more than {limits.max_parts} MIME parts", raw)
+    try:
+        msg = BytesParser(policy=compat32).parsebytes(body)
+    except RecursionError:
+        return _headers_only(body, limits, guesses, defects,
+                             f"MIME nesting deeper than {limits.max_depth}", raw)
+    headers = _headers(msg, guesses)
+    fields = _envelope(msg, guesses, defects)
+    walk = _Walk(limits, guesses, keep_remote_images, started, defects=defects)
+    reason: str | None = None
+    try:
+        walk.walk(msg, 0, root=True)
+    except _Stop as stop:
+        reason = str(stop)
+    except RecursionError:
+        reason = f"MIME nesting deeper than {limits.max_depth}"
+    for defect in msg.defects:
+        walk.defects.append(type(defect).__name__)
+    body_text = "\n\n".join(t.strip("\n") for t in walk.texts if t.strip())
+    body_text = body_text.replace("\r\n", "\n").replace("\r", "\n")
+    html_original = "\n".join(walk.htmls) if walk.htmls else None
+    body_html = (sanitise_html(html_original, keep_remote_images=keep_remote_images)
+                 if html_original is not None else None)
+    content_type = "text/html" if walk.html_seen and not walk.plain_seen else "text/plain"
+    new_text = new_reply_text(body_text) if body_text else ""
+    if reason is None and time.monotonic() - started > limits.time_budget_s:
+        reason = f"parsing took longer than {limits.time_budget_s:g} s"
+    return ParsedMail(
+        raw=raw,
+        content_type=content_type,
+        body_text=body_text,
+        body_html=body_html,
+        html_original=html_original,
+        new_text=new_text,
+        attachments=tuple(walk.attachments),
+        headers=headers,
+        defects=tuple(dict.fromkeys(walk.defects)),
+        quarantine_reason=reason,
+        **fields,  # type: ignore[arg-type]
+    )

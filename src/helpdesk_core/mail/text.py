@@ -1,0 +1,129 @@
+"""HTML sanitising, HTML → text, and cutting a reply down to what is new in it."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from inscriptis import get_text
+from mailparser_reply import EmailMessage
+
+__all__ = ["REPLY_LANGUAGES", "html_to_text", "new_reply_text", "sanitise_html"]
+
+#: mail-parser-reply knows en, de and cs (and others, but no sk); Slovak and the Outlook
+#: header blocks of all four languages are cut by the patterns below before it runs.
+REPLY_LANGUAGES: tuple[str, ...] = ("en", "de", "cs")
+
+_URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+_MAX_REPLY_INPUT = 100_000
+
+
+def sanitise_html(html: str, *, keep_remote_images: bool = False) -> str:
+    """Scripts, event handlers, ``javascript:`` URLs and (by default) remote images removed;
+    ``cid:`` images kept."""
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src":
+            url = value.strip().lower()
+            if url.startswith("cid:"):
+                return value
+            if keep_remote_images and url.startswith(("https:", "http:")):
+                return value
+            return None
+        return value
+
+    try:
+        return nh3.clean(
+            html,
+            url_schemes=_URL_SCHEMES,
+            attribute_filter=keep,
+            strip_comments=True,
+            link_rel="noopener noreferrer nofollow",
+        )
+    except Exception:
+        return nh3.clean(re.sub(r"<[^>]*>", " ", html)) if html else ""
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text rendering of an HTML body (layout kept by inscriptis)."""
+    if not html.strip():
+        return ""
+    try:
+        text = get_text(html)
+    except Exception:
+        text = _TAG.sub(" ", html)
+    return str(text).strip()
+
+
+_HEADER_NAMES = (
+    r"From|Sent|To|Subject|Date|Cc|Von|Gesendet|An|Betreff|Datum|Od|Odesláno|Odoslané"
+    r"|Komu|Předmět|Predmet|Kopie|Kópia"
+)
+_HEADER_LINE = re.compile(rf"^[>\s]*\**(?:{_HEADER_NAMES})\**\s*:", re.IGNORECASE)
+_FROM_LINE = re.compile(r"^[>\s]*\**(?:From|Von|Od)\**\s*:", re.IGNORECASE)
+_SEPARATORS = re.compile(
+    r"^[>\s]*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Původní zpráva"
+    r"|Pôvodná správa|Forwarded message|Weitergeleitete Nachricht|Přeposlaná zpráva"
+    r"|Preposlaná správa)\s*-{2,}"
+    r"|Dňa\s.{1,200}?\snapísal(?:\(a\)|a)?\s*:"
+    r"|Dne\s.{1,200}?\snapsal(?:\(a\)|a)?\s*:"
+    r"|Am\s.{1,200}?\sschrieb\s.{1,200}?:"
+    r"|On\s.{1,200}?\swrote\s*:"
+    r"|_{20,})\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+
+
+def _cut_at_history(text: str) -> str:
+    """Cut before the first quoted-history marker: an Outlook header block (From/Sent/To/
+    Subject in en, de, cs, sk), an "On ... wrote:" line, or an "Original Message" divider."""
+    cut = len(text)
+    match = _SEPARATORS.search(text)
+    if match:
+        cut = match.start()
+    lines = text[:cut].split("\n")
+    offset = 0
+    for index, line in enumerate(lines):
+        if _FROM_LINE.match(line):
+            following = [row for row in lines[index + 1:index + 5] if row.strip()]
+            if sum(1 for row in following[:3] if _HEADER_LINE.match(row)) >= 2:
+                cut = offset
+                break
+        offset += len(line) + 1
+    match = _SIGNATURE.search(text, 0, cut)
+    if match:
+        cut = match.start()
+    return text[:cut]
+
+
+def _drop_trailing_quotes(text: str) -> str:
+    lines = text.rstrip().split("\n")
+    while lines and (lines[-1].lstrip().startswith(">") or not lines[-1].strip()):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def new_reply_text(body_text: str) -> str:
+    """What is new in a reply: quoted history, Outlook header blocks and signature removed.
+
+    Falls back to the whole text when the cut would leave nothing (a mail that is all quote).
+    """
+    text = body_text.replace("\r\n", "\n").replace("\r", "\n")[:_MAX_REPLY_INPUT]
+    cut = _drop_trailing_quotes(_cut_at_history(text)).strip()
+    result = cut
+    if cut:
+        try:
+            message = EmailMessage(text=cut, languages=list(REPLY_LANGUAGES),
+                                   keep_hyphen_lists=True).read()
+            replies = message.replies
+            if replies:
+                candidate = str(replies[0].body).strip()
+                if candidate:
+                    result = candidate
+        except Exception:
+            result = cut
+    return result or body_text.strip()
