@@ -166,8 +166,15 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
 
 
 def _param(part: Message, name: str, header: str) -> object:
+    """A MIME parameter, read from the raw header (8-bit bytes decoded first) so that the
+    stdlib never sees surrogate escapes."""
+    raw = _first_raw(part, header)
+    if raw is None:
+        return None
     try:
-        return part.get_param(name, header=header)
+        scratch = Message()
+        scratch[header] = raw_header_text(raw).replace("\r", "").replace("\n", "")
+        return scratch.get_param(name, header=header)
     except Exception:
         return None
 
@@ -641,8 +648,8 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
         reason = f"MIME nesting deeper than {limits.max_depth}"
     for defect in msg.defects:
         walk.defects.append(type(defect).__name__)
-    body_text = "\n\n".join(t.strip("\n") for t in walk.texts if t.strip())
-    body_text = body_text.replace("\r\n", "\n").replace("\r", "\n")
+    texts = (t.replace("\r\n", "\n").replace("\r", "\n").strip("\n") for t in walk.texts)
+    body_text = "\n\n".join(t for t in texts if t.strip())
     html_original = "\n".join(walk.htmls) if walk.htmls else None
     body_html = (sanitise_html(html_original, keep_remote_images=keep_remote_images)
                  if html_original is not None else None)
