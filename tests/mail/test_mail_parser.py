@@ -521,3 +521,34 @@ def test_time_budget_is_enforced() -> None:
 def test_non_bytes_input_does_not_raise() -> None:
     assert parse_mail(bytearray(b"From: a@b.example\n\nx")).from_address == "a@b.example"
     assert parse_mail(b"").raw == b""
+
+
+# ---- cost of hostile bodies -----------------------------------------------------------------
+
+
+def test_no_headers_at_all_keeps_the_text() -> None:
+    parsed = parse_mail(b"hello\nworld\n")
+    assert parsed.body_text == "hello\nworld"
+    assert parsed.from_address is None
+
+
+def test_long_reply_marker_lines_stay_fast() -> None:
+    import time
+
+    body = "Thanks.\n\nOn " + "a " * 50_000 + "\n" + ("On " + "b " * 198 + "\n") * 50
+    started = time.monotonic()
+    parsed = parse_mail(mail("From: a@b.example", body))
+    assert time.monotonic() - started < 3
+    assert parsed.new_text.startswith("Thanks.")
+
+
+def test_huge_html_body_is_rendered_roughly_but_quickly() -> None:
+    import time
+
+    html = "<div><p>Hello <b>world</b> &amp; <a href='https://x'>more</a></p></div>\n" * 20_000
+    started = time.monotonic()
+    parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/html", html))
+    assert time.monotonic() - started < 3
+    assert parsed.body_text.startswith("Hello world & more")
+    assert "<" not in parsed.body_text
+    assert parsed.quarantine_reason is None

@@ -59,12 +59,13 @@ def _strip_leading_junk(data: bytes) -> tuple[bytes, list[str]]:
         elif line.strip():
             defects.append("junk before the first header removed")
         if end < 0:
-            return data, defects[:0]  # no header at all: keep everything
+            break
         pos = end + 1
         scanned += 1
     else:
-        if scanned >= 64:
-            return data, []
+        return data, []  # no header line found: keep everything as it is
+    if pos >= len(data) or not _HEADER_START.match(data[pos:pos + 80]):
+        return data, []
     return data[pos:], defects
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import nh3
@@ -15,7 +16,9 @@ __all__ = ["REPLY_LANGUAGES", "html_to_text", "new_reply_text", "sanitise_html"]
 REPLY_LANGUAGES: tuple[str, ...] = ("en", "de", "cs")
 
 _URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
-_MAX_REPLY_INPUT = 100_000
+_MAX_REPLY_INPUT = 200_000
+_MAX_LIBRARY_INPUT = 20_000
+_MAX_RENDER_INPUT = 1_000_000
 
 
 def sanitise_html(html: str, *, keep_remote_images: bool = False) -> str:
@@ -51,11 +54,21 @@ def html_to_text(html: str) -> str:
     """A readable plain-text rendering of an HTML body (layout kept by inscriptis)."""
     if not html.strip():
         return ""
+    if len(html) > _MAX_RENDER_INPUT:  # inscriptis takes seconds per megabyte
+        return _rough_text(html)
     try:
         text = get_text(html)
     except Exception:
-        text = _TAG.sub(" ", html)
+        return _rough_text(html)
     return str(text).strip()
+
+
+def _rough_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", html)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h[1-6])\s*>", "\n", text)
+    text = html_module.unescape(_TAG.sub("", text))
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 _HEADER_NAMES = (
@@ -115,7 +128,9 @@ def new_reply_text(body_text: str) -> str:
     text = body_text.replace("\r\n", "\n").replace("\r", "\n")[:_MAX_REPLY_INPUT]
     cut = _drop_trailing_quotes(_cut_at_history(text)).strip()
     result = cut
-    if cut:
+    # The library's header patterns are quadratic on long lines; past these sizes the
+    # patterns above do the cutting alone.
+    if cut and len(cut) <= _MAX_LIBRARY_INPUT and max(map(len, cut.split("\n"))) <= 400:
         try:
             message = EmailMessage(text=cut, languages=list(REPLY_LANGUAGES),
                                    keep_hyphen_lists=True).read()
