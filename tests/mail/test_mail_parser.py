@@ -552,3 +552,34 @@ def test_huge_html_body_is_rendered_roughly_but_quickly() -> None:
     assert parsed.body_text.startswith("Hello world & more")
     assert "<" not in parsed.body_text
     assert parsed.quarantine_reason is None
+
+
+def test_format_flowed_is_unwrapped() -> None:
+    body = ("This is a long line that the client \nwrapped for sending.\n"
+            "> quoted text that \n> also wraps\n\n-- \nSig\n")
+    parsed = parse_mail(mail("From: a@b.example\n"
+                             "Content-Type: text/plain; charset=utf-8; format=flowed", body))
+    assert parsed.body_text.startswith(
+        "This is a long line that the client wrapped for sending.\n"
+        "> quoted text that also wraps\n")
+    assert "\n-- \nSig" in parsed.body_text
+
+
+def test_format_flowed_delsp() -> None:
+    parsed = parse_mail(mail("From: a@b.example\n"
+                             "Content-Type: text/plain; format=flowed; delsp=yes",
+                             "Verbin \ndung\n"))
+    assert parsed.body_text == "Verbindung"
+
+
+def test_html_meta_charset_used_when_part_declares_none() -> None:
+    html = '<html><head><meta charset="koi8-r"></head><body>Привет, заказ</body></html>'
+    parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/html",
+                             html.encode("koi8-r")))
+    assert parsed.body_text == "Привет, заказ"
+
+
+def test_utf8_bom_is_dropped() -> None:
+    parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/plain; charset=utf-8",
+                             "\ufeffAhoj\n".encode()))
+    assert parsed.body_text == "Ahoj"

@@ -227,6 +227,35 @@ _UUE_BLOCK = re.compile(
 )
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""",
+                           re.IGNORECASE)
+
+
+def _unflow(text: str, *, delete_space: bool) -> str:
+    """Undo RFC 3676 format=flowed: soft line breaks joined, space-stuffing removed."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = -1
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.lstrip(">")
+        depth = len(line) - len(stripped)
+        if stripped.startswith(" "):
+            stripped = stripped[1:]
+        if pending is not None and depth != pending_depth:
+            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+            pending = None
+        content = (pending or "") + stripped
+        if stripped.endswith(" ") and stripped != "-- ":
+            pending = content[:-1] if delete_space else content
+            pending_depth = depth
+            continue
+        out.append(">" * depth + (" " if depth and content else "") + content)
+        pending = None
+    if pending is not None:
+        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+    return "\n".join(out)
+
+
 @attrs.define
 class _Walk:
     limits: MailLimits
@@ -331,11 +360,17 @@ class _Walk:
 
     # ---- text --------------------------------------------------------------------------
     def text_of(self, part: Message, data: bytes) -> str:
-        try:
-            charset = part.get_content_charset()
-        except Exception:
-            charset = None
-        return decode_bytes(data, charset, guesses=self.guesses).replace("\x00", "")
+        charset = decode_param(_param(part, "charset", "content-type"))
+        if not charset and _content_type(part) == "text/html":
+            meta = _META_CHARSET.search(data[:4096])
+            charset = meta.group(1).decode("ascii") if meta else None
+        text = decode_bytes(data, charset, guesses=self.guesses).replace("\x00", "")
+        text = text.removeprefix("\ufeff")
+        flowed = decode_param(_param(part, "format", "content-type"))
+        if flowed and flowed.strip().lower() == "flowed":
+            delsp = (decode_param(_param(part, "delsp", "content-type")) or "").strip().lower()
+            text = _unflow(text, delete_space=delsp == "yes")
+        return text
 
     def add_plain(self, text: str) -> None:
         text = self.extract_uuencoded(text)
