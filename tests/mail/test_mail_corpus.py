@@ -28,7 +28,7 @@ def test_outlook_german_reply_quoted_printable_latin1() -> None:
     assert mail.in_reply_to == "<hd-42-1@shop.example>"
     assert mail.references == ("<hd-42-0@shop.example>", "<hd-42-1@shop.example>")
     assert mail.date == datetime(2026, 11, 24, 8, 15, 2, tzinfo=UTC)
-    assert mail.content_type == "text/plain"
+    assert mail.content_type == "text/html"
     assert "Bitte prüfen Sie das." in mail.body_text
     assert "Gesendet: Montag" in mail.body_text
     assert mail.new_text.startswith("Hallo zusammen,")
@@ -69,7 +69,7 @@ def test_apple_mail_slovak_related_inline_image() -> None:
     _raw, mail = load("apple_sk_inline_image.eml")
     assert mail.from_name == "Jana Kováčová"
     assert mail.subject == "Otázka k objednávke"
-    assert mail.content_type == "text/plain"
+    assert mail.content_type == "text/html"
     assert "kedy príde moja objednávka?" in mail.body_text
     assert "napísal(a)" in mail.body_text
     assert "napísal" not in mail.new_text

@@ -260,9 +260,36 @@ def test_alternative_prefers_plain_text_but_keeps_html() -> None:
                "--A\nContent-Type: text/html\n\n<p>html <i>version</i></p>\n--A--\n")
     parsed = parse_mail(raw)
     assert parsed.body_text == "plain version"
-    assert parsed.content_type == "text/plain"
+    assert parsed.content_type == "text/html"
     assert parsed.body_html is not None
     assert "<i>version</i>" in parsed.body_html
+
+
+def test_empty_plain_alternative_gives_way_to_html() -> None:
+    raw = mail("From: a@b.example\nContent-Type: multipart/alternative; boundary=A",
+               "--A\nContent-Type: text/plain\n\n \n"
+               "--A\nContent-Type: text/html\n\n<p>real content</p>\n--A--\n")
+    parsed = parse_mail(raw)
+    assert parsed.body_text == "real content"
+    assert parsed.content_type == "text/html"
+
+
+def test_html_only_outlook_reply_cuts_rendered_header_block() -> None:
+    html = ("<html><body><p>Prosím o opravu faktúry.</p><hr>"
+            "<div id='divRplyFwdMsg'><b>Od:</b> Podpora &lt;s@x&gt;<br><b>Odoslané:</b> "
+            "pondelok 23. novembra 2026 17:00<br><b>Komu:</b> Ján<br><b>Predmet:</b> RE: "
+            "faktúra</div><p>Pôvodný text</p></body></html>")
+    parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/html; charset=utf-8", html))
+    assert "Pôvodný text" in parsed.body_text
+    assert parsed.new_text.startswith("Prosím o opravu faktúry.")
+    assert "Pôvodný" not in parsed.new_text
+    assert "Odoslané" not in parsed.new_text
+
+
+def test_plain_text_mail_has_plain_content_type() -> None:
+    parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/plain", "x\n"))
+    assert parsed.content_type == "text/plain"
+    assert parsed.html_original is None
 
 
 def test_alternative_with_calendar_keeps_invite_as_attachment() -> None:

@@ -47,8 +47,10 @@ class ParsedMail:
     ``raw`` is the exact input. ``headers`` holds every top-level header in order as
     ``(name, decoded value)`` (use :meth:`header` / :meth:`header_all`), so auto-reply and
     bounce detection (``Auto-Submitted``, ``Precedence``, ``X-Autoreply``, ``List-Id``,
-    ``Return-Path`` ...) can work from the original values. ``content_type`` is the original
-    type of the main body (``text/plain`` or ``text/html``); ``body_text`` is always text;
+    ``Return-Path`` ...) can work from the original values. ``content_type`` is the type the
+    sender composed the main body in: ``text/html`` when the mail carries an HTML body (alone
+    or as the rich side of multipart/alternative), else ``text/plain``. ``body_text`` is always
+    text (the text/plain part when there is one, else the HTML rendered as text);
     ``body_html`` is sanitised and ``html_original`` is the HTML as sent. ``new_text`` is the
     reply without quoted history and signature. ``quarantine_reason`` is set when a limit was
     hit or the mail could not be parsed completely; the other fields then hold what could be

@@ -482,6 +482,8 @@ class _Walk:
                 html = self.text_of(child, _payload(child, self.defects))
             else:
                 self.leaf_as_attachment(child, depth + 1)
+        if plain is not None and not plain.strip() and html is not None:
+            plain = None  # an empty text/plain next to real HTML: the HTML is the body
         if plain is not None:
             self.add_plain(plain)
             if html is not None:
@@ -689,7 +691,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     html_original = "\n".join(walk.htmls) if walk.htmls else None
     body_html = (sanitise_html(html_original, keep_remote_images=keep_remote_images)
                  if html_original is not None else None)
-    content_type = "text/html" if walk.html_seen and not walk.plain_seen else "text/plain"
+    content_type = "text/html" if html_original is not None else "text/plain"
     new_text = new_reply_text(body_text) if body_text else ""
     if reason is None and time.monotonic() - started > limits.time_budget_s:
         reason = f"parsing took longer than {limits.time_budget_s:g} s"
