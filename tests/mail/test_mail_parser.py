@@ -610,3 +610,27 @@ def test_utf8_bom_is_dropped() -> None:
     parsed = parse_mail(mail("From: a@b.example\nContent-Type: text/plain; charset=utf-8",
                              "\ufeffAhoj\n".encode()))
     assert parsed.body_text == "Ahoj"
+
+
+def test_base64_encoded_forward_is_decoded_before_keeping_it() -> None:
+    inner = b"From: x@y.example\nSubject: Inner mail\n\ninner body\n"
+    raw = mail("From: a@b.example\nContent-Type: multipart/mixed; boundary=M",
+               b"--M\nContent-Type: text/plain\n\nFYI\n--M\nContent-Type: message/rfc822\n"
+               b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(inner) + b"--M--\n")
+    (fwd,) = parse_mail(raw).attachments
+    assert fwd.data == inner
+    assert fwd.filename == "Inner mail.eml"
+
+
+def test_attachment_meta_and_sender() -> None:
+    raw = mail("From: Jan <jan@b.example>\nContent-Type: multipart/mixed; boundary=M",
+               "--M\nContent-Type: text/plain\n\nx\n--M\nContent-Type: image/png\n"
+               "Content-ID: <i1>\nContent-Disposition: inline; filename=a.png\n\nPNG\n--M--\n")
+    parsed = parse_mail(raw)
+    assert parsed.sender == Address("jan@b.example", "Jan")
+    meta = parsed.attachments[0].meta("blob-1")
+    assert (meta.blob_key, meta.filename, meta.content_type) == ("blob-1", "a.png", "image/png")
+    assert meta.inline
+    assert meta.content_id == "i1"
+    assert meta.size == 3
+    assert parse_mail(b"Subject: x\n\n").sender is None

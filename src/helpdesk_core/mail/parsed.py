@@ -6,6 +6,8 @@ from datetime import datetime
 
 import attrs
 
+from helpdesk_core.domain.article import AttachmentMeta
+
 __all__ = ["Address", "MailLimits", "ParsedAttachment", "ParsedMail"]
 
 
@@ -27,6 +29,12 @@ class ParsedAttachment:
     content_id: str | None = None
     inline: bool = False
     data: bytes = attrs.field(default=b"", repr=False)
+
+    def meta(self, blob_key: str) -> AttachmentMeta:
+        """What an article stores about this attachment once its bytes are in ``blob_key``."""
+        return AttachmentMeta(blob_key=blob_key, filename=self.filename,
+                              content_type=self.content_type, size=self.size,
+                              content_id=self.content_id, inline=self.inline)
 
 
 @attrs.frozen
@@ -77,6 +85,14 @@ class ParsedMail:
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     defects: tuple[str, ...] = ()
     quarantine_reason: str | None = None
+
+    @property
+    def sender(self) -> Address | None:
+        """The sender as an :class:`Address` (after the From → Reply-To → Sender →
+        Return-Path fallback), or None when the mail names nobody."""
+        if self.from_address is None:
+            return None
+        return Address(self.from_address, self.from_name)
 
     @property
     def quarantined(self) -> bool:

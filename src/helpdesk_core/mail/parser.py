@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import email.utils
 import mimetypes
+import quopri
 import re
 import time
 from collections.abc import Sequence
@@ -225,6 +226,17 @@ def _has_surrogates(text: str) -> bool:
 _UUE_BLOCK = re.compile(
     r"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n(.*?)^end[ \t]*$\r?\n?", re.MULTILINE | re.DOTALL
 )
+
+
+def _decode_transfer(data: bytes, encoding: str) -> bytes:
+    try:
+        if encoding == "base64":
+            cleaned = re.sub(rb"[^A-Za-z0-9+/=]", b"", data)
+            cleaned += b"=" * (-len(cleaned) % 4)
+            return binascii.a2b_base64(cleaned)
+        return quopri.decodestring(data)
+    except (binascii.Error, ValueError):
+        return data
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""",
@@ -547,6 +559,16 @@ class _Walk:
                     self.defects.append("forwarded message could not be serialised")
             subject = _clean_line(decode_header_value(_first_raw(inner, "subject") or "",
                                                       guesses=self.guesses), 100)
+            encoding = (_first_raw(part, "content-transfer-encoding") or "").strip().lower()
+            if encoding in {"base64", "quoted-printable"}:
+                # not allowed by RFC 2046, sent anyway: the stdlib parsed the encoded text
+                data = _decode_transfer(data, encoding)
+                try:
+                    nested = BytesHeaderParser(policy=compat32).parsebytes(data)
+                    subject = _clean_line(decode_header_value(
+                        _first_raw(nested, "subject") or "", guesses=self.guesses), 100)
+                except Exception:
+                    subject = ""
         self.add_attachment(part, "message/rfc822", data,
                             default_name=(subject or "forwarded message") + ".eml")
 
