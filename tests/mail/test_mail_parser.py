@@ -634,3 +634,27 @@ def test_attachment_meta_and_sender() -> None:
     assert meta.content_id == "i1"
     assert meta.size == 3
     assert parse_mail(b"Subject: x\n\n").sender is None
+
+
+def test_gmail_amp_alternative_is_not_an_attachment() -> None:
+    raw = mail("From: a@b.example\nContent-Type: multipart/alternative; boundary=A",
+               "--A\nContent-Type: text/plain\n\nplain\n"
+               "--A\nContent-Type: text/x-amp-html\n\n<html amp4email>x</html>\n"
+               "--A\nContent-Type: text/html\n\n<p>rich</p>\n--A--\n")
+    parsed = parse_mail(raw)
+    assert parsed.body_text == "plain"
+    assert parsed.attachments == ()
+    only_amp = mail("From: a@b.example\nContent-Type: multipart/alternative; boundary=A",
+                    "--A\nContent-Type: text/x-amp-html\n\n<html amp4email>x</html>\n--A--\n")
+    assert len(parse_mail(only_amp).attachments) == 1
+
+
+def test_byte_order_mark_before_headers() -> None:
+    parsed = parse_mail(b"\xef\xbb\xbfFrom: a@b.example\nSubject: bom\n\nx\n")
+    assert parsed.from_address == "a@b.example"
+    assert parsed.subject == "bom"
+
+
+def test_message_id_with_inner_whitespace() -> None:
+    parsed = parse_mail(mail("From: a@b.example\nMessage-ID: <abc def@x.example>"))
+    assert parsed.message_id == "<abcdef@x.example>"

@@ -38,6 +38,7 @@ __all__ = ["parse_mail"]
 _HEADER_START = re.compile(rb"[!-9;-~]{1,76}[ \t]*:")
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+_MSG_ID_SPACED = re.compile(r"<([^<>]*[^<>\s][^<>]*)>")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
@@ -48,6 +49,9 @@ class _Stop(Exception):
 def _strip_leading_junk(data: bytes) -> tuple[bytes, list[str]]:
     """Drop mbox ``From `` lines and anything else before the first header line."""
     defects: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        defects.append("byte order mark before the headers removed")
     pos = 0
     scanned = 0
     while pos < len(data) and scanned < 64:
@@ -97,9 +101,9 @@ def _normalise_msg_id(value: str | None) -> str | None:
     if value is None:
         return None
     text = _CONTROL.sub("", value)
-    match = _MSG_ID.search(text)
+    match = _MSG_ID.search(text) or _MSG_ID_SPACED.search(text)
     if match:
-        inner = match.group(1)
+        inner = "".join(match.group(1).split())
     else:
         tokens = text.replace("<", " ").replace(">", " ").split()
         if not tokens:
@@ -238,6 +242,9 @@ def _decode_transfer(data: bytes, encoding: str) -> bytes:
     except (binascii.Error, ValueError):
         return data
 
+
+_REDUNDANT_ALTERNATIVES = {"text/x-amp-html", "text/watch-html", "text/enriched",
+                           "text/richtext"}
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""",
                            re.IGNORECASE)
@@ -472,6 +479,7 @@ class _Walk:
     def walk_alternative(self, children: list[Message], depth: int) -> None:
         plain: str | None = None
         html: str | None = None
+        redundant: list[Message] = []
         for child in children:
             ctype = _content_type(child) or "text/plain"
             attached = _disposition(child) == "attachment"
@@ -488,6 +496,9 @@ class _Walk:
                     plain = "\n".join(sub.texts)
                 continue
             self.tick(depth + 1)
+            if ctype in _REDUNDANT_ALTERNATIVES and not attached:
+                redundant.append(child)  # another rendering of the same text
+                continue
             if ctype == "text/plain" and not attached and plain is None:
                 plain = self.text_of(child, _payload(child, self.defects))
             elif ctype == "text/html" and not attached and html is None:
@@ -502,6 +513,9 @@ class _Walk:
                 self.htmls.append(html)
         elif html is not None:
             self.add_html(html)
+        else:
+            for child in redundant:  # nothing better: keep what there is
+                self.leaf_as_attachment(child, depth + 1)
 
     def walk_leaf(self, part: Message, ctype: str, depth: int) -> None:
         disposition = _disposition(part)
