@@ -65,6 +65,7 @@ _ALIASES: dict[str, str] = {
     "iso-8859-9": "cp1254",
     "iso-8859-11": "cp874",
 }
+_SEVEN_BIT_CODECS = ("utf-7", "iso2022", "hz", "utf-16", "utf-32")
 _UNKNOWN = {"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "8bit", ""}
 _CHARSET_TOKEN = re.compile(r"[A-Za-z0-9_.:+-]{1,40}")
 
@@ -106,11 +107,11 @@ def decode_bytes(
     """Decode ``data`` as text; declared charset → guesses → utf-8 with replacement."""
     if not data:
         return ""
-    if data.isascii() and normalise_charset(charset) not in {"utf-7", "iso2022_jp_2",
-                                                             "iso2022_jp_3", "iso2022_jp_ext",
-                                                             "utf-16", "utf-32"}:
+    declared = normalise_charset(charset)
+    # 7-bit data is ASCII unless the charset is one of the 7-bit encodings (or UTF-16/32)
+    if data.isascii() and not (declared or "").startswith(_SEVEN_BIT_CODECS):
         return data.decode("ascii")
-    text = _try(data, normalise_charset(charset))
+    text = _try(data, declared)
     if text is not None:
         return text
     for guess in guesses:

@@ -319,6 +319,8 @@ class _Walk:
                 self.names.add(candidate.casefold())
                 return candidate
             counter += 1
+            if counter > 10_000:  # cannot happen within max_parts; never loop forever
+                stem, suffix = f"attachment-{len(self.names)}", ""
 
     def add_attachment(self, part: Message, ctype: str, data: bytes, *,
                        default_name: str | None = None, inline: bool | None = None) -> None:
