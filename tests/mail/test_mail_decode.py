@@ -101,3 +101,8 @@ def test_decode_header_value_never_raises_and_returns_clean_text(text: str, extr
 @given(st.binary(max_size=200), st.one_of(st.none(), st.text(max_size=20)))
 def test_decode_bytes_never_raises(data: bytes, charset: str | None) -> None:
     decode_bytes(data, charset).encode("utf-8")
+
+
+def test_lone_surrogates_from_utf7_are_replaced() -> None:
+    assert decode_bytes(b"+2AA-", "utf-7") == "\ufffd"
+    assert decode_header_value("=?utf-7?q?+2AA-?=") == "\ufffd"

@@ -92,13 +92,18 @@ def normalise_charset(name: object) -> str | None:
     return info.name
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _try(data: bytes, codec: str | None) -> str | None:
     if codec is None:
         return None
     try:
-        return data.decode(codec)
+        text = data.decode(codec)
     except Exception:  # UnicodeDecodeError, LookupError, odd codec state errors
         return None
+    # utf-7 and friends can decode to lone surrogates, which no store or encoder accepts
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def decode_bytes(
