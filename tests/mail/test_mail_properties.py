@@ -18,7 +18,7 @@ HEADERISH = st.sampled_from([
     b"multipart/mixed; boundary=", b"--", b"\r\n", b"\n\n", b"=?utf-8?q?", b"=?", b"?=",
     b"=C5=BE", b"Content-Transfer-Encoding: base64\n", b"quoted-printable", b"filename*0*=",
     b"<", b">", b"@", b"\xff", b"\xc5", b"begin 644 x.bin\n", b"message/rfc822\n",
-    b"charset=", b"utf-7", b"x-unknown", b"\x00",
+    b"charset=", b"utf-7", b"x-unknown", b"\x00", b"+2AA-", b"=?utf-7?q?+2AA-?=",
 ])
 
 
@@ -35,7 +35,13 @@ def check(mail: ParsedMail, data: bytes) -> None:
         assert attachment.filename.casefold() not in seen
         seen.add(attachment.filename.casefold())
         assert attachment.size == len(attachment.data)
-    for text in (mail.body_text, mail.new_text, mail.subject, mail.from_name):
+    texts = [mail.body_text, mail.new_text, mail.subject, mail.from_name,
+             mail.body_html or "", mail.html_original or "", *mail.references,
+             mail.message_id or "", mail.in_reply_to or "", mail.from_address or "",
+             *(a.filename for a in mail.attachments),
+             *(a.content_id or "" for a in mail.attachments),
+             *(f"{a.name}{a.address}" for a in (*mail.to, *mail.cc, *mail.reply_to))]
+    for text in texts:
         text.encode("utf-8")  # no lone surrogates leak out
     for name, value in mail.headers:
         name.encode("utf-8")

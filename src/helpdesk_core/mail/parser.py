@@ -100,7 +100,7 @@ def _first_raw(msg: Message, name: str) -> str | None:
 def _normalise_msg_id(value: str | None) -> str | None:
     if value is None:
         return None
-    text = _CONTROL.sub("", value)
+    text = _CONTROL.sub("", raw_header_text(value))
     match = _MSG_ID.search(text) or _MSG_ID_SPACED.search(text)
     if match:
         inner = "".join(match.group(1).split())
@@ -114,7 +114,7 @@ def _normalise_msg_id(value: str | None) -> str | None:
 
 
 def _msg_id_list(value: str) -> list[str]:
-    text = _CONTROL.sub("", value)
+    text = _CONTROL.sub("", raw_header_text(value))
     ids = [f"<{m}>" for m in _MSG_ID.findall(text)]
     if not ids:
         ids = [f"<{tok}>" for tok in text.replace("<", " ").replace(">", " ").split()
