@@ -658,3 +658,22 @@ def test_byte_order_mark_before_headers() -> None:
 def test_message_id_with_inner_whitespace() -> None:
     parsed = parse_mail(mail("From: a@b.example\nMessage-ID: <abc def@x.example>"))
     assert parsed.message_id == "<abcdef@x.example>"
+
+
+def test_gmail_wrote_line_wrapped_over_two_lines() -> None:
+    body = ("Sounds good.\n\nOn Mon, Nov 23, 2026 at 5:00 PM Support Team <\n"
+            "support@shop.example> wrote:\n\n> Shall we ship it?\n")
+    assert parse_mail(mail("From: a@b.example", body)).new_text == "Sounds good."
+
+
+def test_apple_mail_inline_pdf_between_text_parts() -> None:
+    raw = mail("From: a@b.example\nContent-Type: multipart/mixed; boundary=M",
+               "--M\nContent-Type: text/plain; charset=us-ascii\n\nHere is the form:\n"
+               "--M\nContent-Disposition: inline; filename=form.pdf\n"
+               "Content-Type: application/pdf; name=form.pdf\n\n%PDF\n"
+               "--M\nContent-Type: text/plain; charset=us-ascii\n\nSigned.\n--M--\n")
+    parsed = parse_mail(raw)
+    assert parsed.body_text == "Here is the form:\n\nSigned."
+    (pdf,) = parsed.attachments
+    assert pdf.filename == "form.pdf"
+    assert pdf.inline
