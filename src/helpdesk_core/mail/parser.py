@@ -604,10 +604,10 @@ def _headers(msg: Message, guesses: Sequence[str]) -> tuple[tuple[str, str], ...
     return tuple(result)
 
 
-def _envelope(msg: Message, guesses: Sequence[str], defects: list[str]) -> dict[str, object]:
-    fields: dict[str, object] = {}
-    from_values = _raw_values(msg, "from")
-    if len(from_values) > 1:
+def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
+              defects: list[str]) -> ParsedMail:
+    """The header-derived fields of a ParsedMail (body fields left empty)."""
+    if len(_raw_values(msg, "from")) > 1:
         defects.append("more than one From header")
     sender: Address | None = None
     for header in ("from", "reply-to", "sender", "return-path"):
@@ -622,33 +622,41 @@ def _envelope(msg: Message, guesses: Sequence[str], defects: list[str]) -> dict[
             break
     if sender is None:
         defects.append("no sender address")
-    else:
-        fields["from_address"] = sender.address
-        fields["from_name"] = sender.name
-    for header, key in (("to", "to"), ("cc", "cc"), ("reply-to", "reply_to")):
+    lists: dict[str, tuple[Address, ...]] = {}
+    for header in ("to", "cc", "reply-to"):
         found, dropped = _addresses(_raw_values(msg, header), guesses)
         if dropped:
             defects.append(f"unparseable address in {header.title()}")
-        fields[key] = tuple(found)
+        lists[header] = tuple(found)
     subject = _first_raw(msg, "subject")
-    fields["subject"] = _clean_line(decode_header_value(subject or "", guesses=guesses), 1000)
     raw_id = _first_raw(msg, "message-id")
     message_id = _normalise_msg_id(raw_id)
     if raw_id is not None and message_id is None:
         defects.append("empty Message-ID")
     elif raw_id is not None and message_id is not None and message_id != raw_id.strip():
         defects.append("malformed Message-ID normalised")
-    fields["message_id"] = message_id
     in_reply_to = _first_raw(msg, "in-reply-to")
+    parent: str | None = None
     if in_reply_to is not None:
         ids = _msg_id_list(in_reply_to)
-        fields["in_reply_to"] = ids[0] if ids else _normalise_msg_id(in_reply_to)
+        parent = ids[0] if ids else _normalise_msg_id(in_reply_to)
     references: list[str] = []
     for value in _raw_values(msg, "references"):
         references.extend(_msg_id_list(value))
-    fields["references"] = tuple(dict.fromkeys(references))[-500:]
-    fields["date"] = _parse_date(_first_raw(msg, "date"), defects)
-    return fields
+    return ParsedMail(
+        raw=raw,
+        from_address=sender.address if sender else None,
+        from_name=sender.name if sender else "",
+        to=lists["to"],
+        cc=lists["cc"],
+        reply_to=lists["reply-to"],
+        subject=_clean_line(decode_header_value(subject or "", guesses=guesses), 1000),
+        message_id=message_id,
+        in_reply_to=parent,
+        references=tuple(dict.fromkeys(references))[-500:],
+        date=_parse_date(_first_raw(msg, "date"), defects),
+        headers=_headers(msg, guesses),
+    )
 
 
 def parse_mail(
@@ -681,16 +689,14 @@ def _as_bytes(data: object) -> bytes:
 def _headers_only(body: bytes, limits: MailLimits, guesses: Sequence[str],
                   defects: list[str], reason: str, raw: bytes) -> ParsedMail:
     head = body[: min(_header_section_length(body), limits.max_header_bytes)]
-    fields: dict[str, object] = {}
-    headers: tuple[tuple[str, str], ...] = ()
+    envelope = ParsedMail(raw=raw)
     try:
         msg = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
-        headers = _headers(msg, guesses)
-        fields = _envelope(msg, guesses, defects)
+        envelope = _envelope(msg, raw, guesses, defects)
     except Exception:
         defects.append("headers could not be read")
-    return ParsedMail(raw=raw, headers=headers, defects=tuple(defects),
-                      quarantine_reason=reason, **fields)  # type: ignore[arg-type]
+    return attrs.evolve(envelope, defects=tuple(dict.fromkeys(defects)),
+                        quarantine_reason=reason)
 
 
 def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
@@ -712,8 +718,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     except RecursionError:
         return _headers_only(body, limits, guesses, defects,
                              f"MIME nesting deeper than {limits.max_depth}", raw)
-    headers = _headers(msg, guesses)
-    fields = _envelope(msg, guesses, defects)
+    envelope = _envelope(msg, raw, guesses, defects)
     walk = _Walk(limits, guesses, keep_remote_images, started, defects=defects)
     reason: str | None = None
     try:
@@ -733,16 +738,14 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     new_text = new_reply_text(body_text) if body_text else ""
     if reason is None and time.monotonic() - started > limits.time_budget_s:
         reason = f"parsing took longer than {limits.time_budget_s:g} s"
-    return ParsedMail(
-        raw=raw,
+    return attrs.evolve(
+        envelope,
         content_type=content_type,
         body_text=body_text,
         body_html=body_html,
         html_original=html_original,
         new_text=new_text,
         attachments=tuple(walk.attachments),
-        headers=headers,
         defects=tuple(dict.fromkeys(walk.defects)),
         quarantine_reason=reason,
-        **fields,  # type: ignore[arg-type]
     )
