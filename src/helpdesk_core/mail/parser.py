@@ -662,7 +662,7 @@ def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
 def parse_mail(
     data: bytes,
     *,
-    limits: MailLimits = MailLimits(),  # noqa: B008 - frozen, shared safely
+    limits: MailLimits = MailLimits(),  # noqa: B008 - frozen, so sharing it is safe
     guesses: Sequence[str] = DEFAULT_GUESSES,
     keep_remote_images: bool = False,
 ) -> ParsedMail:
