@@ -54,6 +54,7 @@ def test_thunderbird_czech_rfc2231_filename_and_mbox_line() -> None:
     assert mail.subject == "Reklamace zboží"
     assert "Žluťoučký kůň úpěl ďábelské ódy." in mail.body_text
     assert "Petr Řehnáček" in mail.body_text
+    assert "multi-part message" not in mail.body_text  # the MIME preamble is not body
     assert "Řehnáček" not in mail.new_text  # signature after "-- " removed
     assert "mbox From line removed" in mail.defects
     assert mail.header("X-Mozilla-Status") == "0001"

@@ -677,3 +677,9 @@ def test_apple_mail_inline_pdf_between_text_parts() -> None:
     (pdf,) = parsed.attachments
     assert pdf.filename == "form.pdf"
     assert pdf.inline
+
+
+def test_encoded_word_inside_quoted_display_name() -> None:
+    parsed = parse_mail(mail('From: "=?utf-8?q?Ji=C5=99=C3=AD?= Dvořák" <jiri@b.example>'))
+    assert parsed.from_name == "Jiří Dvořák"
+    assert parsed.from_address == "jiri@b.example"
