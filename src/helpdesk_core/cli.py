@@ -1,0 +1,82 @@
+"""The ``helpdesk`` command line: support tooling that needs no running helpdesk.
+
+``helpdesk mail inspect FILE [FILE ...] [--json] [--prefix HD-] [--pattern ...]`` shows what
+the core makes of raw mails (``.eml`` files). Exit code 0, or 1 when a file could not be read
+or the arguments are wrong; every readable file is still reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.mail.inspect import format_report, inspect_mail
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpdesk", description="helpdesk_core tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    mail = commands.add_parser("mail", help="inbound mail tools")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    inspect = mail_commands.add_parser(
+        "inspect", help="show what the helpdesk makes of raw mail files",
+        description="Parse raw mails (.eml) and show addresses, thread ids, body, "
+                    "attachments, auto-response suppression, bounce and ticket numbers.")
+    inspect.add_argument("files", nargs="+", metavar="FILE", help="raw mail file(s)")
+    inspect.add_argument("--json", action="store_true",
+                         help="one JSON object per file per line, in input order")
+    defaults = TicketNumberFormat()
+    inspect.add_argument("--prefix", default=defaults.prefix,
+                         help=f"ticket number prefix (default {defaults.prefix!r})")
+    inspect.add_argument("--pattern", default=defaults.pattern,
+                         help=f"ticket number pattern (default {defaults.pattern!r})")
+    return parser
+
+
+def _inspect(files: Sequence[str], *, as_json: bool, fmt: TicketNumberFormat) -> int:
+    status = 0
+    first = True
+    for name in files:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            status = 1
+            reason = exc.strerror or str(exc)
+            print(f"helpdesk: cannot read {name}: {reason}", file=sys.stderr)
+            if as_json:
+                print(json.dumps({"file": name, "error": reason}, ensure_ascii=False))
+            continue
+        report = inspect_mail(data, file=name, fmt=fmt)
+        if as_json:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            if not first:
+                print()
+            print(format_report(report))
+            first = False
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "mail" and args.mail_command == "inspect":
+        try:
+            fmt = TicketNumberFormat(prefix=args.prefix, pattern=args.pattern)
+        except ConfigurationError as exc:
+            print(f"helpdesk: {exc}", file=sys.stderr)
+            return 1
+        return _inspect(args.files, as_json=args.json, fmt=fmt)
+    parser.error("unknown command")  # pragma: no cover - argparse requires a command
+
+
+if __name__ == "__main__":
+    sys.exit(main())
