@@ -1,6 +1,7 @@
 """The ``helpdesk`` command line: support tooling that needs no running helpdesk.
 
-``helpdesk mail inspect FILE [FILE ...] [--json] [--prefix HD-] [--pattern ...]`` shows what
+``helpdesk mail inspect FILE [FILE ...] [--json] [--prefix HD-] [--pattern ...]
+[--own-address ADDRESS] [--own-domain DOMAIN] [--loop-header NAME]`` shows what
 the core makes of raw mails (``.eml`` files). Exit code 0, or 1 when a file could not be read
 or the arguments are wrong; every readable file is still reported.
 """
@@ -37,10 +38,18 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"ticket number prefix (default {defaults.prefix!r})")
     inspect.add_argument("--pattern", default=defaults.pattern,
                          help=f"ticket number pattern (default {defaults.pattern!r})")
+    inspect.add_argument("--own-address", action="append", default=[], metavar="ADDRESS",
+                         help="one of the helpdesk's own addresses (repeatable)")
+    inspect.add_argument("--own-domain", action="append", default=[], metavar="DOMAIN",
+                         help="a domain the helpdesk's Message-IDs use (repeatable)")
+    inspect.add_argument("--loop-header", default="X-Helpdesk-Loop", metavar="NAME",
+                         help="the loop header the helpdesk adds (default 'X-Helpdesk-Loop')")
     return parser
 
 
-def _inspect(files: Sequence[str], *, as_json: bool, fmt: TicketNumberFormat) -> int:
+def _inspect(files: Sequence[str], *, as_json: bool, fmt: TicketNumberFormat,
+             own_addresses: Sequence[str], own_domains: Sequence[str],
+             loop_header: str) -> int:
     status = 0
     first = True
     for name in files:
@@ -53,7 +62,8 @@ def _inspect(files: Sequence[str], *, as_json: bool, fmt: TicketNumberFormat) ->
             if as_json:
                 print(json.dumps({"file": name, "error": reason}, ensure_ascii=False))
             continue
-        report = inspect_mail(data, file=name, fmt=fmt)
+        report = inspect_mail(data, file=name, fmt=fmt, own_addresses=own_addresses,
+                              own_message_id_domains=own_domains, loop_header=loop_header)
         if as_json:
             print(json.dumps(report, ensure_ascii=False))
         else:
@@ -74,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigurationError as exc:
             print(f"helpdesk: {exc}", file=sys.stderr)
             return 1
-        return _inspect(args.files, as_json=args.json, fmt=fmt)
+        return _inspect(args.files, as_json=args.json, fmt=fmt,
+                        own_addresses=args.own_address, own_domains=args.own_domain,
+                        loop_header=args.loop_header)
     parser.error("unknown command")  # pragma: no cover - argparse requires a command
 
 

@@ -206,3 +206,23 @@ def test_cli_runs_as_module(
         runpy.run_module("helpdesk_core.cli", run_name="__main__")
     assert exc.value.code == 0
     assert json.loads(capsys.readouterr().out)["bounce"]["is_bounce"] is True
+
+
+def test_cli_own_addresses_domains_and_loop_header(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    own = tmp_path / "own.eml"
+    own.write_bytes(b"From: Support <support@shop.example>\r\nSubject: x\r\n\r\nbody\r\n")
+    echoed = tmp_path / "echo.eml"
+    echoed.write_bytes(b"From: a@b.example\r\nMessage-ID: <hd-1-1@shop.example>\r\n\r\nb\r\n")
+    looped = tmp_path / "loop.eml"
+    looped.write_bytes(b"From: a@b.example\r\nX-Acme-Loop: 1\r\n\r\nb\r\n")
+    files = [str(own), str(echoed), str(looped)]
+    assert main(["mail", "inspect", "--json", *files]) == 0
+    plain = [json.loads(line)["auto_response"] for line in capsys.readouterr().out.splitlines()]
+    assert plain == [{"suppress": False, "reason": None}] * 3
+    assert main(["mail", "inspect", "--json", "--own-address", "SUPPORT@shop.example",
+                 "--own-domain", "shop.example", "--loop-header", "X-Acme-Loop", *files]) == 0
+    reasons = [json.loads(line)["auto_response"]["reason"]
+               for line in capsys.readouterr().out.splitlines()]
+    assert reasons == ["own-address", "own-message-id", "loop-header"]

@@ -290,3 +290,13 @@ def test_number_followed_by_more_digits_is_not_found(
     number = FMT.render(seq=seq, created_at=datetime(year, 1, 1))
     subject = "".join(markers) + number + str(more) + " text"
     assert number not in ticket_numbers(subject, FMT)
+
+
+def test_robot_in_sender_header_with_display_name() -> None:
+    result = auto_response(mail("Sender: Newsletter Robot <noreply@mailer.example>\r\n"))
+    assert result == AutoResponse(True, "robot-sender: noreply")
+
+
+def test_precedence_with_comment() -> None:
+    assert auto_response(mail("Precedence: bulk (newsletter)\r\n")) == AutoResponse(
+        True, "precedence: bulk")

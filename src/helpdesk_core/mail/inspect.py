@@ -34,14 +34,21 @@ def inspect_mail(
     *,
     file: str,
     fmt: TicketNumberFormat = TicketNumberFormat(),  # noqa: B008 - frozen, immutable
+    own_addresses: Iterable[str] = (),
+    own_message_id_domains: Iterable[str] = (),
+    loop_header: str = "X-Helpdesk-Loop",
 ) -> dict[str, Any]:
     """The report for one raw mail; exactly the keys in :data:`REPORT_KEYS`.
+
+    ``own_addresses``, ``own_message_id_domains`` and ``loop_header`` are passed to
+    :func:`~helpdesk_core.mail.loops.auto_response`.
 
     A quarantined mail (a limit was hit) still gets a report; its quarantine reason is the
     first entry of ``defects``.
     """
     mail = parse_mail(data)
-    loop = auto_response(mail)
+    loop = auto_response(mail, own_addresses=own_addresses,
+                         own_message_id_domains=own_message_id_domains, loop_header=loop_header)
     bounce = bounce_info(mail)
     defects = list(mail.defects)
     if mail.quarantine_reason is not None:

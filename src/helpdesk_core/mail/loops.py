@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from email.utils import parseaddr
 
 import attrs
 
@@ -90,6 +91,14 @@ def _content_type(mail: ParsedMail) -> tuple[str, dict[str, str]]:
     return main.strip().lower(), params
 
 
+def _bare(value: str | None) -> str | None:
+    """``local@domain`` out of a header value such as ``Name <local@domain>``."""
+    if not value:
+        return None
+    address = parseaddr(value)[1]
+    return address or None
+
+
 def _is_robot(address: str | None) -> bool:
     return bool(_ROBOT_LOCAL.fullmatch(_local_part(address)))
 
@@ -125,7 +134,7 @@ def bounce_info(mail: ParsedMail) -> Bounce:
     kinds = {a.content_type for a in mail.attachments}
     standard = ctype == "multipart/report" and params.get("report-type") == "delivery-status"
     has_original = bool(kinds & _HEADERS_TYPES)
-    robot = _is_robot(mail.from_address) or _is_robot(mail.header("Sender"))
+    robot = _is_robot(mail.from_address) or _is_robot(_bare(mail.header("Sender")))
     non_standard = (
         (robot and (has_original or "message/delivery-status" in kinds))
         or mail.header("X-MS-Exchange-Message-Is-Ndr") is not None
@@ -176,7 +185,7 @@ def auto_response(
     return_path = mail.header("Return-Path")
     if return_path is not None and return_path.replace(" ", "") in {"<>", ""}:
         return AutoResponse(True, "return-path: null")
-    precedence = (mail.header("Precedence") or "").strip().lower()
+    precedence = "".join((mail.header("Precedence") or "").split()[:1]).lower()
     if precedence in _PRECEDENCE:
         return AutoResponse(True, f"precedence: {precedence}")
     if mail.header("List-Id") is not None:
@@ -189,7 +198,7 @@ def auto_response(
         matched = [v for v in values if v in _SUPPRESS_VALUES]
         if matched:
             return AutoResponse(True, f"x-auto-response-suppress: {matched[0]}")
-    for address in (mail.from_address, mail.header("Sender")):
+    for address in (mail.from_address, _bare(mail.header("Sender"))):
         if _is_robot(address):
             return AutoResponse(True, f"robot-sender: {_local_part(address).lower()}")
     own = {a.strip().lower() for a in own_addresses}
