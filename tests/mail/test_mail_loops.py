@@ -60,6 +60,8 @@ def test_auto_submitted_no_is_answered() -> None:
          "x-auto-response-suppress: dr"),
         ("X-Auto-Response-Suppress: OOF\r\n", "x-auto-response-suppress: oof"),
         ("X-Helpdesk-Loop: shop.example\r\n", "loop-header"),
+        ("X-Autoreply: yes\r\n", "x-autoreply"),
+        ("X-Autorespond: Thank you for your mail\r\n", "x-autorespond"),
     ],
 )
 def test_each_header_rule_suppresses(extra: str, reason: str) -> None:
@@ -300,3 +302,15 @@ def test_robot_in_sender_header_with_display_name() -> None:
 def test_precedence_with_comment() -> None:
     assert auto_response(mail("Precedence: bulk (newsletter)\r\n")) == AutoResponse(
         True, "precedence: bulk")
+
+
+def test_x_autoreply_no_is_answered() -> None:
+    assert not auto_response(mail("X-Autoreply: no\r\n")).suppress
+
+
+@given(_SEQ, _YEAR, st.sampled_from(["1", "9", "X", "x", "_", "-", "ABC-"]))
+def test_number_glued_to_a_word_or_number_before_is_not_found(
+    seq: int, year: int, before: str
+) -> None:
+    number = FMT.render(seq=seq, created_at=datetime(year, 1, 1))
+    assert ticket_numbers(f"Re: [{before}{number}] text", FMT) == ()

@@ -13,6 +13,7 @@ reason                              when
 ``list-id``                         ``List-Id`` present
 ``list-unsubscribe``                ``List-Unsubscribe`` present
 ``x-auto-response-suppress: <v>``   Exchange's header with All/AutoReply/OOF/DR/RN/NRN
+``x-autoreply``, ``x-autorespond``  non-standard autoresponder markers
 ``robot-sender: <local part>``      mailer-daemon, postmaster, noreply, do-not-reply ...
 ``own-address``                     the sender is one of our own addresses
 ``own-message-id``                  the Message-ID's domain is one of ours
@@ -198,6 +199,10 @@ def auto_response(
         matched = [v for v in values if v in _SUPPRESS_VALUES]
         if matched:
             return AutoResponse(True, f"x-auto-response-suppress: {matched[0]}")
+    for marker in ("X-Autoreply", "X-Autorespond"):
+        value = mail.header(marker)
+        if value is not None and value.strip().lower() not in {"no", "false", "0"}:
+            return AutoResponse(True, marker.lower())
     for address in (mail.from_address, _bare(mail.header("Sender"))):
         if _is_robot(address):
             return AutoResponse(True, f"robot-sender: {_local_part(address).lower()}")
