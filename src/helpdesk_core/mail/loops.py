@@ -200,8 +200,8 @@ def auto_response(
         if matched:
             return AutoResponse(True, f"x-auto-response-suppress: {matched[0]}")
     for marker in ("X-Autoreply", "X-Autorespond"):
-        value = mail.header(marker)
-        if value is not None and value.strip().lower() not in {"no", "false", "0"}:
+        marker_value = mail.header(marker)
+        if marker_value is not None and marker_value.strip().lower() not in {"no", "false", "0"}:
             return AutoResponse(True, marker.lower())
     for address in (mail.from_address, _bare(mail.header("Sender"))):
         if _is_robot(address):
