@@ -16,6 +16,7 @@
     ├── ConfigurationError             (also ValueError) settings that cannot work
     ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
     │   ├── StorageError
+    │   ├── MailboxError               an IMAP/POP3 server failed, refused or went away
     │   └── DeliveryError              ``transient`` says whether a retry can help
     └── PluginError                    a plugin failed to load or registered nonsense
 
@@ -35,6 +36,7 @@ __all__ = [
     "DomainError",
     "HelpdeskError",
     "InvalidTransition",
+    "MailboxError",
     "MergeConflict",
     "NotFound",
     "OrderNotFound",
@@ -121,6 +123,10 @@ class AdapterError(HelpdeskError):
 
 class StorageError(AdapterError):
     """The storage backend failed (connection, constraint, timeout)."""
+
+
+class MailboxError(AdapterError):
+    """A mail server failed, refused the login or dropped the connection; nothing was lost."""
 
 
 class DeliveryError(AdapterError):

@@ -13,6 +13,7 @@ __all__ = [
     "InboundMail",
     "JobQueue",
     "MailInbox",
+    "MailRef",
     "MailSender",
     "OutgoingMail",
     "SmsSender",
@@ -21,22 +22,43 @@ __all__ = [
 
 
 @attrs.frozen
+class MailRef:
+    """A message waiting in a mailbox, known by key and size before anything is downloaded.
+
+    ``key`` is stable for as long as the server keeps the message: IMAP ``"<uidvalidity>:<uid>"``
+    (a new UIDVALIDITY gives every message a new key; content hashes catch the repeats), POP3
+    the UIDL.
+    """
+
+    key: str
+    size: int
+
+
+@attrs.frozen
 class InboundMail:
     """Raw bytes of one message and the key that identifies it in its mailbox."""
 
     account: str
-    key: str  # IMAP: "<uidvalidity>:<uid>"; POP3: the UIDL
+    key: str
     data: bytes
 
 
 class MailInbox(Protocol):
+    """One mailbox of one account. Raises MailboxError when the server fails or goes away."""
+
     account: str
 
-    def fetch(self, *, limit: int) -> Iterable[InboundMail]:
-        """New messages, oldest first, without removing or flagging them."""
+    def list_new(self, *, limit: int) -> list[MailRef]:
+        """Messages not yet acknowledged, oldest first, at most ``limit``; downloads nothing."""
+
+    def download(self, key: str) -> bytes:
+        """The exact bytes of one message, without flagging, moving or deleting it."""
 
     def acknowledge(self, key: str) -> None:
         """Flag, move or delete the message: called only after it was committed."""
+
+    def close(self) -> None:
+        """Log out; POP3 deletions take effect here."""
 
 
 @attrs.frozen
