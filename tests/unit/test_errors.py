@@ -11,6 +11,7 @@ from helpdesk_core.errors import (
     ConfigurationError,
     ContactNotFound,
     DeliveryError,
+    MailboxError,
     DomainError,
     HelpdeskError,
     InvalidTransition,
@@ -40,6 +41,7 @@ TREE = [
     (ConfigurationError, HelpdeskError, ValueError),
     (AdapterError, HelpdeskError, None),
     (StorageError, AdapterError, None),
+    (MailboxError, AdapterError, None),
     (DeliveryError, AdapterError, None),
     (PluginError, HelpdeskError, None),
 ]
