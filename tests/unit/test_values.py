@@ -37,7 +37,7 @@ def test_entity_ref_str_parse_round_trip(ref):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "order", "order@eshop", "eshop:1", "@eshop:1", "ticket@eshop:1", "ORDER@eshop:1",
+    ["", "order", "order@eshop", "eshop:1", "@eshop:1", "issue@eshop:1", "ORDER@eshop:1",
      "order@:1", "order@eshop:", "order@eshop:-1", "order@eshop:a b", "order@eshop:1\n",
      "order@eshop:" + "x" * 129, "order@ops:eu:1" + "\u202e", None, 42, b"order@eshop:1"],
 )

@@ -33,6 +33,7 @@ class EventKind(enum.Enum):
     LINK_REMOVED = "link_removed"
     DUE_CHANGED = "due_changed"
     ARTICLE_ADDED = "article_added"
+    PARTICIPANT_ADDED = "participant_added"
 
 
 @attrs.frozen
@@ -59,7 +60,7 @@ class TicketEvent:
             noun = {"inbound": "an incoming message", "outbound": "an outgoing message",
                     "internal": "an internal note"}.get(direction, "an article")
             return f"{who} added {noun}"
-        if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED):
+        if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED, EventKind.PARTICIPANT_ADDED):
             return f"{who} added {self.field} {self.new}"
         if self.kind in (EventKind.TAG_REMOVED, EventKind.LINK_REMOVED):
             return f"{who} removed {self.field} {self.old}"

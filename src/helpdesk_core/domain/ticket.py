@@ -30,7 +30,7 @@ from helpdesk_core.domain.values import (
 )
 from helpdesk_core.errors import DomainError, ValidationError
 
-__all__ = ["Ticket"]
+__all__ = ["Ticket", "closed_at", "participants"]
 
 MAX_SUBJECT = 500
 MAX_TAGS = 50
@@ -287,6 +287,14 @@ class Ticket:
         )
         return article
 
+    def add_participant(self, email: str, *, at: datetime, actor: Actor) -> None:
+        """Let ``email`` (already normalised) take part: its replies count as the customer's.
+
+        Participants are kept as history events only; :func:`participants` reads them back.
+        """
+        at = self._begin(at)
+        self._record(EventKind.PARTICIPANT_ADDED, at, actor, field="participant", new=email)
+
     # -- persistence support --------------------------------------------------------------
 
     def collect(self) -> tuple[list[TicketEvent], list[Article]]:
@@ -336,3 +344,19 @@ class Ticket:
             TicketEvent(ticket_id=self.id, seq=self.event_seq, at=at, actor=actor, kind=kind,
                         field=field, old=old, new=new, data=dict(data or {}))
         )
+
+
+def participants(history: Iterable[TicketEvent]) -> frozenset[str]:
+    """The addresses added to a ticket as participants (besides its customer's own)."""
+    return frozenset(e.new for e in history
+                     if e.kind is EventKind.PARTICIPANT_ADDED and isinstance(e.new, str))
+
+
+def closed_at(history: Iterable[TicketEvent]) -> datetime | None:
+    """When the ticket last entered the closed category, or None if it is not closed now."""
+    when: datetime | None = None
+    for event in history:
+        if event.kind is EventKind.STATUS_CHANGED:
+            closed = event.data.get("to_category") == StatusCategory.CLOSED.value
+            when = event.at if closed else None
+    return when

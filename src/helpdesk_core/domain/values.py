@@ -166,6 +166,7 @@ class EntityKind(enum.Enum):
     DELIVERY = "delivery"
     RMA = "rma"
     CONTRACT = "contract"
+    TICKET = "ticket"  # another ticket of this helpdesk (system "helpdesk", id = its number)
 
 
 _REF_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,127}")

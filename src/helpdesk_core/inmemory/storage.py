@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +21,8 @@ from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.errors import (
@@ -41,6 +45,9 @@ class _State:
     organisations: dict[str, Organisation] = attrs.field(factory=dict)
     incident_types: dict[str, IncidentType] = attrs.field(factory=dict)
     sequences: dict[str, int] = attrs.field(factory=dict)
+    messages: list[MessageRecord] = attrs.field(factory=list)
+    staged_mail: dict[tuple[str, str], StagedMail] = attrs.field(factory=dict)
+    outbox: list[OutboxMessage] = attrs.field(factory=list)
 
 
 def _copy_ticket(ticket: Ticket) -> Ticket:
@@ -209,6 +216,78 @@ class _Sequences:
         return value
 
 
+class _Messages:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: list[MessageRecord] = []
+
+    def _all(self) -> list[MessageRecord]:
+        return [*self._uow.storage._state.messages, *self.staged]
+
+    def add(self, record: MessageRecord) -> None:
+        same = (record.message_id, record.fingerprint, record.ticket_id)
+        if any((r.message_id, r.fingerprint, r.ticket_id) == same for r in self._all()):
+            return
+        self.staged.append(record)
+
+    def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        wanted = set(message_ids)
+        return [r for r in self._all() if r.message_id in wanted]
+
+
+class _StagedMail:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[tuple[str, str], StagedMail] = {}
+        self.added: set[tuple[str, str]] = set()
+
+    def _all(self) -> dict[tuple[str, str], StagedMail]:
+        return {**self._uow.storage._state.staged_mail, **self.staged}
+
+    def get(self, account: str, key: str) -> StagedMail | None:
+        return self._all().get((account, key))
+
+    def add(self, mail: StagedMail) -> None:
+        if (mail.account, mail.key) in self._all():
+            raise StorageError(f"mail {mail.account}/{mail.key} is already staged")
+        self.staged[(mail.account, mail.key)] = mail
+        self.added.add((mail.account, mail.key))
+
+    def update(self, mail: StagedMail) -> None:
+        if (mail.account, mail.key) not in self._all():
+            raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+        self.staged[(mail.account, mail.key)] = mail
+
+    def list(self, *, account: str | None = None, state: StagedState | None = None,
+             limit: int = 100) -> list[StagedMail]:
+        rows = [m for m in self._all().values()
+                if (account is None or m.account == account)
+                and (state is None or m.state is state)]
+        rows.sort(key=lambda m: (m.staged_at, m.account, m.key))
+        return rows[:limit]
+
+
+class _Outbox:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: list[OutboxMessage] = []
+
+    def _all(self) -> list[OutboxMessage]:
+        return [*self._uow.storage._state.outbox, *self.staged]
+
+    def add(self, message: OutboxMessage) -> None:
+        if any(m.id == message.id for m in self._all()):
+            raise StorageError(f"outbox message {message.id} exists")
+        self.staged.append(message)
+
+    def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
+        return [m for m in self._all() if m.ticket_id == ticket_id]
+
+    def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
+        return sum(1 for m in self._all()
+                   if m.kind == kind and recipient in m.recipients and m.created_at >= since)
+
+
 class InMemoryUnitOfWork:
     def __init__(self, storage: InMemoryStorage, *, read_only: bool = False) -> None:
         self.storage = storage
@@ -221,6 +300,9 @@ class InMemoryUnitOfWork:
         self.organisations = _Organisations(self)
         self.incident_types = _IncidentTypes(self)
         self.sequences = _Sequences(self)
+        self.messages = _Messages(self)
+        self.staged_mail = _StagedMail(self)
+        self.outbox = _Outbox(self)
 
     def __enter__(self) -> Self:
         return self
@@ -234,7 +316,8 @@ class InMemoryUnitOfWork:
         self.rollback()
 
     def commit(self) -> None:
-        if self.read_only and (self.tickets.staged or self.contacts.staged):
+        if self.read_only and (self.tickets.staged or self.contacts.staged
+                               or self.staged_mail.staged or self.outbox.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         state = self.storage._state
         with self.storage._lock:
@@ -253,6 +336,8 @@ class InMemoryUnitOfWork:
                     if owner != contact.id:
                         raise ValidationError(f"{email} belongs to another contact",
                                               field="email")
+            if self.staged_mail.added & state.staged_mail.keys():
+                raise StorageError("mail was staged by someone else")
             for ticket_id, (ticket, _) in self.tickets.staged.items():
                 state.tickets[ticket_id] = ticket
             for event in self.tickets.new_events:
@@ -262,6 +347,9 @@ class InMemoryUnitOfWork:
             state.contacts.update(self.contacts.staged)
             state.organisations.update(self.organisations.staged)
             state.incident_types.update(self.incident_types.staged)
+            state.messages += self.messages.staged
+            state.staged_mail.update(self.staged_mail.staged)
+            state.outbox += self.outbox.staged
         self._reset()
 
     def rollback(self) -> None:

@@ -7,6 +7,8 @@ and return domain objects only — never rows, sessions or lazy proxies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -14,13 +16,18 @@ from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 
 __all__ = [
     "ContactRepository",
     "IncidentTypeRepository",
+    "MailStaging",
+    "MessageIndex",
     "OrganisationRepository",
+    "OutboxRepository",
     "SequenceAllocator",
     "Storage",
     "TicketRepository",
@@ -93,6 +100,44 @@ class SequenceAllocator(Protocol):
         """
 
 
+class MessageIndex(Protocol):
+    """Every Message-ID stored on or sent from a ticket (threading and repeat detection)."""
+
+    def add(self, record: MessageRecord) -> None:
+        """Insert; the same (message_id, fingerprint, ticket) twice is stored once."""
+
+    def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """Records whose Message-ID is one of ``message_ids`` (exact match), oldest first."""
+
+
+class MailStaging(Protocol):
+    """Raw mails made durable before they are parsed, keyed by (account, mailbox key)."""
+
+    def get(self, account: str, key: str) -> StagedMail | None: ...
+
+    def add(self, mail: StagedMail) -> None:
+        """Insert a new row; raises StorageError if (account, key) is already staged."""
+
+    def update(self, mail: StagedMail) -> None:
+        """Replace the row of (account, key)."""
+
+    def list(self, *, account: str | None = None, state: StagedState | None = None,
+             limit: int = 100) -> list[StagedMail]:
+        """Rows oldest staged first, optionally of one account and one state."""
+
+
+class OutboxRepository(Protocol):
+    """Outgoing messages, written in the transaction of the article they belong to."""
+
+    def add(self, message: OutboxMessage) -> None: ...
+
+    def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
+        """The ticket's messages, oldest first."""
+
+    def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
+        """How many messages of ``kind`` went to ``recipient`` from ``since`` on."""
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so implementations may hold narrower types in plain attributes.
     @property
@@ -109,6 +154,15 @@ class UnitOfWork(Protocol):
 
     @property
     def sequences(self) -> SequenceAllocator: ...
+
+    @property
+    def messages(self) -> MessageIndex: ...
+
+    @property
+    def staged_mail(self) -> MailStaging: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -18,10 +18,11 @@ from helpdesk_core.domain.intake import StaffVia, WebFormSubmission, validate_la
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, EntityRef, Priority, clean_text
 from helpdesk_core.errors import OrderNotFound, ValidationError
+from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.unit import publish
 
-__all__ = ["open_by_staff", "open_from_order", "open_from_web_form"]
+__all__ = ["build_ticket", "open_by_staff", "open_from_order", "open_from_web_form"]
 
 log = logging.getLogger("helpdesk_core.intake")
 CLASSIFIER = Actor.system("classifier")
@@ -179,8 +180,20 @@ def _check_incident_type(deps: Deps, key: str | None) -> None:
         IncidentTypeTree.of(uow.incident_types.all()).get(key)
 
 
-def _open(
+def _open(deps: Deps, **kwargs: Any) -> Ticket:
+    """Create the ticket in a transaction of its own, commit, then publish its events."""
+    with deps.storage.unit_of_work() as uow:
+        ticket = build_ticket(deps, uow, **kwargs)
+        events = list(ticket.pending_events)
+        uow.tickets.add(ticket)
+        uow.commit()
+    publish(deps, ticket, events)
+    return ticket
+
+
+def build_ticket(
     deps: Deps,
+    uow: UnitOfWork,
     *,
     subject: str,
     body: str,
@@ -197,38 +210,41 @@ def _open(
     custom_fields: Mapping[str, Any] | None = None,
     language: str | None = None,
     data: dict[str, Any] | None = None,
+    channel_owner: str | None = None,
+    article: Mapping[str, Any] | None = None,
 ) -> Ticket:
+    """A new ticket with its first article, numbered, classified and assigned — not yet added.
+
+    Runs inside the caller's unit of work; the caller adds more (articles, outbox rows) and
+    commits. ``article`` holds extra keyword arguments for the first article (meta,
+    attachments, external id); ``channel_owner`` is the person responsible for the channel.
+    """
     body = clean_text(body, field="message", max_length=100_000)
     now = deps.clock.now()
-    with deps.storage.unit_of_work() as uow:
-        tree = IncidentTypeTree.of(uow.incident_types.all())
-        if incident_type is not None:
-            tree.get(incident_type)  # unknown types are refused, not silently stored
-        seq = uow.sequences.next_value(deps.ticket_number.scope(now))
-        ticket = Ticket.open(
-            number=deps.ticket_number.render(seq=seq, created_at=now),
-            subject=subject, channel=channel, at=now, actor=actor,
-            priority=priority or Priority.NORMAL,
-            customer_id=customer.id if customer else None,
-            organisation_id=customer.organisation_id if customer else None,
-            incident_type=incident_type, links=links, tags=tags,
-            custom_fields=dict(custom_fields or {}), team=team, assignee=assignee,
-            language=language or (customer.language if customer else None)
-            or deps.default_language,
-            data=data,
-        )
-        ticket.add_article(direction=direction, channel=channel, author=actor, body_text=body,
-                           at=now, subject=ticket.subject)
-        _classify(deps, ticket, tree, f"{ticket.subject}\n{body}", explicit={
-            "priority": priority is not None, "incident_type": incident_type is not None,
-            "team": team is not None,
-        })
-        if ticket.assignee is None:
-            _assign(deps, ticket, tree, customer)
-        events = list(ticket.pending_events)
-        uow.tickets.add(ticket)
-        uow.commit()
-    publish(deps, ticket, events)
+    tree = IncidentTypeTree.of(uow.incident_types.all())
+    if incident_type is not None:
+        tree.get(incident_type)  # unknown types are refused, not silently stored
+    seq = uow.sequences.next_value(deps.ticket_number.scope(now))
+    ticket = Ticket.open(
+        number=deps.ticket_number.render(seq=seq, created_at=now),
+        subject=subject, channel=channel, at=now, actor=actor,
+        priority=priority or Priority.NORMAL,
+        customer_id=customer.id if customer else None,
+        organisation_id=customer.organisation_id if customer else None,
+        incident_type=incident_type, links=links, tags=tags,
+        custom_fields=dict(custom_fields or {}), team=team, assignee=assignee,
+        language=language or (customer.language if customer else None)
+        or deps.default_language,
+        data=data,
+    )
+    ticket.add_article(direction=direction, channel=channel, author=actor, body_text=body,
+                       at=now, subject=ticket.subject, **dict(article or {}))
+    _classify(deps, ticket, tree, f"{ticket.subject}\n{body}", explicit={
+        "priority": priority is not None, "incident_type": incident_type is not None,
+        "team": team is not None,
+    })
+    if ticket.assignee is None:
+        _assign(deps, ticket, tree, customer, channel_owner)
     return ticket
 
 
@@ -252,11 +268,12 @@ def _classify(deps: Deps, ticket: Ticket, tree: IncidentTypeTree, text: str,
 
 
 def _assign(deps: Deps, ticket: Ticket, tree: IncidentTypeTree,
-            customer: Contact | None) -> None:
+            customer: Contact | None, channel_owner: str | None = None) -> None:
     """Ask each resolver in turn; the first answer wins and the whole trace is recorded."""
     trace: list[dict[str, Any]] = []
     winner: AssignmentProposal | None = None
-    for resolver in _builtin_resolvers(tree, customer) + deps.hooks.assignment_resolvers():
+    resolvers = _builtin_resolvers(tree, customer, channel_owner)
+    for resolver in resolvers + deps.hooks.assignment_resolvers():
         try:
             proposal = resolver.propose(ticket)
         except Exception as exc:  # a host's resolver failing must not lose the ticket
@@ -309,6 +326,20 @@ class _AccountOwner:
                                   f"account owner of {self.customer.name or self.customer.id}")
 
 
-def _builtin_resolvers(tree: IncidentTypeTree, customer: Contact | None) -> list[Any]:
-    return [_IncidentTypeResponsible(tree), _AccountOwner(customer)]
+class _ChannelOwner:
+    name = "channel_owner"
+
+    def __init__(self, owner: str | None) -> None:
+        self.owner = owner
+
+    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
+        if not self.owner:
+            return None
+        return AssignmentProposal(self.name, self.owner, None,
+                                  f"responsible for the {ticket.channel.value} channel")
+
+
+def _builtin_resolvers(tree: IncidentTypeTree, customer: Contact | None,
+                       channel_owner: str | None = None) -> list[Any]:
+    return [_IncidentTypeResponsible(tree), _AccountOwner(customer), _ChannelOwner(channel_owner)]
 

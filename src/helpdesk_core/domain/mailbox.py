@@ -1,0 +1,97 @@
+"""What the helpdesk remembers about mail: staged raw mails and the Message-ID index.
+
+A fetched mail is *staged* (its raw bytes made durable) before it is parsed, so a crash at any
+point loses nothing; the staged row then records what became of it. The Message-ID index holds
+every Message-ID stored on or sent from a ticket: replies thread by it and repeated deliveries
+are recognised by it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.values import ensure_utc
+
+__all__ = ["MessageRecord", "StagedMail", "StagedState"]
+
+
+class StagedState(enum.Enum):
+    STAGED = "staged"  # bytes durable, not processed yet (or a failed attempt to retry)
+    PROCESSED = "processed"  # committed: the outcome says what it became
+    QUARANTINED = "quarantined"  # refused or failed too often; kept with its reason
+
+
+@attrs.frozen
+class StagedMail:
+    """One message of one mailbox, keyed by account and mailbox key.
+
+    ``blob_key`` addresses the raw bytes in the BlobStore (None when the message was too large
+    to download). ``acknowledged`` says the server was told (flag, move or delete) — which
+    happens only after the outcome was committed.
+    """
+
+    account: str
+    key: str
+    size: int
+    staged_at: datetime = attrs.field(converter=ensure_utc)
+    updated_at: datetime = attrs.field(converter=ensure_utc)
+    blob_key: str | None = None
+    content_hash: str | None = None
+    state: StagedState = StagedState.STAGED
+    attempts: int = 0
+    reason: str | None = None
+    outcome: str | None = None
+    ticket_id: str | None = None
+    article_id: str | None = None
+    acknowledged: bool = False
+
+    @classmethod
+    def stage(cls, *, account: str, key: str, size: int, at: datetime,
+              blob_key: str | None, content_hash: str | None) -> StagedMail:
+        return cls(account=account, key=key, size=size, staged_at=at, updated_at=at,
+                   blob_key=blob_key, content_hash=content_hash)
+
+    @property
+    def pending(self) -> bool:
+        return self.state is StagedState.STAGED
+
+    def processed(self, *, outcome: str, at: datetime, ticket_id: str | None = None,
+                  article_id: str | None = None) -> StagedMail:
+        return attrs.evolve(self, state=StagedState.PROCESSED, outcome=outcome,
+                            ticket_id=ticket_id, article_id=article_id, reason=None,
+                            updated_at=at)
+
+    def failed(self, reason: str, *, at: datetime, max_attempts: int) -> StagedMail:
+        """One more failed attempt; the last allowed one quarantines the mail."""
+        attempts = self.attempts + 1
+        state = StagedState.QUARANTINED if attempts >= max_attempts else StagedState.STAGED
+        return attrs.evolve(self, attempts=attempts, state=state, reason=reason[:2000],
+                            updated_at=at)
+
+    def quarantine(self, reason: str, *, at: datetime) -> StagedMail:
+        return attrs.evolve(self, state=StagedState.QUARANTINED, reason=reason[:2000],
+                            updated_at=at)
+
+    def retry(self, *, at: datetime) -> StagedMail:
+        """Back into the queue with a fresh attempt count (the reprocess command)."""
+        return attrs.evolve(self, state=StagedState.STAGED, attempts=0, updated_at=at)
+
+    def mark_acknowledged(self, *, at: datetime) -> StagedMail:
+        return attrs.evolve(self, acknowledged=True, updated_at=at)
+
+
+@attrs.frozen
+class MessageRecord:
+    """A Message-ID seen on a ticket. ``fingerprint`` is the content hash of an inbound mail
+    (None for mail we sent): the same Message-ID with the same fingerprint is a repeat."""
+
+    message_id: str
+    ticket_id: str
+    direction: Direction
+    at: datetime = attrs.field(converter=ensure_utc)
+    article_id: str | None = None
+    fingerprint: str | None = None

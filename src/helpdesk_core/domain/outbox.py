@@ -1,0 +1,56 @@
+"""The outbox: every outgoing message is written here in the transaction of its article.
+
+A dispatcher sends what is pending through a sender adapter and records the result; nothing is
+sent for a transaction that rolled back, because its outbox row never existed.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from helpdesk_core.domain.values import Channel, ensure_utc, new_id
+
+__all__ = ["OutboxMessage", "OutboxState"]
+
+
+class OutboxState(enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # the server may have it: never resent automatically
+
+
+@attrs.frozen
+class OutboxMessage:
+    """One message to send. ``kind`` says why it exists (``acknowledgement``, ``reply`` ...)."""
+
+    id: str
+    ticket_id: str
+    kind: str
+    channel: Channel
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body_text: str
+    created_at: datetime = attrs.field(converter=ensure_utc)
+    message_id: str | None = None
+    article_id: str | None = None
+    body_html: str | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
+    state: OutboxState = OutboxState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+
+    @classmethod
+    def create(cls, *, ticket_id: str, kind: str, channel: Channel, sender: str,
+               recipients: tuple[str, ...], subject: str, body_text: str, at: datetime,
+               message_id: str | None = None, article_id: str | None = None,
+               body_html: str | None = None,
+               headers: dict[str, str] | None = None) -> OutboxMessage:
+        return cls(id=new_id(), ticket_id=ticket_id, kind=kind, channel=channel, sender=sender,
+                   recipients=tuple(recipients), subject=subject, body_text=body_text,
+                   created_at=at, message_id=message_id, article_id=article_id,
+                   body_html=body_html, headers=dict(headers or {}))

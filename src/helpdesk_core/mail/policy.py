@@ -1,0 +1,112 @@
+"""How inbound mail is handled: the deployment's rules and each channel's defaults (pure values)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Literal
+
+import attrs
+
+from helpdesk_core.domain.contacts import normalize_email
+from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.mail.parsed import MailLimits
+
+__all__ = ["DEFAULT_ORDER_PATTERN", "MailChannel", "MailPolicy"]
+
+# "Order 2026-00042", "Bestellung Nr. 100234", "objednávka č. 100234", "Auftrag: 100234" ...
+DEFAULT_ORDER_PATTERN = (
+    r"(?i)\b(?:order|bestellung|auftrag|objedn[aá]vk[aAyuyě]|obj\.)"
+    r"(?:\s*(?:no\.?|nr\.?|number|nummer|č\.?|číslo|c\.|#|:))*\s*#?\s*"
+    r"([A-Z0-9][A-Z0-9-]{3,30}[0-9])\b"
+)
+
+
+def _addresses(values: object) -> frozenset[str]:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise ConfigurationError("addresses must be a list of e-mail addresses")
+    return frozenset(normalize_email(v, field="addresses") for v in values)
+
+
+@attrs.frozen
+class MailChannel:
+    """The mailbox a mail arrived through, and the defaults it gives new tickets.
+
+    ``owner`` is the person responsible for this channel: the third step of the assignment
+    chain, after the incident type's responsible and the customer's account owner.
+    """
+
+    name: str = "default"
+    addresses: frozenset[str] = attrs.field(default=frozenset(), converter=_addresses)
+    team: str | None = None
+    incident_type: str | None = None
+    owner: str | None = None
+    language: str | None = None
+
+    @property
+    def sender(self) -> str | None:
+        """The address automatic answers from this channel go out from."""
+        return min(self.addresses) if self.addresses else None
+
+
+@attrs.frozen
+class MailPolicy:
+    """Deployment-wide rules for inbound mail. Every field has a safe default.
+
+    * ``own_addresses`` — every address of ours (channels add theirs): mail from them is never
+      answered automatically and never opens a ticket for "us".
+    * ``message_id_domain`` — the right-hand side of the Message-IDs we generate; replies
+      carrying such an id are recognised as replies to us.
+    * ``unknown_sender`` — ``"create"`` a contact for an unknown sender, or ``"quarantine"``
+      the mail for a human to decide.
+    * ``unverified_reply`` — a mail that names a ticket but comes from someone who does not
+      take part in it is ``"hold"`` (an internal, unpublished note) or opens a ``"new_ticket"``.
+    * ``reopen_window`` — a reply to a ticket closed longer ago than this opens a new ticket
+      linked to the old one instead of reopening it.
+    * ``order_pattern`` — a regular expression whose first group is an order number.
+    * ``acknowledge`` / ``ack_limit`` / ``ack_window`` — acknowledgements, at most
+      ``ack_limit`` per sender within ``ack_window``.
+    * ``max_attempts`` — a staged mail that fails this many times is quarantined.
+    """
+
+    own_addresses: frozenset[str] = attrs.field(default=frozenset(), converter=_addresses)
+    message_id_domain: str = "helpdesk.invalid"
+    loop_header: str = "X-Helpdesk-Loop"
+    loop_token: str = "helpdesk-core"
+    unknown_sender: Literal["create", "quarantine"] = "create"
+    unverified_reply: Literal["hold", "new_ticket"] = "hold"
+    reopen_window: timedelta = timedelta(days=30)
+    order_pattern: str | None = DEFAULT_ORDER_PATTERN
+    order_system: str = "shop"
+    acknowledge: bool = True
+    ack_limit: int = 3
+    ack_window: timedelta = timedelta(hours=1)
+    max_attempts: int = 3
+    limits: MailLimits = attrs.field(factory=MailLimits)
+    ack_templates: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if self.unknown_sender not in ("create", "quarantine"):
+            raise ConfigurationError("unknown_sender must be 'create' or 'quarantine'")
+        if self.unverified_reply not in ("hold", "new_ticket"):
+            raise ConfigurationError("unverified_reply must be 'hold' or 'new_ticket'")
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", self.message_id_domain):
+            raise ConfigurationError("message_id_domain must be a domain name")
+        if not re.fullmatch(r"X-[A-Za-z0-9-]+", self.loop_header):
+            raise ConfigurationError("loop_header must look like X-Something")
+        if self.max_attempts < 1 or self.ack_limit < 0:
+            raise ConfigurationError("max_attempts must be ≥ 1 and ack_limit ≥ 0")
+        if self.order_pattern is not None:
+            try:
+                compiled = re.compile(self.order_pattern)
+            except re.error as exc:
+                raise ConfigurationError(f"bad order_pattern: {exc}") from exc
+            if compiled.groups < 1:
+                raise ConfigurationError("order_pattern needs a group around the number")
+
+    def own(self, channels: tuple[MailChannel, ...] = ()) -> frozenset[str]:
+        """Our addresses: the policy's and every channel's."""
+        return self.own_addresses.union(*(c.addresses for c in channels))
