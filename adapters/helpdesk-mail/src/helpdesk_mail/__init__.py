@@ -1,0 +1,14 @@
+"""IMAP and POP3 inboxes for helpdesk_core.
+
+Install ``helpdesk-mail``; the plugin registers the mail inboxes ``"imap"`` and ``"pop3"``
+through the ``helpdesk_core`` entry-point group. Or build one directly:
+``open_inbox(MailAccount(...))``.
+"""
+
+from helpdesk_mail.accounts import MailAccount
+from helpdesk_mail.errors import MessageTooLarge
+from helpdesk_mail.imap import ImapInbox
+from helpdesk_mail.plugin import open_inbox
+from helpdesk_mail.pop3 import Pop3Inbox
+
+__all__ = ["ImapInbox", "MailAccount", "MessageTooLarge", "Pop3Inbox", "open_inbox"]

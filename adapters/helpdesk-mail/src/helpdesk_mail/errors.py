@@ -1,0 +1,25 @@
+"""Errors of the mail adapter beyond the core tree (each is a core error subclass)."""
+
+from __future__ import annotations
+
+from helpdesk_core.errors import MailboxError
+
+__all__ = ["MessageTooLarge", "scrub"]
+
+
+class MessageTooLarge(MailboxError):
+    """``download`` refused a message above the account's ``max_bytes`` before fetching it.
+
+    The size is in the listing (``MailRef.size``), so a caller normally never gets here.
+    """
+
+    def __init__(self, message: str, *, key: str, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.size = size
+        self.limit = limit
+
+
+def scrub(text: str, secret: str) -> str:
+    """Remove the password from a driver's message before it reaches logs."""
+    return text.replace(secret, "***") if secret else text

@@ -1,0 +1,248 @@
+"""An IMAP folder as a ``MailInbox``, through imapclient.
+
+Keys are ``"<uidvalidity>:<uid>"``. Nothing changes on the server until ``acknowledge``:
+listing reads sizes only and downloading uses ``BODY.PEEK[]``, which leaves ``\\Seen`` alone.
+One instance holds one connection and is not thread-safe; use one per worker.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import imapclient
+from imapclient.exceptions import LoginError
+
+from helpdesk_core.errors import ConfigurationError, MailboxError
+from helpdesk_core.ports.messaging import MailRef
+from helpdesk_mail.accounts import MailAccount
+from helpdesk_mail.errors import MessageTooLarge, scrub
+
+__all__ = ["DONE_KEYWORD", "ImapInbox"]
+
+log = logging.getLogger(__name__)
+
+DONE_KEYWORD = b"$HelpdeskDone"
+SEEN = b"\\Seen"
+DELETED = b"\\Deleted"
+# socket, ssl and timeout errors are all OSError; imapclient's own errors subclass IMAP4.error.
+DRIVER_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
+
+
+class ImapInbox:
+    """One folder of one IMAP account. Connects on first use and again after a failure."""
+
+    def __init__(self, account: MailAccount) -> None:
+        if account.protocol != "imap":
+            raise ConfigurationError(f"{account.address} is not an IMAP account")
+        self.account = account.name
+        self.settings = account
+        self._client: Any = None
+        self._uidvalidity: int | None = None
+        self._target_exists = False
+
+    # -- the MailInbox port ----------------------------------------------------------------
+
+    def list_new(self, *, limit: int) -> list[MailRef]:
+        if limit <= 0:
+            return []
+        with self._guard("listing the folder"):
+            client = self._session()
+            # Selecting again on every poll shows new mail and the current UIDVALIDITY.
+            uidvalidity = self._select(client)
+            uids = sorted(client.search(["NOT", "DELETED", "NOT", "KEYWORD", DONE_KEYWORD]))
+            uids = uids[:limit]
+            if not uids:
+                return []
+            sizes = client.fetch(uids, ["RFC822.SIZE"])
+        # A message expunged between SEARCH and FETCH is simply missing from the answer.
+        return [
+            MailRef(key=f"{uidvalidity}:{uid}", size=int(sizes[uid][b"RFC822.SIZE"]))
+            for uid in uids
+            if uid in sizes
+        ]
+
+    def download(self, key: str) -> bytes:
+        with self._guard(f"downloading {key}"):
+            client = self._session()
+            uid = self._uid(client, key)
+            size = self._size(client, uid, key)
+            if size > self.settings.max_bytes:
+                raise MessageTooLarge(
+                    f"{self.settings.address}: message {key} has {size} bytes, more than "
+                    f"max_bytes={self.settings.max_bytes}; not downloaded",
+                    key=key, size=size, limit=self.settings.max_bytes,
+                )
+            answer = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
+            body = answer.get(b"BODY[]")
+            if body is None:
+                raise self._missing(key)
+            return bytes(body)
+
+    def acknowledge(self, key: str) -> None:
+        with self._guard(f"acknowledging {key}"):
+            client = self._session()
+            uid = self._uid(client, key)
+            after = self.settings.after
+            if after == "flag":
+                client.add_flags([uid], [DONE_KEYWORD, SEEN], silent=True)
+            elif after == "move":
+                self._move(client, uid)
+            else:
+                client.add_flags([uid], [DELETED], silent=True)
+                self._expunge(client, uid)
+
+    def close(self) -> None:
+        """Log out. Errors are ignored: IMAP has nothing pending that a logout would commit."""
+        client, self._client = self._client, None
+        self._forget()
+        if client is None:
+            return
+        try:
+            client.logout()
+        except DRIVER_ERRORS as exc:
+            log.debug("%s: logout failed: %s", self.settings.address, exc)
+            with suppress(*DRIVER_ERRORS):
+                client.shutdown()
+
+    def __enter__(self) -> ImapInbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _session(self) -> Any:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self) -> Any:
+        account = self.settings
+        context = account.ssl_context() if account.security != "none" else None
+        try:
+            client = imapclient.IMAPClient(
+                account.host, port=account.port, ssl=account.security == "tls",
+                ssl_context=context, timeout=account.timeout,
+            )
+        except DRIVER_ERRORS as exc:
+            raise MailboxError(
+                f"{account.address}: cannot connect: {self._describe(exc)}"
+            ) from exc
+        try:
+            if account.security == "starttls":
+                client.starttls(context)
+            client.login(account.username, account.password)
+        except LoginError as exc:
+            self._shutdown(client)
+            raise MailboxError(
+                f"{account.address}: the server refused the login of {account.username!r}"
+            ) from exc
+        except DRIVER_ERRORS as exc:
+            self._shutdown(client)
+            raise MailboxError(
+                f"{account.address}: cannot log in: {self._describe(exc)}"
+            ) from exc
+        return client
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Translate driver errors; a failed connection is dropped and rebuilt on next use."""
+        try:
+            yield
+        except DRIVER_ERRORS as exc:
+            self._drop()
+            raise MailboxError(
+                f"{self.settings.address}: {action} failed: {self._describe(exc)}"
+            ) from exc
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        self._forget()
+        if client is not None:
+            self._shutdown(client)
+
+    def _forget(self) -> None:
+        self._uidvalidity = None
+        self._target_exists = False
+
+    @staticmethod
+    def _shutdown(client: Any) -> None:
+        with suppress(*DRIVER_ERRORS):
+            client.shutdown()
+
+    def _describe(self, exc: BaseException) -> str:
+        return scrub(str(exc) or type(exc).__name__, self.settings.password)
+
+    # -- folder and keys -------------------------------------------------------------------
+
+    def _select(self, client: Any) -> int:
+        info = client.select_folder(self.settings.folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        return self._uidvalidity
+
+    def _uid(self, client: Any, key: str) -> int:
+        """The UID a key names, refusing keys from an earlier UIDVALIDITY of the folder."""
+        uidvalidity_text, colon, uid_text = key.partition(":")
+        if not (colon and uidvalidity_text.isdigit() and uid_text.isdigit()):
+            raise MailboxError(f"{self.settings.address}: {key!r} is not an IMAP message key")
+        current = self._uidvalidity if self._uidvalidity is not None else self._select(client)
+        if int(uidvalidity_text) != current:
+            raise MailboxError(
+                f"{self.settings.address}: key {key} is from UIDVALIDITY {uidvalidity_text}, "
+                f"but folder {self.settings.folder!r} now has {current}; list it again"
+            )
+        return int(uid_text)
+
+    def _size(self, client: Any, uid: int, key: str) -> int:
+        answer = client.fetch([uid], ["RFC822.SIZE"]).get(uid)
+        if not answer or b"RFC822.SIZE" not in answer:
+            raise self._missing(key)
+        return int(answer[b"RFC822.SIZE"])
+
+    def _missing(self, key: str) -> MailboxError:
+        return MailboxError(
+            f"{self.settings.address}: message {key} is no longer in {self.settings.folder!r}"
+        )
+
+    # -- acknowledge modes -----------------------------------------------------------------
+
+    def _move(self, client: Any, uid: int) -> None:
+        target = self.settings.move_to
+        assert target is not None  # guaranteed by MailAccount
+        self._ensure_folder(client, target)
+        if self._supports_move(client):
+            client.move([uid], target)
+            return
+        client.copy([uid], target)
+        client.add_flags([uid], [DELETED], silent=True)
+        self._expunge(client, uid)
+
+    def _ensure_folder(self, client: Any, folder: str) -> None:
+        if self._target_exists:
+            return
+        if not client.folder_exists(folder):
+            try:
+                client.create_folder(folder)
+            except imaplib.IMAP4.error:
+                # Another worker may have created it a moment ago.
+                if not client.folder_exists(folder):
+                    raise
+        self._target_exists = True
+
+    @staticmethod
+    def _supports_move(client: Any) -> bool:
+        return bool(client.has_capability("MOVE"))
+
+    @staticmethod
+    def _expunge(client: Any, uid: int) -> None:
+        # UID EXPUNGE removes only our message; plain EXPUNGE would also remove messages that
+        # someone else marked \Deleted, which is still their business.
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge([uid])
+        else:
+            client.expunge()

@@ -1,0 +1,241 @@
+"""A POP3 maildrop as a ``MailInbox``, through poplib.
+
+Keys are the server's UIDLs. A POP3 session sees a snapshot of the maildrop and message
+numbers are valid only inside it, so every ``list_new`` starts a new session (QUIT first, which
+commits pending deletions) and numbers are looked up by UIDL per session.
+
+``after="delete"``: ``acknowledge`` sends DELE, which the server carries out only at QUIT
+(``close()`` or the next ``list_new``). If the process dies or the connection drops before
+QUIT, the server undeletes the messages; that is safe because the ingest pipeline recognises
+keys it has already processed. ``after="keep"``: nothing is sent; the pipeline remembers the
+UIDL, and this instance skips keys acknowledged through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import poplib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import BinaryIO, cast
+
+from helpdesk_core.errors import ConfigurationError, MailboxError
+from helpdesk_core.ports.messaging import MailRef
+from helpdesk_mail.accounts import MailAccount
+from helpdesk_mail.errors import MessageTooLarge, scrub
+
+__all__ = ["Pop3Inbox"]
+
+log = logging.getLogger(__name__)
+
+DRIVER_ERRORS = (poplib.error_proto, OSError, EOFError)
+
+
+class _LongLines:
+    """poplib refuses lines over 2048 bytes, yet real mail has longer ones (unwrapped base64,
+    HTML on one line). Allow lines as long as the largest message we would download, and keep
+    the line content exactly as sent."""
+
+    file: BinaryIO
+    max_line = 64 * 1024
+
+    def _getline(self) -> tuple[bytes, int]:
+        line = self.file.readline(self.max_line + 1)
+        if len(line) > self.max_line:
+            raise poplib.error_proto("line too long")
+        if not line:
+            raise poplib.error_proto("-ERR EOF")
+        if line.endswith(b"\r\n"):
+            return line[:-2], len(line)
+        if line.endswith(b"\n"):
+            return line[:-1], len(line)
+        return line, len(line)
+
+
+class _POP3(_LongLines, poplib.POP3):
+    pass
+
+
+class _POP3SSL(_LongLines, poplib.POP3_SSL):
+    pass
+
+
+class Pop3Inbox:
+    """The maildrop of one POP3 account. Connects on first use and again after a failure."""
+
+    def __init__(self, account: MailAccount) -> None:
+        if account.protocol != "pop3":
+            raise ConfigurationError(f"{account.address} is not a POP3 account")
+        self.account = account.name
+        self.settings = account
+        self._pop: poplib.POP3 | None = None
+        self._numbers: dict[str, int] = {}
+        self._kept: set[str] = set()
+
+    # -- the MailInbox port ----------------------------------------------------------------
+
+    def list_new(self, *, limit: int) -> list[MailRef]:
+        if limit <= 0:
+            return []
+        self._quit()
+        with self._guard("listing the maildrop"):
+            pop = self._session()
+            self._refresh(pop)
+            _, lines, _ = pop.list()
+        sizes = dict(_pairs(lines))
+        present = set(self._numbers)
+        self._kept &= present  # forget keys the server no longer has
+        ordered = sorted(self._numbers.items(), key=lambda item: item[1])
+        refs = [
+            MailRef(key=uidl, size=int(sizes[str(number)]))
+            for uidl, number in ordered
+            if uidl not in self._kept and str(number) in sizes
+        ]
+        return refs[:limit]
+
+    def download(self, key: str) -> bytes:
+        with self._guard(f"downloading {key}"):
+            pop = self._session()
+            number = self._number(pop, key)
+            size = _size(pop, number)
+            if size > self.settings.max_bytes:
+                raise MessageTooLarge(
+                    f"{self.settings.address}: message {key} has {size} bytes, more than "
+                    f"max_bytes={self.settings.max_bytes}; not downloaded",
+                    key=key, size=size, limit=self.settings.max_bytes,
+                )
+            _, lines, _ = pop.retr(number)
+        # poplib has removed the dot-stuffing; the wire form ends every line with CRLF.
+        return b"".join(line + b"\r\n" for line in lines)
+
+    def acknowledge(self, key: str) -> None:
+        if self.settings.after == "keep":
+            self._kept.add(key)
+            return
+        with self._guard(f"deleting {key}"):
+            pop = self._session()
+            pop.dele(self._number(pop, key))
+            del self._numbers[key]
+
+    def close(self) -> None:
+        """QUIT, which carries out the deletions. Raises MailboxError when QUIT fails; the
+        messages then stay on the server and come back in the next listing."""
+        self._quit()
+
+    def __enter__(self) -> Pop3Inbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _session(self) -> poplib.POP3:
+        if self._pop is None:
+            self._pop = self._connect()
+            self._numbers = {}
+        return self._pop
+
+    def _connect(self) -> poplib.POP3:
+        account = self.settings
+        context = account.ssl_context() if account.security != "none" else None
+        pop: _POP3 | _POP3SSL
+        try:
+            if account.security == "tls":
+                pop = _POP3SSL(account.host, account.port, timeout=account.timeout,
+                               context=context)
+            else:
+                pop = _POP3(account.host, account.port, timeout=account.timeout)
+        except DRIVER_ERRORS as exc:
+            raise MailboxError(
+                f"{account.address}: cannot connect: {self._describe(exc)}"
+            ) from exc
+        pop.max_line = max(_LongLines.max_line, account.max_bytes)
+        try:
+            if account.security == "starttls":
+                pop.stls(context)
+            pop.user(account.username)
+        except DRIVER_ERRORS as exc:
+            _close_socket(pop)
+            raise MailboxError(
+                f"{account.address}: cannot log in: {self._describe(exc)}"
+            ) from exc
+        try:
+            pop.pass_(account.password)
+        except poplib.error_proto as exc:
+            _close_socket(pop)
+            raise MailboxError(
+                f"{account.address}: the server refused the login of {account.username!r}"
+            ) from exc
+        except DRIVER_ERRORS as exc:
+            _close_socket(pop)
+            raise MailboxError(
+                f"{account.address}: cannot log in: {self._describe(exc)}"
+            ) from exc
+        return pop
+
+    def _quit(self) -> None:
+        pop, self._pop = self._pop, None
+        self._numbers = {}
+        if pop is None:
+            return
+        try:
+            pop.quit()
+        except DRIVER_ERRORS as exc:
+            _close_socket(pop)
+            raise MailboxError(
+                f"{self.settings.address}: QUIT failed, deletions were not carried out: "
+                f"{self._describe(exc)}"
+            ) from exc
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Translate driver errors; a failed session is dropped (the server then undeletes)."""
+        try:
+            yield
+        except DRIVER_ERRORS as exc:
+            pop, self._pop = self._pop, None
+            self._numbers = {}
+            if pop is not None:
+                _close_socket(pop)
+            raise MailboxError(
+                f"{self.settings.address}: {action} failed: {self._describe(exc)}"
+            ) from exc
+
+    def _describe(self, exc: BaseException) -> str:
+        return scrub(str(exc) or type(exc).__name__, self.settings.password)
+
+    # -- UIDL to message number ------------------------------------------------------------
+
+    def _refresh(self, pop: poplib.POP3) -> None:
+        _, lines, _ = pop.uidl()
+        self._numbers = {uidl: int(number) for number, uidl in _pairs(lines)}
+
+    def _number(self, pop: poplib.POP3, key: str) -> int:
+        if key not in self._numbers:
+            self._refresh(pop)
+        try:
+            return self._numbers[key]
+        except KeyError:
+            raise MailboxError(
+                f"{self.settings.address}: no message with UIDL {key!r} (deleted meanwhile?)"
+            ) from None
+
+
+def _pairs(lines: list[bytes]) -> Iterator[tuple[str, str]]:
+    """``b"<number> <value>"`` lines of UIDL and LIST answers."""
+    for line in lines:
+        number, _, value = line.decode("ascii", "replace").partition(" ")
+        yield number, value.strip()
+
+
+def _size(pop: poplib.POP3, number: int) -> int:
+    # LIST with an argument answers one line, "+OK <number> <size>" (typeshed types only the
+    # multi-line form).
+    answer = cast(bytes, pop.list(number))
+    return int(answer.split()[2])
+
+
+def _close_socket(pop: poplib.POP3) -> None:
+    with suppress(*DRIVER_ERRORS):
+        pop.close()

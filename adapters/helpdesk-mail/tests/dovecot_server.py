@@ -1,0 +1,220 @@
+"""A throwaway Dovecot (IMAP + POP3) on 127.0.0.1 for the adapter's tests.
+
+Everything lives in one temporary directory: configuration, sockets, state, logs and mail.
+Every user name logs in with the one password (a static passdb), and a mailbox is created on
+first login, so a test gets a fresh mailbox by picking a new user name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+DOVECOT = "/usr/sbin/dovecot"
+DOVEADM = "/usr/bin/doveadm"
+PASSWORD = "s3cret-Helpdesk-pw"  # no spaces: static passdb args split on them
+# Dovecot refuses to serve mail as root; mail runs as nobody/nogroup.
+MAIL_UID = 65534
+MAIL_GID = 65534
+
+CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+instance_name = helpdesk-test-{port_imap}
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{root}/tls/cert.pem
+ssl_key = <{root}/tls/key.pem
+ssl_dh = <{root}/tls/dh.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+default_internal_user = {internal_user}
+default_login_user = {login_user}
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 100
+pop3_uidl_format = %08Xu%08Xv
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {port_imap}
+  }}
+  inet_listener imaps {{
+    port = {port_imaps}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {port_pop3}
+  }}
+  inet_listener pop3s {{
+    port = {port_pop3s}
+    ssl = yes
+  }}
+}}
+"""
+
+
+class DovecotUnavailable(RuntimeError):
+    """Dovecot is not installed here and could not be installed, or it did not start."""
+
+
+@attrs.frozen
+class Dovecot:
+    root: Path
+    imap_port: int
+    imaps_port: int
+    pop3_port: int
+    pop3s_port: int
+    ca_file: str
+    host: str = "127.0.0.1"
+    password: str = PASSWORD
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def doveadm(self, *args: str) -> str:
+        result = subprocess.run(
+            [DOVEADM, "-c", str(self.config), *args],
+            capture_output=True, text=True, timeout=20, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"doveadm {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def ensure_installed() -> None:
+    """Install Dovecot from the distribution's packages when it is missing (Debian, as root)."""
+    if Path(DOVECOT).exists() and Path(DOVEADM).exists():
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        raise DovecotUnavailable(f"{DOVECOT} is missing and cannot be installed with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"],
+                    ["apt-get", "install", "-y", "dovecot-imapd", "dovecot-pop3d"]):
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            raise DovecotUnavailable(
+                f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}"
+            )
+    if not Path(DOVECOT).exists():
+        raise DovecotUnavailable(f"{DOVECOT} is still missing after apt-get install")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _make_certificate(directory: Path) -> None:
+    directory.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")],
+        capture_output=True, check=True, timeout=60,
+    )
+    # Dovecot's packaged DH parameters; generating fresh ones takes far too long for a test.
+    shutil.copy("/usr/share/dovecot/dh.pem", directory / "dh.pem")
+
+
+def _user(name: str, fallback: str) -> str:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return fallback
+    return name
+
+
+def _wait_listening(ports: list[int], process: subprocess.Popen[bytes], deadline: float) -> None:
+    pending = list(ports)
+    while pending:
+        if process.poll() is not None:
+            raise DovecotUnavailable(f"dovecot exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise DovecotUnavailable(f"dovecot did not listen on {pending} in time")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", pending[0]), 1):
+            pending.pop(0)
+            continue
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """Start Dovecot in the foreground on free ports; stop it and remove its files at the end."""
+    ensure_installed()
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    # Dovecot's login and mail processes are unprivileged and must reach base_dir and mail.
+    root.chmod(0o755)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        mail = root / "mail"
+        mail.mkdir()
+        os.chown(mail, MAIL_UID, MAIL_GID)
+        _make_certificate(root / "tls")
+        imap, imaps, pop3, pop3s = free_ports(4)
+        config = root / "dovecot.conf"
+        config.write_text(CONFIG.format(
+            root=root, port_imap=imap, port_imaps=imaps, port_pop3=pop3, port_pop3s=pop3s,
+            uid=MAIL_UID, gid=MAIL_GID, password=PASSWORD,
+            internal_user=_user("dovecot", "nobody"), login_user=_user("dovenull", "nobody"),
+        ))
+        process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(config)],
+            stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"),
+        )
+        try:
+            _wait_listening([imap, imaps, pop3, pop3s], process, time.monotonic() + 20)
+        except DovecotUnavailable as exc:
+            detail = (root / "stderr.log").read_text(errors="replace")
+            raise DovecotUnavailable(f"{exc}\n{detail}") from None
+        yield Dovecot(root=root, imap_port=imap, imaps_port=imaps, pop3_port=pop3,
+                      pop3s_port=pop3s, ca_file=str(root / "tls" / "cert.pem"))
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
