@@ -86,10 +86,10 @@ SUBJECTS = {
            "Stornierung meiner Bestellung", "Gutschrift fehlt noch", "Falscher Artikel geliefert"],
     "cs": ["Poškozená zásilka", "Vrácení objednávky {order}", "Dotaz k faktuře {order}",
            "Balík nedorazil", "Špatná velikost bot", "Zrušení objednávky",
-           "Reklamace – nefunkční výrobek", "Chybí dobropis"],
+           "Reklamace \u2013 nefunkční výrobek", "Chybí dobropis"],
     "sk": ["Poškodená zásielka", "Vrátenie objednávky {order}", "Otázka k faktúre {order}",
            "Balík neprišiel", "Nesprávna veľkosť", "Zrušenie objednávky",
-           "Reklamácia – výrobok nefunguje", "Chýba dobropis"],
+           "Reklamácia \u2013 výrobok nefunguje", "Chýba dobropis"],
 }
 GREETING = {"de": ["Sehr geehrte Damen und Herren,", "Hallo,", "Guten Tag,"],
             "cs": ["Dobrý den,", "Vážení,", "Dobrý den, prosím o pomoc."],
@@ -188,7 +188,7 @@ def _charset(name: str, body: int, header: int) -> email_charset.Charset:
 
 def _encodable(text: str, charset: str) -> str:
     if charset == "iso-8859-2":  # no typographic quotes or dashes in Latin-2
-        text = text.replace("„", '"').replace("“", '"').replace("–", "-").replace("€", "EUR")
+        text = text.replace("„", '"').replace("“", '"').replace("\u2013", "-").replace("€", "EUR")
     return text
 
 
@@ -243,7 +243,8 @@ def _plan(size: int, seed: int) -> list[dict[str, Any]]:
             first, last = rng.choice(FIRST[lang]), rng.choice(LAST[lang])
             local = f"{first}.{last}".translate(ASCII).lower()
             address = f"{local}{rng.randint(1, 999)}@{rng.choice(DOMAINS[lang])}"
-            order = f"{rng.randint(100000, 999999)}"
+            # Unique per thread: the core links order numbers named in mails.
+            order = f"{1_000_000 + 13 * len(threads) + rng.randint(0, 12)}"
             text = "\n".join([
                 rng.choice(GREETING[lang]), "",
                 *(s.format(order=order) for s in rng.sample(SENTENCES[lang], rng.randint(2, 4))),

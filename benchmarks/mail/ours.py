@@ -1,0 +1,99 @@
+"""Our mail ingestion: ``Helpdesk.receive_mail(raw)`` once per mail, one transaction each.
+
+The helpdesk is bootstrapped on an empty database (a fresh SQLite file, or an empty
+PostgreSQL schema the parent created), then every file of the corpus is read and handed to
+``receive_mail`` in order. Bootstrap and migrations are not timed; reading the files is (as it
+is for the other two pipelines). For each mail one line ``file<TAB>ticket
+number<TAB>outcome`` goes to ``--out`` as it is processed, so that memory does not grow with
+the corpus; the parent scores threading from that file. A mail that raises is recorded with
+outcome ``error:<exception class>`` and no ticket, and the run goes on.
+
+Run in a child process by ``run.py`` so that its peak RSS is its own::
+
+    python benchmarks/mail/ours.py CORPUS --url DATABASE_URL --out RESULTS.tsv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from common import emit, peak_rss_kib
+from corpus import mail_files
+
+from helpdesk_core import Settings, bootstrap
+
+
+def available() -> str | None:
+    """None when the facade has ``receive_mail``, else why the benchmark cannot run it."""
+    from helpdesk_core.app import Helpdesk
+
+    if not hasattr(Helpdesk, "receive_mail"):
+        return "Helpdesk.receive_mail is not in this version of helpdesk_core"
+    return None
+
+
+def _text(value: Any) -> str:
+    value = getattr(value, "value", value)
+    return "" if value is None else str(value)
+
+
+def ingest(files: list[Path], url: str, out: Path) -> dict[str, Any]:
+    helpdesk = bootstrap(Settings(database_url=url))
+    failures = 0
+    try:
+        receive = helpdesk.receive_mail
+        with out.open("w", encoding="utf-8") as sink:
+            started = time.perf_counter()
+            for file in files:
+                try:
+                    result = receive(file.read_bytes(), account="default")
+                except Exception as error:  # recorded and scored as not ingested
+                    failures += 1
+                    sink.write(f"{file.name}\t\terror:{type(error).__name__}: "
+                               f"{str(error)[:200]!r}\n")
+                    continue
+                sink.write(f"{file.name}\t{_text(result.ticket_number)}\t"
+                           f"{_text(result.outcome)}\n")
+            seconds = time.perf_counter() - started
+    finally:
+        helpdesk.close()
+    return {"mails": len(files), "seconds": seconds, "rate": len(files) / seconds,
+            "failures": failures}
+
+
+def read_results(out: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    """File → ticket number (None when not ingested), and how often each outcome occurred."""
+    landed: dict[str, str | None] = {}
+    outcomes: dict[str, int] = {}
+    for line in out.read_text(encoding="utf-8").splitlines():
+        file, number, outcome = line.split("\t", 2)
+        landed[file] = number or None
+        if outcome.startswith("error:"):
+            outcome = "error: " + outcome[len("error:"):].split(":", 1)[0]
+        key = outcome or "(none)"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return landed, outcomes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    reason = available()
+    if reason:
+        emit({"unavailable": reason})
+        return 0
+    result = ingest(mail_files(args.corpus), args.url, args.out)
+    result["peak_rss_kib"] = peak_rss_kib()
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
