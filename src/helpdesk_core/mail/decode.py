@@ -106,6 +106,34 @@ def _try(data: bytes, codec: str | None) -> str | None:
     return _SURROGATE.sub("\ufffd", text)
 
 
+# Single-byte charsets that decode any byte sequence, so a wrong label never fails on its own.
+_SINGLE_BYTE = {"cp1252", "cp1250", "iso8859-1", "iso8859-2", "iso8859-15", "latin-1"}
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
+
+
+def _actual_codec(data: bytes, declared: str | None) -> str | None:
+    """Correct the two labels senders most often get wrong.
+
+    Text labelled with a single-byte charset that is valid UTF-8 with multi-byte sequences is
+    UTF-8 (web forms and scripts label UTF-8 as ISO-8859-1; real Latin text practically never
+    forms valid UTF-8 sequences). ``iso-8859-2`` text with bytes 0x80-0x9f (C1 controls there)
+    is windows-1250, where those bytes are letters such as š, ť and ž.
+    """
+    if declared not in _SINGLE_BYTE:
+        return declared
+    if _UTF8_MULTIBYTE.search(data):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "utf-8"
+    if declared == "iso8859-2" and _C1_BYTES.search(data):
+        return "cp1250"
+    return declared
+
+
 def decode_bytes(
     data: bytes, charset: object = None, *, guesses: Sequence[str] = DEFAULT_GUESSES
 ) -> str:
@@ -116,6 +144,7 @@ def decode_bytes(
     # 7-bit data is ASCII unless the charset is one of the 7-bit encodings (or UTF-16/32)
     if data.isascii() and not (declared or "").startswith(_SEVEN_BIT_CODECS):
         return data.decode("ascii")
+    declared = _actual_codec(data, declared)
     text = _try(data, declared)
     if text is not None:
         return text
