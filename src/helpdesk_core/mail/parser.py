@@ -345,9 +345,10 @@ class _Walk:
             content_id = content_id.strip().strip("<>").strip() or None
         disposition = _disposition(part)
         if inline is None:
+            # an image the HTML refers to by cid: or by its Content-Location is shown inline
+            referable = content_id is not None or _first_raw(part, "content-location") is not None
             inline = disposition == "inline" or (
-                disposition != "attachment" and content_id is not None
-                and ctype.startswith("image/")
+                disposition != "attachment" and referable and ctype.startswith("image/")
             )
         self.attachments.append(ParsedAttachment(
             filename=self.unique_name(filename),
