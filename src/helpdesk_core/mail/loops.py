@@ -9,7 +9,7 @@ reason                              when
 ==================================  =====================================================
 ``auto-submitted: <value>``         ``Auto-Submitted`` present and not ``no``
 ``return-path: null``               ``Return-Path: <>``
-``precedence: <bulk|junk|list>``    ``Precedence`` says bulk, junk or list
+``precedence: <value>``             ``Precedence`` says bulk, junk, list or auto_reply
 ``list-id``                         ``List-Id`` present
 ``list-unsubscribe``                ``List-Unsubscribe`` present
 ``x-auto-response-suppress: <v>``   Exchange's header with All/AutoReply/OOF/DR/RN/NRN
@@ -56,7 +56,7 @@ class Bounce:
 
 
 _SUPPRESS_VALUES = {"all", "autoreply", "oof", "dr", "rn", "nrn"}
-_PRECEDENCE = {"bulk", "junk", "list"}
+_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _ROBOT_LOCAL = re.compile(
     r"(?:[^@]*[-_.+])?(?:mailer[-_.]?daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|"
     r"dont[-_.]?reply|donotreply|bounces?)"
@@ -64,6 +64,20 @@ _ROBOT_LOCAL = re.compile(
     re.IGNORECASE,
 )
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+_DAEMON_LOCAL = re.compile(r"mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.a-z]*",
+                           re.IGNORECASE)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered mail|delivery status notification|failure notice"
+    r"|mail delivery failed|delivery failure|returned mail|returned to sender"
+    r"|unzustellbar|nicht zustellbar|nedoru[čc]itel|nedoru[čc]ite[lľ]",
+    re.IGNORECASE,
+)
+_COPY_MARKER = re.compile(
+    r"^.*(?:below this line is a copy of the message|this is a copy of the message"
+    r"|original message follows|returned message|undelivered message"
+    r"|message headers follow).*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _ORIGINAL_ID_FIELDS = ("original-message-id", "x-original-message-id")
 _HEADERS_TYPES = {"message/rfc822", "message/global", "text/rfc822-headers",
                   "message/global-headers"}
@@ -128,16 +142,19 @@ def bounce_info(mail: ParsedMail) -> Bounce:
 
     Standard DSNs (``multipart/report; report-type=delivery-status``, RFC 3464) and the common
     non-standard ones: a mailer-daemon/postmaster sender with the original attached as
-    ``message/rfc822`` or ``text/rfc822-headers``, Exchange's ``X-MS-Exchange-Message-Is-Ndr``
-    and Exim's ``X-Failed-Recipients``.
+    ``message/rfc822`` or ``text/rfc822-headers`` or with a bounce subject ("failure notice",
+    "Mail delivery failed", "Unzustellbar" ...; qmail and Exim copy the original into the
+    text), Exchange's ``X-MS-Exchange-Message-Is-Ndr`` and Exim's ``X-Failed-Recipients``.
     """
     ctype, params = _content_type(mail)
     kinds = {a.content_type for a in mail.attachments}
     standard = ctype == "multipart/report" and params.get("report-type") == "delivery-status"
     has_original = bool(kinds & _HEADERS_TYPES)
     robot = _is_robot(mail.from_address) or _is_robot(_bare(mail.header("Sender")))
+    daemon = bool(_DAEMON_LOCAL.fullmatch(_local_part(mail.from_address)))
     non_standard = (
         (robot and (has_original or "message/delivery-status" in kinds))
+        or (daemon and bool(_BOUNCE_SUBJECT.search(mail.subject)))
         or mail.header("X-MS-Exchange-Message-Is-Ndr") is not None
         or mail.header("X-Failed-Recipients") is not None
     )
@@ -167,7 +184,20 @@ def _original_message_id(mail: ParsedMail) -> str | None:
             found = _first_id(value)
             if found:
                 return found
-    return _id_from_fields(mail.body_text)
+    return _id_from_fields(mail.body_text) or _copied_message_id(mail.body_text)
+
+
+def _copied_message_id(text: str) -> str | None:
+    """The Message-ID of the original that qmail, Exim and friends copy below a marker line
+    ("--- Below this line is a copy of the message.") into the text of a bounce."""
+    marker = _COPY_MARKER.search(text)
+    if marker is None:
+        return None
+    for line in text[marker.end():].splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "message-id":
+            return _first_id(value)
+    return None
 
 
 def auto_response(
