@@ -54,6 +54,11 @@ from helpdesk_core.errors import (
 )
 from helpdesk_sqlalchemy import convert
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
+from helpdesk_sqlalchemy.mailstore import (
+    SqlAlchemyMailStaging,
+    SqlAlchemyMessageIndex,
+    SqlAlchemyOutbox,
+)
 from helpdesk_sqlalchemy.tables import (
     ACTIVE_CATEGORIES,
     active_only,
@@ -153,6 +158,9 @@ class SqlAlchemyUnitOfWork:
         self.organisations = SqlAlchemyOrganisationRepository(self)
         self.incident_types = SqlAlchemyIncidentTypeRepository(self)
         self.sequences = SqlAlchemySequenceAllocator(self)
+        self.messages = SqlAlchemyMessageIndex(self.connection)
+        self.staged_mail = SqlAlchemyMailStaging(self.connection)
+        self.outbox = SqlAlchemyOutbox(self.connection)
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""

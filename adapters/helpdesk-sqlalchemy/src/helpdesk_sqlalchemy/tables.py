@@ -35,8 +35,11 @@ __all__ = [
     "contact_phones",
     "contacts",
     "incident_types",
+    "mail_messages",
+    "mail_staging",
     "metadata",
     "organisations",
+    "outbox",
     "sequences",
     "ticket_events",
     "ticket_tags",
@@ -231,4 +234,66 @@ blobs = Table(
     Column("key", String(64), primary_key=True),  # lower-case hex SHA-256 of data
     Column("data", LargeBinary(), nullable=False),
     Column("size", BigInteger(), nullable=False),
+)
+
+# -- mail ----------------------------------------------------------------------------------
+
+mail_messages = Table(
+    "mail_messages",
+    metadata,
+    Column("message_id", key_string(), nullable=False),
+    # "" for mail we sent: part of the primary key, so it cannot be NULL.
+    Column("fingerprint", key_string(), nullable=False),
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("article_id", String(), nullable=True),
+    Column("direction", String(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("message_id", "fingerprint", "ticket_id"),
+)
+
+mail_staging = Table(
+    "mail_staging",
+    metadata,
+    Column("account", key_string(), nullable=False),
+    Column("key", key_string(), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+    Column("staged_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("blob_key", String(64), nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("state", String(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("outcome", String(), nullable=True),
+    Column("ticket_id", String(), nullable=True),
+    Column("article_id", String(), nullable=True),
+    Column("acknowledged", Boolean(), nullable=False),
+    PrimaryKeyConstraint("account", "key"),
+    Index("ix_mail_staging_state", "state", "staged_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("kind", String(), nullable=False),
+    Column("channel", String(), nullable=False),
+    Column("sender", String(), nullable=False),
+    Column("recipients", JSONValue(), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("body_text", Text(), nullable=False),
+    Column("body_html", Text(), nullable=True),
+    Column("headers", JSONValue(), nullable=False),
+    Column("message_id", String(), nullable=True),
+    Column("article_id", String(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("state", String(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("last_error", Text(), nullable=True),
+    # Rate limits count recent acknowledgements per recipient: the first recipient is indexed.
+    Column("first_recipient", String(), nullable=False),
+    Index("ix_outbox_ticket", "ticket_id", "created_at"),
+    Index("ix_outbox_recipient", "first_recipient", "kind", "created_at"),
+    Index("ix_outbox_state", "state", "created_at"),
 )

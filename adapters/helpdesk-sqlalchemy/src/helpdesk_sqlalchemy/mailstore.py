@@ -1,0 +1,162 @@
+"""Mail repositories on SQLAlchemy Core: staged mails, the Message-ID index, the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, RowMapping
+
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.values import Channel
+from helpdesk_core.errors import StorageError
+from helpdesk_sqlalchemy.engine import guarded
+from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
+
+__all__ = ["SqlAlchemyMailStaging", "SqlAlchemyMessageIndex", "SqlAlchemyOutbox"]
+
+
+class _Repository:
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection  # the unit of work's ``connection`` method
+
+    def _conn(self) -> Connection:
+        conn: Connection = self._connection()
+        return conn
+
+
+class SqlAlchemyMessageIndex(_Repository):
+    @guarded
+    def add(self, record: MessageRecord) -> None:
+        conn = self._conn()
+        row = {"message_id": record.message_id, "fingerprint": record.fingerprint or "",
+               "ticket_id": record.ticket_id, "article_id": record.article_id,
+               "direction": record.direction.value, "at": record.at}
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(mail_messages).values(**row).on_conflict_do_nothing())
+
+    @guarded
+    def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        if not message_ids:
+            return []
+        rows = self._conn().execute(
+            select(mail_messages).where(mail_messages.c.message_id.in_(list(message_ids)))
+            .order_by(mail_messages.c.at)
+        ).mappings()
+        return [MessageRecord(message_id=r["message_id"], ticket_id=r["ticket_id"],
+                              direction=Direction(r["direction"]), at=r["at"],
+                              article_id=r["article_id"], fingerprint=r["fingerprint"] or None)
+                for r in rows]
+
+
+def _staged_row(mail: StagedMail) -> dict[str, Any]:
+    return {"account": mail.account, "key": mail.key, "size": mail.size,
+            "staged_at": mail.staged_at, "updated_at": mail.updated_at,
+            "blob_key": mail.blob_key, "content_hash": mail.content_hash,
+            "state": mail.state.value, "attempts": mail.attempts, "reason": mail.reason,
+            "outcome": mail.outcome, "ticket_id": mail.ticket_id,
+            "article_id": mail.article_id, "acknowledged": mail.acknowledged}
+
+
+def _staged(row: RowMapping) -> StagedMail:
+    return StagedMail(account=row["account"], key=row["key"], size=row["size"],
+                      staged_at=row["staged_at"], updated_at=row["updated_at"],
+                      blob_key=row["blob_key"], content_hash=row["content_hash"],
+                      state=StagedState(row["state"]), attempts=row["attempts"],
+                      reason=row["reason"], outcome=row["outcome"], ticket_id=row["ticket_id"],
+                      article_id=row["article_id"], acknowledged=bool(row["acknowledged"]))
+
+
+class SqlAlchemyMailStaging(_Repository):
+    @guarded
+    def get(self, account: str, key: str) -> StagedMail | None:
+        row = self._conn().execute(
+            select(mail_staging).where(mail_staging.c.account == account,
+                                       mail_staging.c.key == key)
+        ).mappings().first()
+        return None if row is None else _staged(row)
+
+    def add(self, mail: StagedMail) -> None:
+        conn = self._conn()
+        try:
+            with conn.begin_nested():
+                conn.execute(mail_staging.insert().values(**_staged_row(mail)))
+        except sa_exc.IntegrityError as exc:
+            raise StorageError(f"mail {mail.account}/{mail.key} is already staged") from exc
+        except sa_exc.SQLAlchemyError as exc:
+            raise StorageError(f"staging mail: {exc}") from exc
+
+    @guarded
+    def update(self, mail: StagedMail) -> None:
+        row = _staged_row(mail)
+        result = self._conn().execute(
+            update(mail_staging).where(mail_staging.c.account == mail.account,
+                                       mail_staging.c.key == mail.key).values(**row)
+        )
+        if result.rowcount != 1:
+            raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+
+    @guarded
+    def list(self, *, account: str | None = None, state: StagedState | None = None,
+             limit: int = 100) -> list[StagedMail]:
+        stmt = select(mail_staging)
+        if account is not None:
+            stmt = stmt.where(mail_staging.c.account == account)
+        if state is not None:
+            stmt = stmt.where(mail_staging.c.state == state.value)
+        stmt = stmt.order_by(mail_staging.c.staged_at, mail_staging.c.account,
+                             mail_staging.c.key).limit(limit)
+        return [_staged(r) for r in self._conn().execute(stmt).mappings()]
+
+
+def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    return {"id": message.id, "ticket_id": message.ticket_id, "kind": message.kind,
+            "channel": message.channel.value, "sender": message.sender,
+            "recipients": list(message.recipients), "subject": message.subject,
+            "body_text": message.body_text, "body_html": message.body_html,
+            "headers": dict(message.headers), "message_id": message.message_id,
+            "article_id": message.article_id, "created_at": message.created_at,
+            "state": message.state.value, "attempts": message.attempts,
+            "last_error": message.last_error,
+            "first_recipient": message.recipients[0] if message.recipients else ""}
+
+
+def _outbox_message(row: RowMapping) -> OutboxMessage:
+    return OutboxMessage(id=row["id"], ticket_id=row["ticket_id"], kind=row["kind"],
+                         channel=Channel(row["channel"]), sender=row["sender"],
+                         recipients=tuple(row["recipients"]), subject=row["subject"],
+                         body_text=row["body_text"], created_at=row["created_at"],
+                         message_id=row["message_id"], article_id=row["article_id"],
+                         body_html=row["body_html"], headers=dict(row["headers"]),
+                         state=OutboxState(row["state"]), attempts=row["attempts"],
+                         last_error=row["last_error"])
+
+
+class SqlAlchemyOutbox(_Repository):
+    @guarded
+    def add(self, message: OutboxMessage) -> None:
+        self._conn().execute(outbox.insert().values(**_outbox_row(message)))
+
+    @guarded
+    def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
+        rows = self._conn().execute(
+            select(outbox).where(outbox.c.ticket_id == ticket_id)
+            .order_by(outbox.c.created_at, outbox.c.id)
+        ).mappings()
+        return [_outbox_message(r) for r in rows]
+
+    @guarded
+    def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
+        # Only the first recipient is indexed; acknowledgements have exactly one.
+        rows = self._conn().execute(
+            select(outbox.c.recipients).where(outbox.c.first_recipient == recipient,
+                                              outbox.c.kind == kind,
+                                              outbox.c.created_at >= since)
+        ).scalars()
+        return sum(1 for _ in rows)
