@@ -13,11 +13,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
+import imapclient
+
+from helpdesk_mail.accounts import MailAccount
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -57,6 +62,13 @@ passdb {{
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+# No auth penalty: after a wrong password anvil would delay the next logins from 127.0.0.1 by
+# seconds. Auth cannot reach a socket of mode 0, and then skips the penalty.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -218,3 +230,144 @@ def running_dovecot() -> Iterator[Dovecot]:
                 process.kill()
                 process.wait(10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- a user's mailbox, seen from the test's side ------------------------------------------
+
+
+@attrs.frozen
+class UserMailbox:
+    """One user's mail on the test server, changed through a separate IMAP login."""
+
+    server: Dovecot
+    user: str
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[imapclient.IMAPClient]:
+        client = imapclient.IMAPClient(self.server.host, port=self.server.imap_port, ssl=False,
+                                       timeout=10)
+        try:
+            client.login(self.user, self.server.password)
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
+    def append(self, *messages: bytes, folder: str = "INBOX",
+               flags: tuple[bytes, ...] = ()) -> None:
+        with self.client() as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            for data in messages:
+                client.append(folder, data, flags=flags)
+
+    def contents(self, folder: str = "INBOX") -> dict[int, tuple[set[bytes], bytes]]:
+        """UID → (flags, bytes) of every message in a folder, read without changing flags."""
+        with self.client() as client:
+            if not client.folder_exists(folder):
+                return {}
+            client.select_folder(folder, readonly=True)
+            uids = client.search()
+            answer = client.fetch(uids, ["FLAGS", "BODY.PEEK[]"]) if uids else {}
+            return {uid: (set(item[b"FLAGS"]), bytes(item[b"BODY[]"]))
+                    for uid, item in answer.items()}
+
+    def bodies(self, folder: str = "INBOX") -> list[bytes]:
+        return [body for _, (_, body) in sorted(self.contents(folder).items())]
+
+    def account(self, protocol: str = "imap", **overrides: Any) -> MailAccount:
+        port = self.server.imap_port if protocol == "imap" else self.server.pop3_port
+        values: dict[str, Any] = {
+            "name": f"test-{protocol}", "protocol": protocol, "host": self.server.host,
+            "port": port, "security": "none", "username": self.user,
+            "password": self.server.password, "timeout": 5.0,
+        }
+        values.update(overrides)
+        return MailAccount(**values)
+
+
+def message(number: int, *, body: bytes = b"", subject: str = "") -> bytes:
+    """A small RFC 5322 message with CRLF line ends, as a server stores and sends it."""
+    subject = subject or f"Message {number}"
+    text = body or f"Body of message {number}.\r\n".encode()
+    return (
+        f"From: Customer {number} <customer{number}@example.cz>\r\n"
+        f"To: podpora@example.cz\r\n"
+        f"Subject: {subject}\r\n"
+        f"Message-ID: <m{number}@example.cz>\r\n"
+        f"\r\n"
+    ).encode() + text
+
+
+# -- a TCP proxy that can drop connections in the middle of a transfer ---------------------
+
+
+class CuttingProxy:
+    """Forwards 127.0.0.1:<port> to a server; ``cut_after(n)`` closes every connection once
+    ``n`` more bytes went from the server to the client (one shot)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._budget: int | None = None
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self.cuts = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def cut_after(self, count: int) -> None:
+        with self._lock:
+            self._budget = count
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            _close_pair(pair)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            pair = (client, upstream)
+            with self._lock:
+                self._pairs.append(pair)
+            threading.Thread(target=self._pump, args=(upstream, client, pair, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, pair, False),
+                             daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket,
+              pair: tuple[socket.socket, socket.socket], downstream: bool) -> None:
+        try:
+            while chunk := source.recv(4096):
+                cut = False
+                if downstream:
+                    with self._lock:
+                        if self._budget is not None and len(chunk) >= self._budget:
+                            chunk, cut = chunk[: self._budget], True
+                            self._budget = None
+                            self.cuts += 1
+                        elif self._budget is not None:
+                            self._budget -= len(chunk)
+                sink.sendall(chunk)
+                if cut:
+                    break
+        except OSError:
+            pass
+        _close_pair(pair)
+
+
+def _close_pair(pair: tuple[socket.socket, socket.socket]) -> None:
+    for sock in pair:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            sock.close()
