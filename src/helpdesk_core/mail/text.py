@@ -80,15 +80,27 @@ _FROM_LINE = re.compile(r"^[>\s]*\**(?:From|Von|Od)\**\s*:", re.IGNORECASE)
 _SEPARATORS = re.compile(
     r"^[>\s]*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Původní zpráva"
     r"|Pôvodná správa|Forwarded message|Weitergeleitete Nachricht|Přeposlaná zpráva"
-    r"|Preposlaná správa)\s*-{2,}"
+    r"|Preposlaná správa|Původní e-mail|Pôvodný e-mail|Original-Nachricht"
+    r"|Originalnachricht|Message d'origine)\s*-{2,}"
     r"|Dňa\s.{1,200}?\snapísal(?:\(a\)|a)?\s*:"
     r"|Dne\s.{1,200}?\snapsal(?:\(a\)|a)?\s*:"
     r"|Am\s.{1,200}?\sschrieb\s.{1,200}?:"
     r"|On\s.{1,200}?\swrote\s*:"
+    r"|Le\s.{1,200}?\sa\s(?:é|e)crit\s*:"
     r"|_{20,})\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+# "Sent from my iPhone" and friends: a line of its own that ends what the sender wrote.
+_MOBILE_SIGNATURE = re.compile(
+    r"^[ \t]*(?:(?:Von|Gesendet von|Gesendet mit|Sent from|Sent with|Get|Holen Sie sich"
+    r"|Odesláno z|Odeslano z|Odoslané z|Odoslane z|Envoyé de)\b[^\n]{0,60}?"
+    r"(?:iPhone|iPad|Android|Galaxy|Samsung|Smartphone|Mobiltelefon|Handy|Outlook|BlackBerry"
+    r"|iPhonu|iPadu|telefonu|telefónu|mobilu|Androidu|Outlooku|Mail für Windows"
+    r"|Mail for Windows|mobile)\b[^\n]{0,60}"
+    r"|Diese Nachricht wurde von meinem [^\n]{1,60} gesendet\.?)[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def _cut_at_history(text: str) -> str:
@@ -109,6 +121,9 @@ def _cut_at_history(text: str) -> str:
         offset += len(line) + 1
     match = _SIGNATURE.search(text, 0, cut)
     if match:
+        cut = match.start()
+    match = _MOBILE_SIGNATURE.search(text, 0, cut)
+    if match and text[:match.start()].strip():
         cut = match.start()
     return text[:cut]
 
