@@ -125,11 +125,27 @@ def _msg_id_list(value: str) -> list[str]:
 _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
+_ANGLE_ADDRESS = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?\S*?\?=")
+
+
+def _address_text(value: str, guesses: Sequence[str]) -> str:
+    """An address header as text for ``getaddresses``. Encoded words stay encoded (a comma
+    inside one is not a separator), except when a broken client encoded the ``<address>``
+    itself: then the header is decoded first."""
+    text = re.sub(r"\r?\n", " ", raw_header_text(value, guesses=guesses))
+    if "=?" in text and not _ANGLE_ADDRESS.search(_WORD.sub(" ", text)):
+        decoded = decode_header_value(text, guesses=guesses)
+        if _ANGLE_ADDRESS.search(decoded):
+            return decoded
+    return text
+
+
 def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Address], bool]:
     """Parse address headers; returns the valid mailboxes and whether anything was dropped."""
     result: list[Address] = []
     dropped = False
-    texts = [re.sub(r"\r?\n", " ", raw_header_text(v, guesses=guesses)) for v in values]
+    texts = [_address_text(v, guesses) for v in values]
     try:
         pairs = email.utils.getaddresses(texts)
     except Exception:
@@ -151,10 +167,16 @@ def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Addr
 def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     if value is None:
         return None
+    text = _clean_line(value, 200)
     try:
-        parsed = email.utils.parsedate_to_datetime(_clean_line(value, 200))
+        parsed = email.utils.parsedate_to_datetime(text)
     except Exception:
         parsed = None
+    if parsed is None:
+        try:  # some scripts write ISO 8601: 2026-11-30T10:00:00+01:00
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
     if parsed is None:
         defects.append("invalid Date header")
         return None
