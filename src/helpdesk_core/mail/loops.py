@@ -19,6 +19,9 @@ reason                              when
 ``own-message-id``                  the Message-ID's domain is one of ours
 ``loop-header``                     our own loop header is present
 ``bounce``                          a delivery status notification (see ``bounce_info``)
+``report: <report-type>``           any other ``multipart/report`` (read receipts, RFC 8098)
+``auto-reply-subject``              the subject starts with an out-of-office marker
+                                    ("Automatische Antwort:", "Out of Office:" ...)
 ==================================  =====================================================
 
 The rules are checked in this order and the first one that matches is reported.
@@ -70,6 +73,12 @@ _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered mail|delivery status notification|failure notice"
     r"|mail delivery failed|delivery failure|returned mail|returned to sender"
     r"|unzustellbar|nicht zustellbar|nedoru[čc]itel|nedoru[čc]ite[lľ]",
+    re.IGNORECASE,
+)
+_AUTO_SUBJECT = re.compile(
+    r"\s*(?:automatische antwort|automatic reply|auto[- ]?reply|autoreply|out of (?:the )?office"
+    r"|abwesenheitsnotiz|abwesend|automatick[áa] odpov[ěe][ďd]|odpov[ěe][ďd] v nep[řr][íi]tomnosti"
+    r"|nep[řr][íi]tomnost|nepr[íi]tomnos[ťt]|automatick[áa] odpove[ďd])\b[^:]{0,40}:",
     re.IGNORECASE,
 )
 _COPY_MARKER = re.compile(
@@ -246,6 +255,11 @@ def auto_response(
         return AutoResponse(True, "loop-header")
     if bounce_info(mail).is_bounce:
         return AutoResponse(True, "bounce")
+    ctype, params = _content_type(mail)
+    if ctype == "multipart/report":
+        return AutoResponse(True, f"report: {params.get('report-type') or 'unknown'}")
+    if _AUTO_SUBJECT.match(mail.subject):
+        return AutoResponse(True, "auto-reply-subject")
     return AutoResponse(False)
 
 
