@@ -544,9 +544,12 @@ class _Walk:
 
     def walk_leaf(self, part: Message, ctype: str, depth: int) -> None:
         disposition = _disposition(part)
-        has_name = bool(_param(part, "filename", "content-disposition")
-                        or _param(part, "name", "content-type"))
-        body_like = disposition != "attachment" and (disposition == "inline" or not has_name)
+        file_name = bool(_param(part, "filename", "content-disposition"))
+        has_name = file_name or bool(_param(part, "name", "content-type"))
+        # Apple Mail sends attached .txt files as "inline; filename=notes.txt": a file name in
+        # the disposition makes it a file, whatever the disposition says
+        body_like = disposition != "attachment" and (
+            (disposition == "inline" and not file_name) or not has_name)
         if ctype == "text/plain" and body_like:
             self.add_plain(self.text_of(part, _payload(part, self.defects)))
         elif ctype == "text/html" and body_like:
