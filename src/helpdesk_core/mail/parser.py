@@ -122,6 +122,7 @@ def _msg_id_list(value: str) -> list[str]:
     return ids
 
 
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
@@ -153,14 +154,26 @@ def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Addr
         dropped = True
     for name, address in pairs:
         address = _CONTROL.sub("", address).strip().strip("<>").strip()
+        if len(address) > 2 and address[0] == address[-1] == "'":
+            address = address[1:-1].strip()  # Outlook: 'support@shop.example'
         if not _ADDRESS_OK.fullmatch(address) or len(address) > 320:
             if address or name:
                 dropped = True
             continue
         display = _clean_line(decode_header_value(name, guesses=guesses), 300)
+        if len(display) > 2 and display[0] == display[-1] == "'":
+            display = display[1:-1].strip()  # Outlook: "'Müller, Hans'"
         if display.strip("'\" ").lower() == address.lower():
             display = ""
         result.append(Address(address=address, name=display))
+    if not result:
+        # "Hans Meier hans@example.de": no brackets, so no parser finds the address
+        for text in texts:
+            found = _BARE_ADDRESS.findall(text)
+            if len(found) == 1 and len(found[0]) <= 320:
+                rest = _clean_line(decode_header_value(text.replace(found[0], " "),
+                                                       guesses=guesses), 300)
+                result.append(Address(address=found[0], name=rest.strip("'\"<>()[] ")))
     return result, dropped
 
 
