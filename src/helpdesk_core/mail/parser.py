@@ -28,6 +28,7 @@ from helpdesk_core.mail.decode import (
     decode_bytes,
     decode_header_value,
     decode_param,
+    normalise_charset,
     raw_header_text,
 )
 from helpdesk_core.mail.parsed import Address, MailLimits, ParsedAttachment, ParsedMail
@@ -643,6 +644,22 @@ def _headers(msg: Message, guesses: Sequence[str]) -> tuple[tuple[str, str], ...
     return tuple(result)
 
 
+def _header_guesses(msg: Message, guesses: Sequence[str]) -> tuple[str, ...]:
+    """The guess list for raw 8-bit headers: UTF-8, then the charset the first text part
+    declares (a client that writes raw headers writes them in its own charset: GBK spam,
+    latin-1 mailers), then the configured guesses."""
+    for index, part in enumerate(msg.walk()):
+        if index > 50:
+            break
+        if _content_type(part).startswith("text/") or (index == 0 and not part.is_multipart()):
+            codec = normalise_charset(decode_param(_param(part, "charset", "content-type")))
+            if codec and codec not in {"ascii", "utf-8"}:
+                return tuple(dict.fromkeys(("utf-8", codec, *guesses)))
+            if codec:
+                break
+    return tuple(guesses)
+
+
 def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
               defects: list[str]) -> ParsedMail:
     """The header-derived fields of a ParsedMail (body fields left empty)."""
@@ -757,7 +774,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     except RecursionError:
         return _headers_only(body, limits, guesses, defects,
                              f"MIME nesting deeper than {limits.max_depth}", raw)
-    envelope = _envelope(msg, raw, guesses, defects)
+    envelope = _envelope(msg, raw, _header_guesses(msg, guesses), defects)
     walk = _Walk(limits, guesses, keep_remote_images, started, defects=defects)
     reason: str | None = None
     try:
