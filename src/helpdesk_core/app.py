@@ -13,11 +13,16 @@ from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.intake import StaffVia
+from helpdesk_core.domain.mailbox import StagedMail, StagedState
+from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
-from helpdesk_core.services import configuration, intake, tickets
+from helpdesk_core.ports.messaging import MailInbox
+from helpdesk_core.services import configuration, intake, mail_fetch, mail_ingest, tickets
 from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.mail_fetch import FetchReport
+from helpdesk_core.services.mail_ingest import MailOutcome
 
 if TYPE_CHECKING:
     import pluggy
@@ -123,6 +128,38 @@ class Helpdesk:
     def start_followup(self, key: str, action: str, *, actor: Actor,
                        data: Mapping[str, object] | None = None) -> EntityRef:
         return tickets.start_followup(self.deps, key, action, actor=actor, data=data)
+
+    # -- mail -----------------------------------------------------------------------------
+
+    def receive_mail(self, raw: bytes, *, channel: str = "default") -> MailOutcome:
+        """Handle one raw inbound mail (bytes as received) in one transaction.
+
+        ``channel`` names a configured :class:`MailChannel` (its defaults apply to new
+        tickets). The outcome says what became of the mail: see ``Outcome``.
+        """
+        return mail_ingest.receive_mail(self.deps, raw, channel=self.deps.mail_channel(channel))
+
+    def fetch_mail(self, inbox: MailInbox, *, limit: int = 100) -> FetchReport:
+        """One crash-safe run over a mailbox: stage, handle, then acknowledge on the server."""
+        return mail_fetch.fetch_mailbox(self.deps, inbox, limit=limit)
+
+    def staged_mail(self, *, account: str | None = None, state: StagedState | None = None,
+                    limit: int = 100) -> list[StagedMail]:
+        """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons."""
+        with self.deps.storage.unit_of_work(read_only=True) as uow:
+            return uow.staged_mail.list(account=account, state=state, limit=limit)
+
+    def reprocess_mail(self, *, account: str | None = None,
+                       keys: list[str] | None = None) -> list[tuple[StagedMail,
+                                                                    MailOutcome | None]]:
+        """Run quarantined mail again."""
+        return mail_fetch.reprocess(self.deps, account=account, keys=keys)
+
+    def outbox(self, key: str) -> list[OutboxMessage]:
+        """The ticket's outgoing messages (acknowledgements, replies), oldest first."""
+        ticket_id = self.ticket(key).id
+        with self.deps.storage.unit_of_work(read_only=True) as uow:
+            return uow.outbox.for_ticket(ticket_id)
 
     # -- configuration --------------------------------------------------------------------
 

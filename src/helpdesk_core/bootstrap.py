@@ -70,6 +70,8 @@ def bootstrap(
         ticket_number=settings.ticket_number,
         default_language=settings.default_language,
         classification_rules=settings.classification_rules,
+        mail_policy=settings.mail_policy,
+        mail_channels=settings.mail_channels,
     )
     return Helpdesk(deps=deps, settings=settings, registry=registry, plugin_manager=pm)
 

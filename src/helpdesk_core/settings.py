@@ -15,6 +15,7 @@ from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.mail.policy import MailChannel, MailPolicy
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings"]
 
@@ -40,6 +41,8 @@ class Settings:
     blocked_plugins    entry-point names never to load
     migrate            bring the schema up to date during bootstrap
     classification_rules  keyword rules that suggest incident type, priority, team, tags
+    mail_policy        how inbound mail is threaded, verified and acknowledged
+    mail_channels      the mailboxes mail arrives through, with their defaults
     """
 
     storage: str = "sqlalchemy"
@@ -54,6 +57,8 @@ class Settings:
     blocked_plugins: frozenset[str] = frozenset()
     migrate: bool = True
     classification_rules: tuple[KeywordRule, ...] = ()
+    mail_policy: MailPolicy = attrs.field(factory=MailPolicy)
+    mail_channels: tuple[MailChannel, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

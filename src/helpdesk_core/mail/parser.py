@@ -128,6 +128,7 @@ _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
 _ANGLE_ADDRESS = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+_SINGLE_QUOTED_NAME = re.compile(r"""(^|[,;]\s*)'([^'"<>]*)'\s*<""")
 _WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?\S*?\?=")
 
 
@@ -136,6 +137,8 @@ def _address_text(value: str, guesses: Sequence[str]) -> str:
     inside one is not a separator), except when a broken client encoded the ``<address>``
     itself: then the header is decoded first."""
     text = re.sub(r"\r?\n", " ", raw_header_text(value, guesses=guesses))
+    # 'Schmidt, Eva' <eva@...>: single quotes do not protect the comma; make them double
+    text = _SINGLE_QUOTED_NAME.sub(r'\1"\2" <', text)
     if "=?" in text and not _ANGLE_ADDRESS.search(_WORD.sub(" ", text)):
         decoded = decode_header_value(text, guesses=guesses)
         if _ANGLE_ADDRESS.search(decoded):

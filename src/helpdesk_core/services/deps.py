@@ -7,6 +7,7 @@ import attrs
 from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.status import Workflow
+from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage
 from helpdesk_core.services.hooks import HookCaller
 
@@ -24,3 +25,9 @@ class Deps:
     ticket_number: TicketNumberFormat
     default_language: str = "en"
     classification_rules: tuple[KeywordRule, ...] = ()
+    mail_policy: MailPolicy = attrs.field(factory=MailPolicy)
+    mail_channels: tuple[MailChannel, ...] = ()
+
+    def mail_channel(self, name: str) -> MailChannel:
+        """The configured channel called ``name``, or a bare one with no defaults."""
+        return next((c for c in self.mail_channels if c.name == name), MailChannel(name=name))
