@@ -87,6 +87,12 @@ _SEPARATORS = re.compile(
     r"|Am\s.{1,200}?\sschrieb\s.{1,200}?:"
     r"|On\s.{1,200}?\swrote\s*:"
     r"|Le\s.{1,200}?\sa\s(?:é|e)crit\s*:"
+    r"|[^\n>]{1,200}?\s(?:schrieb am|wrote on|napsal(?:\(a\)|a)? dne|napísal(?:\(a\)|a)? dňa)"
+    r"\s[^\n]{1,100}:"
+    r"|Zitat von\s[^\n]{1,200}:"
+    r"|-{2,}\s[^\n]{1,200}?\s(?:wrote|schrieb|napsal|napísal)\S*\s-{2,}"
+    r"|\**(?:From|Von|Od)\**\s*:[^\n]{1,300}?\s\**(?:Sent|Gesendet|Odesláno|Odoslané|Date|Datum)"
+    r"\**\s*:[^\n]{0,300}?\s\**(?:Subject|Betreff|Předmět|Predmet)\**\s*:[^\n]*"
     r"|_{20,})\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -113,9 +119,12 @@ def _cut_at_history(text: str) -> str:
     lines = text[:cut].split("\n")
     offset = 0
     for index, line in enumerate(lines):
-        if _FROM_LINE.match(line):
-            following = [row for row in lines[index + 1:index + 5] if row.strip()]
-            if sum(1 for row in following[:3] if _HEADER_LINE.match(row)) >= 2:
+        if _HEADER_LINE.match(line):
+            # a header block: From first (Outlook) or among the first lines (GMX and web.de
+            # start with "Gesendet:"), with at least two more header lines close by
+            block = [line, *[row for row in lines[index + 1:index + 6] if row.strip()][:3]]
+            headers = [row for row in block if _HEADER_LINE.match(row)]
+            if len(headers) >= 3 and any(_FROM_LINE.match(row) for row in headers):
                 cut = offset
                 break
         offset += len(line) + 1
@@ -128,10 +137,23 @@ def _cut_at_history(text: str) -> str:
     return text[:cut]
 
 
+_INTRO_HINT = re.compile(r"@|\d{1,2}[.:]\d{2}")
+_WRAPPED_INTRO = re.compile(r"\s*(?:On|Am|Dne|Dňa|Le)\s.*\d", re.IGNORECASE)
+
+
 def _drop_trailing_quotes(text: str) -> str:
+    """Trailing ``>`` lines removed, and the line introducing them when it looks like an
+    attribution ("30. 11. 2026 v 10:00, Podpora <p@o.cz>:")."""
     lines = text.rstrip().split("\n")
+    quoted = False
     while lines and (lines[-1].lstrip().startswith(">") or not lines[-1].strip()):
+        quoted = quoted or lines[-1].lstrip().startswith(">")
         lines.pop()
+    if (quoted and len(lines) > 1 and lines[-1].rstrip().endswith(":")
+            and _INTRO_HINT.search(lines[-1]) and len(lines[-1]) <= 300):
+        lines.pop()
+        if lines and _WRAPPED_INTRO.match(lines[-1]):  # the attribution wrapped over 2 lines
+            lines.pop()
     return "\n".join(lines)
 
 
