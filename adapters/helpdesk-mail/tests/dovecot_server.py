@@ -8,6 +8,7 @@ first login, so a test gets a fresh mailbox by picking a new user name.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -26,6 +27,7 @@ from helpdesk_mail.accounts import MailAccount
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
+INSTALL_LOCK = "/tmp/helpdesk-dovecot-install.lock"
 PASSWORD = "s3cret-Helpdesk-pw"  # no spaces: static passdb args split on them
 # Dovecot refuses to serve mail as root; mail runs as nobody/nogroup.
 MAIL_UID = 65534
@@ -119,6 +121,13 @@ class Dovecot:
             raise RuntimeError(f"doveadm {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
+    def kick(self, user: str) -> None:
+        """Disconnect every session of a user, server-side, and wait until they are gone."""
+        self.doveadm("kick", user)
+        deadline = time.monotonic() + 5
+        while f"\n{user} " in self.doveadm("who") and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def log(self) -> str:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -130,14 +139,21 @@ def ensure_installed() -> None:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise DovecotUnavailable(f"{DOVECOT} is missing and cannot be installed with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"],
-                    ["apt-get", "install", "-y", "dovecot-imapd", "dovecot-pop3d"]):
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            raise DovecotUnavailable(
-                f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}"
-            )
+    # Parallel test workers install once: the others wait on the lock, then find the binary.
+    with open(INSTALL_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if Path(DOVECOT).exists() and Path(DOVEADM).exists():
+            return
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        wait = ["-o", "DPkg::Lock::Timeout=300"]
+        for command in (["apt-get", *wait, "update"],
+                        ["apt-get", *wait, "install", "-y", "dovecot-imapd", "dovecot-pop3d"]):
+            result = subprocess.run(command, capture_output=True, text=True, env=env,
+                                    check=False)
+            if result.returncode != 0:
+                raise DovecotUnavailable(
+                    f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}"
+                )
     if not Path(DOVECOT).exists():
         raise DovecotUnavailable(f"{DOVECOT} is still missing after apt-get install")
 

@@ -120,7 +120,7 @@ def test_a_session_lost_before_quit_undeletes(mailbox: UserMailbox, dovecot: Dov
     inbox = _inbox(mailbox, after="delete")
     first, second = inbox.list_new(limit=10)
     inbox.acknowledge(first.key)
-    dovecot.doveadm("kick", mailbox.user)
+    dovecot.kick(mailbox.user)
     with pytest.raises(MailboxError, match="QUIT failed"):
         inbox.close()
     # The pipeline recognises the key it already processed; the server simply kept it.
@@ -174,7 +174,7 @@ def test_a_kicked_session_fails_once_then_reconnects(
     mailbox.append(message(1))
     with _inbox(mailbox) as inbox:
         (ref,) = inbox.list_new(limit=10)
-        dovecot.doveadm("kick", mailbox.user)
+        dovecot.kick(mailbox.user)
         with pytest.raises(MailboxError, match="downloading"):
             inbox.download(ref.key)
         assert inbox.download(ref.key) == message(1)
