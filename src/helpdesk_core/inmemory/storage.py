@@ -216,6 +216,10 @@ class _Sequences:
         return value
 
 
+def _same_message(a: MessageRecord, b: MessageRecord) -> bool:
+    return (a.message_id, a.fingerprint) == (b.message_id, b.fingerprint)
+
+
 class _Messages:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
@@ -225,9 +229,8 @@ class _Messages:
         return [*self._uow.storage._state.messages, *self.staged]
 
     def add(self, record: MessageRecord) -> None:
-        same = (record.message_id, record.fingerprint, record.ticket_id)
-        if any((r.message_id, r.fingerprint, r.ticket_id) == same for r in self._all()):
-            return
+        if any(_same_message(r, record) for r in self._all()):
+            raise StorageError(f"message {record.message_id} is already stored")
         self.staged.append(record)
 
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
@@ -240,6 +243,7 @@ class _StagedMail:
         self._uow = uow
         self.staged: dict[tuple[str, str], StagedMail] = {}
         self.added: set[tuple[str, str]] = set()
+        self.expected: dict[tuple[str, str], StagedState] = {}
 
     def _all(self) -> dict[tuple[str, str], StagedMail]:
         return {**self._uow.storage._state.staged_mail, **self.staged}
@@ -253,9 +257,14 @@ class _StagedMail:
         self.staged[(mail.account, mail.key)] = mail
         self.added.add((mail.account, mail.key))
 
-    def update(self, mail: StagedMail) -> None:
-        if (mail.account, mail.key) not in self._all():
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+        current = self._all().get((mail.account, mail.key))
+        if current is None:
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+        if expected is not None:
+            self.expected[(mail.account, mail.key)] = expected
+            if current.state is not expected:
+                raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
         self.staged[(mail.account, mail.key)] = mail
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
@@ -338,6 +347,12 @@ class InMemoryUnitOfWork:
                                               field="email")
             if self.staged_mail.added & state.staged_mail.keys():
                 raise StorageError("mail was staged by someone else")
+            for key, expected_state in self.staged_mail.expected.items():
+                if state.staged_mail[key].state is not expected_state:
+                    raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
+            for record in self.messages.staged:
+                if any(_same_message(r, record) for r in state.messages):
+                    raise StorageError(f"message {record.message_id} is already stored")
             for ticket_id, (ticket, _) in self.tickets.staged.items():
                 state.tickets[ticket_id] = ticket
             for event in self.tickets.new_events:

@@ -104,7 +104,9 @@ class MessageIndex(Protocol):
     """Every Message-ID stored on or sent from a ticket (threading and repeat detection)."""
 
     def add(self, record: MessageRecord) -> None:
-        """Insert; the same (message_id, fingerprint, ticket) twice is stored once."""
+        """Insert. A second record with the same (message_id, fingerprint) raises
+        StorageError: the same mail was stored concurrently, and this transaction must not
+        store it again."""
 
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         """Records whose Message-ID is one of ``message_ids`` (exact match), oldest first."""
@@ -118,8 +120,9 @@ class MailStaging(Protocol):
     def add(self, mail: StagedMail) -> None:
         """Insert a new row; raises StorageError if (account, key) is already staged."""
 
-    def update(self, mail: StagedMail) -> None:
-        """Replace the row of (account, key)."""
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+        """Replace the row of (account, key). With ``expected``, only if the stored row is
+        still in that state, else ConcurrencyError (another fetcher handled it)."""
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
              limit: int = 100) -> list[StagedMail]:

@@ -22,7 +22,7 @@ import traceback
 import attrs
 
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
-from helpdesk_core.errors import MailboxError, StorageError
+from helpdesk_core.errors import ConcurrencyError, MailboxError, StorageError
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.mail.threading import fingerprint
 from helpdesk_core.ports.messaging import MailInbox, MailRef
@@ -135,6 +135,9 @@ def _process(deps: Deps, staged: StagedMail, channel: MailChannel,
         outcome: MailOutcome = receive_mail(deps, raw, channel=channel, staged=staged)
     except MailboxError:
         raise
+    except ConcurrencyError:
+        # Another fetcher handled this mail first; its outcome stands.
+        return _current(deps, staged)
     except Exception as exc:  # a poison mail must not stop the loop
         log.exception("mail %s/%s failed", staged.account, staged.key)
         reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
@@ -147,12 +150,17 @@ def _process(deps: Deps, staged: StagedMail, channel: MailChannel,
         return failed
     report.processed += 1
     report.count(outcome.outcome)
-    with deps.storage.unit_of_work(read_only=True) as uow:
-        current = uow.staged_mail.get(staged.account, staged.key)
-    if current is None:  # pragma: no cover - receive_mail updated the row it was given
-        raise StorageError(f"staged mail {staged.account}/{staged.key} vanished")
+    current = _current(deps, staged)
     if current.state is StagedState.QUARANTINED:
         report.quarantined += 1
+    return current
+
+
+def _current(deps: Deps, staged: StagedMail) -> StagedMail:
+    with deps.storage.unit_of_work(read_only=True) as uow:
+        current = uow.staged_mail.get(staged.account, staged.key)
+    if current is None:  # pragma: no cover - rows are never deleted
+        raise StorageError(f"staged mail {staged.account}/{staged.key} vanished")
     return current
 
 

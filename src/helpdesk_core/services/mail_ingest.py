@@ -36,7 +36,7 @@ import attrs
 
 from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
-from helpdesk_core.domain.mailbox import MessageRecord, StagedMail
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket, closed_at, participants
@@ -215,7 +215,7 @@ def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Co
         if staged is not None:
             uow.staged_mail.update(staged.processed(
                 outcome=outcome.outcome, at=now, ticket_id=outcome.ticket_id,
-                article_id=outcome.article_id))
+                article_id=outcome.article_id), expected=StagedState.STAGED)
         uow.commit()
     if ticket is not None:
         publish(deps, ticket, events)

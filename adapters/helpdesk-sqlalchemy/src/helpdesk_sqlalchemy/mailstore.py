@@ -8,14 +8,13 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
-from helpdesk_core.errors import StorageError
+from helpdesk_core.errors import ConcurrencyError, StorageError
 from helpdesk_sqlalchemy.engine import guarded
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
@@ -31,15 +30,24 @@ class _Repository:
         return conn
 
 
+def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: str) -> None:
+    """Insert in a savepoint, so a key conflict leaves the unit's transaction usable."""
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert().values(**row))
+    except sa_exc.IntegrityError as exc:
+        raise StorageError(conflict) from exc
+    except sa_exc.SQLAlchemyError as exc:
+        raise StorageError(f"{table.name}: {exc}") from exc
+
+
 class SqlAlchemyMessageIndex(_Repository):
-    @guarded
     def add(self, record: MessageRecord) -> None:
-        conn = self._conn()
         row = {"message_id": record.message_id, "fingerprint": record.fingerprint or "",
                "ticket_id": record.ticket_id, "article_id": record.article_id,
                "direction": record.direction.value, "at": record.at}
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(insert(mail_messages).values(**row).on_conflict_do_nothing())
+        _insert_once(self._conn(), mail_messages, row,
+                     f"message {record.message_id} is already stored")
 
     @guarded
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
@@ -83,23 +91,22 @@ class SqlAlchemyMailStaging(_Repository):
         return None if row is None else _staged(row)
 
     def add(self, mail: StagedMail) -> None:
-        conn = self._conn()
-        try:
-            with conn.begin_nested():
-                conn.execute(mail_staging.insert().values(**_staged_row(mail)))
-        except sa_exc.IntegrityError as exc:
-            raise StorageError(f"mail {mail.account}/{mail.key} is already staged") from exc
-        except sa_exc.SQLAlchemyError as exc:
-            raise StorageError(f"staging mail: {exc}") from exc
+        _insert_once(self._conn(), mail_staging, _staged_row(mail),
+                     f"mail {mail.account}/{mail.key} is already staged")
 
     @guarded
-    def update(self, mail: StagedMail) -> None:
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
         row = _staged_row(mail)
-        result = self._conn().execute(
-            update(mail_staging).where(mail_staging.c.account == mail.account,
-                                       mail_staging.c.key == mail.key).values(**row)
-        )
+        stmt = update(mail_staging).where(mail_staging.c.account == mail.account,
+                                          mail_staging.c.key == mail.key)
+        if expected is not None:
+            # Compare-and-set: a second fetcher's update waits for the first one's row lock
+            # and then finds the state changed.
+            stmt = stmt.where(mail_staging.c.state == expected.value)
+        result = self._conn().execute(stmt.values(**row))
         if result.rowcount != 1:
+            if expected is not None and self.get(mail.account, mail.key) is not None:
+                raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
 
     @guarded

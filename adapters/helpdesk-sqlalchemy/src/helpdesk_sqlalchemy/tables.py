@@ -248,7 +248,8 @@ mail_messages = Table(
     Column("article_id", String(), nullable=True),
     Column("direction", String(), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    PrimaryKeyConstraint("message_id", "fingerprint", "ticket_id"),
+    PrimaryKeyConstraint("message_id", "fingerprint"),
+    Index("ix_mail_messages_ticket", "ticket_id"),
 )
 
 mail_staging = Table(

@@ -35,9 +35,9 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"],
                                 name="fk_mail_messages_ticket_id_tickets"),
-        sa.PrimaryKeyConstraint("message_id", "fingerprint", "ticket_id",
-                                name="pk_mail_messages"),
+        sa.PrimaryKeyConstraint("message_id", "fingerprint", name="pk_mail_messages"),
     )
+    op.create_index("ix_mail_messages_ticket", "mail_messages", ["ticket_id"])
     op.create_table(
         "mail_staging",
         sa.Column("account", key_string(), nullable=False),

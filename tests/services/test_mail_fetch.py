@@ -1,0 +1,182 @@
+"""The fetch loop: staged before parsed, acknowledged only after commit, poison quarantined."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk_core import Helpdesk
+from helpdesk_core.domain.mailbox import StagedState
+from helpdesk_core.inmemory import InMemoryDirectory
+from helpdesk_core.mail.policy import MailPolicy
+from helpdesk_core.services import mail_fetch
+from helpdesk_core.testing import MemoryInbox
+from tests.services.conftest import MakeHelpdesk
+from tests.services.mail_support import raw_mail
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs, no handler catches it."""
+
+
+@pytest.fixture
+def desk(make_helpdesk: MakeHelpdesk) -> Helpdesk:
+    return make_helpdesk(mail_policy=MailPolicy(max_attempts=2))
+
+
+def fill(inbox: MemoryInbox, count: int) -> list[str]:
+    return [inbox.deliver(raw_mail(sender=f"c{i}@example.org", subject=f"Dotaz {i}"))
+            for i in range(count)]
+
+
+def articles_from_mail(desk: Helpdesk) -> int:
+    return sum(1 for t in desk.queue().items for a in desk.articles(t.number)
+               if a.direction.value == "inbound")
+
+
+def test_a_run_handles_and_acknowledges_every_mail(desk: Helpdesk) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 3)
+    report = desk.fetch_mail(inbox)
+    assert (report.listed, report.downloaded, report.processed) == (3, 3, 3)
+    assert report.outcomes == {"new_ticket": 3}
+    assert inbox.acknowledged == keys
+    assert inbox.closed == 1
+    assert articles_from_mail(desk) == 3
+    again = desk.fetch_mail(inbox)
+    assert (again.listed, again.processed) == (0, 0)
+    rows = desk.staged_mail()
+    assert [r.state for r in rows] == [StagedState.PROCESSED] * 3
+    assert all(r.acknowledged and r.blob_key for r in rows)
+
+
+def test_killed_after_staging_before_commit(desk: Helpdesk,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox = MemoryInbox()
+    fill(inbox, 3)
+    real = mail_fetch.receive_mail
+    calls = []
+
+    def dies_on_the_second(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mail_fetch, "receive_mail", dies_on_the_second)
+    with pytest.raises(Killed):
+        desk.fetch_mail(inbox)
+    monkeypatch.setattr(mail_fetch, "receive_mail", real)
+    assert len(inbox.messages) == 2  # only the committed mail left the server
+    report = desk.fetch_mail(inbox)
+    assert report.downloaded == 1  # the staged one is not downloaded again
+    assert report.processed == 2
+    assert inbox.messages == {}
+    assert articles_from_mail(desk) == 3
+
+
+def test_killed_after_commit_before_the_server_flag(desk: Helpdesk) -> None:
+    class DiesOnFlag(MemoryInbox):
+        def acknowledge(self, key: str) -> None:
+            raise Killed
+
+    inbox = DiesOnFlag()
+    fill(inbox, 2)
+    with pytest.raises(Killed):
+        desk.fetch_mail(inbox)
+    assert len(inbox.messages) == 2
+    survivor = MemoryInbox()
+    survivor.messages = inbox.messages  # same server, a fresh process
+    report = desk.fetch_mail(survivor)
+    assert report.processed == 1  # the first was committed already: only flagged now
+    assert report.acknowledged == 2
+    assert articles_from_mail(desk) == 2
+
+
+def test_a_connection_dropped_mid_fetch_loses_nothing(desk: Helpdesk) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 3)
+    inbox.fail_download.add(keys[1])
+    first = desk.fetch_mail(inbox)
+    assert first.error is not None
+    assert first.processed == 1
+    second = desk.fetch_mail(inbox)
+    assert second.error is None
+    assert second.processed == 2
+    assert articles_from_mail(desk) == 3
+
+
+def test_a_lost_acknowledgement_is_repeated_not_the_mail(desk: Helpdesk) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 2)
+    inbox.fail_acknowledge.add(keys[0])
+    assert desk.fetch_mail(inbox).error is not None
+    report = desk.fetch_mail(inbox)
+    assert report.acknowledged == 2
+    assert articles_from_mail(desk) == 2
+
+
+def test_a_new_uidvalidity_does_not_duplicate_mail(desk: Helpdesk) -> None:
+    class ForgetsFlags(MemoryInbox):
+        def acknowledge(self, key: str) -> None:
+            self.acknowledged.append(key)  # the server lost our flags
+
+    inbox = ForgetsFlags()
+    fill(inbox, 2)
+    desk.fetch_mail(inbox)
+    inbox.renumber()
+    report = desk.fetch_mail(inbox)
+    assert report.downloaded == 2
+    assert report.outcomes == {"duplicate": 2}
+    assert articles_from_mail(desk) == 2
+
+
+def test_a_poison_mail_is_quarantined_and_the_loop_goes_on(
+        desk: Helpdesk, directory: InMemoryDirectory) -> None:
+    inbox = MemoryInbox()
+    good_before = inbox.deliver(raw_mail(sender="a@example.org"))
+    poison = inbox.deliver(raw_mail(sender="poison@example.org"))
+    good_after = inbox.deliver(raw_mail(sender="b@example.org"))
+    real = directory.customer_by_email
+
+    def explodes(email: str) -> object:
+        if email == "poison@example.org":
+            raise RuntimeError("directory cannot handle this address")
+        return real(email)
+
+    directory.customer_by_email = explodes  # type: ignore[method-assign,assignment]
+    first = desk.fetch_mail(inbox)
+    assert (first.processed, first.failed) == (2, 1)
+    assert inbox.acknowledged == [good_before, good_after]
+    second = desk.fetch_mail(inbox)  # max_attempts=2: quarantined now
+    assert (second.failed, second.quarantined) == (1, 1)
+    assert inbox.messages == {}  # its bytes are safe with us, so it left the server
+    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    assert row.key == poison
+    assert row.reason is not None
+    assert "directory cannot handle this address" in row.reason
+    assert row.attempts == 2
+    assert desk.deps.blob_store.get(row.blob_key or "").startswith(b"From:")
+
+    directory.customer_by_email = real  # type: ignore[method-assign]
+    [(after, outcome)] = desk.reprocess_mail()
+    assert after.state is StagedState.PROCESSED
+    assert outcome is not None
+    assert outcome.outcome == "new_ticket"
+    assert articles_from_mail(desk) == 3
+
+
+def test_a_mail_over_the_size_limit_is_not_downloaded(make_helpdesk: MakeHelpdesk) -> None:
+    desk = make_helpdesk()
+    inbox = MemoryInbox()
+    big = inbox.deliver(raw_mail(body="x" * 5000))
+    small = inbox.deliver(raw_mail(sender="petr@example.cz"))
+    report = mail_fetch.fetch_mailbox(desk.deps, inbox, max_bytes=2000)
+    assert inbox.downloads == 1
+    assert report.quarantined == 1
+    assert inbox.acknowledged == [small]
+    assert big in inbox.messages  # left for a human, and it does not block the rest
+    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    assert row.blob_key is None
+    assert row.reason is not None
+    assert "exceeds the limit" in row.reason
+    assert desk.fetch_mail(inbox).downloaded == 0
