@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.services.conftest import MakeHelpdesk
+from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
 from helpdesk_core.domain.mailbox import StagedState
@@ -10,8 +12,6 @@ from helpdesk_core.inmemory import InMemoryDirectory
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.services import mail_fetch
 from helpdesk_core.testing import MemoryInbox
-from tests.services.conftest import MakeHelpdesk
-from tests.services.mail_support import raw_mail
 
 
 class Killed(BaseException):
