@@ -53,7 +53,18 @@ def pg_available(url: str) -> str | None:
 
 
 def peak_rss_kib() -> int:
-    """This process's peak resident set size (Linux reports KiB)."""
+    """This process's peak resident set size in KiB since it started its program.
+
+    Linux's ``ru_maxrss`` keeps the high-water mark of the parent at fork across exec, so a
+    child started by a large parent would report the parent's size; ``VmHWM`` belongs to the
+    address space of the running program only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 

@@ -41,7 +41,7 @@ import random
 import struct
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import charset as email_charset
 from email.header import Header
@@ -223,12 +223,11 @@ class _Thread:
 # -- generator ---------------------------------------------------------------------------
 
 
-def _plan(size: int, seed: int) -> list[dict[str, Any]]:
+def _plan(size: int, seed: int) -> Iterator[dict[str, Any]]:
     """The system-independent corpus: one dict per mail, in ingestion order."""
     rng = random.Random(seed)
     start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     threads: list[_Thread] = []
-    plan: list[dict[str, Any]] = []
     for index in range(1, size + 1):
         at = start + timedelta(minutes=index * 3 + rng.randint(0, 2))
         roll = rng.random()
@@ -261,7 +260,9 @@ def _plan(size: int, seed: int) -> list[dict[str, Any]]:
             thread = threads[max(0, len(threads) - 1 - int(rng.expovariate(1 / 60)))]
             lang = thread.lang
             prefix = rng.choice(REPLY_PREFIX[lang])
-            quoted = "\n".join(f"> {line}" for line in thread.last_text.split("\n"))
+            # The previous mail quoted below, as mail clients do, cut after 40 lines so that
+            # long threads do not grow every reply without bound.
+            quoted = "\n".join(f"> {line}" for line in thread.last_text.split("\n")[:40])
             intro = QUOTE_INTRO[lang].format(date=format_datetime(at - timedelta(hours=5)),
                                              addr=HELPDESK_ADDRESS)
             text = "\n".join([
@@ -290,15 +291,14 @@ def _plan(size: int, seed: int) -> list[dict[str, Any]]:
                 name = name.format(order=thread.order)
                 data = _png(rng) if name.endswith(".png") else _pdf(rng)
                 attachments.append({"name": name, "data": data})
-        plan.append({
+        yield {
             "index": index, "kind": kind, "thread": thread.ordinal, "lang": lang,
             "at": at, "from": (thread.name, thread.address), "subject": subject,
             "message_id": message_id, "in_reply_to": in_reply_to, "references": references,
             "charset": charset, "cte": rng.choice(("quoted-printable", "base64")),
             "structure": structure, "attachments": attachments, "text": text,
             "header_encoding": rng.choice(("Q", "B")),
-        })
-    return plan
+        }
 
 
 def _render(mail: dict[str, Any], tag: Callable[[int], str]) -> bytes:

@@ -150,7 +150,11 @@ else:
     call_command("get_email", quiet=True)
     result["seconds"] = time.perf_counter() - started
     result["left_in_mailbox"] = len(os.listdir(mailbox))
-result["peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM: ru_maxrss would include the parent's size at fork (Linux keeps it across exec).
+with open("/proc/self/status") as status:
+    hwm = [line for line in status if line.startswith("VmHWM:")]
+result["peak_rss_kib"] = (int(hwm[0].split()[1]) if hwm
+                          else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 import django as _d  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 

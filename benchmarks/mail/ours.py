@@ -41,7 +41,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def ingest(files: list[Path], url: str, out: Path) -> dict[str, Any]:
+def ingest(files: list[Path], url: str, out: Path, *, channel: str = "default") -> dict[str, Any]:
     helpdesk = bootstrap(Settings(database_url=url))
     failures = 0
     try:
@@ -50,7 +50,7 @@ def ingest(files: list[Path], url: str, out: Path) -> dict[str, Any]:
             started = time.perf_counter()
             for file in files:
                 try:
-                    result = receive(file.read_bytes(), account="default")
+                    result = receive(file.read_bytes(), channel=channel)
                 except Exception as error:  # recorded and scored as not ingested
                     failures += 1
                     sink.write(f"{file.name}\t\terror:{type(error).__name__}: "
@@ -84,12 +84,13 @@ def main() -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--url", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--channel", default="default", help="the mail channel to receive on")
     args = parser.parse_args()
     reason = available()
     if reason:
         emit({"unavailable": reason})
         return 0
-    result = ingest(mail_files(args.corpus), args.url, args.out)
+    result = ingest(mail_files(args.corpus), args.url, args.out, channel=args.channel)
     result["peak_rss_kib"] = peak_rss_kib()
     emit(result)
     return 0
