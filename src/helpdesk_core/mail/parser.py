@@ -398,6 +398,15 @@ class _Walk:
             data=data,
         ))
 
+    def type_from_name(self, part: Message) -> str:
+        """The type of a part without Content-Type: guessed from its file name, if any."""
+        name = decode_param(_param(part, "filename", "content-disposition"),
+                            guesses=self.guesses) or ""
+        guessed = mimetypes.guess_type(name.strip(), strict=False)[0] if name.strip() else None
+        if guessed and _CONTENT_TYPE.fullmatch(guessed):
+            return guessed
+        return "application/octet-stream"
+
     @staticmethod
     def default_name(ctype: str) -> str:
         special = {
@@ -577,7 +586,7 @@ class _Walk:
             self.leaf_as_attachment(part, depth)
 
     def leaf_as_attachment(self, part: Message, depth: int) -> None:
-        ctype = _content_type(part) or "application/octet-stream"
+        ctype = _content_type(part) or self.type_from_name(part)
         if part.is_multipart():
             children = _children(part)
             if ctype.startswith("message/"):
