@@ -24,6 +24,7 @@ from copy import deepcopy
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,8 @@ from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import EventKind
 from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
@@ -42,6 +45,7 @@ from helpdesk_core.errors import (
     ContactNotFound,
     InvalidTransition,
     NotFound,
+    StorageError,
     TicketNotFound,
     ValidationError,
 )
@@ -361,6 +365,94 @@ class StorageContract:
                 IncidentType("complaint", "Complaint", responsible="alice"),
                 IncidentType("complaint/damaged", "Poškozeno"),
             ]
+
+
+    # -- mail -------------------------------------------------------------------------
+
+    def test_message_index(self, storage: Storage) -> None:
+        [ticket] = store_tickets(storage, [open_ticket()])
+        first = MessageRecord(message_id="<a@x>", ticket_id=ticket.id,
+                              direction=Direction.INBOUND, at=T0, article_id="a1",
+                              fingerprint="f1")
+        other = attrs.evolve(first, fingerprint="f2", article_id="a2",
+                             at=T0 + timedelta(seconds=1))
+        sent = MessageRecord(message_id="<ack@us>", ticket_id=ticket.id,
+                             direction=Direction.OUTBOUND, at=T0)
+        with storage.unit_of_work() as uow:
+            uow.messages.add(first)
+            uow.messages.add(other)  # the same id with other content is another mail
+            uow.messages.add(sent)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.messages.find(["<a@x>"]) == [first, other]
+            assert uow.messages.find(["<nope@x>", "<ack@us>"]) == [sent]
+            assert uow.messages.find([]) == []
+        with pytest.raises(StorageError), storage.unit_of_work() as uow:
+            uow.messages.add(attrs.evolve(first, article_id="again"))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert len(uow.messages.find(["<a@x>"])) == 2
+
+    def test_staged_mail_lifecycle(self, storage: Storage) -> None:
+        staged = StagedMail.stage(account="support", key="7:1", size=10, at=T0,
+                                  blob_key="b" * 64, content_hash="c" * 64)
+        later = StagedMail.stage(account="support", key="7:2", size=99, at=T0 + timedelta(1),
+                                 blob_key=None, content_hash=None)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.add(later)
+            uow.staged_mail.add(staged)
+            uow.commit()
+        with pytest.raises(StorageError), storage.unit_of_work() as uow:
+            uow.staged_mail.add(staged)
+            uow.commit()
+        done = staged.processed(outcome="new_ticket", at=T0 + timedelta(seconds=5),
+                                ticket_id="t", article_id="a")
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(done, expected=StagedState.STAGED)
+            uow.staged_mail.update(later.quarantine("too large", at=T0))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:1") == done
+            assert uow.staged_mail.get("support", "nope") is None
+            assert [m.key for m in uow.staged_mail.list()] == ["7:1", "7:2"]
+            quarantined = uow.staged_mail.list(state=StagedState.QUARANTINED)
+            assert [(m.key, m.reason) for m in quarantined] == [("7:2", "too large")]
+            assert uow.staged_mail.list(account="other") == []
+        # a second fetcher that still believes the mail is staged loses
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.staged_mail.update(done.mark_acknowledged(at=T0), expected=StagedState.STAGED)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:1") == done
+
+    def test_outbox(self, storage: Storage) -> None:
+        [ticket] = store_tickets(storage, [open_ticket()])
+        messages = [
+            OutboxMessage.create(ticket_id=ticket.id, kind=kind, channel=Channel.EMAIL,
+                                 sender="support@shop.example", recipients=(to,),
+                                 subject="[HD] Ihre Anfrage", body_text="Danke, Jürgen",
+                                 at=T0 + timedelta(minutes=minute), message_id=f"<m{minute}@us>",
+                                 headers={"Auto-Submitted": "auto-replied"})
+            for minute, kind, to in [(0, "acknowledgement", "a@x.cz"),
+                                     (10, "acknowledgement", "a@x.cz"),
+                                     (20, "reply", "a@x.cz"),
+                                     (30, "acknowledgement", "b@x.cz")]
+        ]
+        with storage.unit_of_work() as uow:
+            for message in messages:
+                uow.outbox.add(message)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.outbox.add(attrs.evolve(messages[0], id=new_id()))
+            uow.rollback()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.for_ticket(ticket.id) == messages
+            assert uow.outbox.for_ticket("other") == []
+            count = uow.outbox.count_since
+            assert count(recipient="a@x.cz", kind="acknowledgement", since=T0) == 2
+            assert count(recipient="a@x.cz", kind="acknowledgement",
+                         since=T0 + timedelta(minutes=5)) == 1
+            assert count(recipient="b@x.cz", kind="reply", since=T0) == 0
 
 
 class BlobStoreContract:
