@@ -174,7 +174,7 @@ def test_helpdesk_register() -> None:
     ready = _account(protocol="pop3", after="keep")
     built = registry.mail_inboxes.create("pop3", Settings(options={"mail_account": ready}))
     assert isinstance(built, Pop3Inbox)
-    assert built.settings is ready
+    assert built.mail_account is ready
 
 
 @pytest.mark.parametrize(

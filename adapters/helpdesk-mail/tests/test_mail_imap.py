@@ -152,11 +152,15 @@ def test_other_folders_can_be_read(mailbox: UserMailbox) -> None:
 # -- keys ------------------------------------------------------------------------------------
 
 
-def test_a_new_uidvalidity_gives_new_keys_and_refuses_old_ones(mailbox: UserMailbox) -> None:
+@pytest.mark.parametrize("stay_connected", [True, False])
+def test_a_new_uidvalidity_gives_new_keys_and_refuses_old_ones(
+    mailbox: UserMailbox, stay_connected: bool
+) -> None:
     mailbox.append(message(1), message(2), folder="Support")
     inbox = _inbox(mailbox, folder="Support")
     old = inbox.list_new(limit=10)
-    inbox.close()
+    if not stay_connected:
+        inbox.close()
     # Recreating the folder makes Dovecot assign a new UIDVALIDITY to the same messages.
     with mailbox.client() as client:
         client.delete_folder("Support")

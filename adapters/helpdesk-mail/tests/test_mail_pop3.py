@@ -129,6 +129,17 @@ def test_a_session_lost_before_quit_undeletes(mailbox: UserMailbox, dovecot: Dov
     inbox.close()
 
 
+def test_listing_after_a_lost_session_starts_a_new_one(
+    mailbox: UserMailbox, dovecot: Dovecot
+) -> None:
+    mailbox.append(message(1), message(2))
+    with _inbox(mailbox, after="delete") as inbox:
+        first, second = inbox.list_new(limit=10)
+        inbox.acknowledge(first.key)
+        dovecot.kick(mailbox.user)  # as an idle timeout on the server would
+        assert inbox.list_new(limit=10) == [first, second]
+
+
 def test_keep_leaves_messages_on_the_server(mailbox: UserMailbox) -> None:
     mailbox.append(message(1), message(2))
     with _inbox(mailbox, after="keep") as inbox:

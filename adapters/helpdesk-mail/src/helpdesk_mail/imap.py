@@ -39,7 +39,7 @@ class ImapInbox:
         if account.protocol != "imap":
             raise ConfigurationError(f"{account.address} is not an IMAP account")
         self.account = account.name
-        self.settings = account
+        self.mail_account = account
         self._client: Any = None
         self._uidvalidity: int | None = None
         self._target_exists = False
@@ -70,11 +70,11 @@ class ImapInbox:
             client = self._session()
             uid = self._uid(client, key)
             size = self._size(client, uid, key)
-            if size > self.settings.max_bytes:
+            if size > self.mail_account.max_bytes:
                 raise MessageTooLarge(
-                    f"{self.settings.address}: message {key} has {size} bytes, more than "
-                    f"max_bytes={self.settings.max_bytes}; not downloaded",
-                    key=key, size=size, limit=self.settings.max_bytes,
+                    f"{self.mail_account.address}: message {key} has {size} bytes, more than "
+                    f"max_bytes={self.mail_account.max_bytes}; not downloaded",
+                    key=key, size=size, limit=self.mail_account.max_bytes,
                 )
             answer = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
             body = answer.get(b"BODY[]")
@@ -86,7 +86,7 @@ class ImapInbox:
         with self._guard(f"acknowledging {key}"):
             client = self._session()
             uid = self._uid(client, key)
-            after = self.settings.after
+            after = self.mail_account.after
             if after == "flag":
                 client.add_flags([uid], [DONE_KEYWORD, SEEN], silent=True)
             elif after == "move":
@@ -104,7 +104,7 @@ class ImapInbox:
         try:
             client.logout()
         except DRIVER_ERRORS as exc:
-            log.debug("%s: logout failed: %s", self.settings.address, exc)
+            log.debug("%s: logout failed: %s", self.mail_account.address, exc)
             with suppress(*DRIVER_ERRORS):
                 client.shutdown()
 
@@ -122,7 +122,7 @@ class ImapInbox:
         return self._client
 
     def _connect(self) -> Any:
-        account = self.settings
+        account = self.mail_account
         context = account.ssl_context() if account.security != "none" else None
         try:
             client = imapclient.IMAPClient(
@@ -157,7 +157,7 @@ class ImapInbox:
         except DRIVER_ERRORS as exc:
             self._drop()
             raise MailboxError(
-                f"{self.settings.address}: {action} failed: {self._describe(exc)}"
+                f"{self.mail_account.address}: {action} failed: {self._describe(exc)}"
             ) from exc
 
     def _drop(self) -> None:
@@ -176,12 +176,12 @@ class ImapInbox:
             client.shutdown()
 
     def _describe(self, exc: BaseException) -> str:
-        return scrub(str(exc) or type(exc).__name__, self.settings.password)
+        return scrub(str(exc) or type(exc).__name__, self.mail_account.password)
 
     # -- folder and keys -------------------------------------------------------------------
 
     def _select(self, client: Any) -> int:
-        info = client.select_folder(self.settings.folder)
+        info = client.select_folder(self.mail_account.folder)
         self._uidvalidity = int(info[b"UIDVALIDITY"])
         return self._uidvalidity
 
@@ -189,12 +189,12 @@ class ImapInbox:
         """The UID a key names, refusing keys from an earlier UIDVALIDITY of the folder."""
         uidvalidity_text, colon, uid_text = key.partition(":")
         if not (colon and uidvalidity_text.isdigit() and uid_text.isdigit()):
-            raise MailboxError(f"{self.settings.address}: {key!r} is not an IMAP message key")
+            raise MailboxError(f"{self.mail_account.address}: {key!r} is not an IMAP message key")
         current = self._uidvalidity if self._uidvalidity is not None else self._select(client)
         if int(uidvalidity_text) != current:
             raise MailboxError(
-                f"{self.settings.address}: key {key} is from UIDVALIDITY {uidvalidity_text}, "
-                f"but folder {self.settings.folder!r} now has {current}; list it again"
+                f"{self.mail_account.address}: key {key} is from UIDVALIDITY {uidvalidity_text}, "
+                f"but folder {self.mail_account.folder!r} now has {current}; list it again"
             )
         return int(uid_text)
 
@@ -205,14 +205,13 @@ class ImapInbox:
         return int(answer[b"RFC822.SIZE"])
 
     def _missing(self, key: str) -> MailboxError:
-        return MailboxError(
-            f"{self.settings.address}: message {key} is no longer in {self.settings.folder!r}"
-        )
+        account = self.mail_account
+        return MailboxError(f"{account.address}: message {key} is no longer in {account.folder!r}")
 
     # -- acknowledge modes -----------------------------------------------------------------
 
     def _move(self, client: Any, uid: int) -> None:
-        target = self.settings.move_to
+        target = self.mail_account.move_to
         assert target is not None  # guaranteed by MailAccount
         self._ensure_folder(client, target)
         if self._supports_move(client):

@@ -67,7 +67,7 @@ class Pop3Inbox:
         if account.protocol != "pop3":
             raise ConfigurationError(f"{account.address} is not a POP3 account")
         self.account = account.name
-        self.settings = account
+        self.mail_account = account
         self._pop: poplib.POP3 | None = None
         self._numbers: dict[str, int] = {}
         self._kept: set[str] = set()
@@ -77,7 +77,12 @@ class Pop3Inbox:
     def list_new(self, *, limit: int) -> list[MailRef]:
         if limit <= 0:
             return []
-        self._quit()
+        try:
+            self._quit()
+        except MailboxError as exc:
+            # Typically the server's idle timeout ended the old session. Its deletions were
+            # not carried out, so those messages are listed again; the pipeline knows them.
+            log.warning("%s", exc)
         with self._guard("listing the maildrop"):
             pop = self._session()
             self._refresh(pop)
@@ -98,18 +103,18 @@ class Pop3Inbox:
             pop = self._session()
             number = self._number(pop, key)
             size = _size(pop, number)
-            if size > self.settings.max_bytes:
+            if size > self.mail_account.max_bytes:
                 raise MessageTooLarge(
-                    f"{self.settings.address}: message {key} has {size} bytes, more than "
-                    f"max_bytes={self.settings.max_bytes}; not downloaded",
-                    key=key, size=size, limit=self.settings.max_bytes,
+                    f"{self.mail_account.address}: message {key} has {size} bytes, more than "
+                    f"max_bytes={self.mail_account.max_bytes}; not downloaded",
+                    key=key, size=size, limit=self.mail_account.max_bytes,
                 )
             _, lines, _ = pop.retr(number)
         # poplib has removed the dot-stuffing; the wire form ends every line with CRLF.
         return b"".join(line + b"\r\n" for line in lines)
 
     def acknowledge(self, key: str) -> None:
-        if self.settings.after == "keep":
+        if self.mail_account.after == "keep":
             self._kept.add(key)
             return
         with self._guard(f"deleting {key}"):
@@ -137,7 +142,7 @@ class Pop3Inbox:
         return self._pop
 
     def _connect(self) -> poplib.POP3:
-        account = self.settings
+        account = self.mail_account
         context = account.ssl_context() if account.security != "none" else None
         pop: _POP3 | _POP3SSL
         try:
@@ -184,7 +189,7 @@ class Pop3Inbox:
         except DRIVER_ERRORS as exc:
             _close_socket(pop)
             raise MailboxError(
-                f"{self.settings.address}: QUIT failed, deletions were not carried out: "
+                f"{self.mail_account.address}: QUIT failed, deletions were not carried out: "
                 f"{self._describe(exc)}"
             ) from exc
 
@@ -199,11 +204,11 @@ class Pop3Inbox:
             if pop is not None:
                 _close_socket(pop)
             raise MailboxError(
-                f"{self.settings.address}: {action} failed: {self._describe(exc)}"
+                f"{self.mail_account.address}: {action} failed: {self._describe(exc)}"
             ) from exc
 
     def _describe(self, exc: BaseException) -> str:
-        return scrub(str(exc) or type(exc).__name__, self.settings.password)
+        return scrub(str(exc) or type(exc).__name__, self.mail_account.password)
 
     # -- UIDL to message number ------------------------------------------------------------
 
@@ -218,7 +223,7 @@ class Pop3Inbox:
             return self._numbers[key]
         except KeyError:
             raise MailboxError(
-                f"{self.settings.address}: no message with UIDL {key!r} (deleted meanwhile?)"
+                f"{self.mail_account.address}: no message with UIDL {key!r} (deleted meanwhile?)"
             ) from None
 
 
