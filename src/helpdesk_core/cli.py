@@ -4,6 +4,12 @@
 [--own-address ADDRESS] [--own-domain DOMAIN] [--loop-header NAME]`` shows what
 the core makes of raw mails (``.eml`` files). Exit code 0, or 1 when a file could not be read
 or the arguments are wrong; every readable file is still reported.
+
+``helpdesk mail quarantine [--account NAME] [--json]`` lists quarantined mail with its reason;
+``helpdesk mail reprocess [--account NAME] [--key KEY ...] [--json]`` runs it again (after a
+fix or a policy change). Both open the helpdesk named by the ``HELPDESK_*`` environment
+(``HELPDESK_DATABASE_URL`` ...) or ``--database-url``; reprocess exits 1 when a mail failed
+again.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
-from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.errors import ConfigurationError, HelpdeskError
 from helpdesk_core.mail.inspect import format_report, inspect_mail
 
 __all__ = ["main"]
@@ -44,7 +51,48 @@ def _parser() -> argparse.ArgumentParser:
                          help="a domain the helpdesk's Message-IDs use (repeatable)")
     inspect.add_argument("--loop-header", default="X-Helpdesk-Loop", metavar="NAME",
                          help="the loop header the helpdesk adds (default 'X-Helpdesk-Loop')")
+    for name, text in (("quarantine", "list quarantined mail and why"),
+                       ("reprocess", "run quarantined mail again")):
+        command = mail_commands.add_parser(name, help=text, description=text)
+        command.add_argument("--account", help="only this mail account")
+        command.add_argument("--database-url", help="default: HELPDESK_DATABASE_URL")
+        command.add_argument("--json", action="store_true", help="one JSON object per line")
+        if name == "reprocess":
+            command.add_argument("--key", action="append", metavar="KEY",
+                                 help="only this mailbox key (repeatable)")
     return parser
+
+
+def _staged_json(row: StagedMail, outcome: str | None = None) -> dict[str, object]:
+    return {"account": row.account, "key": row.key, "state": row.state.value,
+            "size": row.size, "attempts": row.attempts, "outcome": outcome or row.outcome,
+            "ticket_id": row.ticket_id, "reason": (row.reason or "").split("\n", 1)[0] or None,
+            "staged_at": row.staged_at.isoformat()}
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from helpdesk_core.bootstrap import bootstrap
+    from helpdesk_core.settings import Settings
+
+    overrides = {"database_url": args.database_url} if args.database_url else {}
+    status = 0
+    results: list[tuple[StagedMail, str | None]]
+    with bootstrap(Settings.from_env(**overrides)) as helpdesk:
+        if args.mail_command == "quarantine":
+            results = [(row, None) for row in helpdesk.staged_mail(
+                account=args.account, state=StagedState.QUARANTINED, limit=10_000)]
+        else:
+            done = helpdesk.reprocess_mail(account=args.account, keys=args.key)
+            results = [(row, outcome.outcome if outcome else None) for row, outcome in done]
+            status = 1 if any(outcome is None for _row, outcome in results) else 0
+        for row, outcome in results:
+            line = _staged_json(row, outcome)
+            if args.json:
+                print(json.dumps(line, ensure_ascii=False))
+            else:
+                print(f"{row.account} {row.key}: {line['state']}"
+                      f" ({line['outcome'] or line['reason']})")
+    return status
 
 
 def _inspect(files: Sequence[str], *, as_json: bool, fmt: TicketNumberFormat,
@@ -87,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _inspect(args.files, as_json=args.json, fmt=fmt,
                         own_addresses=args.own_address, own_domains=args.own_domain,
                         loop_header=args.loop_header)
+    if args.command == "mail" and args.mail_command in ("quarantine", "reprocess"):
+        try:
+            return _quarantine(args)
+        except HelpdeskError as exc:
+            print(f"helpdesk: {exc}", file=sys.stderr)
+            return 1
     parser.error("unknown command")  # pragma: no cover - argparse requires a command
 
 

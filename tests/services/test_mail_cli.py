@@ -1,0 +1,50 @@
+"""``helpdesk mail quarantine`` and ``helpdesk mail reprocess`` on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.services.mail_support import raw_mail
+
+from helpdesk_core import Settings, bootstrap
+from helpdesk_core.cli import main
+from helpdesk_core.domain.mailbox import StagedState
+from helpdesk_core.mail.policy import MailPolicy
+from helpdesk_core.testing import MemoryInbox
+
+
+def test_list_and_reprocess_quarantined_mail(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    strict = Settings(database_url=url, mail_policy=MailPolicy(unknown_sender="quarantine"))
+    inbox = MemoryInbox("support")
+    key = inbox.deliver(raw_mail(sender="new.customer@example.org"))
+    with bootstrap(strict, environ={}) as desk:
+        assert desk.fetch_mail(inbox).outcomes == {"quarantined": 1}
+
+    assert main(["mail", "quarantine", "--database-url", url, "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    listed = json.loads(line)
+    assert (listed["account"], listed["key"], listed["state"]) == ("support", key,
+                                                                   "quarantined")
+    assert listed["reason"] == "unknown sender (policy: quarantine)"
+
+    # The default policy creates contacts: reprocessing now opens the ticket.
+    assert main(["mail", "reprocess", "--database-url", url, "--account", "support"]) == 0
+    assert capsys.readouterr().out.strip() == f"support {key}: processed (new_ticket)"
+    with bootstrap(Settings(database_url=url), environ={}) as desk:
+        assert desk.staged_mail(state=StagedState.QUARANTINED) == []
+        [ticket] = desk.queue().items
+        assert ticket.channel.value == "email"
+
+    assert main(["mail", "quarantine", "--database-url", url]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_database_that_cannot_be_opened_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'desk.sqlite3'}"
+    assert main(["mail", "quarantine", "--database-url", url]) == 1
+    assert capsys.readouterr().err.startswith("helpdesk: ")
