@@ -181,10 +181,31 @@ def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Addr
     return result, dropped
 
 
+# Zone names the stdlib does not know (it reads them as -0000) and that mail from Europe and
+# Asia carries; the US names are known to the stdlib.
+_ZONES = {"CET": "+0100", "CEST": "+0200", "MET": "+0100", "MEST": "+0200", "MEZ": "+0100",
+          "MESZ": "+0200", "WET": "+0000", "WEST": "+0100", "BST": "+0100", "EET": "+0200",
+          "EEST": "+0300", "MSK": "+0300", "JST": "+0900", "KST": "+0900", "HKT": "+0800",
+          "SGT": "+0800", "AEST": "+1000", "AEDT": "+1100", "NZST": "+1200", "NZDT": "+1300"}
+_GERMAN_MONTHS = {"jän": "Jan", "mär": "Mar", "mrz": "Mar", "mai": "May", "okt": "Oct",
+                  "dez": "Dec"}
+_ZONE_NAME = re.compile(r"(\d{1,2}:\d{2}(?::\d{2})?)\s+([A-Z]{3,4})\b(?!\s*[+-]\d)")
+_COLON_OFFSET = re.compile(r"(?:\b(?:GMT|UTC))?([+-])(\d{1,2}):?(\d{2})\b(?=\s*(?:\(.*\))?\s*$)")
+_MONTH_WORD = re.compile(r"\b(jän|mär|mrz|mai|okt|dez)[a-z.]*", re.IGNORECASE)
+
+
+def _normalise_date(text: str) -> str:
+    """Repair what real clients put in Date beyond RFC 5322: ``+01:00`` and ``GMT+01:00``
+    offsets, zone names such as CET/CEST/MESZ, German month names."""
+    text = _MONTH_WORD.sub(lambda m: _GERMAN_MONTHS[m.group(1).lower()], text)
+    text = _COLON_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}{m.group(3)}", text)
+    return _ZONE_NAME.sub(lambda m: f"{m.group(1)} {_ZONES.get(m.group(2), m.group(2))}", text)
+
+
 def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     if value is None:
         return None
-    text = _clean_line(value, 200)
+    text = _normalise_date(_clean_line(value, 200))
     try:
         parsed = email.utils.parsedate_to_datetime(text)
     except Exception:
