@@ -283,3 +283,11 @@ def test_an_untrusted_certificate_is_refused(mailbox: UserMailbox, dovecot: Dove
     with pytest.raises(MailboxError, match="cannot connect"):
         _inbox(mailbox, security="tls", port=dovecot.imaps_port).list_new(limit=10)
 
+
+
+def test_a_missing_ca_file_is_a_configuration_error(mailbox: UserMailbox,
+                                                    dovecot: Dovecot) -> None:
+    inbox = _inbox(mailbox, security="tls", port=dovecot.imaps_port,
+                   ca_file=str(dovecot.root / "missing.pem"))
+    with pytest.raises(ConfigurationError, match="ca_file"):
+        inbox.list_new(limit=10)

@@ -16,7 +16,7 @@ from typing import Any
 import imapclient
 from imapclient.exceptions import LoginError
 
-from helpdesk_core.errors import ConfigurationError, MailboxError
+from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import MessageTooLarge, scrub
@@ -30,6 +30,9 @@ SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
 # socket, ssl and timeout errors are all OSError; imapclient's own errors subclass IMAP4.error.
 DRIVER_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
+# An answer we cannot read (a missing UIDVALIDITY, a size that is not a number) is the
+# server's failure too; the session is dropped like after a protocol error.
+ANSWER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
 
 class ImapInbox:
@@ -58,12 +61,12 @@ class ImapInbox:
             if not uids:
                 return []
             sizes = client.fetch(uids, ["RFC822.SIZE"])
-        # A message expunged between SEARCH and FETCH is simply missing from the answer.
-        return [
-            MailRef(key=f"{uidvalidity}:{uid}", size=int(sizes[uid][b"RFC822.SIZE"]))
-            for uid in uids
-            if uid in sizes
-        ]
+            # A message expunged between SEARCH and FETCH is simply missing from the answer.
+            return [
+                MailRef(key=f"{uidvalidity}:{uid}", size=int(sizes[uid][b"RFC822.SIZE"]))
+                for uid in uids
+                if uid in sizes
+            ]
 
     def download(self, key: str) -> bytes:
         with self._guard(f"downloading {key}"):
@@ -154,7 +157,9 @@ class ImapInbox:
         """Translate driver errors; a failed connection is dropped and rebuilt on next use."""
         try:
             yield
-        except DRIVER_ERRORS as exc:
+        except HelpdeskError:
+            raise
+        except (*DRIVER_ERRORS, *ANSWER_ERRORS) as exc:
             self._drop()
             raise MailboxError(
                 f"{self.mail_account.address}: {action} failed: {self._describe(exc)}"

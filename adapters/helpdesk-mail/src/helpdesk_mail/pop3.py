@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import BinaryIO, cast
 
-from helpdesk_core.errors import ConfigurationError, MailboxError
+from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import MessageTooLarge, scrub
@@ -29,6 +29,8 @@ __all__ = ["Pop3Inbox"]
 log = logging.getLogger(__name__)
 
 DRIVER_ERRORS = (poplib.error_proto, OSError, EOFError)
+# An answer we cannot read (a LIST line without a size) is the server's failure too.
+ANSWER_ERRORS = (ValueError, KeyError, IndexError)
 
 
 class _LongLines:
@@ -87,14 +89,13 @@ class Pop3Inbox:
             pop = self._session()
             self._refresh(pop)
             _, lines, _ = pop.list()
-        sizes = dict(_pairs(lines))
-        present = set(self._numbers)
-        self._kept &= present  # forget keys the server no longer has
+            sizes = {int(number): int(size) for number, size in _pairs(lines)}
+        self._kept &= set(self._numbers)  # forget keys the server no longer has
         ordered = sorted(self._numbers.items(), key=lambda item: item[1])
         refs = [
-            MailRef(key=uidl, size=int(sizes[str(number)]))
+            MailRef(key=uidl, size=sizes[number])
             for uidl, number in ordered
-            if uidl not in self._kept and str(number) in sizes
+            if uidl not in self._kept and number in sizes
         ]
         return refs[:limit]
 
@@ -130,8 +131,12 @@ class Pop3Inbox:
     def __enter__(self) -> Pop3Inbox:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        with suppress(MailboxError):  # do not hide the error that is on its way out
+            self.close()
 
     # -- connection ------------------------------------------------------------------------
 
@@ -198,7 +203,9 @@ class Pop3Inbox:
         """Translate driver errors; a failed session is dropped (the server then undeletes)."""
         try:
             yield
-        except DRIVER_ERRORS as exc:
+        except HelpdeskError:
+            raise
+        except (*DRIVER_ERRORS, *ANSWER_ERRORS) as exc:
             pop, self._pop = self._pop, None
             self._numbers = {}
             if pop is not None:
@@ -228,10 +235,10 @@ class Pop3Inbox:
 
 
 def _pairs(lines: list[bytes]) -> Iterator[tuple[str, str]]:
-    """``b"<number> <value>"`` lines of UIDL and LIST answers."""
+    """``b"<number> <value> [...]"`` lines of UIDL and LIST answers."""
     for line in lines:
-        number, _, value = line.decode("ascii", "replace").partition(" ")
-        yield number, value.strip()
+        number, value = line.decode("ascii", "replace").split()[:2]
+        yield number, value
 
 
 def _size(pop: poplib.POP3, number: int) -> int:
