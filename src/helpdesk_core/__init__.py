@@ -69,7 +69,13 @@ if TYPE_CHECKING:
         TicketNotFound,
         ValidationError,
     )
+    from helpdesk_core.domain.mailbox import StagedMail, StagedState
+    from helpdesk_core.domain.outbox import OutboxMessage
+    from helpdesk_core.errors import MailboxError
+    from helpdesk_core.mail.policy import MailChannel, MailPolicy
     from helpdesk_core.plugins import Registry, hookimpl
+    from helpdesk_core.services.mail_fetch import FetchReport
+    from helpdesk_core.services.mail_ingest import MailOutcome
     from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_core.settings import Settings
 
@@ -80,6 +86,13 @@ _LOCATIONS = {
     "Registry": "helpdesk_core.plugins",
     "hookimpl": "helpdesk_core.plugins",
     "StorageDirectory": "helpdesk_core.services.directory",
+    "MailChannel": "helpdesk_core.mail.policy",
+    "MailPolicy": "helpdesk_core.mail.policy",
+    "MailOutcome": "helpdesk_core.services.mail_ingest",
+    "FetchReport": "helpdesk_core.services.mail_fetch",
+    "StagedMail": "helpdesk_core.domain.mailbox",
+    "StagedState": "helpdesk_core.domain.mailbox",
+    "OutboxMessage": "helpdesk_core.domain.outbox",
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",
@@ -93,7 +106,8 @@ _LOCATIONS = {
     ),
     **dict.fromkeys(
         ["AdapterError", "ConcurrencyError", "ConfigurationError", "ContactNotFound",
-         "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MergeConflict",
+         "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MailboxError",
+         "MergeConflict",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PluginError", "StorageError",
          "TicketNotFound", "ValidationError"],
         "helpdesk_core.errors",
