@@ -51,6 +51,8 @@ if TYPE_CHECKING:
         FollowUpRequest,
         KeywordRule,
     )
+    from helpdesk_core.domain.mailbox import StagedMail, StagedState
+    from helpdesk_core.domain.outbox import OutboxMessage
     from helpdesk_core.errors import (
         AdapterError,
         ConcurrencyError,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
         DomainError,
         HelpdeskError,
         InvalidTransition,
+        MailboxError,
         MergeConflict,
         NotFound,
         OrderNotFound,
@@ -69,14 +72,11 @@ if TYPE_CHECKING:
         TicketNotFound,
         ValidationError,
     )
-    from helpdesk_core.domain.mailbox import StagedMail, StagedState
-    from helpdesk_core.domain.outbox import OutboxMessage
-    from helpdesk_core.errors import MailboxError
     from helpdesk_core.mail.policy import MailChannel, MailPolicy
     from helpdesk_core.plugins import Registry, hookimpl
+    from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_core.services.mail_fetch import FetchReport
     from helpdesk_core.services.mail_ingest import MailOutcome
-    from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_core.settings import Settings
 
 _LOCATIONS = {
