@@ -287,6 +287,8 @@ def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
+_UUENCODE_CTES = {"x-uuencode", "uuencode", "x-uue", "uue"}
+_UUE_BEGIN = re.compile(r"^begin [0-7]{3,4} ([^\r\n]{1,255})$", re.MULTILINE)
 _UUE_BLOCK = re.compile(
     r"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n(.*?)^end[ \t]*$\r?\n?", re.MULTILINE | re.DOTALL
 )
@@ -464,7 +466,7 @@ class _Walk:
         return text
 
     def add_plain(self, text: str) -> None:
-        text = self.extract_uuencoded(text)
+        text = self.extract_uuencoded(text.replace("\r\n", "\n"))
         self.texts.append(text)
         self.plain_seen = True
 
@@ -492,7 +494,10 @@ class _Walk:
                                 default_name=match.group(1).strip(), inline=False)
             return ""
 
-        return _UUE_BLOCK.sub(replace, text)
+        result = _UUE_BLOCK.sub(replace, text)
+        if result != text:  # the blank lines around a removed block become one
+            result = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", result)
+        return result
 
     # ---- the tree ----------------------------------------------------------------------
     def walk(self, part: Message, depth: int, *, root: bool = False) -> None:
@@ -590,6 +595,10 @@ class _Walk:
                 self.leaf_as_attachment(child, depth + 1)
 
     def walk_leaf(self, part: Message, ctype: str, depth: int) -> None:
+        encoding = (_first_raw(part, "content-transfer-encoding") or "").strip().lower()
+        if encoding in _UUENCODE_CTES:
+            self.add_uuencoded_part(part)
+            return
         disposition = _disposition(part)
         file_name = bool(_param(part, "filename", "content-disposition"))
         has_name = file_name or bool(_param(part, "name", "content-type"))
@@ -605,6 +614,22 @@ class _Walk:
             if not ctype:
                 self.defects.append("part without Content-Type kept as an attachment")
             self.leaf_as_attachment(part, depth)
+
+    def add_uuencoded_part(self, part: Message) -> None:
+        """A part sent with ``Content-Transfer-Encoding: x-uuencode``: always a file, named
+        by its parameters or else by its ``begin`` line."""
+        raw = part.get_payload()
+        begin = _UUE_BEGIN.search(raw) if isinstance(raw, str) else None
+        name = raw_header_text(begin.group(1).strip(), guesses=self.guesses) if begin else None
+        ctype = _content_type(part) or "text/plain"
+        if ctype.startswith("text/"):  # the declared text is the encoding, not the file
+            guessed = mimetypes.guess_type(name, strict=False)[0] if name else None
+            ctype = (guessed if guessed and _CONTENT_TYPE.fullmatch(guessed)
+                     else "application/octet-stream")
+        if ctype == "text/html":
+            ctype = "application/octet-stream"  # never rendered as a body
+        self.add_attachment(part, ctype, _payload(part, self.defects), default_name=name,
+                            inline=False)
 
     def leaf_as_attachment(self, part: Message, depth: int) -> None:
         ctype = _content_type(part) or self.type_from_name(part)
