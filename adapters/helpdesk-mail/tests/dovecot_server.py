@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -184,8 +185,6 @@ def _make_certificate(directory: Path) -> None:
 
 
 def _user(name: str, fallback: str) -> str:
-    import pwd
-
     try:
         pwd.getpwnam(name)
     except KeyError:
@@ -206,19 +205,29 @@ def _wait_listening(ports: list[int], process: subprocess.Popen[bytes], deadline
         time.sleep(0.05)
 
 
-@contextlib.contextmanager
-def running_dovecot() -> Iterator[Dovecot]:
-    """Start Dovecot in the foreground on free ports; stop it and remove its files at the end."""
-    ensure_installed()
-    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
-    # Dovecot's login and mail processes are unprivileged and must reach base_dir and mail.
-    root.chmod(0o755)
-    process: subprocess.Popen[bytes] | None = None
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        mail = root / "mail"
-        mail.mkdir()
-        os.chown(mail, MAIL_UID, MAIL_GID)
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def _prepare(root: Path) -> None:
+    try:
+        # Dovecot's login and mail processes are unprivileged and must reach base_dir and mail.
+        root.chmod(0o755)
+        (root / "mail").mkdir()
+        os.chown(root / "mail", MAIL_UID, MAIL_GID)
         _make_certificate(root / "tls")
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DovecotUnavailable(f"cannot prepare {root}: {exc}") from exc
+
+
+def _start(root: Path) -> tuple[subprocess.Popen[bytes], Dovecot]:
+    """Start Dovecot on four free ports; tries other ports when one was taken meanwhile."""
+    for attempt in range(3):
         imap, imaps, pop3, pop3s = free_ports(4)
         config = root / "dovecot.conf"
         config.write_text(CONFIG.format(
@@ -226,25 +235,38 @@ def running_dovecot() -> Iterator[Dovecot]:
             uid=MAIL_UID, gid=MAIL_GID, password=PASSWORD,
             internal_user=_user("dovecot", "nobody"), login_user=_user("dovenull", "nobody"),
         ))
-        process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"),
-        )
+        with (root / "stderr.log").open("wb") as stderr:
+            process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)],
+                                       stdout=subprocess.DEVNULL, stderr=stderr)
         try:
             _wait_listening([imap, imaps, pop3, pop3s], process, time.monotonic() + 20)
         except DovecotUnavailable as exc:
-            detail = (root / "stderr.log").read_text(errors="replace")
-            raise DovecotUnavailable(f"{exc}\n{detail}") from None
-        yield Dovecot(root=root, imap_port=imap, imaps_port=imaps, pop3_port=pop3,
-                      pop3s_port=pop3s, ca_file=str(root / "tls" / "cert.pem"))
+            _stop(process)
+            if attempt == 2:
+                detail = (root / "stderr.log").read_text(errors="replace")
+                log = (root / "dovecot.log").read_text(errors="replace") if (
+                    root / "dovecot.log").exists() else ""
+                raise DovecotUnavailable(f"{exc}\n{detail}\n{log[-2000:]}") from None
+            continue
+        server = Dovecot(root=root, imap_port=imap, imaps_port=imaps, pop3_port=pop3,
+                         pop3s_port=pop3s, ca_file=str(root / "tls" / "cert.pem"))
+        return process, server
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """Start Dovecot in the foreground on free ports; stop it and remove its files at the end."""
+    ensure_installed()
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    try:
+        _prepare(root)
+        process, server = _start(root)
+        try:
+            yield server
+        finally:
+            _stop(process)
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
         shutil.rmtree(root, ignore_errors=True)
 
 
