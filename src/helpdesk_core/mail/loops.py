@@ -154,6 +154,8 @@ def bounce_info(mail: ParsedMail) -> Bounce:
     ``message/rfc822`` or ``text/rfc822-headers`` or with a bounce subject ("failure notice",
     "Mail delivery failed", "Unzustellbar" ...; qmail and Exim copy the original into the
     text), Exchange's ``X-MS-Exchange-Message-Is-Ndr`` and Exim's ``X-Failed-Recipients``.
+    A report whose recipients were all delayed or delivered (``Action:`` other than
+    ``failed``) is not a bounce.
     """
     ctype, params = _content_type(mail)
     kinds = {a.content_type for a in mail.attachments}
@@ -169,7 +171,23 @@ def bounce_info(mail: ParsedMail) -> Bounce:
     )
     if not (standard or non_standard):
         return Bounce(False)
+    if _only_delayed_or_delivered(mail):
+        return Bounce(False)  # a delay warning or a success report: nothing failed
     return Bounce(True, _original_message_id(mail))
+
+
+_ACTION = re.compile(r"^\s*Action\s*:\s*([A-Za-z-]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def _only_delayed_or_delivered(mail: ParsedMail) -> bool:
+    """The delivery-status report names recipients, and none of them failed (RFC 3464
+    actions delayed, delivered, relayed, expanded)."""
+    actions: list[str] = []
+    for attachment in mail.attachments:
+        if attachment.content_type == "message/delivery-status":
+            text = attachment.data[:200_000].decode("utf-8", "replace")
+            actions.extend(a.lower() for a in _ACTION.findall(text))
+    return bool(actions) and "failed" not in actions
 
 
 def _original_message_id(mail: ParsedMail) -> str | None:
