@@ -105,6 +105,23 @@ def test_acknowledge_flag_hides_the_message_and_keeps_it(mailbox: UserMailbox) -
     assert flags == [{DONE_KEYWORD, SEEN}, set()]
 
 
+def test_flag_mode_refuses_a_folder_that_cannot_keep_keywords(mailbox: UserMailbox) -> None:
+    mailbox.append(message(1))
+    with _inbox(mailbox, after="flag") as inbox:
+        inbox.list_new(limit=10)
+        client = inbox._client
+        real_select = client.select_folder
+
+        def without_keywords(folder: str) -> dict[bytes, object]:
+            info: dict[bytes, object] = real_select(folder)
+            info[b"PERMANENTFLAGS"] = (b"\\Seen", b"\\Deleted")
+            return info
+
+        client.select_folder = without_keywords
+        with pytest.raises(MailboxError, match="cannot keep the keyword"):
+            inbox.list_new(limit=10)
+
+
 def test_acknowledge_move_puts_the_message_in_the_target_folder(mailbox: UserMailbox) -> None:
     mailbox.append(message(1), message(2), message(3))
     with _inbox(mailbox, after="move", move_to="Processed") as inbox:

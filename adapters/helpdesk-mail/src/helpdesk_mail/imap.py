@@ -186,7 +186,16 @@ class ImapInbox:
     # -- folder and keys -------------------------------------------------------------------
 
     def _select(self, client: Any) -> int:
-        info = client.select_folder(self.mail_account.folder)
+        account = self.mail_account
+        info = client.select_folder(account.folder)
+        if account.after == "flag":
+            # Without a stored keyword every message would be listed again on every poll.
+            permanent = set(info.get(b"PERMANENTFLAGS", ()))
+            if not permanent & {b"\\*", DONE_KEYWORD}:
+                raise MailboxError(
+                    f"{account.address}: folder {account.folder!r} cannot keep the keyword "
+                    f"{DONE_KEYWORD.decode()}; use after='move' or after='delete'"
+                )
         self._uidvalidity = int(info[b"UIDVALIDITY"])
         return self._uidvalidity
 
