@@ -175,8 +175,10 @@ def raw_header_text(value: str, *, guesses: Sequence[str] = DEFAULT_GUESSES) -> 
     return decode_bytes(header_bytes(value), None, guesses=guesses)
 
 
+# The encoded text may hold raw spaces: broken mailers write "=?utf-8?Q?Grüße aus Köln?="
+# with spaces instead of "_"; a "?" still ends it, so two words never merge.
 _ENCODED_WORD = re.compile(
-    r"=\?(?P<charset>[^?\s*]*)(?:\*[^?\s]*)?\?(?P<enc>[bBqQ])\?(?P<text>[^?\s]*)\?="
+    r"=\?(?P<charset>[^?\s*]*)(?:\*[^?\s]*)?\?(?P<enc>[bBqQ])\?(?P<text>[^?\r\n]*?)\?="
 )
 _HEX2 = re.compile(rb"[0-9A-Fa-f]{2}")
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n$")
