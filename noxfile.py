@@ -10,7 +10,8 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-PACKAGES = ["-e", ".", "-e", "adapters/helpdesk-sqlalchemy[postgresql]"]
+PACKAGES = ["-e", ".", "-e", "adapters/helpdesk-sqlalchemy[postgresql]", "-e",
+            "adapters/helpdesk-mail"]
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3.5"]
 DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -42,6 +43,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
     session.run("mypy", "--config-file", "adapters/helpdesk-sqlalchemy/pyproject.toml",
                 "adapters/helpdesk-sqlalchemy/src")
+    session.run("mypy", "--config-file", "adapters/helpdesk-mail/pyproject.toml",
+                "adapters/helpdesk-mail/src")
 
 
 @nox.session
