@@ -173,11 +173,13 @@ def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Addr
     if not result:
         # "Hans Meier hans@example.de": no brackets, so no parser finds the address
         for text in texts:
-            found = _BARE_ADDRESS.findall(text)
-            if len(found) == 1 and len(found[0]) <= 320:
+            found = [a for a in _BARE_ADDRESS.findall(text) if len(a) <= 320]
+            if len(found) == 1:
                 rest = _clean_line(decode_header_value(text.replace(found[0], " "),
                                                        guesses=guesses), 300)
                 result.append(Address(address=found[0], name=rest.strip("'\"<>()[] ")))
+            else:  # "a@x.example b@x.example": separated by blanks only
+                result.extend(Address(address=a) for a in dict.fromkeys(found))
     return result, dropped
 
 
