@@ -11,6 +11,9 @@ outcome ``error:<exception class>`` and no ticket, and the run goes on.
 Run in a child process by ``run.py`` so that its peak RSS is its own::
 
     python benchmarks/mail/ours.py CORPUS --url DATABASE_URL --out RESULTS.tsv
+
+``--profile FILE`` writes cProfile statistics of the loop (read them with ``python -m
+pstats FILE``); the rate is then not comparable.
 """
 
 from __future__ import annotations
@@ -85,12 +88,22 @@ def main() -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--channel", default="default", help="the mail channel to receive on")
+    parser.add_argument("--profile", type=Path,
+                        help="write cProfile statistics of the ingestion loop to this file")
     args = parser.parse_args()
     reason = available()
     if reason:
         emit({"unavailable": reason})
         return 0
-    result = ingest(mail_files(args.corpus), args.url, args.out, channel=args.channel)
+    files = mail_files(args.corpus)
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(ingest, files, args.url, args.out, channel=args.channel)
+        profiler.dump_stats(args.profile)
+    else:
+        result = ingest(files, args.url, args.out, channel=args.channel)
     result["peak_rss_kib"] = peak_rss_kib()
     emit(result)
     return 0
