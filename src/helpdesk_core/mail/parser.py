@@ -263,7 +263,30 @@ def _disposition(part: Message) -> str:
     return raw.split(";", 1)[0].strip().lower()
 
 
+_QP_SOFT_BREAK_SPACE = re.compile(rb"=[ \t]+(?=\r?\n)")
+
+
+def _raw_payload(part: Message) -> bytes | None:
+    raw = part.get_payload()
+    if not isinstance(raw, str):
+        return None
+    return raw.encode("ascii", "surrogateescape") if raw.isascii() or _has_surrogates(
+        raw) else raw.encode("utf-8", "replace")
+
+
 def _payload(part: Message, defects: list[str]) -> bytes:
+    # What the stdlib does not decode: " Base64 " with stray blanks, "base-64", and
+    # quoted-printable soft line breaks followed by blanks ("= \n", RFC 2045 6.7).
+    declared = (_first_raw(part, "content-transfer-encoding") or "").strip().lower()
+    if declared in {"base64", "base-64", "quoted-printable"} and not part.is_multipart():
+        exact = (_first_raw(part, "content-transfer-encoding") or "").lower() == declared
+        raw = _raw_payload(part)
+        if raw is not None and declared == "quoted-printable" and (
+                not exact or _QP_SOFT_BREAK_SPACE.search(raw)):
+            return _decode_transfer(_QP_SOFT_BREAK_SPACE.sub(b"=", raw), "quoted-printable")
+        if raw is not None and declared != "quoted-printable" and (
+                not exact or declared == "base-64"):
+            return _decode_transfer(raw, "base64")
     try:
         data = part.get_payload(decode=True)
     except Exception:
@@ -271,11 +294,7 @@ def _payload(part: Message, defects: list[str]) -> bytes:
         defects.append("undecodable part payload")
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
-    if isinstance(raw, str):
-        return raw.encode("ascii", "surrogateescape") if raw.isascii() or _has_surrogates(
-            raw) else raw.encode("utf-8", "replace")
-    return b""
+    return _raw_payload(part) or b""
 
 
 def _children(part: Message) -> list[Message]:
