@@ -6,10 +6,11 @@ Jinja's immutable sandbox with strict undefined names, against plain data only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from helpdesk_core.domain.ticket import Ticket
@@ -55,6 +56,12 @@ _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False
                                      keep_trailing_newline=True)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """Compiling costs a thousand renderings; templates change rarely."""
+    return _ENV.from_string(source)
+
+
 def render_acknowledgement(
     ticket: Ticket,
     *,
@@ -71,8 +78,8 @@ def render_acknowledgement(
         "customer": {"name": customer_name},
     }
     try:
-        subject = _ENV.from_string(subject_src).render(context)
-        text = _ENV.from_string(text_src).render(context)
+        subject = _compiled(subject_src).render(context)
+        text = _compiled(text_src).render(context)
     except TemplateError as exc:
         raise ConfigurationError(f"acknowledgement template ({language}): {exc}") from exc
     return " ".join(subject.split())[:500], text

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from helpdesk_core.domain.article import Direction
@@ -31,14 +31,27 @@ class _Repository:
 
 
 def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: str) -> None:
-    """Insert in a savepoint, so a key conflict leaves the unit's transaction usable."""
+    """Insert; a key conflict is a StorageError after which the caller rolls back (no
+    savepoint: the port says the transaction must not go on)."""
     try:
-        with conn.begin_nested():
-            conn.execute(table.insert().values(**row))
+        conn.execute(table.insert(), row)
     except sa_exc.IntegrityError as exc:
         raise StorageError(conflict) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"{table.name}: {exc}") from exc
+
+
+# Built once: constructing a statement costs more than running it on SQLite.
+_FIND_MESSAGES = (
+    select(mail_messages)
+    .where(mail_messages.c.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(mail_messages.c.at)
+)
+_GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("account"),
+                                         mail_staging.c.key == bindparam("key"))
+_COUNT_SENT = select(func.count()).select_from(outbox).where(
+    outbox.c.first_recipient == bindparam("recipient"), outbox.c.kind == bindparam("kind"),
+    outbox.c.created_at >= bindparam("since"))
 
 
 class SqlAlchemyMessageIndex(_Repository):
@@ -53,10 +66,7 @@ class SqlAlchemyMessageIndex(_Repository):
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         if not message_ids:
             return []
-        rows = self._conn().execute(
-            select(mail_messages).where(mail_messages.c.message_id.in_(list(message_ids)))
-            .order_by(mail_messages.c.at)
-        ).mappings()
+        rows = self._conn().execute(_FIND_MESSAGES, {"ids": list(message_ids)}).mappings()
         return [MessageRecord(message_id=r["message_id"], ticket_id=r["ticket_id"],
                               direction=Direction(r["direction"]), at=r["at"],
                               article_id=r["article_id"], fingerprint=r["fingerprint"] or None)
@@ -84,10 +94,8 @@ def _staged(row: RowMapping) -> StagedMail:
 class SqlAlchemyMailStaging(_Repository):
     @guarded
     def get(self, account: str, key: str) -> StagedMail | None:
-        row = self._conn().execute(
-            select(mail_staging).where(mail_staging.c.account == account,
-                                       mail_staging.c.key == key)
-        ).mappings().first()
+        row = self._conn().execute(_GET_STAGED, {"account": account, "key": key}
+                                   ).mappings().first()
         return None if row is None else _staged(row)
 
     def add(self, mail: StagedMail) -> None:
@@ -148,7 +156,7 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
 class SqlAlchemyOutbox(_Repository):
     @guarded
     def add(self, message: OutboxMessage) -> None:
-        self._conn().execute(outbox.insert().values(**_outbox_row(message)))
+        self._conn().execute(outbox.insert(), _outbox_row(message))
 
     @guarded
     def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
@@ -161,9 +169,5 @@ class SqlAlchemyOutbox(_Repository):
     @guarded
     def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
         # Only the first recipient is indexed; acknowledgements have exactly one.
-        rows = self._conn().execute(
-            select(outbox.c.recipients).where(outbox.c.first_recipient == recipient,
-                                              outbox.c.kind == kind,
-                                              outbox.c.created_at >= since)
-        ).scalars()
-        return sum(1 for _ in rows)
+        return int(self._conn().execute(
+            _COUNT_SENT, {"recipient": recipient, "kind": kind, "since": since}).scalar_one())

@@ -461,6 +461,17 @@ def _is_email_conflict(error: sa_exc.IntegrityError) -> bool:
     return "uq_contact_emails_email" in text or "contact_emails.email" in text
 
 
+_CONTACT = select(contacts).where(contacts.c.id == bindparam("contact_id"))
+_CONTACT_EMAILS = (select(contact_emails.c.email)
+                   .where(contact_emails.c.contact_id == bindparam("contact_id"))
+                   .order_by(contact_emails.c.position))
+_CONTACT_PHONES = (select(contact_phones.c.phone)
+                   .where(contact_phones.c.contact_id == bindparam("contact_id"))
+                   .order_by(contact_phones.c.position))
+_EMAIL_OWNER = select(contact_emails.c.contact_id).where(
+    contact_emails.c.email == bindparam("email"))
+
+
 class SqlAlchemyContactRepository(_Repository):
     @guarded
     def add(self, contact: Contact) -> None:
@@ -480,19 +491,12 @@ class SqlAlchemyContactRepository(_Repository):
     @guarded
     def get(self, contact_id: str) -> Contact:
         conn = self._conn()
-        row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+        params = {"contact_id": contact_id}
+        row = conn.execute(_CONTACT, params).mappings().first()
         if row is None:
             raise ContactNotFound(contact_id)
-        emails = conn.execute(
-            select(contact_emails.c.email)
-            .where(contact_emails.c.contact_id == contact_id)
-            .order_by(contact_emails.c.position)
-        ).scalars().all()
-        phones = conn.execute(
-            select(contact_phones.c.phone)
-            .where(contact_phones.c.contact_id == contact_id)
-            .order_by(contact_phones.c.position)
-        ).scalars().all()
+        emails = conn.execute(_CONTACT_EMAILS, params).scalars().all()
+        phones = conn.execute(_CONTACT_PHONES, params).scalars().all()
         return convert.contact_from_row(row, emails, phones)
 
     @guarded
@@ -532,9 +536,7 @@ class SqlAlchemyContactRepository(_Repository):
 
     @staticmethod
     def _owner_of(conn: Connection, email: str) -> str | None:
-        return conn.execute(
-            select(contact_emails.c.contact_id).where(contact_emails.c.email == email)
-        ).scalar_one_or_none()
+        return conn.execute(_EMAIL_OWNER, {"email": email}).scalar_one_or_none()
 
     @staticmethod
     def _insert_details(conn: Connection, contact: Contact) -> None:
