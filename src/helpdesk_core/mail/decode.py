@@ -134,6 +134,29 @@ def _actual_codec(data: bytes, declared: str | None) -> str | None:
     return declared
 
 
+def _stray_bytes_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.start + 1].decode("cp1252", "replace"), exc.start + 1
+
+
+_STRAY_HANDLER = "helpdesk-mail-stray-cp1252"
+codecs.register_error(_STRAY_HANDLER, _stray_bytes_as_cp1252)
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few stray single-byte characters (a shop template in windows-1252
+    filled with UTF-8 data, a latin-1 quote pasted into a UTF-8 mail): the valid sequences
+    decoded as UTF-8, each stray byte as windows-1252. None when the data is not mostly
+    UTF-8."""
+    sample = data.decode("utf-8", "replace")
+    bad = sample.count("\ufffd")
+    good = sum(1 for ch in sample if ord(ch) > 127) - bad
+    if good < 2 or bad > good:
+        return None
+    return data.decode("utf-8", _STRAY_HANDLER)
+
+
 def decode_bytes(
     data: bytes, charset: object = None, *, guesses: Sequence[str] = DEFAULT_GUESSES
 ) -> str:
@@ -148,6 +171,10 @@ def decode_bytes(
     text = _try(data, declared)
     if text is not None:
         return text
+    if declared in {None, "utf-8"}:
+        mixed = _mostly_utf8(data)
+        if mixed is not None:
+            return mixed
     for guess in guesses:
         text = _try(data, normalise_charset(guess))
         if text is not None:
