@@ -144,15 +144,17 @@ _STRAY_HANDLER = "helpdesk-mail-stray-cp1252"
 codecs.register_error(_STRAY_HANDLER, _stray_bytes_as_cp1252)
 
 
-def _mostly_utf8(data: bytes) -> str | None:
-    """UTF-8 text with a few stray single-byte characters (a shop template in windows-1252
+def _mostly_utf8(data: bytes, *, declared: bool) -> str | None:
+    """UTF-8 text with stray single-byte characters (a shop template in windows-1252
     filled with UTF-8 data, a latin-1 quote pasted into a UTF-8 mail): the valid sequences
     decoded as UTF-8, each stray byte as windows-1252. None when the data is not mostly
     UTF-8."""
     sample = data.decode("utf-8", "replace")
     bad = sample.count("\ufffd")
     good = sum(1 for ch in sample if ord(ch) > 127) - bad
-    if good < 2 or bad > good:
+    # Valid multi-byte sequences rarely happen by accident in single-byte text; a sender
+    # who declared UTF-8 gets more benefit of the doubt.
+    if (good < 1 or bad > 5 * good) if declared else (good < 2 or bad > 2 * good):
         return None
     return data.decode("utf-8", _STRAY_HANDLER)
 
@@ -172,7 +174,7 @@ def decode_bytes(
     if text is not None:
         return text
     if declared in {None, "utf-8"}:
-        mixed = _mostly_utf8(data)
+        mixed = _mostly_utf8(data, declared=declared == "utf-8")
         if mixed is not None:
             return mixed
     for guess in guesses:
