@@ -19,7 +19,7 @@ class InMemoryBlobStore:
         self._blobs: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, *, unit: object = None) -> str:
         key = blob_key(data)
         with self._lock:
             self._blobs.setdefault(key, bytes(data))

@@ -64,6 +64,29 @@ _ALIASES: dict[str, str] = {
     "big5": "big5hkscs",
     "iso-8859-9": "cp1254",
     "iso-8859-11": "cp874",
+    "gb_2312-80": "gb18030",
+    "csgb2312": "gb18030",
+    "x-euc-cn": "gb18030",
+    "chinese": "gb18030",
+    "cp936": "gb18030",
+    "ms936": "gb18030",
+    "x-euc-jp": "euc_jp",
+    "windows-31j": "cp932",
+    "x-ms-cp932": "cp932",
+    "x-windows-949": "cp949",
+    "ks_c_5601-1989": "cp949",
+    "x-big5": "big5hkscs",
+    "cn-big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "x-mac-ce": "mac-latin2",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "utf8mb4": "utf-8",
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "ansi": "cp1252",
+    "unicode": "utf-16",
+    "ucs-2": "utf-16",
+    "iso-10646-ucs-2": "utf-16-be",
 }
 _SEVEN_BIT_CODECS = ("utf-7", "iso2022", "hz", "utf-16", "utf-32")
 _UNKNOWN = {"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "8bit", ""}
@@ -74,7 +97,7 @@ def normalise_charset(name: object) -> str | None:
     """The codec name to try for a declared charset, or None when it says nothing usable."""
     if not isinstance(name, str):
         return None
-    label = name.strip().strip("\"'").lower()
+    label = name.strip().strip("\"';,").strip().lower()
     if label.startswith("cp-"):
         label = "cp" + label[3:]
     if label in _UNKNOWN or not _CHARSET_TOKEN.fullmatch(label):

@@ -18,6 +18,11 @@ class StorageDirectory:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
+    @property
+    def storage(self) -> Storage:
+        """The storage the contacts live in."""
+        return self._storage
+
     def customer(self, customer_id: str) -> Contact | None:
         with self._storage.unit_of_work(read_only=True) as uow:
             try:

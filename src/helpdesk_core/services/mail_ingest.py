@@ -27,6 +27,7 @@ outcome commit together or not at all. The rules, in the order they are applied:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -56,6 +57,7 @@ from helpdesk_core.mail.threading import (
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.acknowledgement import render_acknowledgement
 from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import build_ticket
 from helpdesk_core.services.unit import publish
 
@@ -103,6 +105,7 @@ class _Prepared:
     key: str
     sender: str | None
     article: dict[str, Any]
+    blobs: tuple[bytes, ...]  # raw mail, attachments, sanitised HTML: stored with the article
 
 
 @attrs.define
@@ -133,11 +136,12 @@ def receive_mail(
         if staged is not None:
             _finish_staged(deps, staged.quarantine(outcome.reason or "", at=deps.clock.now()))
         return outcome
-    prepared = _prepare(deps, mail, raw)
-    customer = deps.directory.customer_by_email(prepared.sender) if prepared.sender else None
+    prepared = _prepare(mail, raw)
+    customers = _Customers(deps)
+    customer = customers.before(prepared.sender)
     for _attempt in range(2):
         try:
-            return _in_transaction(deps, prepared, channel, customer, staged)
+            return _in_transaction(deps, prepared, channel, customer, customers, staged)
         except _NeedCustomer:
             if prepared.sender is None or policy.unknown_sender == "quarantine":
                 reason = ("no sender address" if prepared.sender is None
@@ -151,17 +155,49 @@ def receive_mail(
     raise AssertionError("a created customer was not found again")  # pragma: no cover
 
 
+class _Customers:
+    """Sender → contact. The built-in directory lives in our own storage, so its lookups (and
+    a new contact) join the mail's transaction; a host's directory is asked beforehand."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        directory = deps.directory
+        self.builtin = isinstance(directory, StorageDirectory) and \
+            directory.storage is deps.storage
+        self.new: Contact | None = None
+
+    def before(self, sender: str | None) -> Contact | None:
+        if sender is None or self.builtin:
+            return None
+        return self.deps.directory.customer_by_email(sender)
+
+    def inside(self, uow: UnitOfWork, p: _Prepared, channel: MailChannel) -> Contact | None:
+        if not self.builtin or p.sender is None:
+            return None
+        found = uow.contacts.find_by_email(p.sender)
+        if found is not None or self.deps.mail_policy.unknown_sender != "create":
+            return found
+        # Added to the unit only if a ticket is opened for it (see _in_transaction).
+        self.new = Contact.create(name=p.mail.from_name, email=p.sender,
+                                  language=channel.language)
+        return self.new
+
+
 def _finish_staged(deps: Deps, staged: StagedMail) -> None:
     with deps.storage.unit_of_work() as uow:
         uow.staged_mail.update(staged)
         uow.commit()
 
 
-def _prepare(deps: Deps, mail: ParsedMail, raw: bytes) -> _Prepared:
-    """Everything that needs no transaction: fingerprint, sender, blobs, article fields.
+def _blob_key(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
-    Blobs are content-addressed and idempotent, so storing them first leaves at most unused
-    bytes behind when the transaction later rolls back.
+
+def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
+    """Everything that needs no transaction: fingerprint, sender, article fields, blob keys.
+
+    The blobs themselves are stored inside the mail's transaction when the blob store shares
+    the database; otherwise at once — content addressing makes an unused blob harmless.
     """
     print_ = fingerprint(raw)
     key = message_key(mail, print_)
@@ -171,35 +207,45 @@ def _prepare(deps: Deps, mail: ParsedMail, raw: bytes) -> _Prepared:
             sender = normalize_email(mail.from_address)
         except ValidationError:
             sender = None
-    blobs = deps.blob_store
+    blobs = [raw, *(a.data for a in mail.attachments)]
     attachments = tuple(
-        AttachmentMeta(blob_key=blobs.put(a.data), filename=a.filename,
+        AttachmentMeta(blob_key=_blob_key(a.data), filename=a.filename,
                        content_type=a.content_type if "/" in a.content_type
                        else "application/octet-stream",
                        size=a.size, content_id=a.content_id, inline=a.inline)
         for a in mail.attachments
     )
-    meta = {"message_id": key, "fingerprint": print_, "raw_blob": blobs.put(raw),
+    meta = {"message_id": key, "fingerprint": print_, "raw_blob": _blob_key(raw),
             "from": sender or "", "from_name": mail.from_name,
             "to": ", ".join(a.address for a in mail.to),
             "cc": ", ".join(a.address for a in mail.cc),
             "content_type": mail.content_type, "new_text": mail.new_text[:100_000]}
     if mail.body_html:
-        meta["html_blob"] = blobs.put(mail.body_html.encode("utf-8"))
+        html = mail.body_html.encode("utf-8")
+        blobs.append(html)
+        meta["html_blob"] = _blob_key(html)
     if mail.defects:
         meta["defects"] = "; ".join(mail.defects)[:2000]
     article = {"attachments": attachments, "external_id": key[:255], "meta": meta}
-    return _Prepared(mail=mail, print_=print_, key=key, sender=sender, article=article)
+    return _Prepared(mail=mail, print_=print_, key=key, sender=sender, article=article,
+                     blobs=tuple(blobs))
 
 
 def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Contact | None,
-                    staged: StagedMail | None) -> MailOutcome:
+                    customers: _Customers, staged: StagedMail | None) -> MailOutcome:
     now = deps.clock.now()
     with deps.storage.unit_of_work() as uow:
         writes = _Writes()
+        if customer is None:
+            customer = customers.inside(uow, p, channel)
         outcome, ticket = _decide(deps, uow, p, channel, customer, now, writes)
+        if outcome.outcome != Outcome.DUPLICATE:
+            for data in p.blobs:
+                deps.blob_store.put(data, unit=uow)
         events = list(ticket.pending_events) if ticket is not None else []
         if ticket is not None and outcome.outcome == Outcome.NEW_TICKET:
+            if customers.new is not None and ticket.customer_id == customers.new.id:
+                uow.contacts.add(customers.new)
             uow.tickets.add(ticket)
         elif ticket is not None:
             uow.tickets.save(ticket)

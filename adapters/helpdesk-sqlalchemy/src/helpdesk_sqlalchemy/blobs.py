@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from helpdesk_core.errors import NotFound, ValidationError
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
-from helpdesk_sqlalchemy.storage import dialect_insert
+from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
 from helpdesk_sqlalchemy.tables import blobs
 
 if TYPE_CHECKING:
@@ -33,11 +33,19 @@ class SqlAlchemyBlobStore:
     def from_settings(cls, settings: Settings) -> Self:
         return cls(create_engine_for(settings.database_url, settings.options))
 
-    def put(self, data: bytes | bytearray | memoryview) -> str:
+    def put(self, data: bytes | bytearray | memoryview, *, unit: object = None) -> str:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ValidationError("must be bytes", field="data")
         content = bytes(data)
         key = hashlib.sha256(content).hexdigest()
+        if isinstance(unit, SqlAlchemyUnitOfWork) and unit.storage.engine.url == self.engine.url:
+            # Same database: the blob joins the unit's transaction.
+            with storage_errors("storing a blob"):
+                conn = unit.connection()
+                stmt = dialect_insert(conn, blobs).values(key=key, data=content,
+                                                          size=len(content))
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+            return key
         writer = self.engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with storage_errors("storing a blob"), writer as conn, conn.begin():
             stmt = dialect_insert(conn, blobs).values(key=key, data=content, size=len(content))
