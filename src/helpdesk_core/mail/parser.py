@@ -464,6 +464,8 @@ class _Walk:
             "message/disposition-notification": "disposition-notification.txt",
             "text/rfc822-headers": "headers.txt",
             "text/calendar": "invite.ics",
+            "application/ms-tnef": "winmail.dat",
+            "application/vnd.ms-tnef": "winmail.dat",
             "text/plain": "attachment.txt",
             "text/html": "attachment.html",
         }
