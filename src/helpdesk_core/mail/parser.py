@@ -14,6 +14,7 @@ import mimetypes
 import quopri
 import re
 import time
+import urllib.parse
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import Message
@@ -871,6 +872,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     html_original = "\n".join(walk.htmls) if walk.htmls else None
     body_html = (sanitise_html(html_original, keep_remote_images=keep_remote_images)
                  if html_original is not None else None)
+    attachments = _mark_referenced_inline(walk.attachments, html_original)
     content_type = "text/html" if html_original is not None else "text/plain"
     new_text = new_reply_text(body_text) if body_text else ""
     if reason is None and time.monotonic() - started > limits.time_budget_s:
@@ -882,7 +884,25 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
         body_html=body_html,
         html_original=html_original,
         new_text=new_text,
-        attachments=tuple(walk.attachments),
+        attachments=attachments,
         defects=tuple(dict.fromkeys(walk.defects)),
         quarantine_reason=reason,
+    )
+
+
+_CID_REFERENCE = re.compile(r"""cid:([^"'\s<>()]{1,500})""", re.IGNORECASE)
+
+
+def _mark_referenced_inline(attachments: Sequence[ParsedAttachment],
+                            html: str | None) -> tuple[ParsedAttachment, ...]:
+    """An image the HTML shows through ``cid:`` is inline, even when the sender's client
+    labelled its part ``attachment`` (Outlook does)."""
+    if not html or "cid:" not in html.lower():
+        return tuple(attachments)
+    referenced = {urllib.parse.unquote(m).strip().lower()
+                  for m in _CID_REFERENCE.findall(html[:5_000_000])}
+    return tuple(
+        attrs.evolve(a, inline=True)
+        if not a.inline and a.content_id and a.content_id.lower() in referenced else a
+        for a in attachments
     )
