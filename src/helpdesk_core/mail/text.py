@@ -157,6 +157,27 @@ def _drop_trailing_quotes(text: str) -> str:
     return "\n".join(lines)
 
 
+def _without_quotes(text: str) -> str:
+    """The text with ``>`` lines removed, together with the attribution line above a quote
+    ("On ... wrote:"); unchanged when it has no quoted line or nothing but quotes."""
+    lines = text.split("\n")
+    if not any(line.lstrip().startswith(">") for line in lines):
+        return text
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        following = next((row for row in lines[index + 1:index + 3] if row.strip()), "")
+        if following.lstrip().startswith(">") and _SEPARATORS.fullmatch(line):
+            continue
+        if not line.strip() and kept and not kept[-1].strip():
+            continue
+        kept.append(line)
+    if not any(line.strip() for line in kept):
+        return text
+    return "\n".join(kept)
+
+
 def new_reply_text(body_text: str) -> str:
     """What is new in a reply: quoted history, Outlook header blocks and signature removed.
 
@@ -164,6 +185,10 @@ def new_reply_text(body_text: str) -> str:
     """
     text = body_text.replace("\r\n", "\n").replace("\r", "\n")[:_MAX_REPLY_INPUT]
     cut = _drop_trailing_quotes(_cut_at_history(text)).strip()
+    if not cut:  # bottom-posted: the history comes first, the answer below it
+        cut = _drop_trailing_quotes(_cut_at_history(_without_quotes(text))).strip()
+    else:  # answers written between quoted lines
+        cut = _without_quotes(cut).strip() or cut
     result = cut
     # The library's header patterns are quadratic on long lines; past these sizes the
     # patterns above do the cutting alone.
