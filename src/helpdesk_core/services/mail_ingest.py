@@ -297,7 +297,7 @@ def _decide(deps: Deps, uow: UnitOfWork, p: _Prepared, channel: MailChannel,
     previous: Ticket | None = None
     if target is not None:
         history = uow.tickets.history(target.id)
-        if not _is_participant(deps, target, history, p.sender):
+        if not _is_participant(deps, uow, target, history, p.sender):
             if policy.unverified_reply == "hold" or automatic:
                 article = target.add_article(
                     direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
@@ -415,16 +415,19 @@ def _follow_merges(uow: UnitOfWork, ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _is_participant(deps: Deps, ticket: Ticket, history: list[Any], sender: str | None) -> bool:
+def _is_participant(deps: Deps, uow: UnitOfWork, ticket: Ticket, history: list[Any],
+                    sender: str | None) -> bool:
     if sender is None:
         return False
     if sender in participants(history):
         return True
-    if ticket.customer_id:
-        customer = deps.directory.customer(ticket.customer_id)
-        if customer is not None and sender in customer.emails:
-            return True
-    return False
+    if not ticket.customer_id:
+        return False
+    if _Customers(deps).builtin:  # our own contacts: ask inside the unit
+        owner = uow.contacts.find_by_email(sender)
+        return owner is not None and owner.id == ticket.customer_id
+    customer = deps.directory.customer(ticket.customer_id)
+    return customer is not None and sender in customer.emails
 
 
 def _closed_too_long(ticket: Ticket, history: list[Any], now: datetime, window: Any) -> bool:
