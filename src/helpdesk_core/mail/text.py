@@ -48,19 +48,26 @@ def sanitise_html(html: str, *, keep_remote_images: bool = False) -> str:
 
 
 _TAG = re.compile(r"<[^>]*>")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def html_to_text(html: str) -> str:
-    """A readable plain-text rendering of an HTML body (layout kept by inscriptis)."""
+    """A readable plain-text rendering of an HTML body (rendered by inscriptis).
+
+    Lines are stripped: inscriptis indents everything inside a ``<div>`` (Outlook wraps the
+    whole body in one) and turns ``&nbsp;`` paragraphs into blank-looking lines; runs of
+    blank lines become one.
+    """
     if not html.strip():
         return ""
     if len(html) > _MAX_RENDER_INPUT:  # inscriptis takes seconds per megabyte
         return _rough_text(html)
     try:
-        text = get_text(html)
+        text = str(get_text(html))
     except Exception:
         return _rough_text(html)
-    return str(text).strip()
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
 def _rough_text(html: str) -> str:
