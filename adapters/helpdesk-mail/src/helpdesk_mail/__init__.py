@@ -2,7 +2,8 @@
 
 Install ``helpdesk-mail``; the plugin registers the mail inboxes ``"imap"`` and ``"pop3"``
 through the ``helpdesk_core`` entry-point group. Or build one directly:
-``open_inbox(MailAccount(...))``.
+``open_inbox(MailAccount(...))``. ``fetch_all(helpdesk, accounts)`` runs the core's fetch loop
+over every account once.
 """
 
 from helpdesk_mail.accounts import MailAccount
@@ -10,5 +11,6 @@ from helpdesk_mail.errors import MessageTooLarge
 from helpdesk_mail.imap import ImapInbox
 from helpdesk_mail.plugin import open_inbox
 from helpdesk_mail.pop3 import Pop3Inbox
+from helpdesk_mail.runner import fetch_all
 
-__all__ = ["ImapInbox", "MailAccount", "MessageTooLarge", "Pop3Inbox", "open_inbox"]
+__all__ = ["ImapInbox", "MailAccount", "MessageTooLarge", "Pop3Inbox", "fetch_all", "open_inbox"]

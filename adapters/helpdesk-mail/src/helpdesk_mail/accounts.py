@@ -8,7 +8,9 @@ from typing import Any, Literal, cast
 
 import attrs
 
-from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.domain.contacts import normalize_email
+from helpdesk_core.errors import ConfigurationError, ValidationError
+from helpdesk_core.mail.policy import MailChannel
 
 __all__ = ["DEFAULT_PORTS", "After", "MailAccount", "MailProtocol", "Security"]
 
@@ -132,9 +134,12 @@ class MailAccount:
         ):
             raise refuse(f"timeout must be a positive number of seconds, not {self.timeout!r}")
         for address in self.addresses:
-            local, at, domain = address.rpartition("@")
-            if not (local and at and domain):
-                raise refuse(f"{address!r} in addresses is not an email address")
+            # The same check the core's MailChannel makes, so channel() cannot fail later.
+            try:
+                normalize_email(address, field="addresses")
+            except ValidationError as exc:
+                raise refuse(f"{address!r} in addresses is not an email address "
+                             f"({exc})") from None
 
     def ssl_context(self) -> ssl.SSLContext:
         """A verifying TLS context: the system's CAs, or only those in ``ca_file``."""
@@ -144,6 +149,14 @@ class MailAccount:
             raise ConfigurationError(
                 f"mail account {self.name!r}: ca_file {self.ca_file!r} cannot be used: {exc}"
             ) from exc
+
+    def channel(self) -> MailChannel:
+        """The core's channel for this account: its name, our addresses and the defaults for
+        tickets it opens. ``Settings(mail_channels=tuple(a.channel() for a in accounts))``
+        lets the fetch loop find it by the inbox's account name."""
+        return MailChannel(name=self.name, addresses=self.addresses, team=self.team,
+                           incident_type=self.incident_type, owner=self.owner,
+                           language=self.language)
 
     @property
     def address(self) -> str:
