@@ -243,7 +243,14 @@ def _param(part: Message, name: str, header: str) -> object:
     try:
         scratch = Message()
         scratch[header] = raw_header_text(raw).replace("\r", "").replace("\n", "")
-        return scratch.get_param(name, header=header)
+        value = scratch.get_param(name, header=header)
+        if isinstance(value, str) and f"{name}*" in raw.lower():
+            # both name= and name*= given: the RFC 2231 form is the real one (RFC 2231
+            # section 4); the stdlib returns the plain one first
+            for key, extended in scratch.get_params(header=header) or []:
+                if key.lower() == name and isinstance(extended, tuple):
+                    return extended
+        return value
     except Exception:
         return None
 
