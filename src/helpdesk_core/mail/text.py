@@ -97,6 +97,8 @@ _SEPARATORS = re.compile(
     r"|[^\n>]{1,200}?\s(?:schrieb am|wrote on|napsal(?:\(a\)|a)? dne|napísal(?:\(a\)|a)? dňa)"
     r"\s[^\n]{1,100}:"
     r"|Zitat von\s[^\n]{1,200}:"
+    r"|(?:Begin forwarded message|Anfang der weitergeleiteten Nachricht"
+    r"|Začátek přeposlané zprávy|Začiatok preposlanej správy)\s*:"
     r"|-{2,}\s[^\n]{1,200}?\s(?:wrote|schrieb|napsal|napísal)\S*\s-{2,}"
     r"|\**(?:From|Von|Od)\**\s*:[^\n]{1,300}?\s\**(?:Sent|Gesendet|Odesláno|Odoslané|Date|Datum)"
     r"\**\s*:[^\n]{0,300}?\s\**(?:Subject|Betreff|Předmět|Predmet)\**\s*:[^\n]*"
