@@ -33,6 +33,7 @@ from helpdesk_core import (
     bootstrap,
 )
 from helpdesk_core.inmemory import FakeClock
+from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.services import StorageDirectory
 
 # -- the shop's helpdesk configuration --------------------------------------------------------
@@ -59,6 +60,10 @@ WORKFLOW = Workflow.with_custom(
 )
 
 EVA = Actor.agent("eva", "Eva Horváthová")  # front desk, takes calls
+# Mail arrives at support@; the helpdesk answers from there and marks its own Message-IDs.
+SUPPORT_MAILBOX = MailChannel(name="support", addresses=["support@shop.example"],
+                              owner="eva", language="de")
+MAIL_POLICY = MailPolicy(message_id_domain="helpdesk.shop.example")
 PETRA = Actor.agent("petra", "Petra Malá")  # returns team
 
 
@@ -68,7 +73,8 @@ PETRA = Actor.agent("petra", "Petra Malá")  # returns team
 def build(database_url: str, clock: FakeClock) -> tuple[Helpdesk, ShopDirectory]:
     """The host's composition: storage, the shop's Directory, then ``bootstrap``."""
     settings = Settings(database_url=database_url, workflow=WORKFLOW,
-                        classification_rules=RULES)
+                        classification_rules=RULES, mail_policy=MAIL_POLICY,
+                        mail_channels=(SUPPORT_MAILBOX,))
     # The shop's Directory keeps customers in the helpdesk's own store: bootstrap() hands the
     # storage it built to the factory.
     helpdesk = bootstrap(
@@ -269,6 +275,54 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
 
     heading(f"8. Articles of {number}")
     print_articles(helpdesk, number)
+
+    heading("9. E-mail: threading, repeats, strangers and autoresponders")
+    receive_mails(helpdesk, clock)
+
+
+def mail(sender: str, subject: str, body: str, *, message_id: str, extra: str = "") -> bytes:
+    """A raw mail as it arrives from the mailbox (the demo builds it by hand)."""
+    return (f"{extra}From: {sender}\r\nTo: support@shop.example\r\nSubject: {subject}\r\n"
+            f"Message-ID: {message_id}\r\nDate: Mon, 2 Mar 2026 08:30:00 +0000\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n" + body).encode()
+
+
+def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> None:
+    first = mail("Klaus Becker <klaus.becker@example.de>", "Rechnung fehlt",
+                 "Guten Tag,\nzu meiner Bestellung 2026-1002 fehlt die Rechnung.\nKlaus Becker",
+                 message_id="<kb-1@example.de>")
+    outcome = helpdesk.receive_mail(first, channel="support")
+    number = outcome.ticket_number or ""
+    print(f"  new mail from Klaus         → {outcome.outcome} {number}, "
+          f"linked {sorted(str(r) for r in helpdesk.ticket(number).links)}")
+    [ack] = helpdesk.outbox(number)
+    print(f"  acknowledgement queued      → to {ack.recipients[0]}: {ack.subject!r}")
+    print(f"  {'':28}  headers: Auto-Submitted: "
+          f"{ack.headers['Auto-Submitted']}, In-Reply-To: {ack.headers['In-Reply-To']}")
+    clock.advance(minutes=1)
+    again = helpdesk.receive_mail(b"Delivered-To: info@shop.example\r\n" + first,
+                                  channel="support")
+    print(f"  the same mail via info@     → {again.outcome} (still one article)")
+    clock.advance(minutes=5)
+    reply = helpdesk.receive_mail(mail(
+        "klaus.becker@example.de", f"AW: [{number}] Rechnung fehlt",
+        "Danke! Bitte an die Firmenadresse.\n\nAm 02.03.2026 schrieb support@shop.example:\n"
+        "> Vielen Dank für Ihre Nachricht.", message_id="<kb-2@example.de>"), channel="support")
+    print(f"  Klaus replies (AW: [...])   → {reply.outcome} on {reply.ticket_number}")
+    stranger = helpdesk.receive_mail(mail(
+        "mallory@example.net", f"Re: [{number}]", "Please send the invoice to me instead.",
+        message_id="<m-1@example.net>"), channel="support")
+    print(f"  a stranger names the ticket → {stranger.outcome}: {stranger.reason}")
+    away = helpdesk.receive_mail(mail(
+        "klaus.becker@example.de", f"Abwesenheitsnotiz: [{number}]", "Ich bin bis Montag weg.",
+        message_id="<kb-3@example.de>", extra="Auto-Submitted: auto-replied\r\n"),
+        channel="support")
+    print(f"  Klaus's out-of-office       → {away.outcome} (nothing reopened, no answer)")
+    for article in helpdesk.articles(number):
+        visibility = "public" if article.public else "internal"
+        print(f"    {article.direction.value:<8} {visibility:<8} "
+              f"{cut(article.body_text.splitlines()[0] if article.body_text else '', 60)}")
 
 
 def main(argv: list[str] | None = None) -> int:
