@@ -80,7 +80,7 @@ def _rough_text(html: str) -> str:
 
 _HEADER_NAMES = (
     r"From|Sent|To|Subject|Date|Cc|Von|Gesendet|An|Betreff|Datum|Od|Odesláno|Odoslané"
-    r"|Komu|Předmět|Predmet|Kopie|Kópia"
+    r"|Komu|Předmět|Predmet|Kopie|Kópia|Return-Path|Reply-To|Antwort an"
 )
 _HEADER_LINE = re.compile(rf"^[>\s]*\**(?:{_HEADER_NAMES})\**\s*:", re.IGNORECASE)
 _FROM_LINE = re.compile(r"^[>\s]*\**(?:From|Von|Od)\**\s*:", re.IGNORECASE)
