@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import struct
 import sys
@@ -383,7 +384,12 @@ def generate(directory: Path, *, size: int, system: str, seed: int = 20260301,
 
 def mail_files(directory: Path) -> list[Path]:
     """The corpus files in ingestion order."""
-    return sorted(directory.glob("*.eml"))
+    return [directory / name for name in mail_names(directory)]
+
+
+def mail_names(directory: Path) -> list[str]:
+    """The corpus's file names in ingestion order (plain strings: a smaller list to hold)."""
+    return sorted(name for name in os.listdir(directory) if name.endswith(".eml"))
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from common import emit, peak_rss_kib
-from corpus import mail_files
+from corpus import mail_names
 
 from helpdesk_core import Settings, bootstrap
 
@@ -44,28 +44,57 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def ingest(files: list[Path], url: str, out: Path, *, channel: str = "default") -> dict[str, Any]:
+def _count_database_work() -> dict[str, int]:
+    """Count statements (BEGIN included), commits and rollbacks of every engine."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    counts = {"statements": 0, "commits": 0, "rollbacks": 0}
+
+    def statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    def rollback(*_: Any) -> None:
+        counts["rollbacks"] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    event.listen(Engine, "rollback", rollback)
+    return counts
+
+
+def ingest(corpus: Path, names: list[str], url: str, out: Path, *,
+           channel: str = "default") -> dict[str, Any]:
+    counts = _count_database_work()
     helpdesk = bootstrap(Settings(database_url=url))
     failures = 0
     try:
         receive = helpdesk.receive_mail
         with out.open("w", encoding="utf-8") as sink:
+            counts.update(statements=0, commits=0, rollbacks=0)
             started = time.perf_counter()
-            for file in files:
+            for name in names:
                 try:
-                    result = receive(file.read_bytes(), channel=channel)
+                    result = receive((corpus / name).read_bytes(), channel=channel)
                 except Exception as error:  # recorded and scored as not ingested
                     failures += 1
-                    sink.write(f"{file.name}\t\terror:{type(error).__name__}: "
+                    sink.write(f"{name}\t\terror:{type(error).__name__}: "
                                f"{str(error)[:200]!r}\n")
                     continue
-                sink.write(f"{file.name}\t{_text(result.ticket_number)}\t"
+                sink.write(f"{name}\t{_text(result.ticket_number)}\t"
                            f"{_text(result.outcome)}\n")
             seconds = time.perf_counter() - started
+            work = dict(counts)
     finally:
         helpdesk.close()
-    return {"mails": len(files), "seconds": seconds, "rate": len(files) / seconds,
-            "failures": failures}
+    mails = max(len(names), 1)
+    return {"mails": len(names), "seconds": seconds, "rate": len(names) / seconds,
+            "failures": failures, "statements_per_mail": work["statements"] / mails,
+            "commits_per_mail": work["commits"] / mails,
+            "rollbacks_per_mail": work["rollbacks"] / mails}
 
 
 def read_results(out: Path) -> tuple[dict[str, str | None], dict[str, int]]:
@@ -95,15 +124,16 @@ def main() -> int:
     if reason:
         emit({"unavailable": reason})
         return 0
-    files = mail_files(args.corpus)
+    names = mail_names(args.corpus)
     if args.profile:
         import cProfile
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(ingest, files, args.url, args.out, channel=args.channel)
+        result = profiler.runcall(ingest, args.corpus, names, args.url, args.out,
+                                  channel=args.channel)
         profiler.dump_stats(args.profile)
     else:
-        result = ingest(files, args.url, args.out, channel=args.channel)
+        result = ingest(args.corpus, names, args.url, args.out, channel=args.channel)
     result["peak_rss_kib"] = peak_rss_kib()
     emit(result)
     return 0

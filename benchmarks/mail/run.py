@@ -178,6 +178,11 @@ def details(rows: list[dict[str, Any]], manifests: dict[int, dict[str, Any]]) ->
                            f"{result.get('failed') or result.get('unavailable')}")
                 continue
             extra = []
+            work = [f"{result[k]:.1f} {label} per mail" for k, label in (
+                ("statements_per_mail", "statements"), ("commits_per_mail", "commits"),
+                ("rollbacks_per_mail", "rollbacks")) if k in result]
+            if work:
+                extra.append(", ".join(work))
             if "outcomes" in result:
                 extra.append("outcomes " + json.dumps(result["outcomes"], ensure_ascii=False))
             if key == "django":
