@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.plugins import Hooks, make_plugin_manager
 from helpdesk_core.settings import Settings
 from helpdesk_mail import ImapInbox, MailAccount, Pop3Inbox, open_inbox
@@ -94,6 +96,7 @@ def test_the_account_is_frozen() -> None:
         ({"max_bytes": True}, "max_bytes must be a positive number of bytes"),
         ({"timeout": -1}, "timeout must be a positive number of seconds"),
         ({"addresses": ("podpora",)}, "'podpora' in addresses is not an email address"),
+        ({"addresses": ("podpora@localhost",)}, "'podpora@localhost' in addresses is not an"),
     ],
 )
 def test_invalid_accounts_are_refused(overrides: dict[str, Any], message: str) -> None:
@@ -112,6 +115,34 @@ def test_an_unreadable_ca_file_is_a_configuration_error(tmp_path: Any) -> None:
     account = _account(ca_file=str(tmp_path / "missing.pem"))
     with pytest.raises(ConfigurationError, match="ca_file"):
         account.ssl_context()
+
+
+# -- channel ----------------------------------------------------------------------------------
+
+
+def test_channel_carries_the_accounts_addresses_and_defaults() -> None:
+    account = _account(addresses="Podpora@Example.cz, reklamace@example.cz", team="support",
+                       incident_type="complaint", owner="petra", language="cs")
+    channel = account.channel()
+    assert channel == MailChannel(
+        name="support", addresses=frozenset({"podpora@example.cz", "reklamace@example.cz"}),
+        team="support", incident_type="complaint", owner="petra", language="cs",
+    )
+    assert channel.sender == "podpora@example.cz"  # acknowledgements go out from here
+
+
+def test_channel_of_an_account_without_defaults() -> None:
+    assert _account().channel() == MailChannel(name="support")
+
+
+def test_channels_in_the_settings_are_found_by_the_inbox_account_name() -> None:
+    accounts = [_account(team="support"),
+                _account(name="returns", protocol="pop3", team="returns", language="de")]
+    settings = Settings(storage="memory", mail_channels=tuple(a.channel() for a in accounts))
+    with bootstrap(settings, environ={}) as desk:
+        for account in accounts:
+            inbox = open_inbox(account)
+            assert desk.deps.mail_channel(inbox.account) == account.channel()
 
 
 # -- from_mapping -----------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""fetch_all: every account once, each with its own channel and size limit, against Dovecot."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dovecot_server import Dovecot, UserMailbox, free_ports
+from helpdesk_core.app import Helpdesk
+from helpdesk_core.bootstrap import bootstrap
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.queue import TicketQuery
+from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.mail.policy import MailPolicy
+from helpdesk_core.services.mail_fetch import fetch_mailbox
+from helpdesk_core.settings import Settings
+from helpdesk_mail import MailAccount, fetch_all, runner
+from helpdesk_mail.imap import DONE_KEYWORD
+from realistic_mail import IDS, MAILS
+
+
+@pytest.fixture
+def returns(dovecot: Dovecot, mailbox: UserMailbox) -> UserMailbox:
+    """A second user: the POP3 maildrop of another address."""
+    return UserMailbox(dovecot, f"{mailbox.user}-returns")
+
+
+def _accounts(mailbox: UserMailbox, returns: UserMailbox,
+              **overrides: Any) -> list[MailAccount]:
+    return [
+        mailbox.account("imap", name="support", addresses=("podpora@eshop.example.cz",),
+                        team="support", language="cs", **overrides.get("support", {})),
+        returns.account("pop3", name="returns", addresses=("support@eshop.example.de",),
+                        team="returns", language="de", **overrides.get("returns", {})),
+    ]
+
+
+def _desk(tmp_path: Path, accounts: list[MailAccount]) -> Helpdesk:
+    return bootstrap(Settings(
+        database_url=f"sqlite:///{tmp_path}/desk.sqlite3",
+        mail_channels=tuple(account.channel() for account in accounts),
+        mail_policy=MailPolicy(own_addresses=("noreply@eshop.example.cz",),
+                               message_id_domain="helpdesk.eshop.example.cz"),
+    ), environ={})
+
+
+def _teams(desk: Helpdesk) -> dict[str, str | None]:
+    """Message-ID of each inbound mail → the team of its ticket."""
+    return {a.meta["message_id"]: t.team
+            for t in desk.queue(TicketQuery(limit=500)).items
+            for a in desk.articles(t.number) if a.direction is Direction.INBOUND}
+
+
+def test_every_account_is_fetched_with_its_own_defaults(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path
+) -> None:
+    mailbox.append(MAILS[0], MAILS[4])
+    returns.append(MAILS[1], MAILS[3])
+    accounts = _accounts(mailbox, returns)
+    with _desk(tmp_path, accounts) as desk:
+        reports = fetch_all(desk, accounts)
+        assert [r.account for r in reports] == ["support", "returns"]
+        assert [(r.error, r.processed, r.acknowledged) for r in reports] == [
+            (None, 2, 2), (None, 2, 2)]
+        assert _teams(desk) == {IDS[0]: "support", IDS[4]: "support",
+                                IDS[1]: "returns", IDS[3]: "returns"}
+        assert [r.listed for r in fetch_all(desk, accounts)] == [0, 0]
+    assert all(DONE_KEYWORD in flags for flags, _ in mailbox.contents().values())
+    assert returns.bodies() == []  # POP3 deleted them at QUIT
+
+
+def test_a_failing_account_does_not_stop_the_others(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path
+) -> None:
+    (closed,) = free_ports(1)
+    mailbox.append(MAILS[0])
+    returns.append(MAILS[1])
+    accounts = _accounts(mailbox, returns, support={"port": closed})
+    with _desk(tmp_path, accounts) as desk:
+        broken, working = fetch_all(desk, accounts)
+        assert broken.error is not None
+        assert "cannot connect" in broken.error
+        assert (working.error, working.processed) == (None, 1)
+
+
+def test_an_unexpected_failure_is_reported_and_the_next_account_runs(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    returns.append(MAILS[1])
+    accounts = _accounts(mailbox, returns)
+
+    def breaks_on_support(deps: Any, inbox: Any, **kwargs: Any) -> Any:
+        if inbox.account == "support":
+            raise RuntimeError("disk full")
+        return fetch_mailbox(deps, inbox, **kwargs)
+
+    monkeypatch.setattr(runner, "fetch_mailbox", breaks_on_support)
+    with _desk(tmp_path, accounts) as desk:
+        broken, working = fetch_all(desk, accounts)
+    assert broken.error == "RuntimeError: disk full"
+    assert (working.error, working.processed) == (None, 1)
+    assert "mail account support: the run failed" in caplog.text
+
+
+def test_a_configuration_error_is_raised_before_any_account_is_fetched(
+    mailbox: UserMailbox, returns: UserMailbox, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    returns.append(MAILS[1])
+    accounts = _accounts(mailbox, returns)
+    accounts.append(returns.account(
+        "pop3", name="broken", security="tls", port=dovecot.pop3s_port,
+        ca_file=str(tmp_path / "missing.pem")))
+    with _desk(tmp_path, accounts) as desk, pytest.raises(ConfigurationError, match="ca_file"):
+        fetch_all(desk, accounts)
+    assert len(returns.bodies()) == 1  # nothing was fetched
+
+
+def test_an_account_missing_from_the_settings_still_gets_its_defaults(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mailbox.append(MAILS[0])
+    accounts = _accounts(mailbox, returns)
+    with _desk(tmp_path, []) as desk, caplog.at_level(logging.WARNING):
+        (report,) = fetch_all(desk, accounts[:1])
+        assert report.processed == 1
+        assert _teams(desk) == {IDS[0]: "support"}
+    assert "support is not in Settings.mail_channels" in caplog.text
+
+
+def test_the_limit_counts_downloads_per_account(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path
+) -> None:
+    mailbox.append(*MAILS)
+    returns.append(*MAILS[:3])
+    accounts = _accounts(mailbox, returns)
+    with _desk(tmp_path, accounts) as desk:
+        assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [2, 2]
+        assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [2, 1]
+        assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [1, 0]
