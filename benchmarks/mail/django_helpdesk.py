@@ -33,8 +33,9 @@ Threading in django-helpdesk: ``In-Reply-To`` equal to the Message-ID stored on 
 follow-up, else ``[<slug>-<id>]`` in the subject; ``References`` is not read.
 
 Measured in a fresh wrapper process (``migrate`` and the queue are set up by an earlier
-process): the time of ``call_command("get_email")`` alone, the process's wall time, and its
-peak RSS. Threading is then read back from its database: every ingested mail is one
+process): the time of ``call_command("get_email")`` alone, the process's wall time, its
+peak RSS (``VmHWM``) and the number of SQL statements (Django's ``execute_wrapper``).
+Threading is then read back from its database: every ingested mail is one
 ``helpdesk_followup`` row carrying the mail's Message-ID.
 """
 
