@@ -139,9 +139,14 @@ class Helpdesk:
         """
         return mail_ingest.receive_mail(self.deps, raw, channel=self.deps.mail_channel(channel))
 
-    def fetch_mail(self, inbox: MailInbox, *, limit: int = 100) -> FetchReport:
-        """One crash-safe run over a mailbox: stage, handle, then acknowledge on the server."""
-        return mail_fetch.fetch_mailbox(self.deps, inbox, limit=limit)
+    def fetch_mail(self, inbox: MailInbox, *, limit: int = 100,
+                   max_bytes: int | None = None) -> FetchReport:
+        """One crash-safe run over a mailbox: stage, handle, then acknowledge on the server.
+
+        ``max_bytes`` (default: the policy's parser limit) refuses larger mail before it is
+        downloaded; an inbox that raises MessageTooLarge is obeyed the same way.
+        """
+        return mail_fetch.fetch_mailbox(self.deps, inbox, limit=limit, max_bytes=max_bytes)
 
     def staged_mail(self, *, account: str | None = None, state: StagedState | None = None,
                     limit: int = 100) -> list[StagedMail]:

@@ -17,6 +17,7 @@
     ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
     │   ├── StorageError
     │   ├── MailboxError               an IMAP/POP3 server failed, refused or went away
+    │   │   └── MessageTooLarge        a message over the download limit (key, size, limit)
     │   └── DeliveryError              ``transient`` says whether a retry can help
     └── PluginError                    a plugin failed to load or registered nonsense
 
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidTransition",
     "MailboxError",
     "MergeConflict",
+    "MessageTooLarge",
     "NotFound",
     "OrderNotFound",
     "OrderNotOwned",
@@ -127,6 +129,16 @@ class StorageError(AdapterError):
 
 class MailboxError(AdapterError):
     """A mail server failed, refused the login or dropped the connection; nothing was lost."""
+
+
+class MessageTooLarge(MailboxError):
+    """The message is larger than the download limit; it was not downloaded."""
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        super().__init__(f"message {key} has {size} bytes, over the limit of {limit}")
+        self.key = key
+        self.size = size
+        self.limit = limit
 
 
 class DeliveryError(AdapterError):

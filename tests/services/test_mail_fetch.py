@@ -8,6 +8,7 @@ from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
 from helpdesk_core.domain.mailbox import StagedState
+from helpdesk_core.errors import MessageTooLarge
 from helpdesk_core.inmemory import InMemoryDirectory
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.services import mail_fetch
@@ -179,4 +180,38 @@ def test_a_mail_over_the_size_limit_is_not_downloaded(make_helpdesk: MakeHelpdes
     assert row.blob_key is None
     assert row.reason is not None
     assert "exceeds the limit" in row.reason
-    assert desk.fetch_mail(inbox).downloaded == 0
+    assert desk.fetch_mail(inbox, max_bytes=2000).downloaded == 0  # still refused
+
+
+def test_a_refused_mail_is_fetched_once_the_limit_allows(make_helpdesk: MakeHelpdesk) -> None:
+    desk = make_helpdesk()
+    inbox = MemoryInbox()
+    big = inbox.deliver(raw_mail(body="x" * 5000))
+    assert desk.fetch_mail(inbox, max_bytes=2000).quarantined == 1
+    assert desk.reprocess_mail() == [(desk.staged_mail()[0], None)]  # no bytes to run yet
+    report = desk.fetch_mail(inbox, max_bytes=10_000)
+    assert (report.downloaded, report.processed, report.acknowledged) == (1, 1, 1)
+    [row] = desk.staged_mail()
+    assert (row.key, row.state, row.outcome) == (big, StagedState.PROCESSED, "new_ticket")
+
+
+def test_an_inbox_that_refuses_a_large_mail_does_not_stop_the_run(
+        make_helpdesk: MakeHelpdesk) -> None:
+    class Limited(MemoryInbox):
+        def download(self, key: str) -> bytes:
+            if len(self.messages[key]) > 2000:
+                raise MessageTooLarge(key, len(self.messages[key]), 2000)
+            return super().download(key)
+
+    desk = make_helpdesk()
+    inbox = Limited()
+    big = inbox.deliver(raw_mail(body="x" * 5000))
+    small = inbox.deliver(raw_mail(sender="petr@example.cz"))
+    report = desk.fetch_mail(inbox)
+    assert report.error is None
+    assert (report.quarantined, report.processed) == (1, 1)
+    assert inbox.acknowledged == [small]
+    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    assert row.key == big
+    assert row.reason is not None
+    assert "limit of 2000" in row.reason

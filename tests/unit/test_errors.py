@@ -15,6 +15,7 @@ from helpdesk_core.errors import (
     HelpdeskError,
     InvalidTransition,
     MailboxError,
+    MessageTooLarge,
     MergeConflict,
     NotFound,
     OrderNotFound,
@@ -42,6 +43,7 @@ TREE = [
     (AdapterError, HelpdeskError, None),
     (StorageError, AdapterError, None),
     (MailboxError, AdapterError, None),
+    (MessageTooLarge, MailboxError, None),
     (DeliveryError, AdapterError, None),
     (PluginError, HelpdeskError, None),
 ]

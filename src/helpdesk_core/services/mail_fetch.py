@@ -22,7 +22,12 @@ import traceback
 import attrs
 
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
-from helpdesk_core.errors import ConcurrencyError, MailboxError, StorageError
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    MailboxError,
+    MessageTooLarge,
+    StorageError,
+)
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.mail.threading import fingerprint
 from helpdesk_core.ports.messaging import MailInbox, MailRef
@@ -96,33 +101,47 @@ def fetch_mailbox(
 def _stage(deps: Deps, inbox: MailInbox, ref: MailRef, max_bytes: int,
            report: FetchReport) -> StagedMail:
     with deps.storage.unit_of_work(read_only=True) as uow:
-        staged = uow.staged_mail.get(inbox.account, ref.key)
-    if staged is not None:
-        return staged
+        existing = uow.staged_mail.get(inbox.account, ref.key)
+    # A mail refused as too large is downloaded once the limit allows it.
+    refused_before = existing is not None and existing.blob_key is None and \
+        existing.state is StagedState.QUARANTINED
+    if existing is not None and not (refused_before and ref.size <= max_bytes):
+        return existing
     now = deps.clock.now()
-    if ref.size > max_bytes:
+    data = None
+    if ref.size <= max_bytes:
+        try:
+            data = inbox.download(ref.key)
+        except MessageTooLarge as exc:  # the inbox's own limit is lower than ours
+            max_bytes = exc.limit
+    if data is None:
+        if existing is not None:
+            return existing
         # Refused before download: the mail stays on the server for a human to look at.
         staged = StagedMail.stage(account=inbox.account, key=ref.key, size=ref.size, at=now,
                                   blob_key=None, content_hash=None).quarantine(
             f"message of {ref.size} bytes exceeds the limit of {max_bytes}", at=now)
         report.quarantined += 1
     else:
-        data = inbox.download(ref.key)
         report.downloaded += 1
         staged = StagedMail.stage(account=inbox.account, key=ref.key, size=len(data), at=now,
                                   blob_key=deps.blob_store.put(data),
                                   content_hash=fingerprint(data))
     try:
         with deps.storage.unit_of_work() as uow:
-            uow.staged_mail.add(staged)
+            if existing is None:
+                uow.staged_mail.add(staged)
+            else:
+                uow.staged_mail.update(attrs.evolve(staged, staged_at=existing.staged_at),
+                                       expected=StagedState.QUARANTINED)
             uow.commit()
-    except StorageError:
+    except (StorageError, ConcurrencyError):
         # Another fetcher staged it first: continue from its row.
         with deps.storage.unit_of_work(read_only=True) as uow:
-            existing = uow.staged_mail.get(inbox.account, ref.key)
-        if existing is None:
+            current = uow.staged_mail.get(inbox.account, ref.key)
+        if current is None:
             raise
-        return existing
+        return current
     return staged
 
 
@@ -175,8 +194,8 @@ def reprocess(deps: Deps, *, account: str | None = None,
     """Run quarantined mail again (after a fix or a policy change).
 
     Mail that was refused before download (too large) has no bytes here; it stays quarantined
-    until a fetch with a higher limit. Returns each mail with its new outcome (None if it
-    failed again; the row then holds the new reason).
+    until a fetch whose limit admits it downloads it. Returns each mail with its new outcome
+    (None if it failed again; the row then holds the new reason).
     """
     with deps.storage.unit_of_work(read_only=True) as uow:
         rows = uow.staged_mail.list(account=account, state=StagedState.QUARANTINED,
