@@ -107,7 +107,7 @@ _LOCATIONS = {
     **dict.fromkeys(
         ["AdapterError", "ConcurrencyError", "ConfigurationError", "ContactNotFound",
          "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MailboxError",
-         "MergeConflict",
+         "MergeConflict", "MessageTooLarge",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PluginError", "StorageError",
          "TicketNotFound", "ValidationError"],
         "helpdesk_core.errors",

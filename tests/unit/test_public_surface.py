@@ -42,6 +42,7 @@ PUBLIC = [
     "MailPolicy",
     "MailboxError",
     "MergeConflict",
+    "MessageTooLarge",
     "NotFound",
     "Order",
     "OrderNotFound",
