@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import crash_child
 from dovecot_server import Dovecot, UserMailbox, free_ports
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.bootstrap import bootstrap
@@ -19,7 +21,7 @@ from helpdesk_core.services.mail_fetch import fetch_mailbox
 from helpdesk_core.settings import Settings
 from helpdesk_mail import MailAccount, fetch_all, runner
 from helpdesk_mail.imap import DONE_KEYWORD
-from realistic_mail import IDS, MAILS
+from realistic_mail import IDS, MAILS, message_id
 
 
 @pytest.fixture
@@ -142,3 +144,84 @@ def test_the_limit_counts_downloads_per_account(
         assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [2, 2]
         assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [2, 1]
         assert [r.downloaded for r in fetch_all(desk, accounts, limit=2)] == [1, 0]
+
+
+# -- the how-to guide, docs/how-to/fetch-mail.md ---------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "how-to" / "fetch-mail.md"
+
+
+def _guide_blocks(language: str) -> list[str]:
+    if not GUIDE.exists():  # an installed sdist has no docs
+        pytest.skip(f"{GUIDE} is not here")
+    return re.findall(rf"```{language}\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_the_guides_python_blocks_compile() -> None:
+    blocks = _guide_blocks("python")
+    assert len(blocks) >= 6
+    for number, block in enumerate(blocks):
+        compile(block, f"{GUIDE.name} block {number}", "exec")
+
+
+def test_the_guide_step_by_step(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The calls of the guide, against Dovecot; steps 6 and 7 run the guide's own code."""
+    poison = "jana.novakova@posta.example.cz"
+    mailbox.append(MAILS[0], MAILS[1], MAILS[4])  # Jana's mail fails; the invoice is too large
+    returns.append(MAILS[3])
+    # Step 2, with the test server's address instead of the real one.
+    support = mailbox.account(
+        "imap", name="support", after="move", move_to="Processed", max_bytes=20_000,
+        addresses=("podpora@example.cz", "reklamace@example.cz"),
+        team="support", owner="petra.svobodova", language="cs")
+    returns_de = returns.account(
+        "pop3", name="returns-de", after="delete", addresses=("retouren@example.de",),
+        team="returns", language="de")
+    accounts = [support, returns_de]
+    # Step 3.
+    url = f"sqlite:///{tmp_path}/desk.sqlite3"
+    settings = Settings.from_env(
+        {"HELPDESK_DATABASE_URL": url},
+        mail_channels=tuple(account.channel() for account in accounts),
+        mail_policy=MailPolicy(own_addresses=("noreply@example.cz",),
+                               message_id_domain="helpdesk.example.cz", max_attempts=1),
+    )
+    # Step 4, one round; the host directory fails for one customer.
+    with bootstrap(settings, environ={},
+                   directory_factory=crash_child.poisoned(poison)) as helpdesk:
+        first, second = fetch_all(helpdesk, accounts, limit=100)
+    # Step 5.
+    assert (first.account, first.error, first.listed, first.downloaded) == (
+        "support", None, 3, 2)
+    assert (first.processed, first.failed, first.quarantined, first.acknowledged) == (
+        1, 1, 2, 2)
+    assert first.outcomes == {"new_ticket": 1}
+    assert (second.account, second.error, second.processed, second.outcomes) == (
+        "returns-de", None, 1, {"new_ticket": 1})
+    assert [message_id(body) for body in mailbox.bodies()] == [IDS[1]]  # only the large one
+
+    # Step 6, the command line and the guide's code.
+    from helpdesk_core.cli import main
+
+    assert main(["mail", "quarantine", "--database-url", url]) == 0
+    lines = sorted(capsys.readouterr().out.splitlines())
+    assert len(lines) == 2
+    assert re.fullmatch(r"support \d+:1: quarantined \(RuntimeError: the customer database "
+                        rf"cannot read {poison}\)", lines[0])
+    assert re.fullmatch(rf"support \d+:2: quarantined \(message of {len(MAILS[1])} bytes "
+                        r"exceeds the limit of 20000\)", lines[1])
+    step6, step7 = _guide_blocks("python")[-2:]
+    monkeypatch.chdir(tmp_path)
+    with bootstrap(settings, environ={}) as helpdesk:  # the directory is fixed
+        exec(step6, {"helpdesk": helpdesk})
+        assert [p.read_bytes() for p in tmp_path.glob("support-*.eml")] == [MAILS[0]]
+        # Step 7.
+        exec(step7, {"helpdesk": helpdesk})
+    out = capsys.readouterr().out
+    assert re.search(r"\d+:1 new_ticket \S+", out)
+    assert re.search(r"still failing: \d+:2 message of \d+ bytes exceeds the limit", out)
+    assert main(["mail", "reprocess", "--database-url", url, "--json"]) == 1  # the large one
+    assert '"state": "quarantined"' in capsys.readouterr().out
