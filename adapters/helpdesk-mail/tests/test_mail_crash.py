@@ -109,7 +109,7 @@ class Case:
 
     def assert_nothing_taken_before_commit(self) -> Counter[str]:
         stored = self.stored()
-        assert taken_not_stored(self.taken(), stored) == set()
+        assert self.taken() - set(stored) == set()
         if self.account.after == "move":
             assert self.account.move_to is not None
             moved = {message_id(body) for body in self.mailbox.bodies(self.account.move_to)}
@@ -119,10 +119,6 @@ class Case:
 
     def assert_exactly_once(self) -> None:
         assert self.stored() == Counter(IDS)
-
-
-def taken_not_stored(taken: set[str], stored: Counter[str]) -> set[str]:
-    return taken - set(stored)
 
 
 def _stored(desk: Helpdesk) -> Counter[str]:
@@ -193,7 +189,7 @@ def test_a_run_stores_every_mail_once_and_clears_the_server(case: Case) -> None:
 
 # -- killed at every step -------------------------------------------------------------------
 
-# (point, n): where the child dies, and how many downloads the recovery run must make
+# name: (point, n): the child kills itself the n-th time it reaches the point (see crash_child)
 KILLS = {
     "after-fetch-before-commit": ("before_handle", 2),
     "after-commit-before-the-server-flag": ("after_handle", 3),
@@ -227,8 +223,8 @@ def test_killed(case: Case, kill: str) -> None:
     assert report.processed == len(MAILS) - committed
     case.assert_exactly_once()
     if case.account.protocol == "imap":
+        assert report.acknowledged == len(MAILS) - done
         assert case.pending() == []
-
 
 
 def test_killed_again_while_recovering(mailbox: UserMailbox, tmp_path: Path) -> None:
@@ -405,6 +401,41 @@ def test_a_mail_over_the_size_limit_stays_on_the_server_and_blocks_nothing(
     assert case.pending() == [IDS[BIG]]
 
 
+# -- a mail over the limit, when the limit changes -------------------------------------------
+
+
+def test_helpdesk_fetch_mail_goes_past_a_mail_the_inbox_refuses_as_too_large(
+    mailbox: UserMailbox, tmp_path: Path
+) -> None:
+    # Without max_bytes the loop lists with the policy's limit (25 MiB); the inbox's own
+    # max_bytes refuses the invoice at download, and the loop quarantines it and goes on.
+    case = _case(mailbox, tmp_path, "imap", after="flag", max_bytes=20_000)
+    with case.desk() as desk:
+        report = desk.fetch_mail(open_inbox(case.account))
+        (row,) = desk.staged_mail(state=StagedState.QUARANTINED)
+    assert report.error is None
+    assert (report.downloaded, report.quarantined, report.acknowledged) == (4, 1, 4)
+    assert row.reason is not None
+    assert "exceeds the limit of 20000" in row.reason
+    assert case.pending() == [IDS[BIG]]
+
+
+@pytest.mark.parametrize("mode", ["imap-flag", "pop3-delete"])
+def test_a_mail_refused_as_too_large_is_fetched_once_the_limit_is_raised(
+    mailbox: UserMailbox, tmp_path: Path, mode: str
+) -> None:
+    case = _case(mailbox, tmp_path, **MODES[mode], max_bytes=20_000)
+    case.fetch()
+    assert case.pending() == [IDS[BIG]]
+    raised = attrs.evolve(case, account=attrs.evolve(case.account, max_bytes=1_000_000))
+    report = raised.fetch()
+    assert (report.downloaded, report.processed, report.acknowledged) == (1, 1, 1)
+    raised.assert_exactly_once()
+    assert raised.pending() == []
+    with raised.desk() as desk:
+        assert desk.staged_mail(state=StagedState.QUARANTINED) == []
+
+
 # -- two fetchers on one mailbox -------------------------------------------------------------
 
 
@@ -424,7 +455,7 @@ def test_two_fetchers_at_once_store_every_mail_once(
     assert case.assert_nothing_taken_before_commit() == Counter(IDS)
 
 
-# -- known gaps of the core's fetch loop, pinned until they are fixed -----------------------
+# -- a known gap of the core's fetch loop, pinned until it is fixed ------------------------
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -439,31 +470,3 @@ def test_pop3_mail_whose_deletion_died_with_its_session_is_deleted_by_the_next_r
     case.fetch()
     case.assert_exactly_once()
     assert case.pending() == []
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "core: Helpdesk.fetch_mail has no size limit of its own and the loop treats the inbox's "
-    "MessageTooLarge as a server failure, so a mail over MailAccount.max_bytes ends every "
-    "run (fetch_all passes the account's limit to fetch_mailbox instead)"))
-def test_helpdesk_fetch_mail_goes_past_a_mail_over_the_account_limit(
-    mailbox: UserMailbox, tmp_path: Path
-) -> None:
-    case = _case(mailbox, tmp_path, "imap", after="flag", max_bytes=20_000)
-    with case.desk() as desk:
-        report = desk.fetch_mail(open_inbox(case.account))
-    assert report.error is None
-    assert case.pending() == [IDS[BIG]]
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "core: _stage returns the existing quarantined row for a key, so a mail refused as too "
-    "large is never downloaded again, not even with a higher limit (reprocess says it is)"))
-def test_a_mail_refused_as_too_large_is_fetched_once_the_limit_is_raised(
-    mailbox: UserMailbox, tmp_path: Path
-) -> None:
-    case = _case(mailbox, tmp_path, "imap", after="flag", max_bytes=20_000)
-    case.fetch()
-    assert case.pending() == [IDS[BIG]]
-    raised = attrs.evolve(case, account=attrs.evolve(case.account, max_bytes=1_000_000))
-    raised.fetch()
-    raised.assert_exactly_once()

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from helpdesk_core.errors import MailboxError
+from helpdesk_core.errors import MessageTooLarge as CoreMessageTooLarge
 
 __all__ = ["MessageTooLarge", "scrub"]
 
 
-class MessageTooLarge(MailboxError):
+class MessageTooLarge(CoreMessageTooLarge):
     """``download`` refused a message above the account's ``max_bytes`` before fetching it.
 
-    The size is in the listing (``MailRef.size``), so a caller normally never gets here.
+    The core's ``MessageTooLarge`` (a ``MailboxError``) with a message that names the account,
+    so the fetch loop quarantines the mail and goes on. The size is in the listing
+    (``MailRef.size``), so a caller normally never gets here.
     """
 
     def __init__(self, message: str, *, key: str, size: int, limit: int) -> None:
-        super().__init__(message)
-        self.key = key
-        self.size = size
-        self.limit = limit
+        super().__init__(key, size, limit)
+        self.args = (message,)
 
 
 def scrub(text: str, secret: str) -> str:
