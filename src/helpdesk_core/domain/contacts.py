@@ -7,6 +7,7 @@ these frozen values, never with the host's records.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -42,13 +43,22 @@ def normalize_email(value: object, *, field: str = "email") -> str:
     """
     if not isinstance(value, str):
         raise ValidationError("must be text", field=field)
+    normalized, problem = _validated(value.strip())
+    if normalized is None:
+        raise ValidationError(problem, field=field) from None
+    return normalized
+
+
+@functools.lru_cache(maxsize=4096)
+def _validated(value: str) -> tuple[str | None, str]:
+    """Validation is costly and mail repeats the same senders: answers are remembered."""
     try:
         result = email_validator.validate_email(
-            value.strip(), check_deliverability=False, allow_smtputf8=True
+            value, check_deliverability=False, allow_smtputf8=True
         )
     except email_validator.EmailNotValidError as exc:
-        raise ValidationError(str(exc), field=field) from None
-    return result.normalized.casefold()
+        return None, str(exc)
+    return result.normalized.casefold(), ""
 
 
 def normalize_phone(value: object, *, region: str | None = "CZ", field: str = "phone") -> str:

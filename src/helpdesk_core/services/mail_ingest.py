@@ -236,9 +236,7 @@ def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Co
     now = deps.clock.now()
     with deps.storage.unit_of_work() as uow:
         writes = _Writes()
-        if customer is None:
-            customer = customers.inside(uow, p, channel)
-        outcome, ticket = _decide(deps, uow, p, channel, customer, now, writes)
+        outcome, ticket = _decide(deps, uow, p, channel, customer, customers, now, writes)
         if outcome.outcome != Outcome.DUPLICATE:
             for data in p.blobs:
                 deps.blob_store.put(data, unit=uow)
@@ -269,7 +267,7 @@ def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Co
 
 
 def _decide(deps: Deps, uow: UnitOfWork, p: _Prepared, channel: MailChannel,
-            customer: Contact | None, now: datetime,
+            customer: Contact | None, customers: _Customers, now: datetime,
             writes: _Writes) -> tuple[MailOutcome, Ticket | None]:
     mail, policy = p.mail, deps.mail_policy
     for record in uow.messages.find([p.key]):
@@ -315,6 +313,8 @@ def _decide(deps: Deps, uow: UnitOfWork, p: _Prepared, channel: MailChannel,
     if automatic:
         return MailOutcome(Outcome.AUTO_REPLY_UNMATCHED,
                            reason="an automatic reply that names no ticket"), None
+    if customer is None:  # only a new ticket needs the contact: looked up this late
+        customer = customers.inside(uow, p, channel)
     if customer is None:
         raise _NeedCustomer
     return _new_ticket(deps, uow, p, channel, customer, previous, now, writes)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from helpdesk_core.errors import NotFound, ValidationError
@@ -17,6 +19,12 @@ if TYPE_CHECKING:
     from helpdesk_core.settings import Settings
 
 __all__ = ["SqlAlchemyBlobStore"]
+
+
+@functools.cache
+def _put_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(blobs).on_conflict_do_nothing(index_elements=["key"])
 
 
 class SqlAlchemyBlobStore:
@@ -42,9 +50,8 @@ class SqlAlchemyBlobStore:
             # Same database: the blob joins the unit's transaction.
             with storage_errors("storing a blob"):
                 conn = unit.connection()
-                stmt = dialect_insert(conn, blobs).values(key=key, data=content,
-                                                          size=len(content))
-                conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+                conn.execute(_put_statement(conn.dialect.name),
+                             {"key": key, "data": content, "size": len(content)})
             return key
         writer = self.engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with storage_errors("storing a blob"), writer as conn, conn.begin():

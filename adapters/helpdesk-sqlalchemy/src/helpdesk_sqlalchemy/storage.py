@@ -310,6 +310,26 @@ def query_statement(query: TicketQuery, dialect: str) -> Select[Any]:
     )
 
 
+# Statements of the ticket repository, built once (building costs more than running them).
+_TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("key"))
+_TICKET_BY_NUMBER = select(tickets).where(tickets.c.number == bindparam("key"))
+_TICKET_EXISTS = select(tickets.c.id).where(tickets.c.id == bindparam("key"))
+# Parameters named like columns become the SET clause; the version is bumped in SQL.
+_SAVE_TICKET = (update(tickets)
+                .where(tickets.c.id == bindparam("b_id"),
+                       tickets.c.version == bindparam("b_expected"))
+                .values(version=tickets.c.version + 1))
+_LAST_POSITION = select(func.max(article_rows.c.position)).where(
+    article_rows.c.ticket_id == bindparam("ticket_id"))
+_HISTORY = (select(ticket_events).where(ticket_events.c.ticket_id == bindparam("ticket_id"))
+            .order_by(ticket_events.c.seq))
+_ARTICLES = (select(article_rows).where(article_rows.c.ticket_id == bindparam("ticket_id"))
+             .order_by(article_rows.c.position))
+_TAGS_OF = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
+    ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
+_TAGS_OF_ONE = select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
+
+
 class SqlAlchemyTicketRepository(_Repository):
     @guarded
     def add(self, ticket: Ticket) -> None:
@@ -329,11 +349,11 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def get(self, ticket_id: str) -> Ticket:
-        return self._load_one(tickets.c.id == ticket_id, ticket_id)
+        return self._load_one(_TICKET_BY_ID, ticket_id)
 
     @guarded
     def get_by_number(self, number: str) -> Ticket:
-        return self._load_one(tickets.c.number == number, number)
+        return self._load_one(_TICKET_BY_NUMBER, number)
 
     @guarded
     def save(self, ticket: Ticket) -> None:
@@ -342,15 +362,10 @@ class SqlAlchemyTicketRepository(_Repository):
         conn = self._conn()
         expected = ticket.version
         row = convert.ticket_to_row(ticket)
-        del row["id"]
-        row["version"] = tickets.c.version + 1
-        result = conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket.id, tickets.c.version == expected)
-            .values(**row)
-        )
+        del row["id"], row["version"]
+        result = conn.execute(_SAVE_TICKET, {**row, "b_id": ticket.id, "b_expected": expected})
         if result.rowcount != 1:
-            found = conn.execute(select(tickets.c.id).where(tickets.c.id == ticket.id)).first()
+            found = conn.execute(_TICKET_EXISTS, {"key": ticket.id}).first()
             if found is None:
                 raise TicketNotFound(ticket.id)
             raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
@@ -359,10 +374,7 @@ class SqlAlchemyTicketRepository(_Repository):
         events, new_articles = ticket.collect()
         first_position = 1
         if new_articles:
-            last = conn.execute(
-                select(func.max(article_rows.c.position))
-                .where(article_rows.c.ticket_id == ticket.id)
-            ).scalar_one()
+            last = conn.execute(_LAST_POSITION, {"ticket_id": ticket.id}).scalar_one()
             first_position = (last or 0) + 1
         self._insert_changes(conn, events, new_articles, first_position=first_position)
         ticket.version = expected + 1
@@ -375,27 +387,19 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def history(self, ticket_id: str) -> list[TicketEvent]:
-        rows = self._conn().execute(
-            select(ticket_events)
-            .where(ticket_events.c.ticket_id == ticket_id)
-            .order_by(ticket_events.c.seq)
-        )
+        rows = self._conn().execute(_HISTORY, {"ticket_id": ticket_id})
         return [convert.event_from_row(r) for r in rows.mappings()]
 
     @guarded
     def articles(self, ticket_id: str) -> list[Article]:
-        rows = self._conn().execute(
-            select(article_rows)
-            .where(article_rows.c.ticket_id == ticket_id)
-            .order_by(article_rows.c.position)
-        )
+        rows = self._conn().execute(_ARTICLES, {"ticket_id": ticket_id})
         return [convert.article_from_row(r) for r in rows.mappings()]
 
     # -- internals --------------------------------------------------------------------------
 
-    def _load_one(self, condition: ColumnElement[bool], key: str) -> Ticket:
+    def _load_one(self, statement: Select[Any], key: str) -> Ticket:
         conn = self._conn()
-        rows = conn.execute(select(tickets).where(condition)).mappings().all()
+        rows = conn.execute(statement, {"key": key}).mappings().all()
         if not rows:
             raise TicketNotFound(key)
         return self._build(conn, rows)[0]
@@ -406,11 +410,7 @@ class SqlAlchemyTicketRepository(_Repository):
             return []
         ids = [row["id"] for row in rows]
         tags: dict[str, list[str]] = defaultdict(list)
-        tag_rows = conn.execute(
-            select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
-                ticket_tags.c.ticket_id.in_(ids)
-            )
-        )
+        tag_rows = conn.execute(_TAGS_OF, {"ids": ids})
         for ticket_id, tag in tag_rows:
             tags[ticket_id].append(tag)
         return [convert.ticket_from_row(row, tags.get(row["id"], ())) for row in rows]
@@ -422,11 +422,7 @@ class SqlAlchemyTicketRepository(_Repository):
             conn.execute(insert(ticket_tags), values)
 
     def _sync_tags(self, conn: Connection, ticket_id: str, tags: frozenset[str]) -> None:
-        stored = set(
-            conn.execute(
-                select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == ticket_id)
-            ).scalars()
-        )
+        stored = set(conn.execute(_TAGS_OF_ONE, {"ticket_id": ticket_id}).scalars())
         removed = stored - tags
         if removed:
             conn.execute(
