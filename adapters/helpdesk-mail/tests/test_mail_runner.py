@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import crash_child
@@ -14,12 +15,13 @@ from dovecot_server import Dovecot, UserMailbox, free_ports
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.mailbox import StagedState
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.services.mail_fetch import fetch_mailbox
 from helpdesk_core.settings import Settings
-from helpdesk_mail import MailAccount, fetch_all, runner
+from helpdesk_mail import MailAccount, fetch_all, open_inbox, runner
 from helpdesk_mail.imap import DONE_KEYWORD
 from realistic_mail import IDS, MAILS, message_id
 
@@ -225,3 +227,12 @@ def test_the_guide_step_by_step(
     assert re.search(r"still failing: \d+:2 message of \d+ bytes exceeds the limit", out)
     assert main(["mail", "reprocess", "--database-url", url, "--json"]) == 1  # the large one
     assert '"state": "quarantined"' in capsys.readouterr().out
+    # Step 6 again: with a higher limit the next run takes the large mail, here through
+    # Helpdesk.fetch_mail as the guide shows it for a single inbox.
+    account = attrs.evolve(support, max_bytes=1_000_000)
+    with bootstrap(settings, environ={}) as helpdesk:
+        report = helpdesk.fetch_mail(open_inbox(account), limit=100,
+                                     max_bytes=account.max_bytes)
+        assert (report.downloaded, report.processed, report.acknowledged) == (1, 1, 1)
+        assert helpdesk.staged_mail(state=StagedState.QUARANTINED) == []
+    assert mailbox.bodies() == []
