@@ -11,15 +11,17 @@ from datetime import datetime
 
 import attrs
 
+from helpdesk_core.domain.article import AttachmentMeta
 from helpdesk_core.domain.values import Channel, ensure_utc, new_id
 
 __all__ = ["OutboxMessage", "OutboxState"]
 
 
 class OutboxState(enum.Enum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
+    PENDING = "pending"  # waiting for a dispatcher (after ``next_attempt_at``, if set)
+    SENDING = "sending"  # the message data is being handed over right now
+    SENT = "sent"  # the server accepted it (for every recipient it did not refuse)
+    FAILED = "failed"  # refused for good, or out of attempts: shown on the ticket
     UNCERTAIN = "uncertain"  # the server may have it: never resent automatically
 
 
@@ -43,14 +45,22 @@ class OutboxMessage:
     state: OutboxState = OutboxState.PENDING
     attempts: int = 0
     last_error: str | None = None
+    attachments: tuple[AttachmentMeta, ...] = ()
+    next_attempt_at: datetime | None = None
+    leased_until: datetime | None = None  # a dispatcher owns it until then
+    sent_at: datetime | None = None
+    # Per recipient: "sent", "refused: 550 ...", or a delivery report ("delivered" ...).
+    results: dict[str, str] = attrs.field(factory=dict)
+    provider_id: str | None = None  # the gateway's id of the message (SMS)
 
     @classmethod
     def create(cls, *, ticket_id: str, kind: str, channel: Channel, sender: str,
                recipients: tuple[str, ...], subject: str, body_text: str, at: datetime,
                message_id: str | None = None, article_id: str | None = None,
-               body_html: str | None = None,
-               headers: dict[str, str] | None = None) -> OutboxMessage:
+               body_html: str | None = None, headers: dict[str, str] | None = None,
+               attachments: tuple[AttachmentMeta, ...] = ()) -> OutboxMessage:
         return cls(id=new_id(), ticket_id=ticket_id, kind=kind, channel=channel, sender=sender,
                    recipients=tuple(recipients), subject=subject, body_text=body_text,
                    created_at=at, message_id=message_id, article_id=article_id,
-                   body_html=body_html, headers=dict(headers or {}))
+                   body_html=body_html, headers=dict(headers or {}),
+                   attachments=tuple(attachments))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -22,12 +22,14 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import (
     ConcurrencyError,
     ContactNotFound,
+    NotFound,
     StorageError,
     TicketNotFound,
     ValidationError,
@@ -282,12 +284,48 @@ class _Outbox:
         self.staged: list[OutboxMessage] = []
 
     def _all(self) -> list[OutboxMessage]:
-        return [*self._uow.storage._state.outbox, *self.staged]
+        latest = {m.id: m for m in [*self._uow.storage._state.outbox, *self.staged]}
+        return sorted(latest.values(), key=lambda m: (m.created_at, m.id))
 
     def add(self, message: OutboxMessage) -> None:
-        if any(m.id == message.id for m in self._all()):
+        if any(m.id == message.id for m in self._all()) or \
+                any(m.id == message.id for m in self.staged):
             raise StorageError(f"outbox message {message.id} exists")
         self.staged.append(message)
+
+    def get(self, message_id: str) -> OutboxMessage:
+        found = next((m for m in reversed(self._all()) if m.id == message_id), None)
+        if found is None:
+            raise NotFound(f"no outbox message {message_id!r}")
+        return found
+
+    def update(self, message: OutboxMessage) -> None:
+        self.get(message.id)
+        self.staged.append(message)  # the latest version wins (see _all)
+
+    def claim(self, *, now: datetime, lease: timedelta, limit: int,
+              channel: Channel | None = None) -> list[OutboxMessage]:
+        # Claims take effect at once under the storage lock, like a row lock would.
+        state = self._uow.storage._state
+        claimed: list[OutboxMessage] = []
+        with self._uow.storage._lock:
+            for i, message in enumerate(state.outbox):
+                if len(claimed) >= limit:
+                    break
+                if (message.state is OutboxState.PENDING
+                        and (channel is None or message.channel is channel)
+                        and (message.next_attempt_at is None or message.next_attempt_at <= now)
+                        and (message.leased_until is None or message.leased_until <= now)):
+                    leased = attrs.evolve(message, leased_until=now + lease)
+                    state.outbox[i] = leased
+                    claimed.append(leased)
+        return claimed
+
+    def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
+             limit: int = 100) -> list[OutboxMessage]:
+        return [m for m in self._all()
+                if (state is None or m.state is state)
+                and (provider_id is None or m.provider_id == provider_id)][:limit]
 
     def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
         return [m for m in self._all() if m.ticket_id == ticket_id]
@@ -364,7 +402,12 @@ class InMemoryUnitOfWork:
             state.incident_types.update(self.incident_types.staged)
             state.messages += self.messages.staged
             state.staged_mail.update(self.staged_mail.staged)
-            state.outbox += self.outbox.staged
+            for message in self.outbox.staged:
+                index = next((i for i, m in enumerate(state.outbox) if m.id == message.id), None)
+                if index is None:
+                    state.outbox.append(message)
+                else:
+                    state.outbox[index] = message
         self._reset()
 
     def rollback(self) -> None:

@@ -8,7 +8,7 @@ and return domain objects only — never rows, sessions or lazy proxies.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -17,9 +17,10 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Channel
 
 __all__ = [
     "ContactRepository",
@@ -133,6 +134,25 @@ class OutboxRepository(Protocol):
     """Outgoing messages, written in the transaction of the article they belong to."""
 
     def add(self, message: OutboxMessage) -> None: ...
+
+    def get(self, message_id: str) -> OutboxMessage:
+        """By outbox id; raises NotFound."""
+
+    def update(self, message: OutboxMessage) -> None:
+        """Replace the stored message (state, attempts, results ...); NotFound if unknown."""
+
+    def claim(self, *, now: datetime, lease: timedelta, limit: int,
+              channel: Channel | None = None) -> list[OutboxMessage]:
+        """Pending messages that are due (``next_attempt_at`` passed or unset) and not leased,
+        oldest first, at most ``limit``, leased to the caller until ``now + lease``.
+
+        Two dispatchers never get the same message: PostgreSQL skips rows another
+        transaction has locked (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers.
+        """
+
+    def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
+             limit: int = 100) -> list[OutboxMessage]:
+        """Messages by state or by the gateway's id (delivery reports), oldest first."""
 
     def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
         """The ticket's messages, oldest first."""

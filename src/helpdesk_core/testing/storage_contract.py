@@ -30,12 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import EventKind
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
@@ -453,6 +453,55 @@ class StorageContract:
             assert count(recipient="a@x.cz", kind="acknowledgement",
                          since=T0 + timedelta(minutes=5)) == 1
             assert count(recipient="b@x.cz", kind="reply", since=T0) == 0
+
+
+    def test_outbox_claims_and_updates(self, storage: Storage) -> None:
+        [ticket] = store_tickets(storage, [open_ticket()])
+
+        def message(minute: int, **changes: Any) -> OutboxMessage:
+            created = OutboxMessage.create(
+                ticket_id=ticket.id, kind="reply", channel=Channel.EMAIL, sender="s@us",
+                recipients=("a@x.cz",), subject=f"m{minute}", body_text="text",
+                at=T0 + timedelta(minutes=minute),
+                attachments=(AttachmentMeta(blob_key="b" * 64, filename="faktura.pdf",
+                                            content_type="application/pdf", size=3),))
+            return attrs.evolve(created, **changes)
+
+        first, later, sms = message(0), message(1, next_attempt_at=T0 + timedelta(hours=1)), \
+            message(2, channel=Channel.SMS, recipients=("+420601234567",))
+        done = message(3, state=OutboxState.SENT)
+        with storage.unit_of_work() as uow:
+            for item in (first, later, sms, done):
+                uow.outbox.add(item)
+            uow.commit()
+        now = T0 + timedelta(minutes=30)
+        lease = timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim(now=now, lease=lease, limit=10)
+            uow.commit()
+        assert [m.id for m in claimed] == [first.id, sms.id]  # `later` is not due yet
+        assert all(m.leased_until == now + lease for m in claimed)
+        with storage.unit_of_work() as uow:  # leased: nobody else gets them meanwhile
+            assert uow.outbox.claim(now=now + timedelta(minutes=1), lease=lease, limit=10) == []
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            emails = uow.outbox.claim(now=now + timedelta(hours=2), lease=lease, limit=1,
+                                      channel=Channel.EMAIL)
+            uow.commit()
+        assert [m.id for m in emails] == [first.id]  # lease over; oldest first; limit 1
+        sent = attrs.evolve(emails[0], state=OutboxState.SENT, attempts=1, leased_until=None,
+                            sent_at=now, results={"a@x.cz": "sent"}, provider_id="gw-1")
+        with storage.unit_of_work() as uow:
+            uow.outbox.update(sent)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(first.id) == sent
+            assert uow.outbox.find(provider_id="gw-1") == [sent]
+            assert [m.id for m in uow.outbox.find(state=OutboxState.SENT)] == [first.id, done.id]
+            with pytest.raises(NotFound):
+                uow.outbox.get("missing")
+        with pytest.raises(NotFound), storage.unit_of_work() as uow:
+            uow.outbox.update(attrs.evolve(sent, id="missing"))
 
 
 class BlobStoreContract:

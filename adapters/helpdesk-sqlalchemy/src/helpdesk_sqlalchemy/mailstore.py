@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+import attrs
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, RowMapping
 
-from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
-from helpdesk_core.errors import ConcurrencyError, StorageError
+from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
 from helpdesk_sqlalchemy.engine import guarded
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
@@ -49,6 +50,8 @@ _FIND_MESSAGES = (
 )
 _GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("account"),
                                          mail_staging.c.key == bindparam("key"))
+_OUTBOX_BY_ID = select(outbox).where(outbox.c.id == bindparam("id"))
+_UPDATE_OUTBOX = update(outbox).where(outbox.c.id == bindparam("b_id"))
 _COUNT_SENT = select(func.count()).select_from(outbox).where(
     outbox.c.first_recipient == bindparam("recipient"), outbox.c.kind == bindparam("kind"),
     outbox.c.created_at >= bindparam("since"))
@@ -139,7 +142,11 @@ def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
             "article_id": message.article_id, "created_at": message.created_at,
             "state": message.state.value, "attempts": message.attempts,
             "last_error": message.last_error,
-            "first_recipient": message.recipients[0] if message.recipients else ""}
+            "first_recipient": message.recipients[0] if message.recipients else "",
+            "attachments": [a.to_dict() for a in message.attachments],
+            "next_attempt_at": message.next_attempt_at, "leased_until": message.leased_until,
+            "sent_at": message.sent_at, "results": dict(message.results),
+            "provider_id": message.provider_id}
 
 
 def _outbox_message(row: RowMapping) -> OutboxMessage:
@@ -150,13 +157,64 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
                          message_id=row["message_id"], article_id=row["article_id"],
                          body_html=row["body_html"], headers=dict(row["headers"]),
                          state=OutboxState(row["state"]), attempts=row["attempts"],
-                         last_error=row["last_error"])
+                         last_error=row["last_error"],
+                         attachments=tuple(AttachmentMeta.from_dict(a)
+                                           for a in row["attachments"]),
+                         next_attempt_at=row["next_attempt_at"],
+                         leased_until=row["leased_until"], sent_at=row["sent_at"],
+                         results=dict(row["results"]), provider_id=row["provider_id"])
 
 
 class SqlAlchemyOutbox(_Repository):
     @guarded
     def add(self, message: OutboxMessage) -> None:
         self._conn().execute(outbox.insert(), _outbox_row(message))
+
+    @guarded
+    def get(self, message_id: str) -> OutboxMessage:
+        row = self._conn().execute(_OUTBOX_BY_ID, {"id": message_id}).mappings().first()
+        if row is None:
+            raise NotFound(f"no outbox message {message_id!r}")
+        return _outbox_message(row)
+
+    @guarded
+    def update(self, message: OutboxMessage) -> None:
+        row = _outbox_row(message)
+        del row["id"]
+        result = self._conn().execute(_UPDATE_OUTBOX, {**row, "b_id": message.id})
+        if result.rowcount != 1:
+            raise NotFound(f"no outbox message {message.id!r}")
+
+    @guarded
+    def claim(self, *, now: datetime, lease: timedelta, limit: int,
+              channel: Channel | None = None) -> list[OutboxMessage]:
+        conn = self._conn()
+        due = and_(outbox.c.state == OutboxState.PENDING.value,
+                   or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+                   or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now))
+        if channel is not None:
+            due = and_(due, outbox.c.channel == channel.value)
+        stmt = select(outbox).where(due).order_by(outbox.c.created_at, outbox.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        # SQLite has no row locks: the unit's BEGIN IMMEDIATE serialises claiming writers.
+        claimed = [_outbox_message(r) for r in conn.execute(stmt).mappings()]
+        until = now + lease
+        if claimed:
+            conn.execute(update(outbox).where(outbox.c.id.in_([m.id for m in claimed]))
+                         .values(leased_until=until))
+        return [attrs.evolve(m, leased_until=until) for m in claimed]
+
+    @guarded
+    def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
+             limit: int = 100) -> list[OutboxMessage]:
+        stmt = select(outbox)
+        if state is not None:
+            stmt = stmt.where(outbox.c.state == state.value)
+        if provider_id is not None:
+            stmt = stmt.where(outbox.c.provider_id == provider_id)
+        stmt = stmt.order_by(outbox.c.created_at, outbox.c.id).limit(limit)
+        return [_outbox_message(r) for r in self._conn().execute(stmt).mappings()]
 
     @guarded
     def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:

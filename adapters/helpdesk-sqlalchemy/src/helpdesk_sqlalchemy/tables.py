@@ -294,7 +294,14 @@ outbox = Table(
     Column("last_error", Text(), nullable=True),
     # Rate limits count recent acknowledgements per recipient: the first recipient is indexed.
     Column("first_recipient", String(), nullable=False),
+    Column("attachments", JSONValue(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("leased_until", UTCDateTime(), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("results", JSONValue(), nullable=False),
+    Column("provider_id", String(), nullable=True),
     Index("ix_outbox_ticket", "ticket_id", "created_at"),
+    Index("ix_outbox_provider", "provider_id"),
     Index("ix_outbox_recipient", "first_recipient", "kind", "created_at"),
     Index("ix_outbox_state", "state", "created_at"),
 )

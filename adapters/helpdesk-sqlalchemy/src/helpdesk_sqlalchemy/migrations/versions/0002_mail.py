@@ -76,12 +76,19 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("first_recipient", sa.String(), nullable=False),
+        sa.Column("attachments", JSONValue(), nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+        sa.Column("leased_until", UTCDateTime(), nullable=True),
+        sa.Column("sent_at", UTCDateTime(), nullable=True),
+        sa.Column("results", JSONValue(), nullable=False),
+        sa.Column("provider_id", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name="fk_outbox_ticket_id_tickets"),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )
     op.create_index("ix_outbox_ticket", "outbox", ["ticket_id", "created_at"])
     op.create_index("ix_outbox_recipient", "outbox", ["first_recipient", "kind", "created_at"])
     op.create_index("ix_outbox_state", "outbox", ["state", "created_at"])
+    op.create_index("ix_outbox_provider", "outbox", ["provider_id"])
 
 
 def downgrade() -> None:
