@@ -34,12 +34,28 @@ def with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
-def reset_schema(url: str, schema: str, *, create: bool) -> None:
-    """Drop ``schema`` (and create it again when ``create``); autocommit, nothing left open."""
-    with psycopg.connect(pg_dsn(url), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        if create:
-            conn.execute(f"CREATE SCHEMA {schema}")
+def reset_schema(url: str, schema: str, *, create: bool, attempts: int = 6) -> None:
+    """Drop ``schema`` (and create it again when ``create``); autocommit, nothing left open.
+
+    Right after a run, autovacuum may be analysing the schema's tables; DROP SCHEMA then
+    meets it in a lock cycle ("deadlock detected"), which is retried.
+    """
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(pg_dsn(url), autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                if create:
+                    conn.execute(f"CREATE SCHEMA {schema}")
+            return
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def run_schema(name: str) -> str:
+    """A schema name of this run's own, so that concurrent runs never share one."""
+    return f"{name}_{os.getpid()}"
 
 
 def pg_available(url: str) -> str | None:

@@ -43,13 +43,14 @@ from common import (
     pg_url,
     python_child,
     reset_schema,
+    run_schema,
     score_threading,
     with_search_path,
 )
 from corpus import generate, tag_renderer
 
-OURS_SCHEMA = "helpdesk_bench_mail_ours"
-LEAN_SCHEMA = "helpdesk_bench_mail_lean"
+OURS_SCHEMA = run_schema("helpdesk_bench_mail_ours")
+LEAN_SCHEMA = run_schema("helpdesk_bench_mail_lean")
 QUICK_SIZES = (200, 500)
 CHILD_TIMEOUT = 3 * 3600
 
