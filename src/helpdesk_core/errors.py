@@ -142,11 +142,14 @@ class MessageTooLarge(MailboxError):
 
 
 class DeliveryError(AdapterError):
-    """A message could not be handed over. ``transient`` is true when a later retry can help."""
+    """A message could not be handed over. ``transient`` is true when a later retry can help;
+    ``uncertain`` when the connection broke after the message data was sent but before the
+    server answered — it may have been delivered, so it must not be sent again by itself."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, uncertain: bool = False) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = transient and not uncertain
+        self.uncertain = uncertain
 
 
 class PluginError(HelpdeskError):
