@@ -18,11 +18,20 @@ from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
-from helpdesk_core.ports.messaging import MailInbox
-from helpdesk_core.services import configuration, intake, mail_fetch, mail_ingest, tickets
+from helpdesk_core.ports.messaging import MailInbox, MailSender, SmsSender
+from helpdesk_core.services import (
+    configuration,
+    intake,
+    mail_fetch,
+    mail_ingest,
+    replies,
+    tickets,
+)
+from helpdesk_core.services import outbox as dispatcher
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_core.services.mail_ingest import MailOutcome
+from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
 
 if TYPE_CHECKING:
     import pluggy
@@ -165,6 +174,29 @@ class Helpdesk:
         ticket_id = self.ticket(key).id
         with self.deps.storage.unit_of_work(read_only=True) as uow:
             return uow.outbox.for_ticket(ticket_id)
+
+    # -- outgoing -------------------------------------------------------------------------
+
+    def reply(self, key: str, text: str, *, agent: Actor, channel: Channel = Channel.EMAIL,
+              **details: Any) -> tuple[Article, OutboxMessage]:
+        """Answer the customer: the article and its outbox message commit together.
+
+        ``details``: ``html``, ``attachments``, ``to``, ``cc``, ``subject``,
+        ``mail_channel``. Nothing is sent until :meth:`dispatch_outbox` runs.
+        """
+        return replies.reply(self.deps, key, agent=agent, text=text, channel=channel,
+                             **details)
+
+    def dispatch_outbox(self, *, mail_sender: MailSender | None = None,
+                        sms_sender: SmsSender | None = None,
+                        policy: DispatchPolicy | None = None) -> DispatchReport:
+        """Send what is due through the given senders and record each result."""
+        return dispatcher.dispatch(self.deps, mail_sender=mail_sender, sms_sender=sms_sender,
+                               policy=policy)
+
+    def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
+        """Queue a failed or uncertain message again, with the same Message-ID."""
+        return dispatcher.resend(self.deps, outbox_id, actor=actor)
 
     # -- configuration --------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class EventKind(enum.Enum):
     DUE_CHANGED = "due_changed"
     ARTICLE_ADDED = "article_added"
     PARTICIPANT_ADDED = "participant_added"
+    DELIVERY = "delivery"  # what became of an outgoing message (outbox)
 
 
 @attrs.frozen
@@ -60,6 +61,10 @@ class TicketEvent:
             noun = {"inbound": "an incoming message", "outbound": "an outgoing message",
                     "internal": "an internal note"}.get(direction, "an article")
             return f"{who} added {noun}"
+        if self.kind is EventKind.DELIVERY:
+            what = f"{self.data.get('channel', '')} {self.data.get('kind', 'message')}".strip()
+            detail = f" ({self.data['error']})" if self.data.get("error") else ""
+            return f"{who} recorded the {what}: {self.new}{detail}"
         if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED, EventKind.PARTICIPANT_ADDED):
             return f"{who} added {self.field} {self.new}"
         if self.kind in (EventKind.TAG_REMOVED, EventKind.LINK_REMOVED):

@@ -52,15 +52,20 @@ class OutboxMessage:
     # Per recipient: "sent", "refused: 550 ...", or a delivery report ("delivered" ...).
     results: dict[str, str] = attrs.field(factory=dict)
     provider_id: str | None = None  # the gateway's id of the message (SMS)
+    cc: tuple[str, ...] = ()  # the recipients shown as Cc (all of them are in ``recipients``)
+    reply_to: str | None = None
+    sender_name: str = ""
 
     @classmethod
     def create(cls, *, ticket_id: str, kind: str, channel: Channel, sender: str,
                recipients: tuple[str, ...], subject: str, body_text: str, at: datetime,
                message_id: str | None = None, article_id: str | None = None,
                body_html: str | None = None, headers: dict[str, str] | None = None,
-               attachments: tuple[AttachmentMeta, ...] = ()) -> OutboxMessage:
+               attachments: tuple[AttachmentMeta, ...] = (), cc: tuple[str, ...] = (),
+               reply_to: str | None = None, sender_name: str = "") -> OutboxMessage:
         return cls(id=new_id(), ticket_id=ticket_id, kind=kind, channel=channel, sender=sender,
                    recipients=tuple(recipients), subject=subject, body_text=body_text,
                    created_at=at, message_id=message_id, article_id=article_id,
                    body_html=body_html, headers=dict(headers or {}),
-                   attachments=tuple(attachments))
+                   attachments=tuple(attachments), cc=tuple(cc), reply_to=reply_to,
+                   sender_name=sender_name)

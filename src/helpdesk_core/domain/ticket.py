@@ -295,6 +295,19 @@ class Ticket:
         at = self._begin(at)
         self._record(EventKind.PARTICIPANT_ADDED, at, actor, field="participant", new=email)
 
+    def record_delivery(self, *, outbox_id: str, kind: str, channel: str, state: str,
+                        at: datetime, actor: Actor, results: dict[str, str] | None = None,
+                        error: str | None = None) -> None:
+        """What became of an outgoing message: sent, failed, uncertain, delivered ...
+
+        Allowed on merged tickets too: a message queued before the merge still reports.
+        """
+        at = ensure_utc(at)
+        self._record(EventKind.DELIVERY, at, actor, field="delivery", new=state,
+                     data={"outbox_id": outbox_id, "kind": kind, "channel": channel,
+                           "results": dict(results or {}),
+                           **({"error": error[:1000]} if error else {})})
+
     # -- persistence support --------------------------------------------------------------
 
     def collect(self) -> tuple[list[TicketEvent], list[Article]]:

@@ -70,6 +70,8 @@ class MailPolicy:
     * ``acknowledge`` / ``ack_limit`` / ``ack_window`` — acknowledgements, at most
       ``ack_limit`` per sender within ``ack_window``.
     * ``max_attempts`` — a staged mail that fails this many times is quarantined.
+    * ``subject_format`` — where our answers put the ticket number (``{number}``,
+      ``{subject}``).
     """
 
     own_addresses: frozenset[str] = attrs.field(default=frozenset(), converter=_addresses)
@@ -87,6 +89,7 @@ class MailPolicy:
     max_attempts: int = 3
     limits: MailLimits = attrs.field(factory=MailLimits)
     ack_templates: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
+    subject_format: str = "[{number}] {subject}"
 
     def __attrs_post_init__(self) -> None:
         if self.unknown_sender not in ("create", "quarantine"):
@@ -97,6 +100,8 @@ class MailPolicy:
             raise ConfigurationError("message_id_domain must be a domain name")
         if not re.fullmatch(r"X-[A-Za-z0-9-]+", self.loop_header):
             raise ConfigurationError("loop_header must look like X-Something")
+        if "{number}" not in self.subject_format:
+            raise ConfigurationError("subject_format must contain {number}")
         if self.max_attempts < 1 or self.ack_limit < 0:
             raise ConfigurationError("max_attempts must be ≥ 1 and ack_limit ≥ 0")
         if self.order_pattern is not None:

@@ -17,6 +17,7 @@ __all__ = [
     "message_key",
     "order_numbers",
     "reference_ids",
+    "reply_subject",
 ]
 
 # Headers that describe the message itself. Trace headers (Received, Delivered-To,
@@ -101,3 +102,19 @@ def order_numbers(mail: ParsedMail, pattern: str | None) -> tuple[str, ...]:
             if number and number not in found:
                 found.append(number)
     return tuple(found[:5])
+
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|odp|sv|vs|antw|wg|fwd?|tr)(?:\[\d+\])?\s*:\s*)+",
+                           re.IGNORECASE)
+
+
+def reply_subject(subject: str, number: str, fmt: str = "[{number}] {subject}") -> str:
+    """The subject of our answer: ``Re:`` once, our ticket number in ``fmt``'s place once.
+
+    ``fmt`` uses ``{number}`` and ``{subject}``; a subject that names the number already
+    keeps it where it is.
+    """
+    bare = _REPLY_PREFIX.sub("", subject).strip()
+    if number.casefold() not in bare.casefold():
+        bare = fmt.replace("{number}", number).replace("{subject}", bare).strip()
+    return f"Re: {bare}"[:500]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -15,6 +15,7 @@ __all__ = [
     "MailInbox",
     "MailRef",
     "MailSender",
+    "OutgoingAttachment",
     "OutgoingMail",
     "SmsSender",
     "Telephony",
@@ -62,7 +63,19 @@ class MailInbox(Protocol):
 
 
 @attrs.frozen
+class OutgoingAttachment:
+    filename: str
+    content_type: str
+    data: bytes = attrs.field(repr=False)
+
+
+@attrs.frozen
 class OutgoingMail:
+    """A message ready to hand over. ``recipients`` is the envelope (To + Cc + Bcc); ``to`` and
+    ``cc`` are what the headers show. ``headers`` holds extra headers (Auto-Submitted, the
+    loop header, In-Reply-To, References ...); the sender adapter refuses line breaks in any
+    header value."""
+
     message_id: str
     sender: str
     recipients: tuple[str, ...]
@@ -70,11 +83,25 @@ class OutgoingMail:
     text: str
     html: str | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
+    sender_name: str = ""
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    reply_to: str | None = None
+    attachments: tuple[OutgoingAttachment, ...] = ()
 
 
 class MailSender(Protocol):
-    def send(self, mail: OutgoingMail) -> Mapping[str, str]:
-        """Hand over the message; returns a result per recipient. Raises DeliveryError."""
+    def send(self, mail: OutgoingMail, *,
+             before_data: Callable[[], None] | None = None) -> Mapping[str, str]:
+        """Hand the message over; returns a result per envelope recipient: ``"sent"``,
+        ``"refused: <reply>"`` or ``"deferred: <reply>"`` (a temporary refusal).
+
+        ``before_data`` is called once the server has accepted sender and recipients, just
+        before the message data goes out: after it, a broken connection means the message
+        may have been delivered. Raises DeliveryError: ``transient`` when nothing was
+        delivered and a retry can help, ``uncertain`` when the data went out but no answer
+        came back.
+        """
 
 
 class SmsSender(Protocol):

@@ -146,7 +146,8 @@ def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
             "attachments": [a.to_dict() for a in message.attachments],
             "next_attempt_at": message.next_attempt_at, "leased_until": message.leased_until,
             "sent_at": message.sent_at, "results": dict(message.results),
-            "provider_id": message.provider_id}
+            "provider_id": message.provider_id, "cc": list(message.cc),
+            "reply_to": message.reply_to, "sender_name": message.sender_name}
 
 
 def _outbox_message(row: RowMapping) -> OutboxMessage:
@@ -162,7 +163,9 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
                                            for a in row["attachments"]),
                          next_attempt_at=row["next_attempt_at"],
                          leased_until=row["leased_until"], sent_at=row["sent_at"],
-                         results=dict(row["results"]), provider_id=row["provider_id"])
+                         results=dict(row["results"]), provider_id=row["provider_id"],
+                         cc=tuple(row["cc"]), reply_to=row["reply_to"],
+                         sender_name=row["sender_name"])
 
 
 class SqlAlchemyOutbox(_Repository):

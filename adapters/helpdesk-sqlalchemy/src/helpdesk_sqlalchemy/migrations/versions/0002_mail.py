@@ -82,6 +82,9 @@ def upgrade() -> None:
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.Column("results", JSONValue(), nullable=False),
         sa.Column("provider_id", sa.String(), nullable=True),
+        sa.Column("cc", JSONValue(), nullable=False),
+        sa.Column("reply_to", sa.String(), nullable=True),
+        sa.Column("sender_name", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name="fk_outbox_ticket_id_tickets"),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )

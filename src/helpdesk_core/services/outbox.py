@@ -1,0 +1,261 @@
+"""The outbox dispatcher: sends what committed transactions queued, and records the result.
+
+Every outgoing message was written to the outbox in the transaction of its article, so a
+rolled-back transaction never sends anything. A dispatcher run:
+
+1. turns messages left in *sending* by a dispatcher that died (its lease ran out) into
+   *uncertain*: their data may have reached the server, so they are never resent by
+   themselves — an agent decides (``resend`` keeps the Message-ID, so a receiving system that
+   got both can tell they are one message);
+2. claims due messages with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two
+   dispatchers never send one message;
+3. per message: marks it *sending* (committed) right before the message data goes out, hands
+   it to the channel's sender, and records the outcome on the message and on the ticket.
+
+Outcomes: accepted → *sent* (with a result per recipient; a recipient refused for good is
+shown, one refused for now gets a follow-up message with the same Message-ID); a temporary
+failure before the data went out (connection refused, timeout, 421, 451) → *pending* again
+with exponential backoff, *failed* after ``max_attempts``; a permanent refusal (5xx) →
+*failed*; the connection lost after the data went out → *uncertain*.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import attrs
+
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.values import Actor, Channel, new_id
+from helpdesk_core.errors import DeliveryError, HelpdeskError, NotFound, ValidationError
+from helpdesk_core.ports.messaging import MailSender, OutgoingAttachment, OutgoingMail, SmsSender
+from helpdesk_core.services.deps import Deps
+
+__all__ = ["DispatchPolicy", "DispatchReport", "dispatch", "resend"]
+
+log = logging.getLogger("helpdesk_core.outbox")
+DISPATCHER = Actor.system("outbox")
+
+
+@attrs.frozen
+class DispatchPolicy:
+    """``backoff`` is the first retry delay, doubled per attempt up to ``max_backoff``."""
+
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    backoff: timedelta = timedelta(minutes=1)
+    max_backoff: timedelta = timedelta(hours=2)
+    batch: int = 50
+
+    def retry_at(self, now: datetime, attempts: int) -> datetime:
+        delay = self.backoff * (1 << min(max(attempts - 1, 0), 30))
+        return now + min(delay, self.max_backoff)
+
+
+@attrs.define
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    uncertain: int = 0
+
+
+def dispatch(
+    deps: Deps,
+    *,
+    mail_sender: MailSender | None = None,
+    sms_sender: SmsSender | None = None,
+    policy: DispatchPolicy | None = None,
+) -> DispatchReport:
+    """One run over the outbox: send what is due through the given senders."""
+    policy = policy or DispatchPolicy()
+    report = DispatchReport()
+    _expire_sending(deps, policy, report)
+    channels = [c for c, s in ((Channel.EMAIL, mail_sender), (Channel.SMS, sms_sender)) if s]
+    for channel in channels:
+        now = deps.clock.now()
+        with deps.storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim(now=now, lease=policy.lease, limit=policy.batch,
+                                       channel=channel)
+            uow.commit()
+        report.claimed += len(claimed)
+        for message in claimed:
+            if channel is Channel.EMAIL and mail_sender is not None:
+                _send_mail(deps, mail_sender, message, policy, report)
+            elif sms_sender is not None:
+                _send_sms(deps, sms_sender, message, policy, report)
+    return report
+
+
+def resend(deps: Deps, outbox_id: str, *, actor: Actor) -> OutboxMessage:
+    """Queue a failed or uncertain message again — with the same Message-ID."""
+    with deps.storage.unit_of_work() as uow:
+        message = uow.outbox.get(outbox_id)
+        if message.state not in (OutboxState.FAILED, OutboxState.UNCERTAIN):
+            raise ValidationError(f"a {message.state.value} message is not resent",
+                                  field="outbox_id")
+        again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0,
+                             next_attempt_at=None, leased_until=None, last_error=None)
+        uow.outbox.update(again)
+        ticket = uow.tickets.get(message.ticket_id)
+        ticket.record_delivery(outbox_id=message.id, kind=message.kind,
+                               channel=message.channel.value, state="resend requested",
+                               at=deps.clock.now(), actor=actor)
+        uow.tickets.save(ticket)
+        uow.commit()
+    return again
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+def _expire_sending(deps: Deps, policy: DispatchPolicy, report: DispatchReport) -> None:
+    now = deps.clock.now()
+    with deps.storage.unit_of_work() as uow:
+        stale = [m for m in uow.outbox.find(state=OutboxState.SENDING, limit=1000)
+                 if m.leased_until is None or m.leased_until <= now]
+    for message in stale:
+        _finish(deps, message, OutboxState.UNCERTAIN, report,
+                error="the dispatcher stopped while the message data was being sent")
+
+
+def _mark_sending(deps: Deps, message: OutboxMessage, policy: DispatchPolicy) -> None:
+    """Committed before the data goes out: a crash after this point is 'uncertain'."""
+    now = deps.clock.now()
+    with deps.storage.unit_of_work() as uow:
+        uow.outbox.update(attrs.evolve(message, state=OutboxState.SENDING,
+                                       leased_until=now + policy.lease))
+        uow.commit()
+
+
+def _send_mail(deps: Deps, sender: MailSender, message: OutboxMessage, policy: DispatchPolicy,
+               report: DispatchReport) -> None:
+    try:
+        mail = _outgoing(deps, message)
+    except HelpdeskError as exc:  # e.g. an attachment whose bytes are gone
+        _finish(deps, message, OutboxState.FAILED, report, error=str(exc))
+        return
+    def before_data() -> None:
+        _mark_sending(deps, message, policy)
+
+    try:
+        results = sender.send(mail, before_data=before_data)
+    except DeliveryError as exc:
+        _failed(deps, message, exc, policy, report)
+        return
+    except Exception as exc:  # a broken adapter must not stop the run
+        log.exception("sending outbox message %s failed", message.id)
+        error = DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
+        _failed(deps, message, error, policy, report)
+        return
+    _delivered(deps, message, dict(results), policy, report)
+
+
+def _send_sms(deps: Deps, sender: SmsSender, message: OutboxMessage, policy: DispatchPolicy,
+              report: DispatchReport) -> None:
+    # An SMS gateway's HTTP call either queues the message or does not: there is no separate
+    # data phase, so a lost answer is uncertain as well.
+    _mark_sending(deps, message, policy)
+    results: dict[str, str] = {}
+    provider_ids: list[str] = []
+    try:
+        for number in message.recipients:
+            provider_ids.append(sender.send(to=number, text=message.body_text,
+                                            reference=message.id))
+            results[number] = "sent"
+    except DeliveryError as exc:
+        _failed(deps, message, exc, policy, report)
+        return
+    sent = attrs.evolve(message, provider_id=provider_ids[0] if provider_ids else None)
+    _delivered(deps, sent, results, policy, report)
+
+
+def _failed(deps: Deps, message: OutboxMessage, exc: DeliveryError, policy: DispatchPolicy,
+            report: DispatchReport) -> None:
+    attempts = message.attempts + 1
+    if exc.uncertain:
+        _finish(deps, message, OutboxState.UNCERTAIN, report, error=str(exc),
+                attempts=attempts)
+    elif exc.transient and attempts < policy.max_attempts:
+        now = deps.clock.now()
+        retry = attrs.evolve(message, state=OutboxState.PENDING, attempts=attempts,
+                             last_error=str(exc)[:2000], leased_until=None,
+                             next_attempt_at=policy.retry_at(now, attempts))
+        with deps.storage.unit_of_work() as uow:
+            uow.outbox.update(retry)
+            uow.commit()
+        report.retried += 1
+    else:
+        _finish(deps, message, OutboxState.FAILED, report, error=str(exc), attempts=attempts)
+
+
+def _delivered(deps: Deps, message: OutboxMessage, results: dict[str, str],
+               policy: DispatchPolicy, report: DispatchReport) -> None:
+    deferred = tuple(r for r, outcome in results.items() if outcome.startswith("deferred"))
+    accepted = any(outcome == "sent" for outcome in results.values())
+    attempts = message.attempts + 1
+    if not accepted and deferred:
+        later = DeliveryError("; ".join(f"{r}: {results[r]}" for r in deferred), transient=True)
+        _failed(deps, message, later, policy, report)
+        return
+    state = OutboxState.SENT if accepted else OutboxState.FAILED
+    follow_up = None
+    if deferred and accepted:
+        # The same message, for the recipients that were refused for now only.
+        follow_up = attrs.evolve(message, id=new_id(), recipients=deferred, results={},
+                                 state=OutboxState.PENDING, attempts=0, leased_until=None,
+                                 next_attempt_at=policy.retry_at(deps.clock.now(), 1))
+    error = None if accepted else "every recipient was refused"
+    _finish(deps, message, state, report, results=results, error=error, attempts=attempts,
+            follow_up=follow_up)
+
+
+def _finish(deps: Deps, message: OutboxMessage, state: OutboxState, report: DispatchReport,
+            *, results: Mapping[str, str] | None = None, error: str | None = None,
+            attempts: int | None = None, follow_up: OutboxMessage | None = None) -> None:
+    now = deps.clock.now()
+    done = attrs.evolve(
+        message, state=state, leased_until=None, results={**message.results, **(results or {})},
+        last_error=error[:2000] if error else message.last_error,
+        attempts=message.attempts if attempts is None else attempts,
+        sent_at=now if state is OutboxState.SENT else message.sent_at)
+    with deps.storage.unit_of_work() as uow:
+        uow.outbox.update(done)
+        if follow_up is not None:
+            uow.outbox.add(follow_up)
+        try:
+            ticket = uow.tickets.get(message.ticket_id)
+        except NotFound:  # pragma: no cover - outbox rows reference tickets
+            ticket = None
+        if ticket is not None:
+            ticket.record_delivery(outbox_id=message.id, kind=message.kind,
+                                   channel=message.channel.value, state=state.value, at=now,
+                                   actor=DISPATCHER, results=dict(done.results), error=error)
+            uow.tickets.save(ticket)
+        uow.commit()
+    if state is OutboxState.SENT:
+        report.sent += 1
+    elif state is OutboxState.FAILED:
+        report.failed += 1
+    elif state is OutboxState.UNCERTAIN:
+        report.uncertain += 1
+
+
+def _outgoing(deps: Deps, message: OutboxMessage) -> OutgoingMail:
+    attachments = tuple(
+        OutgoingAttachment(filename=a.filename, content_type=a.content_type,
+                           data=deps.blob_store.get(a.blob_key))
+        for a in message.attachments
+    )
+    cc = tuple(c for c in message.cc if c in message.recipients)
+    return OutgoingMail(
+        message_id=message.message_id or f"<{message.id}@outbox.invalid>",
+        sender=message.sender, recipients=message.recipients, subject=message.subject,
+        text=message.body_text, html=message.body_html, headers=dict(message.headers),
+        sender_name=message.sender_name, cc=cc,
+        to=tuple(r for r in message.recipients if r not in cc),
+        reply_to=message.reply_to, attachments=attachments,
+    )
