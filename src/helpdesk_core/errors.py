@@ -5,6 +5,7 @@
     HelpdeskError
     ├── DomainError                    a business rule refused the request
     │   ├── ValidationError            (also ValueError) bad input: field, value, reason
+    │   │   └── SmsTooLong             an SMS over the policy's segment cap (segments, limit)
     │   ├── InvalidTransition          (also ValueError) status move not in the workflow
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
     │   └── MergeConflict              tickets that cannot be merged
@@ -44,6 +45,7 @@ __all__ = [
     "OrderNotFound",
     "OrderNotOwned",
     "PluginError",
+    "SmsTooLong",
     "StorageError",
     "TicketNotFound",
     "ValidationError",
@@ -65,6 +67,19 @@ class ValidationError(DomainError, ValueError):
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.reason = message
+
+
+class SmsTooLong(ValidationError):
+    """An SMS needs more segments than the sending policy allows; nothing was sent."""
+
+    def __init__(self, *, segments: int, limit: int, encoding: str) -> None:
+        super().__init__(
+            f"needs {segments} SMS segments ({encoding}), over the limit of {limit}",
+            field="text",
+        )
+        self.segments = segments
+        self.limit = limit
+        self.encoding = encoding
 
 
 class InvalidTransition(DomainError, ValueError):

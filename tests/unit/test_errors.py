@@ -21,6 +21,7 @@ from helpdesk_core.errors import (
     OrderNotFound,
     OrderNotOwned,
     PluginError,
+    SmsTooLong,
     StorageError,
     TicketNotFound,
     ValidationError,
@@ -31,6 +32,7 @@ TREE = [
     (HelpdeskError, Exception, None),
     (DomainError, HelpdeskError, None),
     (ValidationError, DomainError, ValueError),
+    (SmsTooLong, ValidationError, ValueError),
     (InvalidTransition, DomainError, ValueError),
     (OrderNotOwned, DomainError, PermissionError),
     (MergeConflict, DomainError, None),
@@ -86,6 +88,11 @@ def test_error_payloads():
     assert TicketNotFound("HD-1").key == "HD-1"
     assert ContactNotFound("c1").key == "c1"
     assert OrderNotFound("2026-1").number == "2026-1"
+    too_long = SmsTooLong(segments=7, limit=6, encoding="ucs2")
+    assert (too_long.segments, too_long.limit, too_long.encoding, too_long.field) == (
+        7, 6, "ucs2", "text"
+    )
+    assert "7 SMS segments" in str(too_long)
 
 
 def test_builtin_twins_catch_our_errors():
