@@ -198,8 +198,14 @@ KILLS = {
 }
 
 
-@pytest.mark.parametrize("kill", list(KILLS))
-def test_killed(case: Case, kill: str) -> None:
+# Moving differs from flagging and deleting only in what the server does when it is told.
+KILLED = [(mode, kill) for mode in MODES for kill in KILLS
+          if mode != "imap-move" or KILLS[kill][0] in ("after_handle", "after_acknowledge")]
+
+
+@pytest.mark.parametrize(("mode", "kill"), KILLED, ids=[f"{m}-{k}" for m, k in KILLED])
+def test_killed(mailbox: UserMailbox, tmp_path: Path, mode: str, kill: str) -> None:
+    case = _case(mailbox, tmp_path, **MODES[mode])
     point, nth = KILLS[kill]
     case.killed(point, nth)
     stored = case.assert_nothing_taken_before_commit()
