@@ -111,16 +111,24 @@ def segment_count(text: str) -> int:
 # (no decomposition at all), typographic punctuation (decomposes to nothing ASCII-like, or only
 # under NFKD to something that is still outside the GSM alphabet), and spaces of other widths.
 _TABLE = {
-    "ẞ": "SS", "Đ": "D", "đ": "d", "Ł": "L", "ł": "l", "Œ": "OE", "œ": "oe", "Ŀ": "L", "ŀ": "l",
-    "Ħ": "H", "ħ": "h", "ı": "i", "Þ": "Th", "þ": "th", "Ð": "D", "ð": "d",
-    "„": '"', "“": '"', "”": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-    "‚": "'", "‘": "'", "’": "'", "‛": "'", "‹": "'", "›": "'", "′": "'", "`": "'", "´": "'",
-    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
-    "…": "...", "•": "*", "·": ".", "×": "x", "÷": ":", "©": "(c)", "®": "(R)", "™": "TM",
-    "°": "o", "½": "1/2", "¼": "1/4", "¾": "3/4", "\t": " ",
-    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ",
-    "\u2007": " ", "\u2008": " ", "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "",
-    "\u2028": "\n", "\u2029": "\n", "¢": "c", "₤": "£",
+    # letters
+    "\u1e9e": "SS", "\u0110": "D", "\u0111": "d", "\u0141": "L", "\u0142": "l",
+    "\u0152": "OE", "\u0153": "oe", "\u013f": "L", "\u0140": "l", "\u0126": "H",
+    "\u0127": "h", "\u0131": "i", "\u00de": "Th", "\u00fe": "th", "\u00d0": "D",
+    "\u00f0": "d",
+    # double quotes: low, curly, reversed, guillemets, the double prime
+    **dict.fromkeys("\u201e\u201c\u201d\u201f\u00ab\u00bb\u2033", '"'),
+    # single quotes: low, curly, reversed, single guillemets, the prime, grave and acute
+    **dict.fromkeys("\u201a\u2018\u2019\u201b\u2039\u203a\u2032`\u00b4", "'"),
+    # hyphens, dashes and the minus sign
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+    "\u2026": "...", "\u2022": "*", "\u00b7": ".", "\u00d7": "x", "\u00f7": ":",
+    "\u00a9": "(c)", "\u00ae": "(R)", "\u2122": "TM", "\u00b0": "o", "\u00bd": "1/2",
+    "\u00bc": "1/4", "\u00be": "3/4", "\u00a2": "c", "\u20a4": "\u00a3",
+    # spaces of other widths, invisible joiners, line and paragraph separators
+    **dict.fromkeys("\t\u00a0\u2002\u2003\u2007\u2008\u2009\u200a\u202f", " "),
+    **dict.fromkeys("\u200b\u200c\u200d\ufeff", ""),
+    "\u2028": "\n", "\u2029": "\n",
 }
 
 # Per-language conventions that differ from the generic rules. The Czech, Slovak and German
@@ -153,7 +161,8 @@ def transliterate(text: str, language: str | None = None) -> str:
     Letters with diacritics lose them through Unicode decomposition (``č → c``, ``ř → r``,
     ``ů → u``, ``ľ → l``, ``ô → o``); an explicit table covers what decomposition cannot:
     letters with no decomposition (``ł``, ``đ``, ``œ``, capital ``ẞ → SS``), typographic quotes
-    and dashes (``„“ → "``, ``– → -``, ``… → ...``) and non-breaking and other spaces. Anything
+    and dashes (low and curly quotes to ``"``, en and em dashes to ``-``, the ellipsis to
+    ``...``) and non-breaking and other spaces. Anything
     left (other scripts, emoji) becomes ``?``. ``language`` (ISO 639-1) selects a language's
     own conventions where they differ from the generic rules.
     """
