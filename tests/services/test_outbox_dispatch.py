@@ -1,0 +1,169 @@
+"""Agent replies and the outbox dispatcher on in-memory storage with scripted senders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.services.conftest import MakeHelpdesk
+from tests.services.mail_support import raw_mail
+
+from helpdesk_core import Helpdesk, StaffVia
+from helpdesk_core.domain import Actor, Channel, Direction
+from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.outbox import OutboxState
+from helpdesk_core.errors import DeliveryError, ValidationError
+from helpdesk_core.inmemory import FakeClock
+from helpdesk_core.mail.policy import MailChannel, MailPolicy
+from helpdesk_core.mail.threading import reply_subject
+from helpdesk_core.ports.messaging import OutgoingMail
+from helpdesk_core.services.outbox import DispatchPolicy
+
+AGENT = Actor.agent("petra", "Petra Malá")
+
+
+class ScriptedSender:
+    """Answers each send with the next scripted outcome: a result map or an error."""
+
+    def __init__(self, *outcomes: Mapping[str, str] | DeliveryError) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail, *,
+             before_data: Callable[[], None] | None = None) -> Mapping[str, str]:
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if isinstance(outcome, DeliveryError):
+            if outcome.uncertain and before_data:
+                before_data()
+            raise outcome
+        if before_data:
+            before_data()
+        self.sent.append(mail)
+        return outcome or {r: "sent" for r in mail.recipients}
+
+
+class ScriptedSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, *, to: str, text: str, reference: str) -> str:
+        self.sent.append((to, text, reference))
+        return f"gw-{len(self.sent)}"
+
+
+@pytest.fixture
+def desk(make_helpdesk: MakeHelpdesk) -> Helpdesk:
+    channel = MailChannel(name="support", addresses=["support@shop.example"])
+    return make_helpdesk(mail_policy=MailPolicy(message_id_domain="hd.shop.example",
+                                                acknowledge=False),
+                         mail_channels=(channel,))
+
+
+def mail_ticket(desk: Helpdesk) -> str:
+    outcome = desk.receive_mail(raw_mail(message_id="<c1@example.cz>"), channel="support")
+    return outcome.ticket_number or ""
+
+
+def test_a_reply_is_an_article_and_an_outbox_message(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    article, message = desk.reply(number, "Náhradu pošleme zítra.", agent=AGENT)
+    assert article.direction is Direction.OUTBOUND
+    assert article.public
+    assert article.meta["message_id"] == message.message_id
+    assert message.message_id is not None
+    assert message.message_id.endswith("@hd.shop.example>")
+    assert message.recipients == ("jana@example.cz",)
+    assert message.sender == message.reply_to == "support@shop.example"
+    assert message.sender_name == "Petra Malá"
+    assert message.subject == f"Re: [{number}] Rychlovarná konvice nefunguje"
+    assert message.headers["In-Reply-To"] == "<c1@example.cz>"
+    assert message.state is OutboxState.PENDING
+    # the customer's answer to it threads by its Message-ID
+    answer = desk.receive_mail(raw_mail(subject="Re: díky", in_reply_to=message.message_id))
+    assert answer.ticket_number == number
+
+
+def test_replying_to_a_customer_without_address_is_refused(desk: Helpdesk) -> None:
+    ticket = desk.open_by_staff(agent=AGENT, via=StaffVia.PHONE,
+                                subject="Callback", message="Zavolat zpět")
+    with pytest.raises(ValidationError):
+        desk.reply(ticket.number, "Hello", agent=AGENT)
+    assert desk.outbox(ticket.number) == []
+
+
+def test_subjects_keep_one_re_and_one_number() -> None:
+    assert reply_subject("AW: Re: [HD-1] Lieferung", "HD-1") == "Re: [HD-1] Lieferung"
+    assert reply_subject("Lieferung", "HD-1") == "Re: [HD-1] Lieferung"
+    assert reply_subject("Re[2]: Odp: Lieferung", "HD-1", "{subject} (#{number})") == \
+        "Re: Lieferung (#HD-1)"
+
+
+def test_transient_failures_back_off_then_fail(desk: Helpdesk, clock: FakeClock) -> None:
+    number = mail_ticket(desk)
+    desk.reply(number, "text", agent=AGENT)
+    busy = DeliveryError("451 busy", transient=True)
+    sender = ScriptedSender(busy, busy, busy)
+    policy = DispatchPolicy(max_attempts=3, backoff=timedelta(minutes=1))
+    waits = []
+    for _ in range(3):
+        report = desk.dispatch_outbox(mail_sender=sender, policy=policy)
+        [message] = desk.outbox(number)
+        waits.append((report.retried, report.failed, message.attempts))
+        clock.advance(timedelta(hours=1))
+    assert waits == [(1, 0, 1), (1, 0, 2), (0, 1, 3)]
+    [message] = desk.outbox(number)
+    assert message.state is OutboxState.FAILED
+    assert [e.new for e in desk.history(number) if e.kind is EventKind.DELIVERY] == ["failed"]
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    policy = DispatchPolicy(backoff=timedelta(minutes=1), max_backoff=timedelta(minutes=5))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert [policy.retry_at(now, n) - now for n in (1, 2, 3, 4)] == [
+        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=5)]
+
+
+def test_a_broken_adapter_does_not_stop_the_run(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    desk.reply(number, "one", agent=AGENT)
+    desk.reply(number, "two", agent=AGENT)
+
+    class Broken(ScriptedSender):
+        def send(self, mail: OutgoingMail, *,
+                 before_data: Callable[[], None] | None = None) -> Mapping[str, str]:
+            if mail.text == "one":
+                raise RuntimeError("bug in the adapter")
+            return super().send(mail, before_data=before_data)
+
+    report = desk.dispatch_outbox(mail_sender=Broken())
+    assert (report.retried, report.sent) == (1, 1)
+
+
+def test_resend_is_only_for_failed_or_uncertain(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    _article, message = desk.reply(number, "text", agent=AGENT)
+    with pytest.raises(ValidationError):
+        desk.resend(message.id, actor=AGENT)
+    desk.dispatch_outbox(mail_sender=ScriptedSender(
+        DeliveryError("lost", transient=False, uncertain=True)))
+    again = desk.resend(message.id, actor=AGENT)
+    assert (again.state, again.message_id) == (OutboxState.PENDING, message.message_id)
+    sender = ScriptedSender()
+    desk.dispatch_outbox(mail_sender=sender)
+    assert [m.message_id for m in sender.sent] == [message.message_id]
+    states = [e.new for e in desk.history(number) if e.kind is EventKind.DELIVERY]
+    assert states == ["uncertain", "resend requested", "sent"]
+
+
+def test_sms_replies_go_through_the_sms_sender(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)  # Jana has a phone number in the host directory
+    _article, message = desk.reply(number, "Zásilka je na cestě.", agent=AGENT,
+                                   channel=Channel.SMS)
+    assert message.recipients == ("+420601234567",)
+    sms = ScriptedSms()
+    report = desk.dispatch_outbox(mail_sender=ScriptedSender(), sms_sender=sms)
+    assert report.sent == 1
+    assert sms.sent == [("+420601234567", "Zásilka je na cestě.", message.id)]
+    [stored] = desk.outbox(number)
+    assert (stored.state, stored.provider_id) == (OutboxState.SENT, "gw-1")
