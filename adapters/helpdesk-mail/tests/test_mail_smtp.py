@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes, policy
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,3 +172,60 @@ def test_no_unicode_subject_or_name_adds_a_header_or_recipient(subject: str, nam
     # Whatever was in the subject comes back as one line of text.
     assert "\n" not in str(parsed["Subject"])
     assert "\r" not in str(parsed["Subject"])
+
+
+# -- TLS and AUTH -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                   auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and \
+        (auth_data.login, auth_data.password) == (b"helpdesk", b"s3cret")
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_and_login(certificate: tuple[str, str], security: str) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = SmtpServer()
+    options: dict[str, Any] = {"authenticator": _authenticator}
+    if security == "starttls":
+        options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+    else:  # aiosmtpd does not count implicit TLS for auth_require_tls; it is TLS throughout
+        options.update(ssl_context=context, auth_require_tls=False)
+    server.controller = Controller(server.handler, hostname="127.0.0.1", port=server.port,
+                                   decode_data=False, **options)
+    server.controller.start()
+    try:
+        good = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security=security,
+                                       username="helpdesk", password="s3cret", ca_file=cert,
+                                       timeout=5))
+        assert good.send(mail()) == {"jana@example.cz": "sent"}
+        assert len(server.received) == 1
+        wrong = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security=security,
+                                        username="helpdesk", password="wrong", ca_file=cert,
+                                        timeout=5))
+        with pytest.raises(DeliveryError) as refused:
+            wrong.send(mail())
+        assert refused.value.transient is False
+        untrusted = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port,
+                                            security=security, username="helpdesk",
+                                            password="s3cret", timeout=5))
+        with pytest.raises(DeliveryError):  # the system's CAs do not know our certificate
+            untrusted.send(mail())
+        assert len(server.received) == 1
+    finally:
+        server.stop()
