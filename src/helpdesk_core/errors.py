@@ -5,6 +5,7 @@
     HelpdeskError
     ├── DomainError                    a business rule refused the request
     │   ├── ValidationError            (also ValueError) bad input: field, value, reason
+    │   │   └── TemplateError          a template refused or failed: problems with lines
     │   │   └── SmsTooLong             an SMS over the policy's segment cap (segments, limit)
     │   ├── InvalidTransition          (also ValueError) status move not in the workflow
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
@@ -29,6 +30,12 @@ subclasses it, so ``except LookupError`` keeps working in host code that knows n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from helpdesk_core.domain.templates import TemplateProblem
+
 __all__ = [
     "AdapterError",
     "ConcurrencyError",
@@ -47,6 +54,7 @@ __all__ = [
     "PluginError",
     "SmsTooLong",
     "StorageError",
+    "TemplateError",
     "TicketNotFound",
     "ValidationError",
 ]
@@ -80,6 +88,17 @@ class SmsTooLong(ValidationError):
         self.segments = segments
         self.limit = limit
         self.encoding = encoding
+
+
+class TemplateError(ValidationError):
+    """A template was refused when saved, or could not be rendered (a limit, a missing
+    value). ``problems`` lists each reason with its part and line; ``key`` names the template."""
+
+    def __init__(self, problems: Iterable[TemplateProblem], *, key: str | None = None) -> None:
+        self.problems: tuple[TemplateProblem, ...] = tuple(problems)
+        self.key = key
+        detail = "; ".join(str(p) for p in self.problems) or "refused"
+        super().__init__(f"template {key!r}: {detail}" if key else detail, field="template")
 
 
 class InvalidTransition(DomainError, ValueError):

@@ -23,6 +23,7 @@ from helpdesk_core.errors import (
     PluginError,
     SmsTooLong,
     StorageError,
+    TemplateError,
     TicketNotFound,
     ValidationError,
 )
@@ -32,6 +33,7 @@ TREE = [
     (HelpdeskError, Exception, None),
     (DomainError, HelpdeskError, None),
     (ValidationError, DomainError, ValueError),
+    (TemplateError, ValidationError, ValueError),
     (SmsTooLong, ValidationError, ValueError),
     (InvalidTransition, DomainError, ValueError),
     (OrderNotOwned, DomainError, PermissionError),
@@ -121,3 +123,15 @@ def test_delivery_error_says_whether_a_retry_can_help(transient):
 def test_delivery_error_requires_the_flag():
     with pytest.raises(TypeError):
         DeliveryError("no flag")  # type: ignore[call-arg]
+
+
+def test_template_error_lists_its_problems_with_lines():
+    from helpdesk_core.domain.templates import TemplateProblem
+
+    error = TemplateError([TemplateProblem("text", 3, "unknown placeholder 'x'"),
+                           TemplateProblem("subject", None, "must not be empty")], key="thanks")
+    assert error.key == "thanks"
+    assert error.field == "template"
+    assert [p.line for p in error.problems] == [3, None]
+    assert "text, line 3: unknown placeholder 'x'" in str(error)
+    assert isinstance(error, ValidationError)
