@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         KeywordRule,
     )
     from helpdesk_core.domain.mailbox import StagedMail, StagedState
-    from helpdesk_core.domain.outbox import OutboxMessage
+    from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
     from helpdesk_core.errors import (
         AdapterError,
         ConcurrencyError,
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_core.services.mail_fetch import FetchReport
     from helpdesk_core.services.mail_ingest import MailOutcome
+    from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
     from helpdesk_core.settings import Settings
 
 _LOCATIONS = {
@@ -93,6 +94,9 @@ _LOCATIONS = {
     "StagedMail": "helpdesk_core.domain.mailbox",
     "StagedState": "helpdesk_core.domain.mailbox",
     "OutboxMessage": "helpdesk_core.domain.outbox",
+    "OutboxState": "helpdesk_core.domain.outbox",
+    "DispatchPolicy": "helpdesk_core.services.outbox",
+    "DispatchReport": "helpdesk_core.services.outbox",
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",
