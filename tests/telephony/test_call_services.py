@@ -217,3 +217,13 @@ def test_record_missed_call_refuses_an_answered_call(helpdesk: Helpdesk,
     call = Call.from_events(events(clock, "ringing", "answered", "ended"))
     with pytest.raises(ValidationError):
         calls.record_missed_call(helpdesk.deps, call)
+
+
+def test_find_recorded(helpdesk: Helpdesk, clock: FakeClock) -> None:
+    call = Call.from_events(events(clock, "ringing", "answered", "ended"))
+    assert calls.find_recorded(helpdesk.deps, "c1") is None
+    record = calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="Sorted.")
+    found = calls.find_recorded(helpdesk.deps, "c1")
+    assert found is not None
+    assert found.article.id == record.article.id
+    assert not found.new

@@ -37,6 +37,7 @@ __all__ = [
     "CallRecord",
     "OpenTicket",
     "ScreenPop",
+    "find_recorded",
     "record_call",
     "record_missed_call",
     "screen_pop",
@@ -224,6 +225,12 @@ def record_missed_call(deps: Deps, call: Call, *, callback_ticket: bool = True,
         return ticket, ticket.pending_articles[0], True, True
 
     return _record(deps, call, Direction.INBOUND if call.inbound else Direction.OUTBOUND, write)
+
+
+def find_recorded(deps: Deps, provider_call_id: str) -> CallRecord | None:
+    """Where the call was recorded, or None if it was not (yet)."""
+    with deps.storage.unit_of_work(read_only=True) as uow:
+        return _earlier(uow, call_key(provider_call_id))
 
 
 # -- steps ---------------------------------------------------------------------------------
