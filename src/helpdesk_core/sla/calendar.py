@@ -1,0 +1,360 @@
+"""Business calendars: when a support team works, and business-time arithmetic over it.
+
+A :class:`BusinessCalendar` names an IANA time zone, the weekly business hours (several intervals
+a day, so a lunch break is two intervals), the public holidays of a country and subdivision
+(from the ``holidays`` package), custom closed days and extra working days with their own hours.
+
+Every instant going in or out is a timezone-aware UTC ``datetime``; the calendar's wall-clock
+hours are turned into UTC instants day by day, in the calendar's zone. The arithmetic walks day
+by day, never minute by minute, so adding a year of business time touches about 365 days.
+
+Wall-clock boundaries on days when the clocks change:
+
+- A boundary is the first instant at which the wall clock shows that time. In the repeated
+  hour (autumn) that is the first pass; an interval ``00:00-24:00`` then lasts 25 hours.
+- A boundary that falls into the skipped hour (spring) is the instant the clock jumps over it,
+  so an interval ``01:00-02:30`` in Prague ends at 03:00 CEST and one lying wholly inside the
+  skipped hour does not exist that day.
+
+Both rules keep boundaries in wall-clock order, so adjacent intervals stay adjacent.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import re
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import holidays as holiday_data
+
+from helpdesk_core.domain.values import ensure_utc
+from helpdesk_core.errors import ConfigurationError, ValidationError
+
+__all__ = ["BusinessCalendar", "Interval", "holiday_dates"]
+
+_DAY = timedelta(days=1)
+_ZERO = timedelta(0)
+# A calendar whose days are all closed for this long has no business hours at all; adding
+# business time to it would never end.
+_MAX_CLOSED_RUN = 3 * 366
+_CACHE_LIMIT = 4096
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _parse_clock(text: str, *, end: bool) -> time:
+    match = _CLOCK.fullmatch(text.strip())
+    if not match:
+        raise ConfigurationError(f"{text!r} is not a time of day (HH:MM)")
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    if end and (hour, minute, second) == (24, 0, 0):
+        return time(0)  # 24:00 is stored as midnight, read as the end of the day
+    if hour > 23 or minute > 59 or second > 59:
+        raise ConfigurationError(f"{text!r} is not a time of day (HH:MM)")
+    return time(hour, minute, second)
+
+
+@attrs.frozen
+class Interval:
+    """Business hours within one day, in wall-clock time: ``[start, end)``.
+
+    ``end`` of ``time(0)`` means the end of the day (24:00), so ``Interval(time(0), time(0))``
+    is the whole day.
+    """
+
+    start: time
+    end: time
+
+    def __attrs_post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ConfigurationError("interval times are wall-clock times, without a zone")
+        if self.end != time(0) and self.end <= self.start:
+            raise ConfigurationError(f"interval {self} ends before it starts")
+
+    @classmethod
+    def parse(cls, text: str) -> Interval:
+        """``"08:00-12:00"``; ``24:00`` is allowed as an end."""
+        head, sep, tail = text.partition("-")
+        if not sep:
+            raise ConfigurationError(f"{text!r} is not an interval (HH:MM-HH:MM)")
+        return cls(_parse_clock(head, end=False), _parse_clock(tail, end=True))
+
+    @property
+    def ends_at_midnight(self) -> bool:
+        return self.end == time(0)
+
+    def _end_key(self) -> tuple[int, time]:
+        return (1, time(0)) if self.ends_at_midnight else (0, self.end)
+
+    def __str__(self) -> str:
+        end = "24:00" if self.ends_at_midnight else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
+
+
+IntervalSpec = str | Interval | Iterable[str | Interval]
+
+
+def _intervals(spec: IntervalSpec) -> tuple[Interval, ...]:
+    """Normalise ``"08:00-12:00, 12:30-16:30"`` or a list of intervals; checks no overlap."""
+    if isinstance(spec, Interval):
+        items: list[Interval] = [spec]
+    elif isinstance(spec, str):
+        items = [Interval.parse(part) for part in spec.split(",") if part.strip()]
+    else:
+        items = [i if isinstance(i, Interval) else Interval.parse(i) for i in spec]
+    items.sort(key=lambda i: i.start)
+    for before, after in itertools.pairwise(items):
+        if before.ends_at_midnight or before.end > after.start:
+            raise ConfigurationError(f"intervals {before} and {after} overlap")
+    return tuple(items)
+
+
+def _weekdays(key: str | int) -> list[int]:
+    """``0``-``6``, ``"mon"``, ``"mon-fri"`` → weekday numbers (Monday is 0)."""
+    if isinstance(key, int):
+        if not 0 <= key <= 6:
+            raise ConfigurationError(f"weekday {key} is not 0 (Monday) to 6 (Sunday)")
+        return [key]
+    first, sep, last = key.strip().lower().partition("-")
+    try:
+        a = _DAY_NAMES.index(first[:3])
+        b = _DAY_NAMES.index(last[:3]) if sep else a
+    except ValueError:
+        raise ConfigurationError(f"{key!r} is not a weekday or a range of weekdays") from None
+    if b < a:
+        raise ConfigurationError(f"weekday range {key!r} runs backwards")
+    return list(range(a, b + 1))
+
+
+@functools.lru_cache(maxsize=256)
+def holiday_dates(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
+    """The public holidays of one year, ``{date: name}``; cached per country and year."""
+    try:
+        found = holiday_data.country_holidays(country, subdiv=subdivision, years=year)
+    except NotImplementedError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    return types.MappingProxyType(
+        {day: str(name) for day, name in found.items() if day.year == year})
+
+
+def _utc_of_wall(naive: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant at which the wall clock in ``zone`` shows ``naive`` (or later)."""
+    first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first pass
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return first
+    # Skipped by a forward change: find the jump, at whole seconds, between the two readings.
+    low = math.floor(naive.replace(tzinfo=zone, fold=1).timestamp())
+    high = math.ceil(first.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        wall = datetime.fromtimestamp(middle, zone).replace(tzinfo=None)
+        if wall >= naive:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _days(value: Iterable[date]) -> frozenset[date]:
+    return frozenset(value)
+
+
+def _extra_days(value: Mapping[date, IntervalSpec] | None) -> Mapping[date, tuple[Interval, ...]]:
+    result = {day: _intervals(spec) for day, spec in (value or {}).items()}
+    for day in result:
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ConfigurationError(f"extra working day {day!r} must be a date")
+    return result
+
+
+def _week(value: Iterable[Iterable[Interval]]) -> tuple[tuple[Interval, ...], ...]:
+    days = tuple(_intervals(tuple(day)) for day in value)
+    if len(days) != 7:
+        raise ConfigurationError("weekly hours need seven days, Monday first")
+    return days
+
+
+@attrs.frozen
+class BusinessCalendar:
+    """Business hours in a time zone, with public holidays and exceptions. Build it with
+    :meth:`weekly`.
+
+    - ``week``: seven tuples of :class:`Interval`, Monday first.
+    - ``country``/``subdivision``: public holidays from the ``holidays`` package
+      (``"CZ"``, ``"SK"``, ``"AT"``, ``"DE"`` with ``"BY"`` ...); none when ``country`` is None.
+    - ``closed_days``: extra days off (a company holiday).
+    - ``extra_days``: days with their own hours, overriding the weekday, a holiday and the week
+      (a working Saturday; a holiday with reduced hours).
+    """
+
+    zone: str
+    week: tuple[tuple[Interval, ...], ...] = attrs.field(converter=_week)
+    country: str | None = None
+    subdivision: str | None = None
+    closed_days: frozenset[date] = attrs.field(default=frozenset(), converter=_days)
+    extra_days: Mapping[date, tuple[Interval, ...]] = attrs.field(
+        factory=dict, converter=_extra_days)
+    _tz: ZoneInfo = attrs.field(init=False, eq=False, repr=False)
+    # Day → UTC spans; a memo of a pure function, bounded, invisible to equality.
+    _spans_memo: dict[date, tuple[tuple[datetime, datetime], ...]] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "_tz", ZoneInfo(self.zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(f"unknown time zone {self.zone!r}") from None
+        if self.subdivision is not None and self.country is None:
+            raise ConfigurationError("a holiday subdivision needs a country")
+        if self.country is not None:
+            holiday_dates(self.country, self.subdivision, 2000)  # unknown names fail now
+        both = self.closed_days & set(self.extra_days)
+        if both:
+            raise ConfigurationError(f"{min(both)} is both a closed and an extra working day")
+        if not any(self.week) and not self.extra_days:
+            raise ConfigurationError("a calendar needs some business hours")
+
+    @classmethod
+    def weekly(
+        cls,
+        zone: str,
+        hours: Mapping[str | int, IntervalSpec],
+        *,
+        country: str | None = None,
+        subdivision: str | None = None,
+        closed_days: Iterable[date] = (),
+        extra_days: Mapping[date, IntervalSpec] | None = None,
+    ) -> BusinessCalendar:
+        """``BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-12:00, 12:30-16:30"},
+        country="CZ")``. Days not named are closed."""
+        week: list[tuple[Interval, ...]] = [() for _ in range(7)]
+        for key, spec in hours.items():
+            for day in _weekdays(key):
+                if week[day]:
+                    raise ConfigurationError(f"{_DAY_NAMES[day]} is given twice")
+                week[day] = _intervals(spec)
+        return cls(zone, week, country=country, subdivision=subdivision,
+                   closed_days=frozenset(closed_days), extra_days=dict(extra_days or {}))
+
+    # -- days ------------------------------------------------------------------------------
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return self._tz
+
+    def holiday_name(self, day: date) -> str | None:
+        """The public holiday on ``day``, if any (whether or not an extra day overrides it)."""
+        if self.country is None:
+            return None
+        return holiday_dates(self.country, self.subdivision, day.year).get(day)
+
+    def hours_on(self, day: date) -> tuple[Interval, ...]:
+        """The business hours of a local date: extra day, else closed, else the weekday."""
+        extra = self.extra_days.get(day)
+        if extra is not None:
+            return extra
+        if day in self.closed_days or self.holiday_name(day) is not None:
+            return ()
+        return self.week[day.weekday()]
+
+    def _spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The business periods of a local date as UTC ``[start, end)`` pairs, empty ones
+        (an interval inside a skipped hour) left out."""
+        cached = self._spans_memo.get(day)
+        if cached is not None:
+            return cached
+        spans = []
+        midnight = datetime.combine(day, time(0))
+        for interval in self.hours_on(day):
+            start = _utc_of_wall(datetime.combine(day, interval.start), self._tz)
+            end_wall = midnight + _DAY if interval.ends_at_midnight else datetime.combine(
+                day, interval.end)
+            end = _utc_of_wall(end_wall, self._tz)
+            if end > start:
+                spans.append((start, end))
+        result = tuple(spans)
+        if len(self._spans_memo) >= _CACHE_LIMIT:
+            self._spans_memo.clear()
+        self._spans_memo[day] = result
+        return result
+
+    def _local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self._tz).date()
+
+    def _days_from(self, instant: datetime) -> Iterator[tuple[date, tuple[tuple[datetime,
+                                                                              datetime], ...]]]:
+        day = self._local_date(instant)
+        closed_run = 0
+        while True:
+            spans = self._spans(day)
+            closed_run = 0 if spans else closed_run + 1
+            if closed_run > _MAX_CLOSED_RUN:
+                raise ConfigurationError(
+                    f"calendar {self.zone} has no business hours for {_MAX_CLOSED_RUN} days "
+                    f"from {instant:%Y-%m-%d}")
+            yield day, spans
+            day += _DAY
+
+    # -- arithmetic ------------------------------------------------------------------------
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The instant at which ``duration`` of business time has passed since ``start``.
+
+        A zero duration gives ``start`` when the calendar is open then, else the next opening.
+        A positive duration that uses up a period exactly ends at its closing instant.
+        """
+        start = ensure_utc(start, field="start")
+        if duration < _ZERO:
+            raise ValidationError("must not be negative", field="duration")
+        remaining = duration
+        for _day, spans in self._days_from(start):
+            for span_start, span_end in spans:
+                if span_end <= start:
+                    continue
+                begin = max(span_start, start)
+                available = span_end - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+        raise AssertionError("unreachable")  # pragma: no cover - _days_from never ends
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Business time between two instants; zero when ``end`` is not after ``start``."""
+        start = ensure_utc(start, field="start")
+        end = ensure_utc(end, field="end")
+        total = _ZERO
+        for begin, finish in self.periods(start, end):
+            total += finish - begin
+        return total
+
+    def periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The business periods within ``[start, end)``, clipped, in order (UTC)."""
+        start = ensure_utc(start, field="start")
+        end = ensure_utc(end, field="end")
+        if end <= start:
+            return
+        last = self._local_date(end)
+        day = self._local_date(start)
+        while day <= last:
+            for span_start, span_end in self._spans(day):
+                begin, finish = max(span_start, start), min(span_end, end)
+                if finish > begin:
+                    yield begin, finish
+            day += _DAY
+
+    def is_open(self, instant: datetime) -> bool:
+        """Whether ``instant`` lies within business hours (a period's start is open, its end
+        is not)."""
+        instant = ensure_utc(instant, field="instant")
+        return any(s <= instant < e for s, e in self._spans(self._local_date(instant)))
+
+    def next_open(self, instant: datetime) -> datetime:
+        """``instant`` itself when open, else the start of the next business period."""
+        return self.add(instant, _ZERO)
