@@ -1,0 +1,61 @@
+"""Service levels: business calendars, SLA policies and clocks derived from ticket history.
+
+Pure like the domain: values and histories in, values out; no storage, no clock reads (``now``
+is an argument). See docs/explanation/sla.md for the rules in plain words.
+"""
+
+from __future__ import annotations
+
+from helpdesk_core.sla.calendar import BusinessCalendar, Interval, holiday_dates
+from helpdesk_core.sla.clock import (
+    ClockState,
+    Cycle,
+    DeadlineChange,
+    EscalationPoint,
+    Segment,
+    SlaClocks,
+    SlaState,
+    TargetClock,
+    compute_clocks,
+    initial_priority,
+    next_deadline,
+)
+from helpdesk_core.sla.policy import (
+    EscalationLevel,
+    NotifyChannel,
+    PolicyChoice,
+    PolicyRule,
+    PolicySelector,
+    PolicySubject,
+    Recipient,
+    SlaPolicy,
+    SlaTarget,
+    TargetKind,
+)
+
+__all__ = [
+    "BusinessCalendar",
+    "ClockState",
+    "Cycle",
+    "DeadlineChange",
+    "EscalationLevel",
+    "EscalationPoint",
+    "Interval",
+    "NotifyChannel",
+    "PolicyChoice",
+    "PolicyRule",
+    "PolicySelector",
+    "PolicySubject",
+    "Recipient",
+    "Segment",
+    "SlaClocks",
+    "SlaPolicy",
+    "SlaState",
+    "SlaTarget",
+    "TargetClock",
+    "TargetKind",
+    "compute_clocks",
+    "holiday_dates",
+    "initial_priority",
+    "next_deadline",
+]
