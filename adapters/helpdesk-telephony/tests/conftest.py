@@ -9,7 +9,6 @@ from wsgiref.simple_server import WSGIServer
 import pytest
 
 from helpdesk_core.app import Helpdesk
-from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Contact, EntityKind, EntityRef, Order, Organisation
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.settings import Settings
@@ -37,6 +36,10 @@ def directory() -> InMemoryDirectory:
 
 @pytest.fixture
 def helpdesk(clock: FakeClock, directory: InMemoryDirectory) -> Iterator[Helpdesk]:
+    # Imported here: importing the submodule while pytest loads this conftest would shadow
+    # the lazily resolved ``helpdesk_core.bootstrap`` function for every later test module.
+    from helpdesk_core.bootstrap import bootstrap
+
     made = bootstrap(Settings(storage="memory", autoload_plugins=False), directory=directory,
                      clock=clock, environ={})
     yield made
