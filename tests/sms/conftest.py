@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from helpdesk_core import Helpdesk, Settings, bootstrap
+# From the modules themselves: once ``helpdesk_core.bootstrap`` (the module) was imported, the
+# package's lazy ``bootstrap`` name resolves to that module, not to the function.
+from helpdesk_core.app import Helpdesk
+from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Contact
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
+from helpdesk_core.settings import Settings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JANA_PHONE = "+420601234567"

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpdesk_core import Helpdesk, Settings, bootstrap
+from helpdesk_core.app import Helpdesk
+from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Contact
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
+from helpdesk_core.settings import Settings
 from kannel_server import Kannel, KannelUnavailable, running_kannel
 from sms_support import JANA_PHONE, T0
 

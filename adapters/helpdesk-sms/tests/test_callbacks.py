@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_core import Helpdesk
+from helpdesk_core.app import Helpdesk
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.sms import DeliveryStatus
 from helpdesk_sms import (
@@ -22,7 +22,7 @@ from helpdesk_sms.kannel import dlr_url_for
 from sms_support import JANA_PHONE, T0
 
 
-def test_a_kannel_dlr():
+def test_a_kannel_dlr() -> None:
     report = parse_kannel_dlr(
         "ref=abc123&id=abc123&status=1&detail=&to=%2B420601234567&time=1796006410", now=T0)
     assert report.provider_id == report.reference == "abc123"
@@ -35,17 +35,17 @@ def test_a_kannel_dlr():
     ("1", DeliveryStatus.DELIVERED), ("2", DeliveryStatus.FAILED), ("4", DeliveryStatus.QUEUED),
     ("8", DeliveryStatus.ACCEPTED), ("16", DeliveryStatus.REJECTED),
 ])
-def test_kannel_dlr_types(code, status):
+def test_kannel_dlr_types(code: str, status: Any) -> None:
     assert parse_kannel_dlr({"ref": "r", "status": code}, now=T0).status is status
 
 
 @pytest.mark.parametrize("query", ["status=1", "ref=r&status=3", "ref=r&status=x", "ref=r"])
-def test_a_bad_kannel_dlr_is_refused(query):
+def test_a_bad_kannel_dlr_is_refused(query: str) -> None:
     with pytest.raises(ValidationError):
         parse_kannel_dlr(query, now=T0)
 
 
-def test_the_dlr_url_keeps_kannels_escapes_and_refuses_values_that_need_encoding():
+def test_the_dlr_url_keeps_kannels_escapes_and_refuses_values_that_need_encoding() -> None:
     url = dlr_url_for("http://h/sms/kannel/dlr", reference="r1", provider_id="r1", token="t")
     assert url == ("http://h/sms/kannel/dlr?ref=r1&id=r1&status=%d&detail=%A&to=%p&time=%T"
                    "&key=t")
@@ -63,7 +63,7 @@ def kannel_query(text: str, *, coding: str, charset: str, id_: str = "u-1") -> s
 @pytest.mark.parametrize(("coding", "charset"), [
     ("0", "UTF-8"), ("2", "UTF-16BE"), ("0", "ISO-8859-2"), ("0", "WINDOWS-1250"),
 ])
-def test_kannel_inbound_text_in_any_charset_kannel_names(coding, charset):
+def test_kannel_inbound_text_in_any_charset_kannel_names(coding: str, charset: str) -> None:
     text = "Dobrý den, zásilka č. 42 nedorazila"
     sms = parse_kannel_inbound(kannel_query(text, coding=coding, charset=charset), now=T0)
     assert sms.text == text
@@ -71,14 +71,14 @@ def test_kannel_inbound_text_in_any_charset_kannel_names(coding, charset):
         JANA_PHONE, "+420800123456", "u-1")
 
 
-def test_kannel_inbound_without_an_id_gets_a_stable_one():
+def test_kannel_inbound_without_an_id_gets_a_stable_one() -> None:
     query = kannel_query("Ahoj", coding="0", charset="UTF-8").replace("&id=u-1", "")
     first = parse_kannel_inbound(query, now=T0)
     assert first.provider_id.startswith("kannel-")
     assert parse_kannel_inbound(query, now=T0).provider_id == first.provider_id
 
 
-def test_twilio_statuses():
+def test_twilio_statuses() -> None:
     report = parse_twilio_status({"MessageSid": "SM1", "MessageStatus": "undelivered",
                                   "ErrorCode": "30003", "To": JANA_PHONE}, now=T0,
                                  reference="out-1")
@@ -109,7 +109,7 @@ def call(app: SmsCallbackApp, path: str, query: str = "", *, method: str = "GET"
     return seen[0], answer
 
 
-def test_the_app_stores_an_inbound_sms_once(app, helpdesk):
+def test_the_app_stores_an_inbound_sms_once(app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     query = kannel_query("Dobrý den", coding="0", charset="UTF-8") + "&key=secret"
     assert call(app, "/kannel/inbound", query) == ("200 OK", b"")
     assert call(app, "/kannel/inbound", query)[0] == "200 OK"
@@ -117,7 +117,8 @@ def test_the_app_stores_an_inbound_sms_once(app, helpdesk):
     assert [a.body_text for a in helpdesk.articles(ticket.id)] == ["Dobrý den"]
 
 
-def test_the_app_refuses_a_wrong_key_bad_data_and_unknown_paths(app, helpdesk):
+def test_the_app_refuses_a_wrong_key_bad_data_and_unknown_paths(
+        app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     query = kannel_query("Ahoj", coding="0", charset="UTF-8")
     assert call(app, "/kannel/inbound", query + "&key=wrong")[0].startswith("403")
     assert call(app, "/kannel/inbound", query)[0].startswith("403")
@@ -127,12 +128,12 @@ def test_the_app_refuses_a_wrong_key_bad_data_and_unknown_paths(app, helpdesk):
     assert helpdesk.queue().items == []
 
 
-def test_a_report_for_an_unknown_message_is_answered_ok(app):
+def test_a_report_for_an_unknown_message_is_answered_ok(app: SmsCallbackApp) -> None:
     status, _ = call(app, "/kannel/dlr", "key=secret&ref=nobody&id=nobody&status=1")
     assert status == "200 OK"
 
 
-def test_a_post_is_read_like_a_get(app, helpdesk):
+def test_a_post_is_read_like_a_get(app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     body = kannel_query("Přes POST", coding="0", charset="UTF-8").encode() + b"&key=secret"
     status, _ = call(app, "/kannel/inbound", method="POST", body=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded"})

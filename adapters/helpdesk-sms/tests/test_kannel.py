@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import attrs
 import pytest
 
-from helpdesk_core import Actor, Helpdesk
+from helpdesk_core.app import Helpdesk
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
-from helpdesk_core.domain.values import Channel
+from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import DeliveryError
+from helpdesk_core.inmemory import InMemoryDirectory
 from helpdesk_core.services.sms import receive_sms
 from helpdesk_core.sms import SmsPolicy, segment_count
 from helpdesk_sms import KannelConfig, KannelSender, SmsCallbackApp
@@ -46,7 +47,7 @@ def sender(kannel: Kannel, **overrides: object) -> KannelSender:
     return KannelSender(KannelConfig(**values))  # type: ignore[arg-type]
 
 
-def test_czech_text_arrives_intact_as_ucs2(kannel: Kannel):
+def test_czech_text_arrives_intact_as_ucs2(kannel: Kannel) -> None:
     to = new_number()
     text = "Příliš žluťoučký kůň úpěl ďábelské ódy – „zásilka“ č. 42 je na cestě."  # noqa: RUF001
     provider_id = sender(kannel, dlr_url=None).send(to=to, text=text, reference="ref-czech")
@@ -55,7 +56,7 @@ def test_czech_text_arrives_intact_as_ucs2(kannel: Kannel):
     assert (got.sender, got.kind, got.text) == (OUR_NUMBER, "ucs-2", text)
 
 
-def test_a_transliterating_policy_sends_gsm7(kannel: Kannel):
+def test_a_transliterating_policy_sends_gsm7(kannel: Kannel) -> None:
     to = new_number()
     policy = SmsPolicy(transliterate=True, max_segments=1)
     sender(kannel, dlr_url=None, policy=policy).send(
@@ -70,7 +71,8 @@ def test_a_transliterating_policy_sends_gsm7(kannel: Kannel):
     ("Objednávka č. 2026-00042 bude doručena zítra mezi 8 a 12 hodinou. " * 3, "ucs2"),
     ("Your order 2026-00042 will be delivered tomorrow between 8 and 12. " * 6, "gsm7"),
 ])
-def test_kannel_splits_long_text_into_the_counted_segments(kannel: Kannel, text, coding):
+def test_kannel_splits_long_text_into_the_counted_segments(
+        kannel: Kannel, text: str, coding: str) -> None:
     to = new_number()
     expected = segment_count(text)
     assert expected == 3
@@ -82,7 +84,7 @@ def test_kannel_splits_long_text_into_the_counted_segments(kannel: Kannel, text,
     assert all(m.kind == "udh" for m in parts)
 
 
-def test_a_text_over_the_cap_is_refused_before_kannel(kannel: Kannel):
+def test_a_text_over_the_cap_is_refused_before_kannel(kannel: Kannel) -> None:
     with pytest.raises(DeliveryError) as caught:
         sender(kannel, policy=SmsPolicy(max_segments=1)).send(
             to=new_number(), text="č" * 71, reference="too-long")
@@ -104,7 +106,7 @@ def queued_reply(helpdesk: Helpdesk, to: str) -> OutboxMessage:
 
 
 def test_delivery_reports_reach_the_callback_and_update_outbox_and_ticket(
-        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp):
+        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp) -> None:
     to = new_number()
     message = queued_reply(helpdesk, to)
     provider_id = sender(kannel).send(to=to, text=message.body_text, reference=message.id)
@@ -125,8 +127,8 @@ def test_delivery_reports_reach_the_callback_and_update_outbox_and_ticket(
     assert notes[0].meta["outbox_id"] == message.id
 
 
-def test_a_report_with_a_wrong_key_is_refused(kannel: Kannel, helpdesk: Helpdesk,
-                                               app: SmsCallbackApp):
+def test_a_report_with_a_wrong_key_is_refused(
+        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp) -> None:
     to = new_number()
     message = queued_reply(helpdesk, to)
     sender(kannel, callback_token="not-the-token").send(to=to, text="Ahoj", reference=message.id)
@@ -137,8 +139,8 @@ def test_a_report_with_a_wrong_key_is_refused(kannel: Kannel, helpdesk: Helpdesk
         assert uow.outbox.get(message.id).results == {}
 
 
-def test_an_inbound_sms_joins_the_senders_open_ticket(kannel: Kannel, helpdesk: Helpdesk,
-                                                      app: SmsCallbackApp):
+def test_an_inbound_sms_joins_the_senders_open_ticket(
+        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp) -> None:
     first = receive_sms(helpdesk.deps, from_number=JANA_PHONE, to_number=OUR_NUMBER,
                         text="Zásilka nedorazila.", at=T0, provider_id="earlier")
     helpdesk.transition(first.ticket_id, "open", actor=AGENT)
@@ -154,7 +156,8 @@ def test_an_inbound_sms_joins_the_senders_open_ticket(kannel: Kannel, helpdesk: 
 
 
 def test_an_inbound_sms_from_an_unknown_number_opens_a_ticket(
-        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp, directory):
+        kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp,
+        directory: InMemoryDirectory) -> None:
     stranger = new_number()
     call = kannel.inject(stranger, OUR_NUMBER, "Hello, my parcel has not arrived.")
     assert call.status.startswith("200")
@@ -166,14 +169,14 @@ def test_an_inbound_sms_from_an_unknown_number_opens_a_ticket(
         "Hello, my parcel has not arrived."]
 
 
-def test_wrong_credentials_are_a_permanent_error(kannel: Kannel):
+def test_wrong_credentials_are_a_permanent_error(kannel: Kannel) -> None:
     with pytest.raises(DeliveryError) as caught:
         sender(kannel, password="wrong").send(to=new_number(), text="x", reference="auth")
     assert (caught.value.transient, caught.value.uncertain) == (False, False)
     assert "403" in str(caught.value)
 
 
-def test_an_unreachable_smsbox_is_a_transient_error():
+def test_an_unreachable_smsbox_is_a_transient_error() -> None:
     [port] = free_ports(1)
     config = KannelConfig(sendsms_url=f"http://127.0.0.1:{port}/cgi-bin/sendsms",
                           username="u", password="p", timeout=2)

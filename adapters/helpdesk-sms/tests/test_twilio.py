@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import pytest
 
-from helpdesk_core import Helpdesk
+from helpdesk_core.app import Helpdesk
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import DeliveryError
@@ -87,7 +87,7 @@ def twilio(stand_in: StandIn, **overrides: Any) -> TwilioSender:
     return TwilioSender(TwilioConfig(**values))
 
 
-def test_send_posts_the_message_with_basic_auth(stand_in):
+def test_send_posts_the_message_with_basic_auth(stand_in: StandIn) -> None:
     text = "Dobrý den, zásilka č. 42 je na cestě."
     sid = twilio(stand_in).send(to=JANA_PHONE, text=text, reference="out-1")
     assert sid == "SM00000000000000000000000000000001"
@@ -101,7 +101,7 @@ def test_send_posts_the_message_with_basic_auth(stand_in):
         "StatusCallback": "https://helpdesk.example.cz/sms/twilio/status?ref=out-1"}
 
 
-def test_a_messaging_service_and_the_policy(stand_in):
+def test_a_messaging_service_and_the_policy(stand_in: StandIn) -> None:
     sender = twilio(stand_in, sender="MG0123", status_callback=None,
                     policy=SmsPolicy(transliterate=True))
     sender.send(to=JANA_PHONE, text="Žluťoučký kůň", reference="out-2")
@@ -113,7 +113,7 @@ def test_a_messaging_service_and_the_policy(stand_in):
 @pytest.mark.parametrize(("status", "transient"), [
     (400, False), (401, False), (404, False), (429, True), (500, True), (503, True),
 ])
-def test_error_answers(stand_in, status, transient):
+def test_error_answers(stand_in: StandIn, status: Any, transient: bool) -> None:
     stand_in.plan.append((status, {"code": 21211, "message": "Invalid 'To' Phone Number"}, 0))
     with pytest.raises(DeliveryError) as caught:
         twilio(stand_in).send(to=JANA_PHONE, text="x", reference="out-3")
@@ -122,21 +122,21 @@ def test_error_answers(stand_in, status, transient):
     assert "21211" in str(caught.value)
 
 
-def test_a_timeout_after_the_request_is_uncertain(stand_in):
+def test_a_timeout_after_the_request_is_uncertain(stand_in: StandIn) -> None:
     stand_in.plan.append((201, {"sid": "SMlate"}, 1.5))
     with pytest.raises(DeliveryError) as caught:
         twilio(stand_in, timeout=0.3).send(to=JANA_PHONE, text="x", reference="out-4")
     assert (caught.value.transient, caught.value.uncertain) == (False, True)
 
 
-def test_an_answer_without_a_sid_is_uncertain(stand_in):
+def test_an_answer_without_a_sid_is_uncertain(stand_in: StandIn) -> None:
     stand_in.plan.append((201, b"not json", 0))
     with pytest.raises(DeliveryError) as caught:
         twilio(stand_in).send(to=JANA_PHONE, text="x", reference="out-5")
     assert caught.value.uncertain
 
 
-def test_an_unreachable_api_is_transient():
+def test_an_unreachable_api_is_transient() -> None:
     [port] = free_ports(1)
     sender = TwilioSender(TwilioConfig(account_sid=SID, auth_token=TOKEN, sender=OUR_NUMBER,
                                        base_url=f"http://127.0.0.1:{port}", timeout=1))
@@ -145,7 +145,7 @@ def test_an_unreachable_api_is_transient():
     assert (caught.value.transient, caught.value.uncertain) == (True, False)
 
 
-def test_a_number_that_is_not_e164_is_refused_before_sending(stand_in):
+def test_a_number_that_is_not_e164_is_refused_before_sending(stand_in: StandIn) -> None:
     with pytest.raises(DeliveryError) as caught:
         twilio(stand_in).send(to="601234567", text="x", reference="out-7")
     assert caught.value.transient is False
@@ -155,7 +155,7 @@ def test_a_number_that_is_not_e164_is_refused_before_sending(stand_in):
 # -- webhook signatures -------------------------------------------------------------------
 
 
-def test_the_signature_of_twilios_documented_example():
+def test_the_signature_of_twilios_documented_example() -> None:
     params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
               "From": "+12349013030", "To": "+18005551212"}
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
@@ -193,7 +193,7 @@ INBOUND = {"MessageSid": "SM1", "AccountSid": SID, "From": JANA_PHONE, "To": OUR
            "Body": "Dobrý den, kde je zásilka?", "NumMedia": "0"}
 
 
-def test_a_signed_inbound_sms_is_stored(app, helpdesk):
+def test_a_signed_inbound_sms_is_stored(app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     assert post(app, "/twilio/inbound", INBOUND) == "200 OK"
     [ticket] = helpdesk.queue().items
     assert ticket.channel is Channel.SMS
@@ -201,7 +201,7 @@ def test_a_signed_inbound_sms_is_stored(app, helpdesk):
 
 
 @pytest.mark.parametrize("forgery", ["missing", "wrong", "changed body", "other url"])
-def test_a_forged_webhook_is_refused(app, helpdesk, forgery):
+def test_a_forged_webhook_is_refused(app: SmsCallbackApp, helpdesk: Helpdesk, forgery: str) -> None:
     params = dict(INBOUND)
     sign = signature(TOKEN, PUBLIC + "/twilio/inbound", params)
     if forgery == "missing":
@@ -216,7 +216,8 @@ def test_a_forged_webhook_is_refused(app, helpdesk, forgery):
     assert helpdesk.queue().items == []
 
 
-def test_a_signed_status_callback_updates_the_outbox(app, helpdesk):
+def test_a_signed_status_callback_updates_the_outbox(
+        app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     opened = receive_sms(helpdesk.deps, from_number=JANA_PHONE, to_number=OUR_NUMBER,
                          text="Dotaz", at=T0, provider_id="in-1")
     message = attrs.evolve(OutboxMessage.create(
