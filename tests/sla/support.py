@@ -1,0 +1,81 @@
+"""Calendars and ticket stories shared by the SLA tests.
+
+Histories are recorded by the real ``Ticket`` aggregate, so the clocks read exactly the events
+the services store.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from helpdesk_core.domain import Actor, Channel, Direction, Priority, Ticket, TicketEvent, Workflow
+from helpdesk_core.sla import BusinessCalendar, SlaPolicy, SlaTarget, TargetKind
+
+PRAGUE = ZoneInfo("Europe/Prague")
+AGENT = Actor.agent("petra", "Petra Malá")
+CUSTOMER = Actor.customer("c-1", "Jana Nováková")
+WORKFLOW = Workflow.default()
+
+# The tracker's example: Prague, Monday-Friday 08:00-16:00, Czech public holidays.
+CZ_OFFICE = BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"}, country="CZ")
+# An office with a lunch break, open on Saturday mornings too.
+CZ_LUNCH = BusinessCalendar.weekly(
+    "Europe/Prague", {"mon-fri": "08:00-12:00, 12:30-16:30", "sat": "09:00-12:00"}, country="CZ")
+# Round the clock, every day: business time is real time except for the clock changes.
+ALWAYS = BusinessCalendar.weekly("Europe/Prague", {"mon-sun": "00:00-24:00"})
+
+
+def prague(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A Prague wall-clock time as a UTC instant."""
+    return datetime(year, month, day, hour, minute, tzinfo=PRAGUE).astimezone(UTC)
+
+
+def shown(instant: datetime | None) -> str | None:
+    """An instant as Prague wall-clock text, for readable assertions."""
+    return None if instant is None else f"{instant.astimezone(PRAGUE):%a %Y-%m-%d %H:%M}"
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def resolution_policy(duration: timedelta = timedelta(hours=8),
+                      calendar: BusinessCalendar = CZ_OFFICE) -> SlaPolicy:
+    return SlaPolicy("standard", calendar, [SlaTarget.uniform(TargetKind.RESOLUTION, duration)])
+
+
+class Story:
+    """A ticket worked through time; ``events`` is its history so far."""
+
+    def __init__(self, at: datetime, *, priority: Priority = Priority.NORMAL) -> None:
+        self.ticket = Ticket.open(number="HD-2026-000001", subject="Damaged parcel",
+                                  channel=Channel.EMAIL, at=at, actor=CUSTOMER,
+                                  priority=priority)
+
+    @property
+    def events(self) -> list[TicketEvent]:
+        return list(self.ticket.pending_events)
+
+    def status(self, key: str, at: datetime) -> Story:
+        self.ticket.transition(key, workflow=WORKFLOW, at=at, actor=AGENT)
+        return self
+
+    def reply(self, at: datetime, *, public: bool = True) -> Story:
+        self.ticket.add_article(direction=Direction.OUTBOUND, channel=Channel.EMAIL,
+                                author=AGENT, body_text="Dobrý den", at=at, public=public)
+        return self
+
+    def note(self, at: datetime) -> Story:
+        self.ticket.add_article(direction=Direction.INTERNAL, channel=Channel.EMAIL,
+                                author=AGENT, body_text="checking", at=at)
+        return self
+
+    def customer_writes(self, at: datetime) -> Story:
+        self.ticket.add_article(direction=Direction.INBOUND, channel=Channel.EMAIL,
+                                author=CUSTOMER, body_text="Any news?", at=at, public=True)
+        return self
+
+    def priority(self, priority: Priority, at: datetime) -> Story:
+        self.ticket.set_priority(priority, at=at, actor=AGENT)
+        return self
