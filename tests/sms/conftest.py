@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-# From the modules themselves: once ``helpdesk_core.bootstrap`` (the module) was imported, the
-# package's lazy ``bootstrap`` name resolves to that module, not to the function.
 from helpdesk_core.app import Helpdesk
-from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Contact
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.settings import Settings
@@ -34,6 +31,10 @@ def directory() -> InMemoryDirectory:
 
 @pytest.fixture
 def helpdesk(clock: FakeClock, directory: InMemoryDirectory) -> Iterator[Helpdesk]:
+    # Imported here: importing the submodule while pytest loads the tests would shadow the
+    # lazily resolved ``helpdesk_core.bootstrap`` function for every later test module.
+    from helpdesk_core.bootstrap import bootstrap
+
     made = bootstrap(Settings(storage="memory", autoload_plugins=False),
                      directory=directory, clock=clock, environ={})
     yield made

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from helpdesk_core.app import Helpdesk
-from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Contact
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.settings import Settings
@@ -54,6 +53,10 @@ def directory() -> InMemoryDirectory:
 
 @pytest.fixture
 def helpdesk(directory: InMemoryDirectory) -> Iterator[Helpdesk]:
+    # Imported here: importing the submodule while pytest loads the tests would shadow the
+    # lazily resolved ``helpdesk_core.bootstrap`` function for every later test module.
+    from helpdesk_core.bootstrap import bootstrap
+
     made = bootstrap(Settings(storage="memory", autoload_plugins=False),
                      directory=directory, clock=FakeClock(T0), environ={})
     yield made
