@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import pendulum
 
 from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.staff import HelpdeskStaff
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
+from helpdesk_core.templates.sandbox import TemplateLimits
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings"]
 
@@ -43,6 +46,14 @@ class Settings:
     classification_rules  keyword rules that suggest incident type, priority, team, tags
     mail_policy        how inbound mail is threaded, verified and acknowledged
     mail_channels      the mailboxes mail arrives through, with their defaults
+    template_store     name of a registered template store; None: the one named like the
+                       storage, or "memory" when the storage adapter registers none
+    template_limits    time limit, output cap and other limits of a template rendering
+    template_timezone  the IANA zone dates in templates are shown in
+    portal_url         the customer portal's page of a ticket, with ``{number}`` standing for
+                       the ticket number; None when there is no portal
+    staff              agents, teams, absences, the helpdesk owner and the order of the
+                       assignment chain (see docs/explanation/assignment.md)
     """
 
     storage: str = "sqlalchemy"
@@ -59,6 +70,11 @@ class Settings:
     classification_rules: tuple[KeywordRule, ...] = ()
     mail_policy: MailPolicy = attrs.field(factory=MailPolicy)
     mail_channels: tuple[MailChannel, ...] = ()
+    template_store: str | None = None
+    template_limits: TemplateLimits = attrs.field(factory=TemplateLimits)
+    template_timezone: str = "UTC"
+    portal_url: str | None = None
+    staff: HelpdeskStaff = attrs.field(factory=HelpdeskStaff)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -97,6 +113,11 @@ class Settings:
     def __attrs_post_init__(self) -> None:
         if not self.storage:
             raise ConfigurationError("settings.storage must name a storage adapter")
+        try:
+            pendulum.timezone(self.template_timezone)
+        except Exception as exc:  # pendulum raises several kinds for an unknown zone
+            raise ConfigurationError(
+                f"template_timezone {self.template_timezone!r} is not a time zone") from exc
 
 
 def blocked_plugins_from(environ: Mapping[str, str]) -> frozenset[str]:

@@ -5,12 +5,14 @@ from helpdesk_core.inmemory.blobs import InMemoryBlobStore
 from helpdesk_core.inmemory.clock import FakeClock, SystemClock
 from helpdesk_core.inmemory.directory import InMemoryDirectory
 from helpdesk_core.inmemory.storage import InMemoryStorage, InMemoryUnitOfWork
+from helpdesk_core.inmemory.templates import InMemoryTemplateStore
 
 __all__ = [
     "FakeClock",
     "InMemoryBlobStore",
     "InMemoryDirectory",
     "InMemoryStorage",
+    "InMemoryTemplateStore",
     "InMemoryUnitOfWork",
     "SystemClock",
 ]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         SmsSender,
         Storage,
         Telephony,
+        TemplateStore,
     )
     from helpdesk_core.settings import Settings
 
@@ -74,6 +75,7 @@ class Registry:
         self.sms_senders: Factories[SmsSender] = Factories("SMS sender")
         self.telephony: Factories[Telephony] = Factories("telephony")
         self.job_queues: Factories[JobQueue] = Factories("job queue")
+        self.template_stores: Factories[TemplateStore] = Factories("template store")
         self.current_plugin = "?"
 
     def add_storage(self, name: str, factory: Callable[[Settings], Storage]) -> None:
@@ -100,9 +102,14 @@ class Registry:
     def add_job_queue(self, name: str, factory: Callable[[Settings], JobQueue]) -> None:
         self.job_queues.add(name, factory, owner=self.current_plugin)
 
+    def add_template_store(self, name: str,
+                           factory: Callable[[Settings], TemplateStore]) -> None:
+        self.template_stores.add(name, factory, owner=self.current_plugin)
+
     def describe(self) -> dict[str, Any]:
         return {
             f.kind: f.names()
             for f in (self.storages, self.blob_stores, self.directories, self.mail_inboxes,
-                      self.mail_senders, self.sms_senders, self.telephony, self.job_queues)
+                      self.mail_senders, self.sms_senders, self.telephony, self.job_queues,
+                      self.template_stores)
         }

@@ -27,6 +27,7 @@ from helpdesk_core.ports.storage import (
     TicketRepository,
     UnitOfWork,
 )
+from helpdesk_core.ports.templates import TemplateStore
 
 __all__ = [
     "BlobStore",
@@ -50,6 +51,7 @@ __all__ = [
     "SmsSender",
     "Storage",
     "Telephony",
+    "TemplateStore",
     "TicketRepository",
     "UnitOfWork",
 ]

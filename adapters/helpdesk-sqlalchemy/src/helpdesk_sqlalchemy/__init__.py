@@ -9,9 +9,13 @@ from helpdesk_sqlalchemy.engine import create_engine_for
 from helpdesk_sqlalchemy.storage import SqlAlchemyStorage, SqlAlchemyUnitOfWork
 from helpdesk_sqlalchemy.tables import metadata
 
+# Defines the message_templates table on ``metadata``: importing the package registers it.
+from helpdesk_sqlalchemy.templates import SqlAlchemyTemplateStore
+
 __all__ = [
     "SqlAlchemyBlobStore",
     "SqlAlchemyStorage",
+    "SqlAlchemyTemplateStore",
     "SqlAlchemyUnitOfWork",
     "create_engine_for",
     "metadata",

@@ -1,4 +1,5 @@
-"""Registers the "sqlalchemy" storage and blob store (entry point group ``helpdesk_core``)."""
+"""Registers the "sqlalchemy" storage, blob store and template store (entry point group
+``helpdesk_core``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from helpdesk_core.plugins import hookimpl
 from helpdesk_sqlalchemy.blobs import SqlAlchemyBlobStore
 from helpdesk_sqlalchemy.engine import create_engine_for
 from helpdesk_sqlalchemy.storage import SqlAlchemyStorage
+from helpdesk_sqlalchemy.templates import SqlAlchemyTemplateStore
 
 if TYPE_CHECKING:
     from helpdesk_core.plugins.registry import Registry
@@ -19,7 +21,7 @@ __all__ = ["EngineCache", "helpdesk_register"]
 
 
 class EngineCache:
-    """Engines by URL and options, so that storage and blob store built from the same
+    """Engines by URL and options, so that the stores built from the same
     settings share one connection pool. One cache per registration, never module-global."""
 
     def __init__(self) -> None:
@@ -44,4 +46,7 @@ def helpdesk_register(registry: Registry) -> None:
     )
     registry.add_blob_store(
         "sqlalchemy", lambda settings: SqlAlchemyBlobStore(engines.for_settings(settings))
+    )
+    registry.add_template_store(
+        "sqlalchemy", lambda settings: SqlAlchemyTemplateStore(engines.for_settings(settings))
     )

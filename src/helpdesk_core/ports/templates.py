@@ -1,0 +1,30 @@
+"""Where message templates are kept: one template per key, language and incident type."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from helpdesk_core.domain.templates import MessageTemplate
+
+__all__ = ["TemplateStore"]
+
+
+class TemplateStore(Protocol):
+    """Templates keyed by ``(key, language, incident_type)``; ``incident_type`` None is the
+    template for every incident type. Stores hold values only: the checks run before ``put``."""
+
+    def put(self, template: MessageTemplate) -> None:
+        """Insert, or replace the template with the same identity."""
+
+    def get(self, key: str, language: str,
+            incident_type: str | None = None) -> MessageTemplate | None: ...
+
+    def delete(self, key: str, language: str, incident_type: str | None = None) -> bool:
+        """Remove it; False when there was none."""
+
+    def all(self, *, key: str | None = None) -> list[MessageTemplate]:
+        """Every template (or those with ``key``), ordered by key, language, incident type
+        (the one for every incident type first)."""
+
+    def migrate(self) -> None:
+        """Create or upgrade what the store needs; a no-op where there is nothing to do."""
