@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.sla.support import ALWAYS, CZ_LUNCH, CZ_OFFICE
 
 from helpdesk_core.sla import BusinessCalendar
-from tests.sla.support import ALWAYS, CZ_LUNCH, CZ_OFFICE
 
 FAST = settings(max_examples=150, deadline=None)
 _MICRO = timedelta(microseconds=1)

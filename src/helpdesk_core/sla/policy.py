@@ -18,6 +18,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import TypeVar
 
 import attrs
 
@@ -52,10 +53,21 @@ class TargetKind(enum.Enum):
         return self.value.replace("_", " ")
 
 
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum(kind: type[_E], value: object) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(str(member.value) for member in kind)
+        raise ConfigurationError(f"{value!r} is not one of {names}") from None
+
+
 def _durations(value: Mapping[Priority | str, timedelta]) -> Mapping[Priority, timedelta]:
     result: dict[Priority, timedelta] = {}
     for key, duration in value.items():
-        priority = key if isinstance(key, Priority) else Priority(key)
+        priority = key if isinstance(key, Priority) else _enum(Priority, key)
         if not isinstance(duration, timedelta) or duration <= timedelta(0):
             raise ConfigurationError(f"the {priority.value} duration must be a positive timedelta")
         result[priority] = duration
@@ -105,7 +117,7 @@ def _recipients(value: Iterable[Recipient | str]) -> tuple[Recipient, ...]:
 
 
 def _channels(value: Iterable[NotifyChannel | str]) -> tuple[NotifyChannel, ...]:
-    return tuple(NotifyChannel(c) for c in value)
+    return tuple(_enum(NotifyChannel, c) for c in value)
 
 
 @attrs.frozen
