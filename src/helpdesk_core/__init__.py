@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         OrderNotOwned,
         PluginError,
         StorageError,
+        TemplateError,
         TicketNotFound,
         ValidationError,
     )
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from helpdesk_core.services.mail_ingest import MailOutcome
     from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
     from helpdesk_core.settings import Settings
+    from helpdesk_core.templates import RenderedMessage, TemplateLimits
 
 _LOCATIONS = {
     "Helpdesk": "helpdesk_core.app",
@@ -94,6 +96,10 @@ _LOCATIONS = {
     "StagedMail": "helpdesk_core.domain.mailbox",
     "StagedState": "helpdesk_core.domain.mailbox",
     "OutboxMessage": "helpdesk_core.domain.outbox",
+    "MessageTemplate": "helpdesk_core.domain.templates",
+    "TemplateKind": "helpdesk_core.domain.templates",
+    "RenderedMessage": "helpdesk_core.templates",
+    "TemplateLimits": "helpdesk_core.templates",
     "OutboxState": "helpdesk_core.domain.outbox",
     "DispatchPolicy": "helpdesk_core.services.outbox",
     "DispatchReport": "helpdesk_core.services.outbox",
@@ -113,7 +119,7 @@ _LOCATIONS = {
          "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MailboxError",
          "MergeConflict", "MessageTooLarge",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PluginError", "StorageError",
-         "TicketNotFound", "ValidationError"],
+         "TemplateError", "TicketNotFound", "ValidationError"],
         "helpdesk_core.errors",
     ),
 }

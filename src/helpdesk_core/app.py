@@ -16,6 +16,7 @@ from helpdesk_core.domain.intake import StaffVia
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
 from helpdesk_core.ports.messaging import MailInbox, MailSender, SmsSender
@@ -28,10 +29,12 @@ from helpdesk_core.services import (
     tickets,
 )
 from helpdesk_core.services import outbox as dispatcher
+from helpdesk_core.services import templates as message_templates
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_core.services.mail_ingest import MailOutcome
 from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
+from helpdesk_core.templates import RenderedMessage
 
 if TYPE_CHECKING:
     import pluggy
@@ -197,6 +200,38 @@ class Helpdesk:
     def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
         """Queue a failed or uncertain message again, with the same Message-ID."""
         return dispatcher.resend(self.deps, outbox_id, actor=actor)
+
+    # -- templates ------------------------------------------------------------------------
+
+    def save_template(self, template: MessageTemplate, *,
+                      actor: Actor | None = None) -> MessageTemplate:
+        """Check and store a template (replacing the one with its key, language and incident
+        type); TemplateError lists every problem with its line. Returns it as stored."""
+        return message_templates.save_template(self.deps, template, actor=actor)
+
+    def templates(self, *, key: str | None = None,
+                  include_defaults: bool = False) -> list[MessageTemplate]:
+        """Stored templates; ``include_defaults`` adds the built-in ones not overridden."""
+        return message_templates.list_templates(self.deps, key=key,
+                                                include_defaults=include_defaults)
+
+    def delete_template(self, key: str, language: str,
+                        incident_type: str | None = None) -> bool:
+        return message_templates.delete_template(self.deps, key, language, incident_type)
+
+    def preview(self, key: str, template: MessageTemplate | str, *,
+                language: str | None = None, agent: Actor | None = None) -> RenderedMessage:
+        """Render a template key, or an unsaved template, against ticket ``key``; sends and
+        stores nothing."""
+        return message_templates.preview(self.deps, key, template, language=language,
+                                         agent=agent)
+
+    def render_template(self, key: str, template: str, *, language: str | None = None,
+                        agent: Actor | None = None) -> RenderedMessage:
+        """The template ``template`` resolved for ticket ``key`` (incident type, language)
+        and rendered, ready to be sent by the caller."""
+        return message_templates.render_for_ticket(self.deps, key, template,
+                                                   language=language, agent=agent)
 
     # -- configuration --------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ class TemplateError(ValidationError):
         self.problems: tuple[TemplateProblem, ...] = tuple(problems)
         self.key = key
         detail = "; ".join(str(p) for p in self.problems) or "refused"
-        super().__init__(f"template {key!r}: {detail}" if key else detail, field="template")
+        super().__init__(f"{key!r}: {detail}" if key else detail, field="template")
 
 
 class InvalidTransition(DomainError, ValueError):

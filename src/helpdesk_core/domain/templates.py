@@ -31,6 +31,7 @@ __all__ = [
     "incident_type_chain",
     "language_chain",
     "resolve_template",
+    "template_order",
 ]
 
 FALLBACK_LANGUAGE = "en"
@@ -190,6 +191,11 @@ class TemplateProblem:
     def __str__(self) -> str:
         where = f"{self.part}, line {self.line}" if self.line is not None else self.part
         return f"{where}: {self.message}"
+
+
+def template_order(template: MessageTemplate) -> tuple[str, str, str]:
+    """The order templates are listed in: key, language, incident type (None first)."""
+    return (template.key, template.language, template.incident_type or "")
 
 
 def language_chain(*preferred: str | None) -> tuple[str, ...]:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from helpdesk_core.domain.templates import MessageTemplate
+from helpdesk_core.domain.templates import MessageTemplate, template_order
 
 __all__ = ["InMemoryTemplateStore", "template_order"]
-
-
-def template_order(template: MessageTemplate) -> tuple[str, str, str]:
-    """The order of ``TemplateStore.all()``: key, language, incident type with None first."""
-    return (template.key, template.language, template.incident_type or "")
 
 
 class InMemoryTemplateStore:

@@ -1,65 +1,60 @@
-"""The acknowledgement a new mail ticket gets: rendered from a template in the sandbox.
+"""The acknowledgement a new mail ticket gets: the ``acknowledgement`` template, resolved for
+the ticket's incident type and language and rendered in the template sandbox.
 
-Templates are text a deployment can change (``MailPolicy.ack_templates``), so they run in
-Jinja's immutable sandbox with strict undefined names, against plain data only.
+The built-in templates (cs, de, sk, en) come first, then ``MailPolicy.ack_templates``, then
+the templates saved in the template store; the later wins for the same language and incident
+type. :func:`acknowledgement_for` sees all three; :func:`render_acknowledgement` works without
+the helpdesk's dependencies and sees the first two, plus any ``stored`` templates passed in.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from helpdesk_core.domain.contacts import Contact
+from helpdesk_core.domain.templates import (
+    MessageTemplate,
+    TemplateKind,
+    language_chain,
+    resolve_template,
+)
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.errors import ConfigurationError, TemplateError
+from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.templates import build_context
+from helpdesk_core.templates import (
+    DEFAULT_TEMPLATES,
+    TemplateLimits,
+    render_message,
+    template_context,
+)
 
-__all__ = ["DEFAULT_ACK_TEMPLATES", "render_acknowledgement"]
+__all__ = ["DEFAULT_ACK_TEMPLATES", "acknowledgement_for", "render_acknowledgement"]
 
-_SUBJECT = "[{{ ticket.number }}] {{ ticket.subject }}"
+_KEY = TemplateKind.ACKNOWLEDGEMENT.value
+_BUILT_IN = tuple(t for t in DEFAULT_TEMPLATES if t.key == _KEY)
 
-# language → (subject, text). The ticket number stays in the subject so replies thread.
+# language → (subject, text): the built-in acknowledgement, in MailPolicy.ack_templates' form.
 DEFAULT_ACK_TEMPLATES: Mapping[str, tuple[str, str]] = {
-    "en": (_SUBJECT, """Hello {{ customer.name or "" }},
-
-thank you for your message. We have received it as ticket {{ ticket.number }} and will get
-back to you as soon as we can.
-
-Please keep the ticket number in the subject when you reply.
-"""),
-    "de": (_SUBJECT, """Guten Tag {{ customer.name or "" }},
-
-vielen Dank für Ihre Nachricht. Wir haben sie als Ticket {{ ticket.number }} erfasst und
-melden uns so bald wie möglich.
-
-Bitte lassen Sie die Ticketnummer im Betreff, wenn Sie antworten.
-"""),
-    "cs": (_SUBJECT, """Dobrý den {{ customer.name or "" }},
-
-děkujeme za Vaši zprávu. Přijali jsme ji jako požadavek {{ ticket.number }} a ozveme se
-co nejdříve.
-
-Při odpovědi prosím ponechte číslo požadavku v předmětu.
-"""),
-    "sk": (_SUBJECT, """Dobrý deň {{ customer.name or "" }},
-
-ďakujeme za Vašu správu. Prijali sme ju ako požiadavku {{ ticket.number }} a ozveme sa
-čo najskôr.
-
-Pri odpovedi prosím ponechajte číslo požiadavky v predmete.
-"""),
+    t.language: (t.subject, t.body_text) for t in _BUILT_IN
 }
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                     keep_trailing_newline=True)
+
+def _policy_templates(templates: Mapping[str, tuple[str, str]]) -> list[MessageTemplate]:
+    return [MessageTemplate(key=_KEY, kind=TemplateKind.ACKNOWLEDGEMENT, language=language,
+                            name="Acknowledgement (mail policy)", subject=subject,
+                            body_text=text)
+            for language, (subject, text) in templates.items()]
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(source: str) -> Template:
-    """Compiling costs a thousand renderings; templates change rarely."""
-    return _ENV.from_string(source)
+def _choose(ticket: Ticket, languages: Iterable[str],
+            policy: Mapping[str, tuple[str, str]] | None,
+            stored: Iterable[MessageTemplate]) -> MessageTemplate:
+    candidates = [*_BUILT_IN, *_policy_templates(policy or {}), *stored]
+    found = resolve_template(candidates, key=_KEY, incident_type=ticket.incident_type,
+                             languages=languages)
+    assert found is not None  # English is always in the chain and built in
+    return found
 
 
 def render_acknowledgement(
@@ -68,18 +63,33 @@ def render_acknowledgement(
     customer_name: str,
     language: str | None,
     templates: Mapping[str, tuple[str, str]] | None = None,
+    stored: Iterable[MessageTemplate] = (),
+    default_language: str | None = None,
+    limits: TemplateLimits | None = None,
 ) -> tuple[str, str]:
-    """Subject and text in the ticket's language, falling back to English."""
-    merged = {**DEFAULT_ACK_TEMPLATES, **(templates or {})}
-    subject_src, text_src = merged.get(language or "en") or merged["en"]
-    context: dict[str, Any] = {
-        "ticket": {"number": ticket.number, "subject": ticket.subject,
-                   "priority": ticket.priority.value},
-        "customer": {"name": customer_name},
-    }
+    """Subject and text in the ticket's language (else the default, else English)."""
+    template = _choose(ticket, language_chain(language, default_language), templates, stored)
+    context = template_context(ticket=ticket, language=template.language,
+                               now=ticket.updated_at)
+    context["customer"]["name"] = customer_name
     try:
-        subject = _compiled(subject_src).render(context)
-        text = _compiled(text_src).render(context)
+        rendered = render_message(template, context, limits=limits)
     except TemplateError as exc:
-        raise ConfigurationError(f"acknowledgement template ({language}): {exc}") from exc
-    return " ".join(subject.split())[:500], text
+        raise ConfigurationError(f"acknowledgement template ({template.language}): "
+                                 f"{exc}") from exc
+    return rendered.subject, rendered.text
+
+
+def acknowledgement_for(deps: Deps, ticket: Ticket, customer: Contact | None) -> tuple[str, str]:
+    """Subject and text with the full template context, stored templates included."""
+    languages = language_chain(ticket.language, customer.language if customer else None,
+                               deps.default_language)
+    template = _choose(ticket, languages, deps.mail_policy.ack_templates,
+                       deps.templates.all(key=_KEY))
+    context = build_context(deps, ticket, language=template.language, customer=customer)
+    try:
+        rendered = render_message(template, context, limits=deps.template_limits)
+    except TemplateError as exc:
+        raise ConfigurationError(f"acknowledgement template ({template.language}): "
+                                 f"{exc}") from exc
+    return rendered.subject, rendered.text

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
-from helpdesk_core.inmemory.templates import template_order
+from helpdesk_core.domain.templates import MessageTemplate, TemplateKind, template_order
 from helpdesk_core.ports.templates import TemplateStore
 from helpdesk_core.testing.builders import T0
 
