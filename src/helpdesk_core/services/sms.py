@@ -54,6 +54,7 @@ from helpdesk_core.sms.delivery import DeliveryStatus
 __all__ = [
     "DeliveryOutcome",
     "SmsOutcome",
+    "SmsOutcomeKind",
     "receive_sms",
     "record_delivery_report",
     "sms_key",
@@ -68,6 +69,8 @@ _MAX_MERGE_HOPS = 20
 
 
 class SmsOutcomeKind:
+    """The values of ``SmsOutcome.outcome``."""
+
     NEW_TICKET = "new_ticket"
     REPLY = "reply"
     DUPLICATE = "duplicate"
