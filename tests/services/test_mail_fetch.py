@@ -215,3 +215,45 @@ def test_an_inbox_that_refuses_a_large_mail_does_not_stop_the_run(
     assert row.key == big
     assert row.reason is not None
     assert "limit of 2000" in row.reason
+
+
+def test_a_deletion_lost_with_its_session_is_repeated(desk: Helpdesk) -> None:
+    class LosesDeletions(MemoryInbox):
+        """POP3: DELE takes effect at QUIT; this session dies before it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lose = True
+
+        def acknowledge(self, key: str) -> None:
+            if not self.lose:
+                super().acknowledge(key)
+
+    inbox = LosesDeletions()
+    fill(inbox, 2)
+    assert desk.fetch_mail(inbox).processed == 2
+    assert len(inbox.messages) == 2  # the server undid the deletions
+    inbox.lose = False
+    report = desk.fetch_mail(inbox)
+    assert (report.downloaded, report.processed, report.acknowledged) == (0, 0, 2)
+    assert inbox.messages == {}
+    assert articles_from_mail(desk) == 2
+
+
+def test_new_mail_behind_a_long_backlog_is_reached(desk: Helpdesk) -> None:
+    class Keeps(MemoryInbox):
+        """POP3 "keep": nothing is ever removed from the server."""
+
+        def acknowledge(self, key: str) -> None:
+            self.acknowledged.append(key)
+
+    inbox = Keeps()
+    for i in range(1200):
+        inbox.deliver(raw_mail(sender=f"k{i % 7}@example.org", subject=f"Dotaz {i}"))
+    while desk.fetch_mail(inbox, limit=500).downloaded:
+        pass
+    fresh = inbox.deliver(raw_mail(sender="late@example.org", subject="Nový dotaz"))
+    report = desk.fetch_mail(inbox, limit=1)
+    assert (report.listed, report.downloaded, report.processed) == (1201, 1, 1)
+    [row] = [r for r in desk.staged_mail(limit=2000) if r.key == fresh]
+    assert row.state is StagedState.PROCESSED

@@ -461,13 +461,9 @@ def test_two_fetchers_at_once_store_every_mail_once(
     assert case.assert_nothing_taken_before_commit() == Counter(IDS)
 
 
-# -- a known gap of the core's fetch loop, pinned until it is fixed ------------------------
+# -- POP3 carries out DELE at QUIT: a session that died first leaves the mail there ---------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: fetch_mailbox acknowledges only rows not marked acknowledged, but a POP3 DELE is "
-    "carried out at QUIT; when the session dies first the server undeletes the mail and no "
-    "later run deletes it (helpdesk_core/services/mail_fetch.py, the acknowledge condition)"))
 def test_pop3_mail_whose_deletion_died_with_its_session_is_deleted_by_the_next_run(
     mailbox: UserMailbox, tmp_path: Path
 ) -> None:

@@ -253,6 +253,10 @@ class _StagedMail:
     def get(self, account: str, key: str) -> StagedMail | None:
         return self._all().get((account, key))
 
+    def get_many(self, account: str, keys: Sequence[str]) -> dict[str, StagedMail]:
+        rows = self._all()
+        return {k: rows[(account, k)] for k in keys if (account, k) in rows}
+
     def add(self, mail: StagedMail) -> None:
         if (mail.account, mail.key) in self._all():
             raise StorageError(f"mail {mail.account}/{mail.key} is already staged")

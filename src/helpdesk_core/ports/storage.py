@@ -118,6 +118,9 @@ class MailStaging(Protocol):
 
     def get(self, account: str, key: str) -> StagedMail | None: ...
 
+    def get_many(self, account: str, keys: Sequence[str]) -> dict[str, StagedMail]:
+        """The staged rows among ``keys`` of ``account``, by key (unknown keys are absent)."""
+
     def add(self, mail: StagedMail) -> None:
         """Insert a new row; raises StorageError if (account, key) is already staged."""
 

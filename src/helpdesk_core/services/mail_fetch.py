@@ -37,6 +37,7 @@ from helpdesk_core.services.mail_ingest import MailOutcome, receive_mail
 __all__ = ["FetchReport", "fetch_mailbox", "reprocess"]
 
 log = logging.getLogger("helpdesk_core.mail.fetch")
+_LISTING = 1_000_000  # "everything": listing keys and sizes is cheap on IMAP and POP3
 
 
 @attrs.define
@@ -70,21 +71,26 @@ def fetch_mailbox(
     report = FetchReport(account=inbox.account)
     max_bytes = max_bytes or deps.mail_policy.limits.max_bytes
     try:
-        # Mail left on the server on purpose (too large) is listed again every run; a wider
-        # listing window keeps it from starving the mail behind it.
-        refs = inbox.list_new(limit=limit + 1000)
+        # The whole listing: mail kept on the server (too large, POP3 "keep", a deletion lost
+        # with its session) is listed every run and must not hide the new mail behind it.
+        refs = inbox.list_new(limit=_LISTING)
         report.listed = len(refs)
+        known = _known(deps, inbox.account, [r.key for r in refs])
         for ref in refs:
-            if report.downloaded >= limit:
-                break
-            staged = _stage(deps, inbox, ref, max_bytes, report)
+            staged = known.get(ref.key)
+            if staged is None or _retry_download(staged, ref, max_bytes):
+                if report.downloaded >= limit:
+                    continue
+                staged = _stage(deps, inbox, ref, max_bytes, report)
             if staged.state is StagedState.STAGED:
                 staged = _process(deps, staged, channel, report)
-            # Quarantined mail whose bytes we hold is acknowledged too: it is safe here.
-            done = staged.state is StagedState.PROCESSED or staged.blob_key is not None
-            if done and staged.state is not StagedState.STAGED and not staged.acknowledged:
+            # Listed again although finished: the server never carried out our flag or
+            # deletion (a POP3 session that died before QUIT), so it is told again. Quarantined
+            # mail whose bytes we hold is finished too: it is safe here.
+            if staged.state is not StagedState.STAGED and staged.blob_key is not None:
                 inbox.acknowledge(staged.key)
-                _save(deps, staged.mark_acknowledged(at=deps.clock.now()))
+                if not staged.acknowledged:
+                    _save(deps, staged.mark_acknowledged(at=deps.clock.now()))
                 report.acknowledged += 1
     except MailboxError as exc:
         # The server went away: what was committed stays, the rest is picked up next run.
@@ -96,6 +102,17 @@ def fetch_mailbox(
         except MailboxError as exc:
             report.error = report.error or str(exc)
     return report
+
+
+def _known(deps: Deps, account: str, keys: list[str]) -> dict[str, StagedMail]:
+    with deps.storage.unit_of_work(read_only=True) as uow:
+        return uow.staged_mail.get_many(account, keys)
+
+
+def _retry_download(staged: StagedMail, ref: MailRef, max_bytes: int) -> bool:
+    """A mail refused as too large is downloaded once the limit admits it."""
+    return staged.blob_key is None and staged.state is StagedState.QUARANTINED and \
+        ref.size <= max_bytes
 
 
 def _stage(deps: Deps, inbox: MailInbox, ref: MailRef, max_bytes: int,

@@ -414,6 +414,9 @@ class StorageContract:
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.staged_mail.get("support", "7:1") == done
             assert uow.staged_mail.get("support", "nope") is None
+            assert uow.staged_mail.get_many("support", ["7:1", "nope", "7:2"]) == {
+                "7:1": done, "7:2": later.quarantine("too large", at=T0)}
+            assert uow.staged_mail.get_many("other", ["7:1"]) == {}
             assert [m.key for m in uow.staged_mail.list()] == ["7:1", "7:2"]
             quarantined = uow.staged_mail.list(state=StagedState.QUARANTINED)
             assert [(m.key, m.reason) for m in quarantined] == [("7:2", "too large")]

@@ -52,6 +52,9 @@ _GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("ac
                                          mail_staging.c.key == bindparam("key"))
 _OUTBOX_BY_ID = select(outbox).where(outbox.c.id == bindparam("id"))
 _UPDATE_OUTBOX = update(outbox).where(outbox.c.id == bindparam("b_id"))
+_STAGED_MANY = select(mail_staging).where(
+    mail_staging.c.account == bindparam("account"),
+    mail_staging.c.key.in_(bindparam("keys", expanding=True)))
 _COUNT_SENT = select(func.count()).select_from(outbox).where(
     outbox.c.first_recipient == bindparam("recipient"), outbox.c.kind == bindparam("kind"),
     outbox.c.created_at >= bindparam("since"))
@@ -100,6 +103,16 @@ class SqlAlchemyMailStaging(_Repository):
         row = self._conn().execute(_GET_STAGED, {"account": account, "key": key}
                                    ).mappings().first()
         return None if row is None else _staged(row)
+
+    @guarded
+    def get_many(self, account: str, keys: Sequence[str]) -> dict[str, StagedMail]:
+        found: dict[str, StagedMail] = {}
+        conn = self._conn()
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            rows = conn.execute(_STAGED_MANY, {"account": account,
+                                               "keys": list(keys[start:start + 500])})
+            found.update((r["key"], _staged(r)) for r in rows.mappings())
+        return found
 
     def add(self, mail: StagedMail) -> None:
         _insert_once(self._conn(), mail_staging, _staged_row(mail),
