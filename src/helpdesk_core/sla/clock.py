@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import attrs
@@ -268,9 +268,13 @@ class SlaState:
 
     @classmethod
     def replay(cls, history: Iterable[TicketEvent], policy: SlaPolicy,
-               calendar: BusinessCalendar | None = None) -> SlaState:
+               calendar: BusinessCalendar | None = None, *,
+               priority: Priority | None = None) -> SlaState:
+        """The fold of ``history`` (sorted by ``seq``); ``priority`` is the creation priority
+        when known, else it is read from the history (see :func:`initial_priority`)."""
         events = sorted(history, key=lambda e: e.seq)
-        state = cls.start(policy, calendar, priority=initial_priority(events))
+        start = priority if priority is not None else initial_priority(events)
+        state = cls.start(policy, calendar, priority=start)
         for event in events:
             state = state.apply(event)
         return state
@@ -470,35 +474,40 @@ class SlaState:
         return self, {}
 
 
-def initial_priority(history: Sequence[TicketEvent]) -> Priority:
+def initial_priority(history: Iterable[TicketEvent], current: Priority | None = None
+                     ) -> Priority:
     """The priority a ticket was created with: named in the ``created`` event's data, else the
-    old value of its first priority change, else ``normal``."""
+    old value of its first priority change, else ``current`` (the ticket's priority now, which
+    is the creation priority when it never changed), else ``normal``."""
+    first_change: Priority | None = None
     for event in history:
         if event.kind is EventKind.CREATED and "priority" in event.data:
-            try:
+            with contextlib.suppress(ValueError):
                 return Priority(event.data["priority"])
-            except ValueError:
-                break
-    for event in history:
-        if event.kind is EventKind.PRIORITY_CHANGED:
-            try:
-                return Priority(event.old)
-            except ValueError:
-                break
-    return Priority.NORMAL
+        if event.kind is EventKind.PRIORITY_CHANGED and first_change is None:
+            with contextlib.suppress(ValueError):
+                first_change = Priority(event.old)
+    if first_change is not None:
+        return first_change
+    return current if current is not None else Priority.NORMAL
 
 
 def compute_clocks(history: Iterable[TicketEvent], policy: SlaPolicy,
-                   calendar: BusinessCalendar | None, now: datetime) -> SlaClocks:
+                   calendar: BusinessCalendar | None, now: datetime, *,
+                   priority: Priority | None = None) -> SlaClocks:
     """Every target's clock at ``now`` from the events up to ``now``. ``calendar`` None uses
-    the policy's own."""
+    the policy's own; ``priority`` is the ticket's current priority, needed only when the
+    history does not name the one it was created with."""
     now = ensure_utc(now, field="now")
-    past = [e for e in history if ensure_utc(e.at) <= now]
-    return SlaState.replay(past, policy, calendar).clocks(now)
+    events = sorted(history, key=lambda e: e.seq)
+    start = initial_priority(events, priority)
+    past = [e for e in events if ensure_utc(e.at) <= now]
+    return SlaState.replay(past, policy, calendar, priority=start).clocks(now)
 
 
 def next_deadline(history: Iterable[TicketEvent], policy: SlaPolicy,
-                  calendar: BusinessCalendar | None, now: datetime) -> datetime | None:
+                  calendar: BusinessCalendar | None, now: datetime, *,
+                  priority: Priority | None = None) -> datetime | None:
     """The earliest escalation level or due instant after ``now`` of any open target: when a
     sweeper next has something to do for this ticket."""
-    return compute_clocks(history, policy, calendar, now).next_deadline
+    return compute_clocks(history, policy, calendar, now, priority=priority).next_deadline
