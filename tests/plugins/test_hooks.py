@@ -306,7 +306,7 @@ def test_helpdesk_assignment_resolvers(make_helpdesk):
     assert reason["why"] == "next in line"
     # the plugin's resolver comes after the built-in steps of the chain
     assert [step["resolver"] for step in reason["trace"]] == [
-        "incident_type", "account_owner", "channel_owner", "round_robin"
+        "incident_type", "account_owner", "channel_owner", "helpdesk_owner", "round_robin"
     ]
 
     # a built-in answer ends the chain before the plugin is asked
@@ -337,9 +337,10 @@ def test_helpdesk_assignment_resolvers_a_failing_resolver_is_skipped(make_helpde
     [assigned] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
     trace = assigned.data["reason"]["trace"]
     assert [step["resolver"] for step in trace] == [
-        "incident_type", "account_owner", "channel_owner", "ldap_lookup", "round_robin"
+        "incident_type", "account_owner", "channel_owner", "helpdesk_owner", "ldap_lookup",
+        "round_robin",
     ]
-    assert "ldap down" in trace[3]["error"]
+    assert "ldap down" in trace[4]["error"]
     assert "ldap_lookup" in caplog.text
 
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.contacts import Contact, Order, normalize_email, normalize_phone
-from helpdesk_core.domain.extensions import AssignmentProposal, combine_classifications
+from helpdesk_core.domain.extensions import combine_classifications
 from helpdesk_core.domain.incident_types import IncidentTypeTree
 from helpdesk_core.domain.intake import StaffVia, WebFormSubmission, validate_language
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, EntityRef, Priority, clean_text
 from helpdesk_core.errors import OrderNotFound, ValidationError
 from helpdesk_core.ports.storage import UnitOfWork
+from helpdesk_core.services import assignment
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.unit import publish
 
@@ -26,7 +27,6 @@ __all__ = ["build_ticket", "open_by_staff", "open_from_order", "open_from_web_fo
 
 log = logging.getLogger("helpdesk_core.intake")
 CLASSIFIER = Actor.system("classifier")
-ASSIGNER = Actor.system("assignment")
 
 
 def open_from_web_form(deps: Deps, fields: Mapping[str, object]) -> Ticket:
@@ -244,7 +244,7 @@ def build_ticket(
         "team": team is not None,
     })
     if ticket.assignee is None:
-        _assign(deps, ticket, tree, customer, channel_owner)
+        assignment.assign_new_ticket(deps, uow, ticket, tree, customer, channel_owner)
     return ticket
 
 
@@ -265,81 +265,3 @@ def _classify(deps: Deps, ticket: Ticket, tree: IncidentTypeTree, text: str,
         ticket.set_team(best.team, at=now, actor=CLASSIFIER)
     for tag in sorted(best.tags):
         ticket.add_tag(tag, at=now, actor=CLASSIFIER)
-
-
-def _assign(deps: Deps, ticket: Ticket, tree: IncidentTypeTree,
-            customer: Contact | None, channel_owner: str | None = None) -> None:
-    """Ask each resolver in turn; the first answer wins and the whole trace is recorded."""
-    trace: list[dict[str, Any]] = []
-    winner: AssignmentProposal | None = None
-    resolvers = _builtin_resolvers(tree, customer, channel_owner)
-    for resolver in resolvers + deps.hooks.assignment_resolvers():
-        try:
-            proposal = resolver.propose(ticket)
-        except Exception as exc:  # a host's resolver failing must not lose the ticket
-            log.exception("assignment resolver %s failed", resolver.name)
-            trace.append({"resolver": resolver.name, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        trace.append({"resolver": resolver.name,
-                      "answer": None if proposal is None else
-                      {"assignee": proposal.assignee, "team": proposal.team,
-                       "reason": proposal.reason}})
-        if proposal is not None and (proposal.assignee or proposal.team):
-            winner = proposal
-            break
-    if winner is None:
-        return
-    reason = {"winner": winner.resolver, "why": winner.reason, "trace": trace}
-    if winner.team and ticket.team is None:
-        ticket.set_team(winner.team, at=ticket.updated_at, actor=ASSIGNER,
-                        reason=None if winner.assignee else reason)
-    if winner.assignee:
-        ticket.assign(winner.assignee, at=ticket.updated_at, actor=ASSIGNER, reason=reason)
-
-
-class _IncidentTypeResponsible:
-    name = "incident_type"
-
-    def __init__(self, tree: IncidentTypeTree) -> None:
-        self.tree = tree
-
-    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
-        if not ticket.incident_type or ticket.incident_type not in self.tree:
-            return None
-        person, team = self.tree.responsible_for(ticket.incident_type)
-        if not (person or team):
-            return None
-        return AssignmentProposal(self.name, person, team,
-                                  f"responsible for incident type {ticket.incident_type}")
-
-
-class _AccountOwner:
-    name = "account_owner"
-
-    def __init__(self, customer: Contact | None) -> None:
-        self.customer = customer
-
-    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
-        if self.customer is None or not self.customer.account_owner:
-            return None
-        return AssignmentProposal(self.name, self.customer.account_owner, None,
-                                  f"account owner of {self.customer.name or self.customer.id}")
-
-
-class _ChannelOwner:
-    name = "channel_owner"
-
-    def __init__(self, owner: str | None) -> None:
-        self.owner = owner
-
-    def propose(self, ticket: Ticket) -> AssignmentProposal | None:
-        if not self.owner:
-            return None
-        return AssignmentProposal(self.name, self.owner, None,
-                                  f"responsible for the {ticket.channel.value} channel")
-
-
-def _builtin_resolvers(tree: IncidentTypeTree, customer: Contact | None,
-                       channel_owner: str | None = None) -> list[Any]:
-    return [_IncidentTypeResponsible(tree), _AccountOwner(customer), _ChannelOwner(channel_owner)]
-
