@@ -21,6 +21,7 @@ from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
 from helpdesk_core.ports.messaging import MailInbox, MailSender, SmsSender
 from helpdesk_core.services import (
+    assignment,
     configuration,
     intake,
     mail_fetch,
@@ -232,6 +233,18 @@ class Helpdesk:
         and rendered, ready to be sent by the caller."""
         return message_templates.render_for_ticket(self.deps, key, template,
                                                    language=language, agent=agent)
+
+    # -- assignment -----------------------------------------------------------------------
+
+    def reassign(self, key: str, assignee: str | None, *, actor: Actor, reason: str = "",
+                 team: str | None = None, expected_version: int | None = None) -> Ticket:
+        """Manual reassignment, recorded with the reason and the previous assignee."""
+        return assignment.reassign(self.deps, key, assignee, actor=actor, reason=reason,
+                                   team=team, expected_version=expected_version)
+
+    def assignment_trace(self, key: str) -> list[dict[str, Any]]:
+        """Every assignment of the ticket, oldest first: who, why, and the chain's trace."""
+        return assignment.assignment_trace(self.deps, key)
 
     # -- configuration --------------------------------------------------------------------
 
