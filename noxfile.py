@@ -12,7 +12,7 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PACKAGES = ["-e", ".", "-e", "adapters/helpdesk-sqlalchemy[postgresql]", "-e",
             "adapters/helpdesk-mail"]
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3.5"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3.5", "aiosmtpd>=1.4"]
 DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

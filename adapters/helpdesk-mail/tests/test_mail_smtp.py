@@ -229,3 +229,19 @@ def test_tls_and_login(certificate: tuple[str, str], security: str) -> None:
         assert len(server.received) == 1
     finally:
         server.stop()
+
+
+def test_the_plugin_registers_the_smtp_sender(server: SmtpServer) -> None:
+    from helpdesk_core.bootstrap import bootstrap
+    from helpdesk_core.settings import Settings
+
+    settings = Settings(storage="memory", options={
+        "smtp": {"host": "127.0.0.1", "port": server.port, "security": "none"}})
+    with bootstrap(settings, environ={}) as helpdesk:
+        senders = helpdesk.registry.mail_senders
+        assert "smtp" in senders.names()
+        sender = senders.create("smtp", settings)
+        assert isinstance(sender, SmtpSender)
+        assert sender.send(mail()) == {"jana@example.cz": "sent"}
+        with pytest.raises(ConfigurationError):
+            senders.create("smtp", Settings(storage="memory"))

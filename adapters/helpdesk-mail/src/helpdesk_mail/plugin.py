@@ -1,8 +1,10 @@
-"""Registers the mail inboxes "imap" and "pop3" (entry point group ``helpdesk_core``).
+"""Registers the mail inboxes "imap" and "pop3" and the mail sender "smtp" (entry point
+group ``helpdesk_core``).
 
-A factory builds the inbox of the account in ``settings.options["mail_account"]``: a
+An inbox factory builds the inbox of the account in ``settings.options["mail_account"]``: a
 :class:`MailAccount`, or a mapping for :meth:`MailAccount.from_mapping` whose ``protocol`` may
-be left out (the factory's name says it).
+be left out (the factory's name says it). The sender factory reads
+``settings.options["smtp"]``: an :class:`SmtpSettings` or a mapping of its fields.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from helpdesk_core.plugins import hookimpl
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.imap import ImapInbox
 from helpdesk_mail.pop3 import Pop3Inbox
+from helpdesk_mail.smtp import SmtpSender, SmtpSettings
 
 if TYPE_CHECKING:
     from helpdesk_core.plugins.registry import Registry
     from helpdesk_core.ports.messaging import MailInbox
     from helpdesk_core.settings import Settings
 
-__all__ = ["account_from_settings", "helpdesk_register", "open_inbox"]
+__all__ = ["account_from_settings", "helpdesk_register", "open_inbox", "smtp_from_settings"]
 
 ACCOUNT_OPTION = "mail_account"
+SMTP_OPTION = "smtp"
 
 
 def open_inbox(account: MailAccount) -> MailInbox:
@@ -62,7 +66,22 @@ def _factory(protocol: str) -> Callable[[Settings], MailInbox]:
     return build
 
 
+def smtp_from_settings(settings: Settings) -> SmtpSender:
+    raw = settings.option(SMTP_OPTION)
+    if isinstance(raw, SmtpSettings):
+        return SmtpSender(raw)
+    if isinstance(raw, Mapping):
+        try:
+            return SmtpSender(SmtpSettings(**raw))
+        except TypeError as exc:
+            raise ConfigurationError(f"settings.options[{SMTP_OPTION!r}]: {exc}") from exc
+    raise ConfigurationError(
+        f"the smtp mail sender needs settings.options[{SMTP_OPTION!r}] (SmtpSettings or a "
+        "mapping of its fields)")
+
+
 @hookimpl
 def helpdesk_register(registry: Registry) -> None:
     registry.add_mail_inbox("imap", _factory("imap"))
     registry.add_mail_inbox("pop3", _factory("pop3"))
+    registry.add_mail_sender("smtp", smtp_from_settings)
