@@ -53,6 +53,14 @@ if TYPE_CHECKING:
     )
     from helpdesk_core.domain.mailbox import StagedMail, StagedState
     from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+    from helpdesk_core.domain.staff import (
+        Absence,
+        Agent,
+        HelpdeskStaff,
+        Team,
+        TeamStrategy,
+        WorkingHours,
+    )
     from helpdesk_core.errors import (
         AdapterError,
         ConcurrencyError,
@@ -106,6 +114,10 @@ _LOCATIONS = {
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",
+    ),
+    **dict.fromkeys(
+        ["Absence", "Agent", "HelpdeskStaff", "Team", "TeamStrategy", "WorkingHours"],
+        "helpdesk_core.domain.staff",
     ),
     **dict.fromkeys(
         ["Actor", "Article", "AttachmentMeta", "Channel", "Contact", "Direction", "EntityKind",

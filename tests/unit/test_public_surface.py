@@ -13,8 +13,10 @@ import helpdesk_core
 
 # Adding a public name means adding it here too.
 PUBLIC = [
+    "Absence",
     "Actor",
     "AdapterError",
+    "Agent",
     "Article",
     "AssignmentProposal",
     "AttachmentMeta",
@@ -36,6 +38,7 @@ PUBLIC = [
     "FollowUpRequest",
     "Helpdesk",
     "HelpdeskError",
+    "HelpdeskStaff",
     "IncidentType",
     "InvalidTransition",
     "KeywordRule",
@@ -68,6 +71,8 @@ PUBLIC = [
     "StatusCategory",
     "StorageDirectory",
     "StorageError",
+    "Team",
+    "TeamStrategy",
     "TemplateError",
     "TemplateKind",
     "TemplateLimits",
@@ -78,6 +83,7 @@ PUBLIC = [
     "TicketQuery",
     "ValidationError",
     "Workflow",
+    "WorkingHours",
     "bootstrap",
     "hookimpl",
 ]
