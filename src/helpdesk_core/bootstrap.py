@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.inmemory.clock import SystemClock
@@ -112,3 +115,15 @@ def _template_store(registry: Registry, settings: Settings) -> TemplateStore:
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``helpdesk_core.bootstrap`` (the module) makes Python set the package's
+    ``bootstrap`` attribute to the module, so ``from helpdesk_core import bootstrap`` would
+    give the module instead of the function; calling the module calls the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Helpdesk:
+        return bootstrap(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -158,3 +158,13 @@ def test_lazy_names_are_the_real_objects():
     domain = importlib.import_module("helpdesk_core.domain")
     assert helpdesk_core.TicketNotFound is errors.TicketNotFound
     assert helpdesk_core.Ticket is domain.Ticket
+
+
+def test_bootstrap_is_callable_after_its_module_was_imported() -> None:
+    code = ("import helpdesk_core.bootstrap\n"
+            "from helpdesk_core import Settings, bootstrap\n"
+            "with bootstrap(Settings(storage='memory', autoload_plugins=False), environ={}) as h:\n"
+            "    print(type(h).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "Helpdesk"
