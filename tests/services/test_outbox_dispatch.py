@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
@@ -167,3 +168,26 @@ def test_sms_replies_go_through_the_sms_sender(desk: Helpdesk) -> None:
     assert sms.sent == [("+420601234567", "Zásilka je na cestě.", message.id)]
     [stored] = desk.outbox(number)
     assert (stored.state, stored.provider_id) == (OutboxState.SENT, "gw-1")
+
+
+def test_a_delivery_report_that_overtakes_the_dispatcher_is_kept(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    desk.reply(number, "Zásilka je na cestě.", agent=AGENT, channel=Channel.SMS)
+
+    class FastGateway(ScriptedSms):
+        """The network reports delivery before the dispatcher has recorded the handover."""
+
+        def send(self, *, to: str, text: str, reference: str) -> str:
+            provider_id = super().send(to=to, text=text, reference=reference)
+            with desk.deps.storage.unit_of_work() as uow:
+                message = uow.outbox.get(reference)
+                uow.outbox.update(attrs.evolve(message, provider_id=provider_id,
+                                               results={to: "delivered"}))
+                uow.commit()
+            return provider_id
+
+    desk.dispatch_outbox(sms_sender=FastGateway())
+    [stored] = desk.outbox(number)
+    assert stored.state is OutboxState.SENT
+    assert stored.results == {"+420601234567": "delivered"}
+    assert stored.provider_id == "gw-1"

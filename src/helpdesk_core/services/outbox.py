@@ -217,12 +217,20 @@ def _finish(deps: Deps, message: OutboxMessage, state: OutboxState, report: Disp
             *, results: Mapping[str, str] | None = None, error: str | None = None,
             attempts: int | None = None, follow_up: OutboxMessage | None = None) -> None:
     now = deps.clock.now()
-    done = attrs.evolve(
-        message, state=state, leased_until=None, results={**message.results, **(results or {})},
-        last_error=error[:2000] if error else message.last_error,
-        attempts=message.attempts if attempts is None else attempts,
-        sent_at=now if state is OutboxState.SENT else message.sent_at)
     with deps.storage.unit_of_work() as uow:
+        # Re-read: a gateway's delivery report may have arrived while we were sending, and
+        # "delivered" or "failed" from the network must not be overwritten by "sent".
+        current = uow.outbox.get(message.id)
+        reported = {r: v for r, v in current.results.items() if _is_report(v)}
+        if state is OutboxState.SENT and current.state is OutboxState.FAILED and reported:
+            state = OutboxState.FAILED
+        done = attrs.evolve(
+            message, state=state, leased_until=None,
+            results={**message.results, **(results or {}), **reported},
+            last_error=error[:2000] if error else message.last_error,
+            attempts=message.attempts if attempts is None else attempts,
+            sent_at=now if state is OutboxState.SENT else message.sent_at,
+            provider_id=current.provider_id or message.provider_id)
         uow.outbox.update(done)
         if follow_up is not None:
             uow.outbox.add(follow_up)
@@ -242,6 +250,11 @@ def _finish(deps: Deps, message: OutboxMessage, state: OutboxState, report: Disp
         report.failed += 1
     elif state is OutboxState.UNCERTAIN:
         report.uncertain += 1
+
+
+def _is_report(result: str) -> bool:
+    """A result written by a delivery report, not by the handover."""
+    return result != "sent" and not result.startswith(("refused", "deferred"))
 
 
 def _outgoing(deps: Deps, message: OutboxMessage) -> OutgoingMail:
