@@ -30,11 +30,14 @@ from helpdesk_core.services import (
     tickets,
 )
 from helpdesk_core.services import outbox as dispatcher
+from helpdesk_core.services import sms as sms_service
 from helpdesk_core.services import templates as message_templates
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_core.services.mail_ingest import MailOutcome
 from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
+from helpdesk_core.services.sms import DeliveryOutcome, SmsOutcome
+from helpdesk_core.sms import DeliveryStatus
 from helpdesk_core.templates import RenderedMessage
 
 if TYPE_CHECKING:
@@ -201,6 +204,22 @@ class Helpdesk:
     def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
         """Queue a failed or uncertain message again, with the same Message-ID."""
         return dispatcher.resend(self.deps, outbox_id, actor=actor)
+
+    # -- SMS --------------------------------------------------------------------------------
+
+    def receive_sms(self, *, from_number: str, to_number: str, text: str, at: datetime,
+                    provider_id: str, region: str = "CZ") -> SmsOutcome:
+        """An inbound SMS: an article on the sender's newest active ticket, or a new ticket."""
+        return sms_service.receive_sms(self.deps, from_number=from_number, to_number=to_number,
+                                       text=text, at=at, provider_id=provider_id, region=region)
+
+    def sms_delivery_report(self, *, provider_id: str, status: DeliveryStatus | str,
+                            at: datetime, detail: str = "", reference: str | None = None,
+                            recipient: str | None = None) -> DeliveryOutcome:
+        """A gateway's delivery report: outbox results, and a note on the ticket when final."""
+        return sms_service.record_delivery_report(
+            self.deps, provider_id=provider_id, status=status, at=at, detail=detail,
+            reference=reference, recipient=recipient)
 
     # -- templates ------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ PUBLIC = [
     "Registry",
     "RenderedMessage",
     "Settings",
+    "SmsTooLong",
     "StaffVia",
     "StagedMail",
     "StagedState",
