@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from helpdesk_core.domain.contacts import Contact
+from helpdesk_core.domain.contacts import Contact, Order
 from helpdesk_core.domain.templates import (
     MessageTemplate,
     TemplateKind,
@@ -19,6 +19,7 @@ from helpdesk_core.domain.templates import (
     resolve_template,
 )
 from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import EntityKind
 from helpdesk_core.errors import ConfigurationError, TemplateError
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.templates import build_context
@@ -69,8 +70,10 @@ def render_acknowledgement(
 ) -> tuple[str, str]:
     """Subject and text in the ticket's language (else the default, else English)."""
     template = _choose(ticket, language_chain(language, default_language), templates, stored)
+    orders = [Order(ref=ref, number=ref.id)
+              for ref in sorted(ticket.links) if ref.kind is EntityKind.ORDER]
     context = template_context(ticket=ticket, language=template.language,
-                               now=ticket.updated_at)
+                               now=ticket.updated_at, orders=orders)
     context["customer"]["name"] = customer_name
     try:
         rendered = render_message(template, context, limits=limits)

@@ -221,6 +221,10 @@ class _Checker:
             parent = self.expr(node.node)
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 return self.member(node, parent, node.arg.value)
+            if isinstance(node.arg, nodes.Concat | nodes.Add | nodes.Filter | nodes.Mod):
+                self.problem(node, "a subscript built from text is refused")
+            elif parent.kind == "scalar" and not isinstance(node.arg, nodes.Slice | nodes.Const):
+                self.problem(node, "text takes only numbers in [ ]")
             self.expr(node.arg)
             if parent.kind == "list" and parent.items is not None:
                 return parent.items

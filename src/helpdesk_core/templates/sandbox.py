@@ -188,6 +188,11 @@ class HelpdeskSandbox(ImmutableSandboxedEnvironment):
         self.tests = {name: DEFAULT_TESTS[name] for name in ALLOWED_TESTS}
         self.globals = {"range": functools.partial(_capped_range, limits.max_range)}
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """Refuse at once rather than hand out an undefined value that a filter may ignore."""
+        raise SecurityError(f"access to attribute {attribute!r} of a "
+                            f"{type(obj).__name__!r} value is not allowed")
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if _refused(attr):
             return False
@@ -327,9 +332,17 @@ def _finalize(context: Context, value: Any) -> Any:
 
 
 class _Guards(NodeTransformer):
-    """Rewrites loops and ``~`` to go through the budget-checking filters."""
+    """Rewrites loops and ``~`` to go through the budget-checking filters, and refuses the
+    statements that recurse or switch escaping off, whether or not the checks ran."""
+
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
+        if isinstance(node, _REFUSED_NODES):
+            raise SecurityError(f"{type(node).__name__} is not allowed in templates")
+        return super().generic_visit(node, *args, **kwargs)
 
     def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802 - visitor protocol
+        if node.recursive:
+            raise SecurityError("recursive loops are not allowed in templates")
         self.generic_visit(node)
         node.iter = _filter(node.iter, _GUARD_ITER, node.lineno)
         return node
@@ -337,6 +350,11 @@ class _Guards(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
         self.generic_visit(node)
         return _filter(nodes.List(node.nodes, lineno=node.lineno), _GUARD_CONCAT, node.lineno)
+
+
+_REFUSED_NODES = (nodes.Macro, nodes.CallBlock, nodes.ScopedEvalContextModifier,
+                  nodes.EvalContextModifier, nodes.Include, nodes.Import, nodes.FromImport,
+                  nodes.Extends, nodes.Block)
 
 
 def _filter(expression: nodes.Node, name: str, lineno: int) -> nodes.Filter:

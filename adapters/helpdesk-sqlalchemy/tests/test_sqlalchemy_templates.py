@@ -1,0 +1,41 @@
+"""The template store on SQLite and PostgreSQL: the core's contract, and the bootstrap wiring."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk_core import Settings, bootstrap
+from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
+from helpdesk_core.testing.template_contract import TemplateStoreContract
+from helpdesk_sqlalchemy import SqlAlchemyStorage, SqlAlchemyTemplateStore
+from test_contract import own_hypothesis_tests
+
+
+@own_hypothesis_tests
+class TestSqliteTemplateStore(TemplateStoreContract):
+    @pytest.fixture
+    def template_store(self, sqlite_storage: SqlAlchemyStorage) -> SqlAlchemyTemplateStore:
+        return SqlAlchemyTemplateStore(sqlite_storage.engine)
+
+
+@own_hypothesis_tests
+@pytest.mark.postgres
+class TestPostgresTemplateStore(TemplateStoreContract):
+    @pytest.fixture
+    def template_store(self, pg_storage: SqlAlchemyStorage) -> SqlAlchemyTemplateStore:
+        return SqlAlchemyTemplateStore(pg_storage.engine)
+
+
+def test_templates_saved_through_the_facade_survive_a_restart(url: str) -> None:
+    settings = Settings(database_url=url, autoload_plugins=True)
+    with bootstrap(settings, environ={}) as desk:
+        assert isinstance(desk.deps.templates, SqlAlchemyTemplateStore)
+        # one pool for storage and templates
+        assert desk.deps.templates.engine is desk.deps.storage.engine  # type: ignore[attr-defined]
+        desk.save_template(MessageTemplate(
+            key="thanks", kind=TemplateKind.REPLY, language="cs", name="Poděkování",
+            subject="Re: {{ ticket.subject }}", body_text="Děkujeme, {{ customer.name }}."))
+    with bootstrap(settings, environ={}) as desk:
+        [saved] = desk.templates(key="thanks")
+        assert saved.body_text == "Děkujeme, {{ customer.name }}."
+        assert saved.updated_at is not None
