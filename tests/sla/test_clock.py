@@ -357,3 +357,13 @@ def test_the_incremental_state_can_be_fed_event_by_event() -> None:
     found = state.clocks(prague(2026, 12, 29, 10)).get(R)
     assert found is not None
     assert shown(found.due) == "Tue 2026-12-29 16:00"
+
+
+def test_a_repeated_created_event_does_not_restart_the_clocks() -> None:
+    story = Story(prague(2026, 3, 2, 8))
+    created = story.events[0]
+    again = TicketEvent(ticket_id=created.ticket_id, seq=2, at=prague(2026, 3, 2, 12),
+                        actor=created.actor, kind=EventKind.CREATED, data=dict(created.data))
+    found = compute_clocks([created, again], FULL, None, prague(2026, 3, 2, 13)).get(R)
+    assert found is not None
+    assert (found.elapsed, found.cycles) == (hours(5), 1)

@@ -160,3 +160,11 @@ def test_rules_are_taken_in_the_order_given() -> None:
 def test_nonsense_policies_are_refused(build: object) -> None:
     with pytest.raises(ConfigurationError):
         build()  # type: ignore[operator]
+
+
+def test_policies_and_calendars_are_values() -> None:
+    same = SlaPolicy("complaints", CZ_OFFICE, [SlaTarget.uniform(TargetKind.RESOLUTION,
+                                                                 hours(24))])
+    assert same == COMPLAINTS
+    assert {COMPLAINTS: "x"}[same] == "x"
+    assert len({CZ_OFFICE, CZ_LUNCH, CZ_OFFICE}) == 2

@@ -199,8 +199,9 @@ class BusinessCalendar:
     country: str | None = None
     subdivision: str | None = None
     closed_days: frozenset[date] = attrs.field(default=frozenset(), converter=_days)
+    # Compared but not hashed (a dict); equal calendars still hash alike.
     extra_days: Mapping[date, tuple[Interval, ...]] = attrs.field(
-        factory=dict, converter=_extra_days)
+        factory=dict, converter=_extra_days, hash=False)
     _tz: ZoneInfo = attrs.field(init=False, eq=False, repr=False)
     # Day → UTC spans; a memo of a pure function, bounded, invisible to equality.
     _spans_memo: dict[date, tuple[tuple[datetime, datetime], ...]] = attrs.field(

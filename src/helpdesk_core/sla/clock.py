@@ -351,8 +351,8 @@ class SlaState:
         at = ensure_utc(event.at)
         if self.last_at is not None and at < self.last_at:
             at = self.last_at
-        if event.kind not in _SLA_EVENTS or (not self.created
-                                             and event.kind is not EventKind.CREATED):
+        # Only the first ``created`` starts the clocks; nothing counts before it.
+        if event.kind not in _SLA_EVENTS or (self.created is (event.kind is EventKind.CREATED)):
             return attrs.evolve(self, last_at=at)
         before = self._pending_dues()
         state, reasons = self._step(event, at)

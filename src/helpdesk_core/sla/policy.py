@@ -147,7 +147,7 @@ class SlaTarget:
     """One measured promise. A priority missing from ``durations`` has no such target."""
 
     kind: TargetKind
-    durations: Mapping[Priority, timedelta] = attrs.field(converter=_durations)
+    durations: Mapping[Priority, timedelta] = attrs.field(converter=_durations, hash=False)
     # None: the policy's levels apply; () switches escalation off for this target.
     escalation: tuple[EscalationLevel, ...] | None = None
 
