@@ -193,8 +193,11 @@ def assign_new_ticket(deps: Deps, uow: UnitOfWork, ticket: Ticket, tree: Inciden
         waiting_team = waiting_team or waiting
         if choice is not None:
             break
-    if choice is None and waiting_team is not None:
+    if choice is None:
         choice = waiting_team
+    elif choice.team is None and waiting_team is not None:
+        # the person who stands in still works for the team that is responsible
+        choice = attrs.evolve(choice, team=waiting_team.team)
     if choice is None:
         return
     reason: dict[str, Any] = {"winner": choice.resolver, "why": choice.why, "trace": trace}
