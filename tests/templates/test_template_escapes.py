@@ -71,7 +71,8 @@ def test_customer_data_is_never_parsed_as_template_code(name: str) -> None:
     assert render_source("{{ customer.name|upper|lower }}", context) == name.upper().lower()
     html = render_source("<p>{{ customer.name }}</p>", context, part="html")
     assert "<script>" not in html
-    assert html.startswith("<p>") and html.endswith("</p>")
+    assert html.startswith("<p>")
+    assert html.endswith("</p>")
 
 
 def test_html_parts_escape_and_text_parts_do_not() -> None:

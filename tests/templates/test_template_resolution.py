@@ -43,16 +43,19 @@ def test_most_specific_type_wins_within_a_language() -> None:
     found = [reply("thanks", "cs", t) for t in (None, "complaint", "complaint/damaged")]
     pick = resolve_template(found, key="thanks", incident_type="complaint/damaged/glass",
                             languages=["cs"])
-    assert pick is not None and pick.incident_type == "complaint/damaged"
+    assert pick is not None
+    assert pick.incident_type == "complaint/damaged"
     pick = resolve_template(found, key="thanks", incident_type="billing", languages=["cs"])
-    assert pick is not None and pick.incident_type is None
+    assert pick is not None
+    assert pick.incident_type is None
 
 
 def test_the_language_outranks_the_incident_type() -> None:
     found = [reply("thanks", "en", "complaint/damaged"), reply("thanks", "cs", None)]
     pick = resolve_template(found, key="thanks", incident_type="complaint/damaged",
                             languages=language_chain("cs"))
-    assert pick is not None and (pick.language, pick.incident_type) == ("cs", None)
+    assert pick is not None
+    assert (pick.language, pick.incident_type) == ("cs", None)
 
 
 def test_no_candidate_no_template() -> None:

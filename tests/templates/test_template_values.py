@@ -37,8 +37,10 @@ def test_refused_values(changes: dict[str, object], field: str) -> None:
 
 def test_kinds() -> None:
     assert TemplateKind.ACKNOWLEDGEMENT.is_system
-    assert not TemplateKind.REPLY.is_system and not TemplateKind.SMS_REPLY.is_system
-    assert TemplateKind.SMS_ACKNOWLEDGEMENT.is_sms and not TemplateKind.SMS_ACKNOWLEDGEMENT.has_subject
+    assert not TemplateKind.REPLY.is_system
+    assert not TemplateKind.SMS_REPLY.is_system
+    assert TemplateKind.SMS_ACKNOWLEDGEMENT.is_sms
+    assert not TemplateKind.SMS_ACKNOWLEDGEMENT.has_subject
     assert not TemplateKind.TEXT_BLOCK.has_subject
     block = make(kind=TemplateKind.TEXT_BLOCK, subject="", key="signature")
     assert [part for part, _ in block.parts()] == ["text"]
