@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.sla.support import CZ_LUNCH, CZ_OFFICE, hours, prague
+from tests.sla.support import CZ_LUNCH, CZ_OFFICE, hours, prague, shown
 
 from helpdesk_core.domain import Actor, Channel, EntityKind, EntityRef, Priority, Ticket
 from helpdesk_core.errors import ConfigurationError
@@ -19,6 +19,8 @@ from helpdesk_core.sla import (
     SlaPolicy,
     SlaTarget,
     TargetKind,
+    changes_between,
+    compute_clocks,
 )
 
 STANDARD = SlaPolicy("standard", CZ_OFFICE, [
@@ -118,12 +120,26 @@ def test_a_per_customer_override_changes_the_due_instant() -> None:
                          at=prague(2026, 3, 4, 10), actor=Actor.customer("c-9"),
                          customer_id="c-9", incident_type="complaint/damaged",
                          links=[GOLD_CONTRACT])
+    history = list(ticket.pending_events)
     choice = SELECTOR.choose(PolicySubject.of(ticket))
     assert choice is not None
     assert choice.policy is GOLD
     plain = SELECTOR.choose(PolicySubject(incident_type="complaint/damaged"))
     assert plain is not None
     assert plain.policy is DAMAGED
+    now = prague(2026, 3, 4, 11)
+    gold = compute_clocks(history, GOLD, None, now)
+    damaged = compute_clocks(history, DAMAGED, None, now)
+    # Gold: 4 h on the lunch-break calendar; damaged goods: 16 h on the plain office one.
+    assert [shown(c.due) for c in gold.clocks] == ["Wed 2026-03-04 14:30"]
+    assert [shown(c.due) for c in damaged.clocks] == ["Fri 2026-03-06 10:00"]
+    # The contract ends: recomputed under the other policy, the move is explained.
+    moved = changes_between(gold, damaged, at=now, reason="policy 'gold contract' → "
+                                                          "'damaged goods'")
+    assert [(c.target, shown(c.old_due), shown(c.new_due), c.reason) for c in moved] == [
+        (TargetKind.RESOLUTION, "Wed 2026-03-04 14:30", "Fri 2026-03-06 10:00",
+         "policy 'gold contract' → 'damaged goods'")]
+    assert changes_between(gold, gold, at=now, reason="nothing") == []
 
 
 def test_no_rule_no_policy() -> None:

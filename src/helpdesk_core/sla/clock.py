@@ -70,6 +70,7 @@ __all__ = [
     "SlaClocks",
     "SlaState",
     "TargetClock",
+    "changes_between",
     "compute_clocks",
     "initial_priority",
     "next_deadline",
@@ -503,6 +504,22 @@ def compute_clocks(history: Iterable[TicketEvent], policy: SlaPolicy,
     start = initial_priority(events, priority)
     past = [e for e in events if ensure_utc(e.at) <= now]
     return SlaState.replay(past, policy, calendar, priority=start).clocks(now)
+
+
+def changes_between(before: SlaClocks, after: SlaClocks, *, at: datetime, reason: str
+                    ) -> list[DeadlineChange]:
+    """The due instants a recomputation moved — after a policy or calendar change, say — as
+    explained changes: ``changes_between(old, new, at=now, reason="policy gold → standard")``.
+    Only open targets have a due instant to move."""
+    at = ensure_utc(at)
+    kinds = [c.kind for c in before.clocks] + [c.kind for c in after.clocks]
+
+    def due(clocks: SlaClocks, kind: TargetKind) -> datetime | None:
+        found = clocks.get(kind)
+        return found.due if found is not None and found.open else None
+
+    return [DeadlineChange(at, kind, due(before, kind), due(after, kind), reason)
+            for kind in dict.fromkeys(kinds) if due(before, kind) != due(after, kind)]
 
 
 def next_deadline(history: Iterable[TicketEvent], policy: SlaPolicy,
