@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from helpdesk_core import Actor, Helpdesk, Settings, StaffVia, bootstrap
+from helpdesk_core import Actor, Helpdesk, Settings, StaffVia, Ticket, bootstrap
 from helpdesk_core.domain.staff import Agent, HelpdeskStaff, Team
 
 THREADS, PER_THREAD = 8, 25
@@ -47,18 +47,18 @@ def run_concurrently(helpdesk: Helpdesk) -> list[tuple[int, str, str]]:
 
     def worker(thread: int) -> list[tuple[int, str, str]]:
         start.wait()
-        opened = []
+        opened: list[Ticket] = []
         for i in range(PER_THREAD):
             ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE,
                                             subject=f"{thread}/{i}", message="x")
             assert ticket.assignee is not None
             opened.append(ticket)
-        picks = []
+        picks: list[tuple[int, str, str]] = []
         for ticket in opened:
             [trace] = helpdesk.assignment_trace(ticket.id)
             pick = trace["trace"][-1]["team_pick"]
             assert pick["picked"] == ticket.assignee
-            picks.append((pick["position"], ticket.assignee, ticket.number))
+            picks.append((pick["position"], pick["picked"], ticket.number))
         return picks
 
     with ThreadPoolExecutor(THREADS) as pool:
