@@ -46,7 +46,8 @@ def make_helpdesk(clock: FakeClock, directory: InMemoryDirectory) -> Iterator[Ma
 
     def make(*plugins: object, **settings: Any) -> Helpdesk:
         settings.setdefault("template_timezone", "Europe/Prague")
-        helpdesk = bootstrap(Settings(storage="memory", autoload_plugins=False, **settings),
+        settings.setdefault("storage", "memory")
+        helpdesk = bootstrap(Settings(autoload_plugins=False, **settings),
                              directory=directory, clock=clock, plugins=plugins, environ={})
         made.append(helpdesk)
         return helpdesk

@@ -86,3 +86,10 @@ def test_errors_name_the_line() -> None:
     error = refused("line one\nline two\n{{ missing.value }}", {})
     assert error.problems[0].line == 3
     assert error.problems[0].part == "text"
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    for source in ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+                   "{% if 1 %}" * 3000 + "x" + "{% endif %}" * 3000):
+        assert [p.message for p in check_source(source)] == ["nested too deeply"]
+        assert "nested too deeply" in str(refused(source))

@@ -291,3 +291,26 @@ def test_acknowledgements_use_the_template_for_the_incident_type(helpdesk: Helpd
                                   stored=stored)[0] == f"Reklamace {complaint.number}"
     assert render_acknowledgement(complaint, customer_name="Jana", language="sk")[1].startswith(
         "Dobrý deň Jana,")
+
+
+def test_settings_refuse_an_unknown_time_zone() -> None:
+    from helpdesk_core import Settings
+    from helpdesk_core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="template_timezone"):
+        Settings(template_timezone="Mars/Olympus")
+
+
+def test_a_storage_adapter_without_a_template_store_falls_back_to_memory(
+        make_helpdesk: MakeHelpdesk) -> None:
+    from helpdesk_core.inmemory import InMemoryBlobStore, InMemoryStorage, InMemoryTemplateStore
+
+    class OldAdapter:
+        @hookimpl
+        def helpdesk_register(self, registry: Any) -> None:
+            registry.add_storage("old", lambda settings: InMemoryStorage())
+            registry.add_blob_store("old", lambda settings: InMemoryBlobStore())
+
+    desk = make_helpdesk(OldAdapter(), storage="old")
+    assert isinstance(desk.deps.templates, InMemoryTemplateStore)
+    assert "memory" in desk.registry.template_stores

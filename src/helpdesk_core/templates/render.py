@@ -60,6 +60,9 @@ def render_source(source: str, context: Mapping[str, Any], *, part: str = "text"
                             key=key) from exc
     except JinjaError as exc:
         raise TemplateError([TemplateProblem(part, None, str(exc))], key=key) from exc
+    except RecursionError as exc:
+        raise TemplateError([TemplateProblem(part, None, "nested too deeply")],
+                            key=key) from exc
     try:
         return render_stream(template, context, limits)
     except (RenderLimitExceeded, JinjaError, ArithmeticError, ValueError, TypeError,
