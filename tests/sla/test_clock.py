@@ -15,7 +15,17 @@ from tests.sla.support import (
     shown,
 )
 
-from helpdesk_core.domain import EventKind, Priority, TicketEvent
+from helpdesk_core.domain import (
+    Actor,
+    Channel,
+    Direction,
+    EventKind,
+    Priority,
+    Status,
+    StatusCategory,
+    TicketEvent,
+    Workflow,
+)
 from helpdesk_core.sla import (
     ClockState,
     EscalationLevel,
@@ -367,3 +377,32 @@ def test_a_repeated_created_event_does_not_restart_the_clocks() -> None:
     found = compute_clocks([created, again], FULL, None, prague(2026, 3, 2, 13)).get(R)
     assert found is not None
     assert (found.elapsed, found.cycles) == (hours(5), 1)
+
+
+def test_a_custom_status_pauses_by_its_category() -> None:
+    workflow = Workflow.with_custom([
+        Status("awaiting_parts", StatusCategory.WAITING_ON_THIRD_PARTY, "awaiting parts")])
+    story = Story(prague(2026, 3, 2, 8))
+    story.ticket.transition("awaiting_parts", workflow=workflow, at=prague(2026, 3, 2, 10),
+                            actor=AGENT)
+    found = clock(story, resolution_policy(), prague(2026, 3, 3, 12))
+    assert (found.state, found.elapsed) == (ClockState.PAUSED, hours(2))
+
+
+def test_an_automatic_acknowledgement_is_not_a_first_response() -> None:
+    story = Story(prague(2026, 3, 2, 8))
+    story.ticket.add_article(direction=Direction.OUTBOUND, channel=Channel.EMAIL,
+                             author=Actor.system("acknowledgement"), body_text="Received",
+                             at=prague(2026, 3, 2, 8, 1))
+    assert clock(story, FULL, prague(2026, 3, 2, 9), FIRST).state is ClockState.RUNNING
+
+
+def test_a_priority_change_while_paused_applies_when_the_clock_resumes() -> None:
+    story = (Story(prague(2026, 3, 2, 8))
+             .status("waiting_on_customer", prague(2026, 3, 2, 10))
+             .priority(Priority.URGENT, prague(2026, 3, 3, 9))
+             .status("open", prague(2026, 3, 4, 8)))
+    paused = clock(story, FULL, prague(2026, 3, 3, 12))
+    assert (paused.state, paused.remaining, paused.due) == (ClockState.PAUSED, hours(2), None)
+    resumed = clock(story, FULL, prague(2026, 3, 4, 8))
+    assert shown(resumed.due) == "Wed 2026-03-04 10:00"
