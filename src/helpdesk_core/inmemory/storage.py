@@ -19,6 +19,7 @@ import attrs
 
 from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
@@ -50,6 +51,8 @@ class _State:
     messages: list[MessageRecord] = attrs.field(factory=list)
     staged_mail: dict[tuple[str, str], StagedMail] = attrs.field(factory=dict)
     outbox: list[OutboxMessage] = attrs.field(factory=list)
+    sla: dict[str, SlaRecord] = attrs.field(factory=dict)
+    escalations: dict[tuple[str, str, int, str], EscalationRecord] = attrs.field(factory=dict)
 
 
 def _copy_ticket(ticket: Ticket) -> Ticket:
@@ -339,6 +342,39 @@ class _Outbox:
                    if m.kind == kind and recipient in m.recipients and m.created_at >= since)
 
 
+class _Sla:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, SlaRecord] = {}
+        self.fired_now: dict[tuple[str, str, int, str], EscalationRecord] = {}
+
+    def _all(self) -> dict[str, SlaRecord]:
+        return {**self._uow.storage._state.sla, **self.staged}
+
+    def put(self, record: SlaRecord) -> None:
+        self.staged[record.ticket_id] = record
+
+    def get(self, ticket_id: str) -> SlaRecord | None:
+        return self._all().get(ticket_id)
+
+    def due(self, *, now: datetime, limit: int) -> list[SlaRecord]:
+        rows = [r for r in self._all().values() if r.next_at is not None and r.next_at <= now]
+        rows.sort(key=lambda r: (r.next_at, r.ticket_id))
+        return rows[:limit]
+
+    def fire(self, record: EscalationRecord) -> bool:
+        key = (record.ticket_id, record.target, record.cycle, record.level)
+        if key in self._uow.storage._state.escalations or key in self.fired_now:
+            return False
+        self.fired_now[key] = record
+        return True
+
+    def fired(self, ticket_id: str) -> list[EscalationRecord]:
+        rows = [*self._uow.storage._state.escalations.values(), *self.fired_now.values()]
+        return sorted((r for r in rows if r.ticket_id == ticket_id),
+                      key=lambda r: (r.fired_at, r.target, r.cycle, r.level))
+
+
 class InMemoryUnitOfWork:
     def __init__(self, storage: InMemoryStorage, *, read_only: bool = False) -> None:
         self.storage = storage
@@ -354,6 +390,7 @@ class InMemoryUnitOfWork:
         self.messages = _Messages(self)
         self.staged_mail = _StagedMail(self)
         self.outbox = _Outbox(self)
+        self.sla = _Sla(self)
 
     def __enter__(self) -> Self:
         return self
@@ -392,6 +429,8 @@ class InMemoryUnitOfWork:
             for key, expected_state in self.staged_mail.expected.items():
                 if state.staged_mail[key].state is not expected_state:
                     raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
+            if self.sla.fired_now.keys() & state.escalations.keys():
+                raise StorageError("an escalation fired in another unit of work")
             for record in self.messages.staged:
                 if any(_same_message(r, record) for r in state.messages):
                     raise StorageError(f"message {record.message_id} is already stored")
@@ -405,6 +444,8 @@ class InMemoryUnitOfWork:
             state.organisations.update(self.organisations.staged)
             state.incident_types.update(self.incident_types.staged)
             state.messages += self.messages.staged
+            state.sla.update(self.sla.staged)
+            state.escalations.update(self.sla.fired_now)
             state.staged_mail.update(self.staged_mail.staged)
             for message in self.outbox.staged:
                 index = next((i for i, m in enumerate(state.outbox) if m.id == message.id), None)

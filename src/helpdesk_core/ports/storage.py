@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
+from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
@@ -30,6 +31,7 @@ __all__ = [
     "OrganisationRepository",
     "OutboxRepository",
     "SequenceAllocator",
+    "SlaRepository",
     "Storage",
     "TicketRepository",
     "UnitOfWork",
@@ -164,6 +166,27 @@ class OutboxRepository(Protocol):
         """How many messages of ``kind`` went to ``recipient`` from ``since`` on."""
 
 
+class SlaRepository(Protocol):
+    """Each ticket's SLA record (policy, next due instant) and the escalations that fired."""
+
+    def put(self, record: SlaRecord) -> None:
+        """Insert or replace the ticket's record."""
+
+    def get(self, ticket_id: str) -> SlaRecord | None: ...
+
+    def due(self, *, now: datetime, limit: int) -> list[SlaRecord]:
+        """Records whose ``next_at`` is at or before ``now``, earliest first: read through an
+        index, so the cost grows with the number due, not with the number of tickets."""
+
+    def fire(self, record: EscalationRecord) -> bool:
+        """Record that an escalation fired; False (and nothing written) if that ticket,
+        target, cycle and level fired before — also when another transaction is firing it
+        right now (the database's unique key decides)."""
+
+    def fired(self, ticket_id: str) -> list[EscalationRecord]:
+        """The ticket's escalations, in the order they fired."""
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so implementations may hold narrower types in plain attributes.
     @property
@@ -189,6 +212,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def sla(self) -> SlaRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -59,6 +59,7 @@ from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyMessageIndex,
     SqlAlchemyOutbox,
 )
+from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
 from helpdesk_sqlalchemy.tables import (
     ACTIVE_CATEGORIES,
     active_only,
@@ -161,6 +162,7 @@ class SqlAlchemyUnitOfWork:
         self.messages = SqlAlchemyMessageIndex(self.connection)
         self.staged_mail = SqlAlchemyMailStaging(self.connection)
         self.outbox = SqlAlchemyOutbox(self.connection)
+        self.sla = SqlAlchemySlaRepository(self.connection)
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""

@@ -41,6 +41,8 @@ __all__ = [
     "organisations",
     "outbox",
     "sequences",
+    "sla_escalations",
+    "sla_state",
     "ticket_events",
     "ticket_tags",
     "tickets",
@@ -307,4 +309,31 @@ outbox = Table(
     Index("ix_outbox_provider", "provider_id"),
     Index("ix_outbox_recipient", "first_recipient", "kind", "created_at"),
     Index("ix_outbox_state", "state", "created_at"),
+)
+
+# -- SLA -----------------------------------------------------------------------------------
+
+sla_state = Table(
+    "sla_state",
+    metadata,
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), primary_key=True),
+    Column("policy", String(), nullable=True),
+    Column("reason", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("next_at", UTCDateTime(), nullable=True),
+    # The sweep's only read: due rows by next_at. Rows without a next instant stay out of it.
+    Index("ix_sla_state_next_at", "next_at", "ticket_id"),
+)
+
+sla_escalations = Table(
+    "sla_escalations",
+    metadata,
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("target", String(), nullable=False),
+    Column("cycle", Integer(), nullable=False),
+    Column("level", String(), nullable=False),
+    Column("fired_at", UTCDateTime(), nullable=False),
+    Column("notified", JSONValue(), nullable=False),
+    # Each level of each target's cycle fires once: the database enforces it.
+    PrimaryKeyConstraint("ticket_id", "target", "cycle", "level"),
 )
