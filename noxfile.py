@@ -11,7 +11,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PACKAGES = ["-e", ".", "-e", "adapters/helpdesk-sqlalchemy[postgresql]",
-            "-e", "adapters/helpdesk-mail", "-e", "adapters/helpdesk-sms"]
+            "-e", "adapters/helpdesk-mail", "-e", "adapters/helpdesk-sms",
+            "-e", "adapters/helpdesk-telephony"]
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3.5", "aiosmtpd>=1.4"]
 DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -47,6 +48,8 @@ def typecheck(session: nox.Session) -> None:
                 "adapters/helpdesk-mail/src")
     session.run("mypy", "--config-file", "adapters/helpdesk-sms/pyproject.toml",
                 "adapters/helpdesk-sms/src")
+    session.run("mypy", "--config-file", "adapters/helpdesk-telephony/pyproject.toml",
+                "adapters/helpdesk-telephony/src")
 
 
 @nox.session

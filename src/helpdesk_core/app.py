@@ -19,9 +19,10 @@ from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, CustomValue, EntityRef, Priority
-from helpdesk_core.ports.messaging import MailInbox, MailSender, SmsSender
+from helpdesk_core.ports.messaging import CallEvent, MailInbox, MailSender, SmsSender
 from helpdesk_core.services import (
     assignment,
+    calls,
     configuration,
     intake,
     mail_fetch,
@@ -32,12 +33,14 @@ from helpdesk_core.services import (
 from helpdesk_core.services import outbox as dispatcher
 from helpdesk_core.services import sms as sms_service
 from helpdesk_core.services import templates as message_templates
+from helpdesk_core.services.calls import CallRecord, ScreenPop
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_core.services.mail_ingest import MailOutcome
 from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
 from helpdesk_core.services.sms import DeliveryOutcome, SmsOutcome
 from helpdesk_core.sms import DeliveryStatus
+from helpdesk_core.telephony import Call
 from helpdesk_core.templates import RenderedMessage
 
 if TYPE_CHECKING:
@@ -204,6 +207,28 @@ class Helpdesk:
     def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
         """Queue a failed or uncertain message again, with the same Message-ID."""
         return dispatcher.resend(self.deps, outbox_id, actor=actor)
+
+    # -- telephony ------------------------------------------------------------------------
+
+    def screen_pop(self, event: CallEvent) -> ScreenPop:
+        """What the agent sees when the phone rings: caller, organisation, open tickets,
+        recent orders."""
+        return calls.screen_pop(self.deps, event)
+
+    def record_call(self, *, call: Call, agent: Actor, summary: str,
+                    ticket_key: str | None = None, subject: str | None = None) -> CallRecord:
+        """What was agreed on the phone, as a call article (on the ticket, or a new one)."""
+        return calls.record_call(self.deps, call=call, agent=agent, summary=summary,
+                                 ticket_key=ticket_key, subject=subject)
+
+    def record_missed_call(self, call: Call, *, callback_ticket: bool = True,
+                           ticket_key: str | None = None) -> CallRecord | None:
+        """A call that did not connect; a known customer's can raise a callback ticket."""
+        return calls.record_missed_call(self.deps, call, callback_ticket=callback_ticket,
+                                        ticket_key=ticket_key)
+
+    def find_recorded_call(self, provider_call_id: str) -> CallRecord | None:
+        return calls.find_recorded(self.deps, provider_call_id)
 
     # -- SMS --------------------------------------------------------------------------------
 
