@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from assign_support import open_ticket, raw_mail, staff, steps, the_reason
 
-from helpdesk_core import hookimpl
+from helpdesk_core import Settings, bootstrap, hookimpl
 from helpdesk_core.domain import EventKind, IncidentType
 from helpdesk_core.domain.extensions import AssignmentProposal
 from helpdesk_core.domain.staff import DEFAULT_CHAIN
+from helpdesk_core.inmemory.staff import InMemoryStaffDirectory
 from helpdesk_core.mail.policy import MailChannel
 
 
@@ -227,3 +228,23 @@ def test_the_facade_reads_the_traces(make_helpdesk):
     assert trace["actor"] == {"kind": "system", "id": None, "name": "assignment"}
     assert trace["winner"] == "account_owner"
     assert [s["resolver"] for s in trace["trace"]] == ["incident_type", "account_owner"]
+
+
+# -- wiring ------------------------------------------------------------------------------------
+
+
+def test_a_host_passes_its_own_staff_directory(clock, directory):
+    hr = InMemoryStaffDirectory(staff(helpdesk_owner="hana"))
+    with bootstrap(Settings(storage="memory", autoload_plugins=False, staff=staff()),
+                   directory=directory, clock=clock, staff=hr, environ={}) as helpdesk:
+        assert helpdesk.deps.staff is hr
+        ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
+        assert helpdesk.ticket(ticket.id).assignee == "hana"
+
+
+def test_without_staff_settings_the_directory_is_empty(clock, directory):
+    with bootstrap(Settings(storage="memory", autoload_plugins=False), directory=directory,
+                   clock=clock, environ={}) as helpdesk:
+        assert helpdesk.deps.staff.chain() == DEFAULT_CHAIN
+        assert helpdesk.deps.staff.helpdesk_owner() == (None, None)
+        assert helpdesk.deps.staff.agent("olga") is None
