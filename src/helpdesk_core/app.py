@@ -31,6 +31,7 @@ from helpdesk_core.services import (
     tickets,
 )
 from helpdesk_core.services import outbox as dispatcher
+from helpdesk_core.services import sla as sla_service
 from helpdesk_core.services import sms as sms_service
 from helpdesk_core.services import templates as message_templates
 from helpdesk_core.services.calls import CallRecord, ScreenPop
@@ -38,7 +39,9 @@ from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_core.services.mail_ingest import MailOutcome
 from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
+from helpdesk_core.services.sla import SweepReport
 from helpdesk_core.services.sms import DeliveryOutcome, SmsOutcome
+from helpdesk_core.sla import SlaClocks
 from helpdesk_core.sms import DeliveryStatus
 from helpdesk_core.telephony import Call
 from helpdesk_core.templates import RenderedMessage
@@ -207,6 +210,22 @@ class Helpdesk:
     def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
         """Queue a failed or uncertain message again, with the same Message-ID."""
         return dispatcher.resend(self.deps, outbox_id, actor=actor)
+
+    # -- SLA ------------------------------------------------------------------------------
+
+    def sla_clocks(self, key: str, *, now: datetime | None = None) -> SlaClocks | None:
+        """The ticket's SLA clocks now — state, elapsed, remaining and due per target — with
+        every deadline change explained; None when no SLA applies."""
+        return sla_service.clocks(self.deps, key, now=now)
+
+    def sweep_sla(self, *, now: datetime | None = None, limit: int = 1000) -> SweepReport:
+        """Fire the escalation levels that are due, each once, and queue their notices."""
+        return sla_service.sweep(self.deps, now=now, limit=limit)
+
+    def recompute_sla(self, keys: list[str] | None = None) -> int:
+        """Rebuild deadlines after a policy or calendar change (default: every active
+        ticket); each moved deadline is recorded with its reason."""
+        return sla_service.recompute(self.deps, keys=keys)
 
     # -- telephony ------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ def bootstrap(
         template_timezone=settings.template_timezone,
         portal_url=settings.portal_url,
         staff=staff or InMemoryStaffDirectory(settings.staff),
+        sla=settings.sla,
     )
     return Helpdesk(deps=deps, settings=settings, registry=registry, plugin_manager=pm)
 

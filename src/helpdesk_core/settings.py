@@ -18,6 +18,7 @@ from helpdesk_core.domain.staff import HelpdeskStaff
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
+from helpdesk_core.sla.config import SlaConfig
 from helpdesk_core.templates.sandbox import TemplateLimits
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings"]
@@ -54,6 +55,7 @@ class Settings:
                        the ticket number; None when there is no portal
     staff              agents, teams, absences, the helpdesk owner and the order of the
                        assignment chain (see docs/explanation/assignment.md)
+    sla                SLA policies and their selection rules, escalation addresses
     """
 
     storage: str = "sqlalchemy"
@@ -75,6 +77,7 @@ class Settings:
     template_timezone: str = "UTC"
     portal_url: str | None = None
     staff: HelpdeskStaff = attrs.field(factory=HelpdeskStaff)
+    sla: SlaConfig | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

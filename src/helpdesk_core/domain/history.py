@@ -35,6 +35,8 @@ class EventKind(enum.Enum):
     ARTICLE_ADDED = "article_added"
     PARTICIPANT_ADDED = "participant_added"
     DELIVERY = "delivery"  # what became of an outgoing message (outbox)
+    SLA_POLICY = "sla_policy"  # the SLA policy chosen for the ticket, and why
+    ESCALATED = "escalated"  # an SLA escalation level was reached
 
 
 @attrs.frozen
@@ -61,6 +63,12 @@ class TicketEvent:
             noun = {"inbound": "an incoming message", "outbound": "an outgoing message",
                     "internal": "an internal note"}.get(direction, "an article")
             return f"{who} added {noun}"
+        if self.kind is EventKind.SLA_POLICY:
+            return f"{who} chose SLA policy {_shown(self.new)}: {self.data.get('reason', '')}"
+        if self.kind is EventKind.ESCALATED:
+            target = str(self.data.get("target", "")).replace("_", " ")
+            sent = ", ".join(self.data.get("notified", ())) or "nobody"
+            return f"{who} escalated: {self.new} of the {target} target reached (told {sent})"
         if self.kind is EventKind.DELIVERY:
             what = f"{self.data.get('channel', '')} {self.data.get('kind', 'message')}".strip()
             detail = f" ({self.data['error']})" if self.data.get("error") else ""

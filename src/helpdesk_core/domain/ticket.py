@@ -308,6 +308,22 @@ class Ticket:
                            "results": dict(results or {}),
                            **({"error": error[:1000]} if error else {})})
 
+    def record_sla_policy(self, policy: str | None, *, reason: str, at: datetime,
+                          actor: Actor) -> None:
+        """The SLA policy chosen for the ticket (None: no rule matched) and why."""
+        at = ensure_utc(at)
+        self._record(EventKind.SLA_POLICY, at, actor, field="sla_policy", new=policy,
+                     data={"reason": reason})
+
+    def record_escalation(self, *, target: str, level: str, cycle: int,
+                          due: datetime | None, at: datetime, actor: Actor,
+                          notified: tuple[str, ...] = ()) -> None:
+        """An SLA escalation level was reached; ``notified`` names who was told."""
+        at = ensure_utc(at)
+        self._record(EventKind.ESCALATED, at, actor, field="escalation", new=level,
+                     data={"target": target, "cycle": cycle, "notified": list(notified),
+                           "due": due.isoformat() if due else None})
+
     # -- persistence support --------------------------------------------------------------
 
     def collect(self) -> tuple[list[TicketEvent], list[Article]]:

@@ -12,6 +12,7 @@ from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage, TemplateStore
 from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.hooks import HookCaller
+from helpdesk_core.sla.config import SlaConfig
 from helpdesk_core.templates.sandbox import TemplateLimits
 
 __all__ = ["Deps"]
@@ -35,6 +36,7 @@ class Deps:
     template_timezone: str = "UTC"
     portal_url: str | None = None
     staff: StaffDirectory = attrs.field(factory=InMemoryStaffDirectory)
+    sla: SlaConfig | None = None
 
     def mail_channel(self, name: str) -> MailChannel:
         """The configured channel called ``name``, or a bare one with no defaults."""

@@ -21,6 +21,7 @@ from helpdesk_core.errors import OrderNotFound, ValidationError
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services import assignment
 from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.sla_tracking import refresh as refresh_sla
 from helpdesk_core.services.unit import publish
 
 __all__ = ["build_ticket", "open_by_staff", "open_from_order", "open_from_web_form"]
@@ -184,8 +185,11 @@ def _open(deps: Deps, **kwargs: Any) -> Ticket:
     """Create the ticket in a transaction of its own, commit, then publish its events."""
     with deps.storage.unit_of_work() as uow:
         ticket = build_ticket(deps, uow, **kwargs)
+        sla_record = refresh_sla(deps, uow, ticket, history=(), store=False)
         events = list(ticket.pending_events)
         uow.tickets.add(ticket)
+        if sla_record is not None:
+            uow.sla.put(sla_record)
         uow.commit()
     publish(deps, ticket, events)
     return ticket

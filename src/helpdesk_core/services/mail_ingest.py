@@ -59,6 +59,7 @@ from helpdesk_core.services.acknowledgement import render_acknowledgement
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import build_ticket
+from helpdesk_core.services.sla_tracking import refresh as refresh_sla
 from helpdesk_core.services.unit import publish
 
 __all__ = ["MailOutcome", "Outcome", "receive_mail"]
@@ -240,6 +241,11 @@ def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Co
         if outcome.outcome != Outcome.DUPLICATE:
             for data in p.blobs:
                 deps.blob_store.put(data, unit=uow)
+        sla_record = None
+        if ticket is not None:
+            new = outcome.outcome == Outcome.NEW_TICKET
+            sla_record = refresh_sla(deps, uow, ticket, history=() if new else None, now=now,
+                                     store=False)
         events = list(ticket.pending_events) if ticket is not None else []
         if ticket is not None and outcome.outcome == Outcome.NEW_TICKET:
             if customers.new is not None and ticket.customer_id == customers.new.id:
@@ -252,6 +258,8 @@ def _in_transaction(deps: Deps, p: _Prepared, channel: MailChannel, customer: Co
                                            direction=Direction.INBOUND, at=now,
                                            article_id=outcome.article_id,
                                            fingerprint=p.print_))
+        if sla_record is not None:
+            uow.sla.put(sla_record)
         for record in writes.records:
             uow.messages.add(record)
         for message in writes.outbox:

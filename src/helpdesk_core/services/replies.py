@@ -20,6 +20,7 @@ from helpdesk_core.errors import ValidationError
 from helpdesk_core.mail.threading import reply_subject
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.sla_tracking import refresh as refresh_sla
 from helpdesk_core.services.unit import load_ticket, publish
 
 __all__ = ["reply"]
@@ -90,6 +91,7 @@ def reply(
             article_id=article.id, body_html=html, headers=headers,
             attachments=tuple(attachments), cc=copies, reply_to=sender,
             sender_name=agent.name)
+        refresh_sla(deps, uow, ticket, history=history, now=now)
         events = list(ticket.pending_events)
         uow.tickets.save(ticket)
         uow.outbox.add(message)

@@ -10,6 +10,7 @@ from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.errors import ConcurrencyError, TicketNotFound
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.sla_tracking import refresh as refresh_sla
 
 __all__ = ["change_ticket", "load_ticket", "publish"]
 
@@ -43,6 +44,7 @@ def change_ticket(
                 f"ticket {ticket.number} is at version {ticket.version}, not {expected_version}"
             )
         result = change(ticket)
+        refresh_sla(deps, uow, ticket)
         events = list(ticket.pending_events)
         uow.tickets.save(ticket)
         uow.commit()

@@ -21,6 +21,7 @@ from helpdesk_core.sla.clock import (
     initial_priority,
     next_deadline,
 )
+from helpdesk_core.sla.config import SlaConfig
 from helpdesk_core.sla.policy import (
     EscalationLevel,
     NotifyChannel,
@@ -50,6 +51,7 @@ __all__ = [
     "Recipient",
     "Segment",
     "SlaClocks",
+    "SlaConfig",
     "SlaPolicy",
     "SlaState",
     "SlaTarget",
