@@ -61,9 +61,15 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against raw SQL on SQLite and PostgreSQL; prints a Markdown report."""
+    """Benchmarks against baselines run side by side: storage (API vs raw SQL), mail ingestion
+    (ours vs the stdlib limit vs django-helpdesk) and the SLA sweep at two table sizes.
+    ``-- --record`` writes the figures into docs/benchmarks.md."""
     session.install(*PACKAGES)
-    session.run("python", "benchmarks/run.py", *session.posargs, env=_env())
+    record = ["--record"] if "--record" in session.posargs else []
+    rest = [a for a in session.posargs if a != "--record"]
+    session.run("python", "benchmarks/run.py", *record, *rest, env=_env())
+    session.run("python", "benchmarks/mail/run.py", env=_env())
+    session.run("python", "benchmarks/sla_sweep.py", *record, env=_env())
 
 
 @nox.session
