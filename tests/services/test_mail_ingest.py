@@ -378,3 +378,26 @@ def test_a_mail_over_the_limits_is_quarantined(make_helpdesk: MakeHelpdesk) -> N
     assert outcome.outcome == "quarantined"
     assert outcome.reason
     assert desk.queue().items == []
+
+
+def test_a_stored_acknowledgement_template_for_the_incident_type_is_used(
+        make_helpdesk: MakeHelpdesk) -> None:
+    from helpdesk_core.domain.incident_types import IncidentType
+    from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
+
+    channel = MailChannel(name="returns", addresses=["reklamace@shop.example"],
+                          incident_type="complaint")
+    desk = make_helpdesk(mail_policy=POLICY, mail_channels=(channel,))
+    desk.define_incident_type(IncidentType("complaint", "Reklamace"))
+    desk.save_template(MessageTemplate(
+        key="acknowledgement", kind=TemplateKind.ACKNOWLEDGEMENT, language="cs",
+        name="Potvrzení reklamace", incident_type="complaint",
+        subject="Reklamace {{ ticket.number }} přijata",
+        body_text="Vaši reklamaci {{ ticket.number }} vyřídíme do 30 dnů."))
+    outcome = desk.receive_mail(raw_mail(), channel="returns")
+    [message] = desk.outbox(outcome.ticket_number or "")
+    assert message.subject == f"Reklamace {outcome.ticket_number} přijata"
+    assert "do 30 dnů" in message.body_text
+    other = desk.receive_mail(raw_mail(sender="petr@example.cz"))  # no incident type
+    [plain] = desk.outbox(other.ticket_number or "")
+    assert "30 dnů" not in plain.body_text

@@ -55,7 +55,7 @@ from helpdesk_core.mail.threading import (
     reference_ids,
 )
 from helpdesk_core.ports.storage import UnitOfWork
-from helpdesk_core.services.acknowledgement import render_acknowledgement
+from helpdesk_core.services.acknowledgement import acknowledgement_for
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import build_ticket
@@ -495,9 +495,9 @@ def _acknowledge(deps: Deps, uow: UnitOfWork, ticket: Ticket, p: _Prepared,
     if uow.outbox.count_since(recipient=recipient, kind="acknowledgement",
                               since=since) >= policy.ack_limit:
         return None, "rate-limit"
-    subject, text = render_acknowledgement(ticket, customer_name=customer.name,
-                                           language=ticket.language,
-                                           templates=policy.ack_templates)
+    # The deployment's acknowledgement template for this incident type and language (stored
+    # ones first, then MailPolicy.ack_templates, then the built-in ones).
+    subject, text = acknowledgement_for(deps, ticket, customer)
     message_id = f"<{new_id()}@{policy.message_id_domain}>"
     article = ticket.add_article(
         direction=Direction.OUTBOUND, channel=Channel.EMAIL, author=ACKNOWLEDGER,
