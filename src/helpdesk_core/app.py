@@ -28,6 +28,7 @@ from helpdesk_core.services import (
     mail_fetch,
     mail_ingest,
     replies,
+    resolution,
     tickets,
 )
 from helpdesk_core.services import outbox as dispatcher
@@ -100,7 +101,7 @@ class Helpdesk:
 
     def transition(self, key: str, to: str, *, actor: Actor,
                    expected_version: int | None = None) -> Ticket:
-        return tickets.transition(self.deps, key, to, actor=actor,
+        return resolution.transition(self.deps, key, to, actor=actor,
                                   expected_version=expected_version)
 
     def set_priority(self, key: str, priority: Priority, *, actor: Actor,

@@ -191,3 +191,32 @@ def test_a_delivery_report_that_overtakes_the_dispatcher_is_kept(desk: Helpdesk)
     assert stored.state is OutboxState.SENT
     assert stored.results == {"+420601234567": "delivered"}
     assert stored.provider_id == "gw-1"
+
+
+def test_resolving_queues_the_resolution_message(desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    desk.transition(number, "resolved", actor=AGENT)
+    [message] = [m for m in desk.outbox(number) if m.kind == "resolution"]
+    assert message.recipients == ("jana@example.cz",)
+    assert number in message.subject
+    assert message.headers["Auto-Submitted"] == "auto-generated"
+    assert message.headers["In-Reply-To"] == "<c1@example.cz>"
+    assert message.body_text.strip()
+    [article] = [a for a in desk.articles(number) if a.meta.get("kind") == "resolution"]
+    assert article.direction is Direction.OUTBOUND
+    desk.transition(number, "open", actor=AGENT)
+    desk.transition(number, "resolved", actor=AGENT)  # resolved again: a second message
+    assert len([m for m in desk.outbox(number) if m.kind == "resolution"]) == 2
+
+
+def test_no_resolution_message_when_turned_off_or_without_address(
+        make_helpdesk: MakeHelpdesk) -> None:
+    quiet = make_helpdesk(mail_policy=MailPolicy(resolution_message=False, acknowledge=False))
+    number = quiet.receive_mail(raw_mail()).ticket_number or ""
+    quiet.transition(number, "resolved", actor=AGENT)
+    assert quiet.outbox(number) == []
+    ticket = quiet.open_by_staff(agent=AGENT, via=StaffVia.PHONE, subject="x", message="y")
+    loud = make_helpdesk()
+    loud.deps.storage._state = quiet.deps.storage._state  # type: ignore[attr-defined]
+    loud.transition(ticket.number, "resolved", actor=AGENT)  # nobody to write to
+    assert loud.ticket(ticket.number).status == "resolved"

@@ -72,6 +72,8 @@ class MailPolicy:
     * ``max_attempts`` — a staged mail that fails this many times is quarantined.
     * ``subject_format`` — where our answers put the ticket number (``{number}``,
       ``{subject}``).
+    * ``resolution_message`` — queue the ``resolution`` template to the customer when a
+      ticket is resolved.
     """
 
     own_addresses: frozenset[str] = attrs.field(default=frozenset(), converter=_addresses)
@@ -90,6 +92,7 @@ class MailPolicy:
     limits: MailLimits = attrs.field(factory=MailLimits)
     ack_templates: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
     subject_format: str = "[{number}] {subject}"
+    resolution_message: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.unknown_sender not in ("create", "quarantine"):

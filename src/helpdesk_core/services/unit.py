@@ -31,11 +31,14 @@ def change_ticket(
     change: Callable[[Ticket], R],
     *,
     expected_version: int | None = None,
+    within: Callable[[UnitOfWork, Ticket], Callable[[UnitOfWork], None] | None] | None = None,
 ) -> tuple[Ticket, R]:
     """Apply ``change`` to the ticket in one transaction and publish the resulting events.
 
     ``expected_version`` is the version the caller's view was built from (an agent's open
     form); if the ticket moved on since, ConcurrencyError is raised before anything changes.
+    ``within`` runs after the change inside the same unit (it may change the ticket further);
+    what it returns runs after the ticket was saved, for rows that refer to it.
     """
     with deps.storage.unit_of_work() as uow:
         ticket = load_ticket(uow, key)
@@ -44,9 +47,12 @@ def change_ticket(
                 f"ticket {ticket.number} is at version {ticket.version}, not {expected_version}"
             )
         result = change(ticket)
+        after = within(uow, ticket) if within is not None else None
         refresh_sla(deps, uow, ticket)
         events = list(ticket.pending_events)
         uow.tickets.save(ticket)
+        if after is not None:
+            after(uow)
         uow.commit()
     publish(deps, ticket, events)
     return ticket, result
