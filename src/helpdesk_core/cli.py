@@ -5,6 +5,11 @@
 the core makes of raw mails (``.eml`` files). Exit code 0, or 1 when a file could not be read
 or the arguments are wrong; every readable file is still reported.
 
+``helpdesk sla sweep --settings MODULE:NAME`` fires the escalation levels that are due;
+``helpdesk sla recompute --settings MODULE:NAME [--ticket KEY ...]`` rebuilds deadlines after
+a policy or calendar change. SLA policies are Python values, so these commands load the host's
+``Settings`` object (or a function returning one) named by ``--settings``.
+
 ``helpdesk mail quarantine [--account NAME] [--json]`` lists quarantined mail with its reason;
 ``helpdesk mail reprocess [--account NAME] [--key KEY ...] [--json]`` runs it again (after a
 fix or a policy change). Both open the helpdesk named by the ``HELPDESK_*`` environment
@@ -15,15 +20,20 @@ again.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.errors import ConfigurationError, HelpdeskError
 from helpdesk_core.mail.inspect import format_report, inspect_mail
+
+if TYPE_CHECKING:
+    from helpdesk_core.settings import Settings
 
 __all__ = ["main"]
 
@@ -60,7 +70,48 @@ def _parser() -> argparse.ArgumentParser:
         if name == "reprocess":
             command.add_argument("--key", action="append", metavar="KEY",
                                  help="only this mailbox key (repeatable)")
+    sla = commands.add_parser("sla", help="SLA sweep and recompute")
+    sla_commands = sla.add_subparsers(dest="sla_command", required=True)
+    for name, text in (("sweep", "fire the escalation levels that are due"),
+                       ("recompute", "rebuild deadlines after a policy or calendar change")):
+        command = sla_commands.add_parser(name, help=text, description=text)
+        command.add_argument("--settings", required=True, metavar="MODULE:NAME",
+                             help="the host's Settings object (or a function returning it)")
+        if name == "recompute":
+            command.add_argument("--ticket", action="append", metavar="KEY",
+                                 help="only this ticket (repeatable; default: every active one)")
     return parser
+
+
+def _load_settings(spec: str) -> Settings:
+    from helpdesk_core.settings import Settings
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError("--settings must look like package.module:name")
+    try:
+        value = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load {spec}: {exc}") from exc
+    if callable(value) and not isinstance(value, Settings):
+        value = value()
+    if not isinstance(value, Settings):
+        raise ConfigurationError(f"{spec} is not a Settings object")
+    return value
+
+
+def _sla(args: argparse.Namespace) -> int:
+    from helpdesk_core.bootstrap import bootstrap
+
+    with bootstrap(_load_settings(args.settings)) as helpdesk:
+        if args.sla_command == "sweep":
+            report = helpdesk.sweep_sla()
+            print(f"due {report.due}, fired {report.fired}, notified {report.notified}, "
+                  f"conflicts {report.conflicts}")
+        else:
+            count = helpdesk.recompute_sla(args.ticket)
+            print(f"recomputed {count} ticket(s)")
+    return 0
 
 
 def _staged_json(row: StagedMail, outcome: str | None = None) -> dict[str, object]:
@@ -135,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _inspect(args.files, as_json=args.json, fmt=fmt,
                         own_addresses=args.own_address, own_domains=args.own_domain,
                         loop_header=args.loop_header)
+    if args.command == "sla":
+        try:
+            return _sla(args)
+        except HelpdeskError as exc:
+            print(f"helpdesk: {exc}", file=sys.stderr)
+            return 1
     if args.command == "mail" and args.mail_command in ("quarantine", "reprocess"):
         try:
             return _quarantine(args)
