@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.services import sla_cli_settings
 
 from helpdesk_core.cli import main
 from helpdesk_core.domain.history import EventKind
-from tests.services import sla_cli_settings
 
 SPEC = "tests.services.sla_cli_settings:settings"
 
