@@ -130,6 +130,10 @@ def test_each_level_fires_once_and_notifies(desk: Helpdesk, clock: FakeClock) ->
         ("+420601000111", "sms"), ("eva@shop.example", "email"),
         ("vedouci@shop.example", "email")]
     assert all(m.state is OutboxState.PENDING for m in messages)
+    # notices come from the templates, in the ticket's language (Jana writes Czech)
+    [lead] = [m for m in messages if m.recipients == ("vedouci@shop.example",)]
+    assert lead.subject.startswith(f"[{number}] Eskalace")
+    assert f"Požadavek {number}" in lead.body_text
     with desk.deps.storage.unit_of_work(read_only=True) as uow:
         record = uow.sla.get(desk.ticket(number).id)
     assert record is not None

@@ -28,10 +28,11 @@ from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
-from helpdesk_core.errors import ConcurrencyError, TicketNotFound
+from helpdesk_core.errors import ConcurrencyError, NotFound, TemplateError, TicketNotFound
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.sla_tracking import SLA, refresh
+from helpdesk_core.services.templates import build_context, resolve_for_ticket
 from helpdesk_core.services.unit import load_ticket, publish
 from helpdesk_core.sla import (
     EscalationLevel,
@@ -42,6 +43,7 @@ from helpdesk_core.sla import (
     compute_clocks,
 )
 from helpdesk_core.sla.config import SlaConfig
+from helpdesk_core.templates import RenderedMessage, render_message
 
 __all__ = ["SlaConfig", "SweepReport", "clocks", "recompute", "refresh", "sweep"]
 
@@ -120,8 +122,8 @@ def _sweep_ticket(deps: Deps, ticket_id: str, now: datetime, report: SweepReport
                     ticket.record_escalation(target=clock.kind.value, level=point.level.label,
                                              cycle=clock.cycles, due=clock.due, at=now,
                                              actor=SLA, notified=fired.notified)
-                    report.notified += _notify(uow, config, ticket, clock.kind, point.level,
-                                               recipients, now)
+                    report.notified += _notify(deps, uow, config, ticket, clock.kind,
+                                               point.level, recipients, now)
         refresh(deps, uow, ticket, history=history, now=now)
         events = list(ticket.pending_events)
         uow.tickets.save(ticket)
@@ -146,29 +148,48 @@ def _recipients(config: SlaConfig, ticket: Ticket,
     return found
 
 
-def _notify(uow: UnitOfWork, config: SlaConfig, ticket: Ticket, target: TargetKind,
-            level: EscalationLevel, recipients: Iterable[tuple[str, str | None]],
-            now: datetime) -> int:
+def _notify(deps: Deps, uow: UnitOfWork, config: SlaConfig, ticket: Ticket,
+            target: TargetKind, level: EscalationLevel,
+            recipients: Iterable[tuple[str, str | None]], now: datetime) -> int:
+    """Queue the level's notice to every recipient with an address, from the ``sla_warning``
+    (below 100 %) or ``escalation`` template — their SMS variant for phone numbers."""
     queued = 0
-    subject = f"[{ticket.number}] SLA {target.value.replace('_', ' ')}: {level.label} reached"
-    text = (f"Ticket {ticket.number} ({ticket.subject}) has used {level.label} of its "
-            f"{target.value.replace('_', ' ')} target.\nPriority: {ticket.priority.value}; "
-            f"assignee: {ticket.assignee or 'nobody'}; team: {ticket.team or 'none'}.")
+    rendered: dict[str, RenderedMessage] = {}
     for who, address in recipients:
         if address is None:
             continue
         sms = address.startswith("+")
-        channel = Channel.SMS if sms else Channel.EMAIL
         if (NotifyChannel.SMS if sms else NotifyChannel.EMAIL) not in level.channels:
             continue
+        key = "sms_sla_warning" if sms else (
+            "sla_warning" if level.fraction < 1 else "escalation")
+        if key not in rendered:
+            rendered[key] = _render_notice(deps, ticket, key, target, level)
+        notice = rendered[key]
         uow.outbox.add(OutboxMessage.create(
-            ticket_id=ticket.id, kind="escalation", channel=channel, sender=config.sender,
-            recipients=(address,), subject=subject, body_text=text, at=now,
-            headers={"Auto-Submitted": "auto-generated"} if not sms else {}))
+            ticket_id=ticket.id, kind="escalation", channel=Channel.SMS if sms else Channel.EMAIL,
+            sender=config.sender, recipients=(address,),
+            subject=notice.subject or f"[{ticket.number}] SLA {level.label}",
+            body_text=notice.text, body_html=notice.html, at=now,
+            headers={} if sms else {"Auto-Submitted": "auto-generated"}))
         log.info("escalation %s of %s for %s queued to %s", level.label, target.value,
                  ticket.number, who)
         queued += 1
     return queued
+
+
+def _render_notice(deps: Deps, ticket: Ticket, key: str, target: TargetKind,
+                   level: EscalationLevel) -> RenderedMessage:
+    try:
+        template = resolve_for_ticket(deps, ticket, key)
+        context = build_context(deps, ticket, language=template.language)
+        return render_message(template, context, limits=deps.template_limits)
+    except (NotFound, TemplateError) as exc:  # a notice must go out even then
+        log.warning("%s template for %s: %s", key, ticket.number, exc)
+        return RenderedMessage(
+            subject=f"[{ticket.number}] SLA {target.label}: {level.label} reached",
+            text=f"Ticket {ticket.number} ({ticket.subject}) has used {level.label} of its "
+                 f"{target.label} target.")
 
 
 def recompute(deps: Deps, *, keys: Sequence[str] | None = None) -> int:
