@@ -37,8 +37,9 @@ def with_search_path(url: str, schema: str) -> str:
 def reset_schema(url: str, schema: str, *, create: bool, attempts: int = 6) -> None:
     """Drop ``schema`` (and create it again when ``create``); autocommit, nothing left open.
 
-    Right after a run, autovacuum may be analysing the schema's tables; DROP SCHEMA then
-    meets it in a lock cycle ("deadlock detected"), which is retried.
+    DROP SCHEMA locks every table of the schema one by one; a session still reading them
+    (another run that used the same name, before names carried the pid; autovacuum) can
+    meet it in a lock cycle, "deadlock detected", which is retried.
     """
     for attempt in range(attempts):
         try:
