@@ -68,7 +68,7 @@ def bench(session: nox.Session) -> None:
     record = ["--record"] if "--record" in session.posargs else []
     rest = [a for a in session.posargs if a != "--record"]
     session.run("python", "benchmarks/run.py", *record, *rest, env=_env())
-    session.run("python", "benchmarks/mail/run.py", env=_env())
+    session.run("python", "benchmarks/mail/run.py", *record, env=_env())
     session.run("python", "benchmarks/sla_sweep.py", *record, env=_env())
 
 

@@ -264,6 +264,8 @@ def main() -> int:
     parser.add_argument("--year", type=int, help="ticket-number year (default: this year)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each pipeline, interleaved; the median rate is reported")
+    parser.add_argument("--record", action="store_true",
+                        help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -334,16 +336,36 @@ def main() -> int:
 
     repeat = (f" Median of {args.repeat} interleaved runs per cell; peak RSS the highest."
               if args.repeat > 1 else "")
-    print(f"Mail ingestion, one transaction per mail; {platform.machine()}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} CPUs. django-helpdesk on SQLite "
-          f"only.{repeat}\n")
+    heading = (f"Mail ingestion, one transaction per mail; {platform.machine()}, Python "
+               f"{platform.python_version()}, {os.cpu_count()} CPUs. django-helpdesk on "
+               f"SQLite only.{repeat}")
+    print(heading + "\n")
     print("\n".join(table(rows, dh_version)))
     print()
     print("\n".join(details(rows, manifests)))
     print()
     print("Acceptance:")
     print("\n".join(acceptance(rows)))
+    if args.record:
+        command = "python benchmarks/mail/run.py --record " + " ".join(
+            a for a in sys.argv[1:] if a != "--record")
+        record([f"Recorded {datetime.now(UTC):%Y-%m-%d} with `{command.strip()}`. {heading}",
+                "", *table(rows, dh_version), "", "Acceptance:", "",
+                *(f"- {line.lstrip('- ')}" for line in acceptance(rows))])
     return 0
+
+
+def record(lines: list[str]) -> None:
+    """Replace the mail section of docs/benchmarks.md (between its markers)."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8")
+    begin, end = "<!-- bench:mail:begin -->", "<!-- bench:mail:end -->"
+    block = "\n".join([begin, *lines, end])
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n## Mail ingestion\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
