@@ -178,3 +178,14 @@ def test_without_sla_nothing_happens(helpdesk: Helpdesk) -> None:
     assert helpdesk.sweep_sla() == sla_service.SweepReport()
     assert not [e for e in helpdesk.history(ticket.number)
                 if e.kind in (EventKind.SLA_POLICY, EventKind.DUE_CHANGED)]
+
+
+def test_the_sla_policys_responsible_is_the_first_step_of_the_chain(
+        make_helpdesk: MakeHelpdesk, directory: InMemoryDirectory) -> None:
+    owned = SlaPolicy("standard", PRAGUE, targets=[
+        SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=8))], responsible="milan")
+    desk = make_helpdesk(sla=config(directory, owned))
+    ticket = desk.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
+    assert ticket.assignee == "milan"
+    [assigned] = [e for e in desk.history(ticket.number) if e.kind is EventKind.ASSIGNED]
+    assert assigned.data["reason"]["why"] == "responsible for SLA policy standard"

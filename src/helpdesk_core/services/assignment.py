@@ -41,6 +41,8 @@ from helpdesk_core.domain.values import Actor
 from helpdesk_core.ports.storage import UnitOfWork
 from helpdesk_core.services.deps import Deps
 from helpdesk_core.services.unit import change_ticket, load_ticket
+from helpdesk_core.sla import PolicySubject
+from helpdesk_core.sla.config import SlaConfig
 
 __all__ = [
     "ASSIGNER",
@@ -59,19 +61,26 @@ ASSIGNER = Actor.system("assignment")
 
 
 class IncidentTypeResponsible:
+    """Step 1: who is responsible for the ticket's incident type, else for its SLA policy."""
+
     name = "incident_type"
 
-    def __init__(self, tree: IncidentTypeTree) -> None:
+    def __init__(self, tree: IncidentTypeTree, sla: SlaConfig | None = None) -> None:
         self.tree = tree
+        self.sla = sla
 
     def propose(self, ticket: Ticket) -> AssignmentProposal | None:
-        if not ticket.incident_type or ticket.incident_type not in self.tree:
+        if ticket.incident_type and ticket.incident_type in self.tree:
+            person, team = self.tree.responsible_for(ticket.incident_type)
+            if person or team:
+                return AssignmentProposal(
+                    self.name, person, team,
+                    f"responsible for incident type {ticket.incident_type}")
+        choice = self.sla.selector.choose(PolicySubject.of(ticket)) if self.sla else None
+        if choice is None or not (choice.policy.responsible or choice.policy.team):
             return None
-        person, team = self.tree.responsible_for(ticket.incident_type)
-        if not (person or team):
-            return None
-        return AssignmentProposal(self.name, person, team,
-                                  f"responsible for incident type {ticket.incident_type}")
+        return AssignmentProposal(self.name, choice.policy.responsible, choice.policy.team,
+                                  f"responsible for SLA policy {choice.policy.name}")
 
 
 class AccountOwner:
@@ -133,7 +142,7 @@ def build_chain(deps: Deps, tree: IncidentTypeTree, customer: Contact | None,
     """
     person, team = deps.staff.helpdesk_owner()
     builtin: dict[str, AssignmentResolver] = {
-        "incident_type": IncidentTypeResponsible(tree),
+        "incident_type": IncidentTypeResponsible(tree, deps.sla),
         "account_owner": AccountOwner(customer),
         "channel_owner": ChannelOwner(channel_owner),
         "helpdesk_owner": HelpdeskOwner(person, team),
