@@ -271,9 +271,10 @@ class _StagedMail:
         if current is None:
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
         if expected is not None:
-            self.expected[(mail.account, mail.key)] = expected
             if current.state is not expected:
                 raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
+            # Checked again at commit: another unit may change it meanwhile.
+            self.expected.setdefault((mail.account, mail.key), expected)
         self.staged[(mail.account, mail.key)] = mail
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
@@ -427,7 +428,8 @@ class InMemoryUnitOfWork:
             if self.staged_mail.added & state.staged_mail.keys():
                 raise StorageError("mail was staged by someone else")
             for key, expected_state in self.staged_mail.expected.items():
-                if state.staged_mail[key].state is not expected_state:
+                stored = state.staged_mail.get(key)  # absent: added by this very unit
+                if stored is not None and stored.state is not expected_state:
                     raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
             if self.sla.fired_now.keys() & state.escalations.keys():
                 raise StorageError("an escalation fired in another unit of work")

@@ -666,6 +666,98 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
                     uow.tickets.save(stale)
                     uow.commit()
 
+        # -- mail, outbox and SLA rows: the same operations, the same answers --------------
+
+        def _both(self, work: Callable[[Any], object]) -> None:
+            answers = []
+            for storage in (self.real, self.model):
+                with storage.unit_of_work() as uow:
+                    answers.append(work(uow))
+                    uow.commit()
+            assert answers[0] == answers[1]
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), minutes=st.integers(0, 600),
+              channel=st.sampled_from([Channel.EMAIL, Channel.SMS]))
+        def queue_message(self, index: int, minutes: int, channel: Channel) -> None:
+            at = self._tick()
+            message = OutboxMessage.create(
+                ticket_id=self.ids[index % len(self.ids)], kind="reply", channel=channel,
+                sender="s@us", recipients=("a@x.cz",), subject="s", body_text="t", at=at)
+            message = attrs.evolve(message, next_attempt_at=at + timedelta(minutes=minutes)
+                                   if minutes % 2 else None)
+            self._both(lambda uow: uow.outbox.add(message))
+
+        @rule(minutes=st.integers(0, 900), limit=st.integers(1, 4),
+              channel=st.none() | st.sampled_from([Channel.EMAIL, Channel.SMS]))
+        def claim_and_settle(self, minutes: int, limit: int, channel: Channel | None) -> None:
+            now = self.clock + timedelta(minutes=minutes)
+
+            def work(uow: Any) -> list[str]:
+                claimed = uow.outbox.claim(now=now, lease=timedelta(minutes=5), limit=limit,
+                                           channel=channel)
+                for i, message in enumerate(claimed):
+                    if i % 2 == 0:
+                        uow.outbox.update(attrs.evolve(message, state=OutboxState.SENT,
+                                                       leased_until=None, attempts=1))
+                return [m.id for m in claimed]
+
+            self._both(work)
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), hours=st.none() | st.integers(-5, 5))
+        def sla_record(self, index: int, hours: int | None) -> None:
+            record = SlaRecord(ticket_id=self.ids[index % len(self.ids)], policy="p",
+                               reason="r", updated_at=self.clock,
+                               next_at=None if hours is None
+                               else self.clock + timedelta(hours=hours))
+            self._both(lambda uow: uow.sla.put(record))
+
+        @precondition(lambda self: self.ids)
+        @rule(index=st.integers(0, 99), level=st.sampled_from(["75%", "100%"]),
+              cycle=st.integers(1, 2))
+        def fire(self, index: int, level: str, cycle: int) -> None:
+            record = EscalationRecord(ticket_id=self.ids[index % len(self.ids)],
+                                      target="resolution", cycle=cycle, level=level,
+                                      fired_at=self.clock)
+            self._both(lambda uow: uow.sla.fire(record))
+
+        @rule(key=st.sampled_from(["1:1", "1:2", "2:1"]), fail=st.booleans())
+        def stage(self, key: str, fail: bool) -> None:
+            def work(uow: Any) -> object:
+                current = uow.staged_mail.get("box", key)
+                if current is None:
+                    uow.staged_mail.add(StagedMail.stage(account="box", key=key, size=1,
+                                                         at=self.clock, blob_key=None,
+                                                         content_hash=None))
+                    return "staged"
+                changed = current.failed("x", at=self.clock, max_attempts=2) if fail else \
+                    current.processed(outcome="new_ticket", at=self.clock)
+                try:
+                    uow.staged_mail.update(changed, expected=StagedState.STAGED)
+                except ConcurrencyError:
+                    return "handled already"
+                return changed.state.value
+
+            self._both(work)
+
+        @invariant()
+        def same_outbox_sla_and_staging(self) -> None:
+            if not hasattr(self, "ids"):
+                return
+            views = []
+            for storage in (self.real, self.model):
+                with storage.unit_of_work(read_only=True) as uow:
+                    views.append((
+                        [uow.outbox.for_ticket(t) for t in self.ids[-3:]],
+                        uow.outbox.find(state=OutboxState.PENDING, limit=1000),
+                        [uow.sla.get(t) for t in self.ids[-3:]],
+                        uow.sla.due(now=self.clock, limit=1000),
+                        [uow.sla.fired(t) for t in self.ids[-3:]],
+                        uow.staged_mail.list(account="box"),
+                    ))
+            assert views[0] == views[1]
+
         @rule(query=strategies.queries())
         def same_queue(self, query: TicketQuery) -> None:
             assert [t.snapshot() for t in _all_pages(self.real, query)] == [
