@@ -189,3 +189,17 @@ def test_the_sla_policys_responsible_is_the_first_step_of_the_chain(
     assert ticket.assignee == "milan"
     [assigned] = [e for e in desk.history(ticket.number) if e.kind is EventKind.ASSIGNED]
     assert assigned.data["reason"]["why"] == "responsible for SLA policy standard"
+
+
+def test_a_due_date_set_by_hand_is_kept(desk: Helpdesk, clock: FakeClock) -> None:
+    number = open_jana(desk)
+    promised = local("2026-12-24T12:00")
+    desk.set_due(number, promised, actor=EVA, reason="promised on the phone")
+    clock.set(local("2026-12-28T09:00"))
+    desk.transition(number, "waiting_on_customer", actor=EVA)
+    assert desk.ticket(number).due_at == promised
+    clocks = desk.sla_clocks(number)
+    assert clocks is not None
+    resolution = clocks.get(TargetKind.RESOLUTION)
+    assert resolution is not None
+    assert resolution.state.value == "paused"  # the SLA clock itself still runs its course

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from helpdesk_core.domain.escalations import SlaRecord
-from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor
 from helpdesk_core.ports.storage import UnitOfWork
@@ -48,7 +48,11 @@ def refresh(deps: Deps, uow: UnitOfWork, ticket: Ticket, *,
     read = compute_clocks(events, choice.policy, None, now, priority=ticket.priority)
     resolution = read.get(TargetKind.RESOLUTION)
     due = resolution.due if resolution is not None and resolution.open else None
-    if due != ticket.due_at:
+    # A due date an agent set by hand is theirs: the SLA does not overwrite it (its clocks and
+    # escalations still run). The SLA takes over again only if it set the last one.
+    last_set = next((e for e in reversed(events) if e.kind is EventKind.DUE_CHANGED), None)
+    by_hand = last_set is not None and last_set.actor != SLA
+    if due != ticket.due_at and not by_hand:
         why = next((c.reason for c in reversed(read.changes)
                     if c.target is TargetKind.RESOLUTION), "SLA resolution target")
         ticket.set_due(due, at=now, actor=SLA, reason=f"SLA {choice.policy.name}: {why}")
