@@ -10,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,17 @@ from helpdesk_core import (
 )
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
+from helpdesk_core.ports.messaging import OutgoingMail
 from helpdesk_core.services import StorageDirectory
+from helpdesk_core.sla import (
+    BusinessCalendar,
+    EscalationLevel,
+    PolicySelector,
+    SlaConfig,
+    SlaPolicy,
+    SlaTarget,
+    TargetKind,
+)
 
 # -- the shop's helpdesk configuration --------------------------------------------------------
 
@@ -64,6 +75,15 @@ EVA = Actor.agent("eva", "Eva Horváthová")  # front desk, takes calls
 SUPPORT_MAILBOX = MailChannel(name="support", addresses=["support@shop.example"],
                               owner="eva", language="de")
 MAIL_POLICY = MailPolicy(message_id_domain="helpdesk.shop.example")
+# Service levels: first answer within 2 business hours, resolution within 2 business days
+# (4 hours when urgent), in Prague office hours with Czech public holidays.
+OFFICE = BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"}, country="CZ")
+SLA = SlaConfig(selector=PolicySelector.standard(default=SlaPolicy(
+    "standard", OFFICE,
+    targets=[SlaTarget.uniform(TargetKind.FIRST_RESPONSE, timedelta(hours=2)),
+             SlaTarget(TargetKind.RESOLUTION, {**dict.fromkeys(Priority, timedelta(hours=16)),
+                                              Priority.URGENT: timedelta(hours=4)})],
+    escalation=[EscalationLevel(0.75, ["assignee"]), EscalationLevel(1.0, ["team_lead"])])))
 PETRA = Actor.agent("petra", "Petra Malá")  # returns team
 
 
@@ -74,7 +94,7 @@ def build(database_url: str, clock: FakeClock) -> tuple[Helpdesk, ShopDirectory]
     """The host's composition: storage, the shop's Directory, then ``bootstrap``."""
     settings = Settings(database_url=database_url, workflow=WORKFLOW,
                         classification_rules=RULES, mail_policy=MAIL_POLICY,
-                        mail_channels=(SUPPORT_MAILBOX,))
+                        mail_channels=(SUPPORT_MAILBOX,), sla=SLA)
     # The shop's Directory keeps customers in the helpdesk's own store: bootstrap() hands the
     # storage it built to the factory.
     helpdesk = bootstrap(
@@ -137,7 +157,8 @@ def print_queue(helpdesk: Helpdesk, shop: ShopDirectory) -> None:
                                for cell, (_, width) in zip(cells, columns, strict=True)).rstrip())
     if page.next_cursor:
         print("  … more on the next page (TicketQuery(after=page.next_cursor))")
-    print("  Due: set by hand here; SLA policies will set it from business-hour targets.")
+    print("  Due: from the SLA policy (business hours, Czech holidays; paused while waiting on "
+          "the customer),\n  except for the first ticket: its due time was set by hand.")
 
 
 def print_history(helpdesk: Helpdesk, number: str) -> None:
@@ -277,7 +298,10 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     print_articles(helpdesk, number)
 
     heading("9. E-mail: threading, repeats, strangers and autoresponders")
-    receive_mails(helpdesk, clock)
+    mail_number = receive_mails(helpdesk, clock)
+
+    heading(f"10. Answering {mail_number}, sending, and its service level")
+    answer_and_send(helpdesk, clock, mail_number)
 
 
 def mail(sender: str, subject: str, body: str, *, message_id: str, extra: str = "") -> bytes:
@@ -288,7 +312,7 @@ def mail(sender: str, subject: str, body: str, *, message_id: str, extra: str = 
             "Content-Transfer-Encoding: 8bit\r\n\r\n" + body).encode()
 
 
-def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> None:
+def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
     first = mail("Klaus Becker <klaus.becker@example.de>", "Rechnung fehlt",
                  "Guten Tag,\nzu meiner Bestellung 2026-1002 fehlt die Rechnung.\nKlaus Becker",
                  message_id="<kb-1@example.de>")
@@ -323,6 +347,37 @@ def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> None:
         visibility = "public" if article.public else "internal"
         print(f"    {article.direction.value:<8} {visibility:<8} "
               f"{cut(article.body_text.splitlines()[0] if article.body_text else '', 60)}")
+    return number
+
+
+class PrintingSender:
+    """Stands in for the SMTP sender (helpdesk_mail.smtp.SmtpSender) so the demo needs no
+    mail server: it prints what would go out."""
+
+    def send(self, mail: OutgoingMail, *,
+             before_data: Callable[[], None] | None = None) -> dict[str, str]:
+        if before_data is not None:
+            before_data()
+        print(f"    → {', '.join(mail.recipients)}: {mail.subject!r}  {mail.message_id}")
+        return {recipient: "sent" for recipient in mail.recipients}
+
+
+def answer_and_send(helpdesk: Helpdesk, clock: FakeClock, number: str) -> None:
+    clock.advance(minutes=20)
+    _article, queued = helpdesk.reply(number, "Guten Tag Herr Becker,\ndie Rechnung schicken wir "
+                                      "heute an die Firmenadresse.\nEva", agent=EVA)
+    print(f"  Eva's reply is queued ({queued.state.value}) with the acknowledgement; "
+          "the dispatcher sends both:")
+    report = helpdesk.dispatch_outbox(mail_sender=PrintingSender())
+    print(f"  dispatch: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
+    clocks = helpdesk.sla_clocks(number)
+    if clocks is None:
+        return
+    for clock_ in clocks.clocks:
+        due = f"due {clock_.due:%a %d %b %H:%M} UTC" if clock_.due else "no due time"
+        print(f"  SLA {clock_.kind.label:<15} {clock_.state.value:<8} {due}")
+    for change in clocks.changes:
+        print(f"    {change.at:%H:%M} {change.target.label}: {change.reason}")
 
 
 def main(argv: list[str] | None = None) -> int:
