@@ -278,8 +278,11 @@ def _decide(deps: Deps, uow: UnitOfWork, p: _Prepared, channel: MailChannel,
             customer: Contact | None, customers: _Customers, now: datetime,
             writes: _Writes) -> tuple[MailOutcome, Ticket | None]:
     mail, policy = p.mail, deps.mail_policy
-    for record in uow.messages.find([p.key]):
-        if record.fingerprint == p.print_:
+    # One lookup answers both "seen before?" and "which of our messages does it answer?".
+    references = reference_ids(mail)
+    known = uow.messages.find([p.key, *references])
+    for record in known:
+        if record.message_id == p.key and record.fingerprint == p.print_:
             number = _number_of(uow, record.ticket_id)
             return MailOutcome(Outcome.DUPLICATE, record.ticket_id, number,
                                record.article_id), None
@@ -299,7 +302,8 @@ def _decide(deps: Deps, uow: UnitOfWork, p: _Prepared, channel: MailChannel,
         return MailOutcome(Outcome.BOUNCE, target.id, target.number, article.id), target
 
     automatic = is_automatic_reply(mail)
-    target, found_by = _find_target(deps, uow, mail)
+    target, found_by = _find_target(deps, uow, mail, references,
+                                    [r for r in known if r.message_id in references])
     previous: Ticket | None = None
     if target is not None:
         history = uow.tickets.history(target.id)
@@ -388,8 +392,9 @@ def _number_of(uow: UnitOfWork, ticket_id: str) -> str | None:
         return None
 
 
-def _find_target(deps: Deps, uow: UnitOfWork, mail: ParsedMail) -> tuple[Ticket | None, str]:
-    found = _by_references(uow, reference_ids(mail))
+def _find_target(deps: Deps, uow: UnitOfWork, mail: ParsedMail, references: Sequence[str],
+                 records: list[MessageRecord]) -> tuple[Ticket | None, str]:
+    found = _best_reference(uow, references, records)
     if found is not None:
         return found, "references"
     for number in ticket_numbers(mail.subject, deps.ticket_number):
@@ -403,7 +408,11 @@ def _find_target(deps: Deps, uow: UnitOfWork, mail: ParsedMail) -> tuple[Ticket 
 def _by_references(uow: UnitOfWork, ids: Sequence[str]) -> Ticket | None:
     if not ids:
         return None
-    records = uow.messages.find(list(ids))
+    return _best_reference(uow, ids, uow.messages.find(list(ids)))
+
+
+def _best_reference(uow: UnitOfWork, ids: Sequence[str],
+                    records: list[MessageRecord]) -> Ticket | None:
     if not records:
         return None
     # The most specific reference wins: In-Reply-To, then the newest of References.
