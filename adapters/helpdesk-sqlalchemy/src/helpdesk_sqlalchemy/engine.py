@@ -27,6 +27,7 @@ from helpdesk_core.errors import ConfigurationError, StorageError
 __all__ = [
     "BEGIN_OPTION",
     "DEFAULT_BUSY_TIMEOUT_MS",
+    "UnitRepository",
     "create_engine_for",
     "guarded",
     "storage_errors",
@@ -222,3 +223,16 @@ def guarded(method: Callable[P, R]) -> Callable[P, R]:
             raise storage_error(error, method.__qualname__) from error
 
     return wrapper
+
+
+class UnitRepository:
+    """Base of repositories that run on their unit of work's connection.
+
+    ``connection`` is the unit's ``connection`` method: the transaction begins on first use.
+    """
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def _conn(self) -> Connection:
+        return self._connection()

@@ -16,19 +16,10 @@ from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
-from helpdesk_sqlalchemy.engine import guarded
+from helpdesk_sqlalchemy.engine import UnitRepository, guarded
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
 __all__ = ["SqlAlchemyMailStaging", "SqlAlchemyMessageIndex", "SqlAlchemyOutbox"]
-
-
-class _Repository:
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection  # the unit of work's ``connection`` method
-
-    def _conn(self) -> Connection:
-        conn: Connection = self._connection()
-        return conn
 
 
 def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: str) -> None:
@@ -60,7 +51,7 @@ _COUNT_SENT = select(func.count()).select_from(outbox).where(
     outbox.c.created_at >= bindparam("since"))
 
 
-class SqlAlchemyMessageIndex(_Repository):
+class SqlAlchemyMessageIndex(UnitRepository):
     def add(self, record: MessageRecord) -> None:
         row = {"message_id": record.message_id, "fingerprint": record.fingerprint or "",
                "ticket_id": record.ticket_id, "article_id": record.article_id,
@@ -97,7 +88,7 @@ def _staged(row: RowMapping) -> StagedMail:
                       article_id=row["article_id"], acknowledged=bool(row["acknowledged"]))
 
 
-class SqlAlchemyMailStaging(_Repository):
+class SqlAlchemyMailStaging(UnitRepository):
     @guarded
     def get(self, account: str, key: str) -> StagedMail | None:
         row = self._conn().execute(_GET_STAGED, {"account": account, "key": key}
@@ -181,7 +172,7 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
                          sender_name=row["sender_name"])
 
 
-class SqlAlchemyOutbox(_Repository):
+class SqlAlchemyOutbox(UnitRepository):
     @guarded
     def add(self, message: OutboxMessage) -> None:
         self._conn().execute(outbox.insert(), _outbox_row(message))

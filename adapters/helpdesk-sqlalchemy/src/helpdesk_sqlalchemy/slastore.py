@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import RowMapping
 
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
-from helpdesk_sqlalchemy.engine import guarded
+from helpdesk_sqlalchemy.engine import UnitRepository, guarded
 from helpdesk_sqlalchemy.tables import sla_escalations, sla_state
 
 __all__ = ["SqlAlchemySlaRepository"]
@@ -46,14 +46,7 @@ def _record(row: RowMapping) -> SlaRecord:
                      updated_at=row["updated_at"], next_at=row["next_at"])
 
 
-class SqlAlchemySlaRepository:
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection  # the unit of work's ``connection`` method
-
-    def _conn(self) -> Connection:
-        conn: Connection = self._connection()
-        return conn
-
+class SqlAlchemySlaRepository(UnitRepository):
     @guarded
     def put(self, record: SlaRecord) -> None:
         conn = self._conn()
