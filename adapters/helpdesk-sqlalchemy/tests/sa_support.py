@@ -6,9 +6,11 @@ tests skip locally but fail when ``CI`` is set: CI must never pass by skipping t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -187,22 +189,59 @@ def executed_queue_statement(
 ) -> tuple[str, Any]:
     """Run ``tickets.query(query)`` and return the SELECT it sent, with its parameters, so
     that a test can EXPLAIN exactly what the repository executes."""
-    from sqlalchemy import event
+    seen = [(sql, params) for sql, params in queue_statements(storage, query)
+            if "FROM tickets" in sql]
+    assert len(seen) == 1, seen
+    return seen[0]
+
+
+def queue_statements(storage: SqlAlchemyStorage, query: Any) -> list[tuple[str, Any]]:
+    """Every statement (text, parameters) that reading one queue page sends to the driver,
+    as the queue reader logs them."""
+    import logging
 
     seen: list[tuple[str, Any]] = []
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
-            seen.append((statement, parameters))
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            assert isinstance(record.args, tuple)
+            seen.append((str(record.args[0]), record.args[1]))
 
-    event.listen(storage.engine, "before_cursor_execute", record)
+    logger = logging.getLogger("helpdesk_sqlalchemy.queue")
+    handler, level = Recorder(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     try:
         with storage.unit_of_work(read_only=True) as uow:
             uow.tickets.query(query)
     finally:
-        event.remove(storage.engine, "before_cursor_execute", record)
-    assert len(seen) == 1, seen
-    return seen[0]
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return seen
+
+
+@contextlib.contextmanager
+def sqlite_trace(storage: SqlAlchemyStorage) -> Iterator[list[str]]:
+    """Every statement SQLite itself runs on the storage's connections (BEGIN included),
+    whether it came through SQLAlchemy or straight from the driver."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def on_checkout(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
+
+    def on_checkin(dbapi_connection: Any, *args: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.set_trace_callback(None)
+
+    event.listen(storage.engine, "checkout", on_checkout)
+    event.listen(storage.engine, "checkin", on_checkin)
+    try:
+        yield seen
+    finally:
+        event.remove(storage.engine, "checkout", on_checkout)
+        event.remove(storage.engine, "checkin", on_checkin)
 
 
 def bulk_load_tickets(storage: SqlAlchemyStorage, count: int, seed: int = 42) -> None:

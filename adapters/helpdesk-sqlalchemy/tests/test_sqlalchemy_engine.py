@@ -5,12 +5,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc
 
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.ticket import Ticket
@@ -18,17 +16,7 @@ from helpdesk_core.errors import ConfigurationError, StorageError
 from helpdesk_core.settings import Settings
 from helpdesk_core.testing.builders import open_ticket, store_tickets
 from helpdesk_sqlalchemy import SqlAlchemyStorage, create_engine_for
-from sa_support import sqlite_url_for
-
-
-def _statements(storage: SqlAlchemyStorage) -> tuple[list[str], Callable[..., None]]:
-    seen: list[str] = []
-
-    def record(conn: Connection, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement.strip())
-
-    event.listen(storage.engine, "before_cursor_execute", record)
-    return seen, record
+from sa_support import sqlite_trace, sqlite_url_for
 
 
 def test_sqlite_connections_are_set_up(sqlite_url: str) -> None:
@@ -51,25 +39,18 @@ def test_default_busy_timeout_is_30_seconds(sqlite_url: str) -> None:
 def test_write_units_begin_immediate_and_read_units_deferred(
     sqlite_storage: SqlAlchemyStorage,
 ) -> None:
-    seen, record = _statements(sqlite_storage)
-    try:
+    with sqlite_trace(sqlite_storage) as seen:
         with sqlite_storage.unit_of_work() as uow:
             uow.tickets.query(TicketQuery())
         with sqlite_storage.unit_of_work(read_only=True) as uow:
             uow.tickets.query(TicketQuery())
-    finally:
-        event.remove(sqlite_storage.engine, "before_cursor_execute", record)
     begins = [s for s in seen if s.startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 
 
 def test_a_unit_touches_the_database_only_when_used(sqlite_storage: SqlAlchemyStorage) -> None:
-    seen, record = _statements(sqlite_storage)
-    try:
-        with sqlite_storage.unit_of_work() as uow:
-            uow.commit()
-    finally:
-        event.remove(sqlite_storage.engine, "before_cursor_execute", record)
+    with sqlite_trace(sqlite_storage) as seen, sqlite_storage.unit_of_work() as uow:
+        uow.commit()
     assert seen == []
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
+import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
 
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import Priority
+from helpdesk_core.domain.values import EntityKind, EntityRef, Priority
+from helpdesk_core.errors import StorageError
 from helpdesk_core.testing import strategies
 from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
 from helpdesk_sqlalchemy import SqlAlchemyStorage
-from helpdesk_sqlalchemy.storage import query_statement
-from sa_support import executed_queue_statement, wipe_tickets
+from helpdesk_sqlalchemy.convert import TICKET_COLUMNS
+from helpdesk_sqlalchemy.queue import query_parameters, query_statement
+from sa_support import executed_queue_statement, queue_statements, sqlite_trace, wipe_tickets
 
 WORKFLOW = Workflow.default()
 
@@ -141,21 +143,13 @@ def test_a_page_costs_two_queries_however_many_tickets_have_tags(
 ) -> None:
     store_tickets(storage, [open_ticket(tags=["vip", f"t{i}"], at=T0 + timedelta(seconds=i))
                             for i in range(40)])
-    selects: list[str] = []
-
-    def record(conn: Connection, cursor: object, statement: str, *args: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-
-    event.listen(storage.engine, "before_cursor_execute", record)
-    try:
-        with storage.unit_of_work(read_only=True) as uow:
-            page = uow.tickets.query(TicketQuery(limit=25))
-    finally:
-        event.remove(storage.engine, "before_cursor_execute", record)
+    statements = queue_statements(storage, TicketQuery(limit=25))
+    with storage.unit_of_work(read_only=True) as uow:
+        page = uow.tickets.query(TicketQuery(limit=25))
     assert len(page.items) == 25
     assert all(len(t.tags) == 2 for t in page.items)
-    assert len(selects) == 2, selects
+    assert len(statements) == 2, statements
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql, _ in statements)
 
 
 def test_tickets_written_in_the_unit_are_in_its_queue(storage: SqlAlchemyStorage) -> None:
@@ -201,8 +195,63 @@ def _sqlite_plan(storage: SqlAlchemyStorage, query: TicketQuery) -> str:
 def test_the_queue_statement_is_the_one_the_repository_runs(
     sqlite_storage: SqlAlchemyStorage,
 ) -> None:
-    statement, _ = executed_queue_statement(sqlite_storage, TicketQuery(customer_id="c-1"))
-    compiled = str(query_statement(TicketQuery(customer_id="c-1"), "sqlite").compile(
-        dialect=sqlite_storage.engine.dialect))
-    assert statement == compiled
+    query = TicketQuery(customer_id="c-1")
+    statement, parameters = executed_queue_statement(sqlite_storage, query)
+    compiled = query_statement(query, "sqlite").params(query_parameters(query)).compile(
+        dialect=sqlite_storage.engine.dialect, compile_kwargs={"render_postcompile": True})
+    assert statement == compiled.string
+    assert list(parameters) == ["c-1", 51, 0]  # customer, LIMIT, OFFSET
+    # What SQLite itself runs is that statement, with those values.
+    with sqlite_trace(sqlite_storage) as ran, sqlite_storage.unit_of_work(read_only=True) as uow:
+        uow.tickets.query(query)
+    expanded = statement.replace("?", "'c-1'", 1).replace("?", "51", 1).replace("?", "0", 1)
+    assert expanded in ran, ran
     assert "ix_tickets_customer" in _sqlite_plan(sqlite_storage, TicketQuery(customer_id="c"))
+
+
+# -- the page read on the driver --------------------------------------------------------------
+
+
+def test_driver_rows_give_the_same_tickets_as_sqlalchemy_rows(storage: SqlAlchemyStorage) -> None:
+    full = open_ticket(tags=["vip", "b2b"], links=[EntityRef(EntityKind.ORDER, "shop", "O-1"),
+                                                   EntityRef(EntityKind.INVOICE, "erp", "I-9")],
+                       custom_fields={"weight": 2.5, "rma": "R-5", "gift": True},
+                       team="returns", assignee="agent-1", language="cs")
+    full.set_due(T0 + timedelta(hours=5, microseconds=7), at=T0, actor=AGENT)
+    bare = open_ticket(at=T0 + timedelta(seconds=1))
+    store_tickets(storage, [full, bare])
+    with storage.unit_of_work(read_only=True) as uow:
+        paged = {t.id: t for t in uow.tickets.query(TicketQuery(limit=10)).items}
+        loaded = {t.id: uow.tickets.get(t.id) for t in (full, bare)}
+    assert set(paged) == {full.id, bare.id}
+    for ticket_id, ticket in loaded.items():
+        assert paged[ticket_id].snapshot() == ticket.snapshot()
+    assert paged[full.id].custom_fields == {"weight": 2.5, "rma": "R-5", "gift": True}
+    assert paged[full.id].due_at == T0 + timedelta(hours=5, microseconds=7)
+    assert paged[full.id].created_at.tzinfo is UTC
+
+
+def test_the_driver_columns_are_the_ticket_fields_in_order() -> None:
+    fields = [f.name for f in attrs.fields(Ticket)
+              if f.name not in ("tags", "pending_events", "pending_articles")]
+    assert list(TICKET_COLUMNS) == fields
+
+
+def test_compiled_shapes_are_kept_within_a_bound(sqlite_storage: SqlAlchemyStorage) -> None:
+    reader = sqlite_storage.queue
+    for limit in range(1, 301):
+        reader.statement_for(TicketQuery(limit=limit))
+    assert len(reader._shapes) == 256
+    # The same shape with other values reuses its compiled text.
+    first, _ = reader.statement_for(TicketQuery(team="a", limit=300))
+    again, params = reader.statement_for(TicketQuery(team="b", limit=300))
+    assert first is again
+    assert "b" in params
+
+
+def test_a_driver_error_is_a_storage_error(sqlite_storage: SqlAlchemyStorage) -> None:
+    with sqlite_storage.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE tickets RENAME COLUMN subject TO title")
+    with sqlite_storage.unit_of_work(read_only=True) as uow, \
+            pytest.raises(StorageError, match=r"reading the queue failed.*subject"):
+        uow.tickets.query(TicketQuery())

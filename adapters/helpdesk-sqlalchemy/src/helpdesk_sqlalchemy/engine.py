@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -188,13 +189,16 @@ def _configure_sqlite(
         statement = "BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN"
         # The busy timeout already waited; a few more attempts cover writers that keep the
         # lock longer than that under heavy load. BEGIN has no effects, so retrying is safe.
+        # Sent on the driver connection: every unit of work begins here, and SQLAlchemy's
+        # execution machinery would cost more than the BEGIN itself.
+        driver = conn.connection.dbapi_connection
         for attempt in range(retries + 1):
             try:
-                conn.exec_driver_sql(statement)
+                driver.execute(statement)  # type: ignore[union-attr]
                 return
-            except exc.OperationalError as error:
+            except sqlite3.OperationalError as error:
                 if attempt == retries or not is_locked_error(error):
-                    raise
+                    raise exc.OperationalError(statement, (), error) from error
                 time.sleep(min(0.05 * 2**attempt, 1.0))
 
 

@@ -20,18 +20,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
-    and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
-    literal,
-    or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy import exc as sa_exc
@@ -42,8 +36,7 @@ from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
-from helpdesk_core.domain.queue import Page, QueueSort, TicketQuery
-from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.errors import (
     ConcurrencyError,
@@ -59,10 +52,10 @@ from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyMessageIndex,
     SqlAlchemyOutbox,
 )
+from helpdesk_sqlalchemy.queue import QueueReader
 from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
+from helpdesk_sqlalchemy.tables import articles as article_rows
 from helpdesk_sqlalchemy.tables import (
-    ACTIVE_CATEGORIES,
-    active_only,
     contact_emails,
     contact_phones,
     contacts,
@@ -73,7 +66,6 @@ from helpdesk_sqlalchemy.tables import (
     ticket_tags,
     tickets,
 )
-from helpdesk_sqlalchemy.tables import articles as article_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -121,6 +113,7 @@ class SqlAlchemyStorage:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.queue = QueueReader(engine.dialect)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Self:
@@ -229,89 +222,6 @@ class _Repository:
         return self._uow.connection()
 
 
-def _sort_columns(sort: QueueSort) -> list[Any]:
-    if sort is QueueSort.PRIORITY:
-        return [tickets.c.priority_rank, tickets.c.created_at, tickets.c.id]
-    if sort is QueueSort.DUE:
-        return [tickets.c.due_sort, tickets.c.id]
-    return [tickets.c.created_at, tickets.c.id]
-
-
-def _category_filter(
-    categories: frozenset[StatusCategory], dialect: str
-) -> ColumnElement[bool]:
-    values = tuple(c.value for c in StatusCategory if c in categories)  # canonical order
-    if values == ACTIVE_CATEGORIES:
-        return active_only()
-    chosen = tickets.c.status_category.in_(
-        bindparam("status_categories", values, expanding=True, literal_execute=True)
-    )
-    if dialect == "sqlite" and values and set(values) < set(ACTIVE_CATEGORIES):
-        # Redundant, but SQLite uses a partial index only when the query repeats its
-        # predicate. (PostgreSQL proves the implication itself, and the repeated term would
-        # only skew its row estimates.)
-        return and_(chosen, active_only())
-    return chosen
-
-
-def _incident_type_filter(key: str) -> ColumnElement[bool]:
-    # "key or anything below it", as a range instead of LIKE: no escaping of '_' and '%', no
-    # case folding, and an index range scan. Under code-point order the strings that start
-    # with "key/" are exactly those in ["key/", "key0"), '0' being the successor of '/'.
-    column = tickets.c.incident_type
-    subtree = and_(column >= key + "/", column < key + "0")
-    if key == "":  # the model treats a missing incident type as ""
-        return or_(column.is_(None), column == "", subtree)
-    return or_(column == key, subtree)
-
-
-def query_conditions(query: TicketQuery, dialect: str) -> list[ColumnElement[bool]]:
-    """WHERE terms equivalent to ``TicketQuery.matches`` plus the keyset start."""
-    t = tickets.c
-    conditions: list[ColumnElement[bool]] = []
-    if query.status_categories is not None:
-        conditions.append(_category_filter(query.status_categories, dialect))
-    if query.team is not None:
-        conditions.append(t.team == query.team)
-    if query.assignee is not None:
-        conditions.append(t.assignee == query.assignee)
-    if query.unassigned:
-        conditions.append(t.assignee.is_(None))
-    if query.incident_type is not None:
-        conditions.append(_incident_type_filter(query.incident_type))
-    if query.customer_id is not None:
-        conditions.append(t.customer_id == query.customer_id)
-    if query.organisation_id is not None:
-        conditions.append(t.organisation_id == query.organisation_id)
-    if query.priorities is not None:
-        conditions.append(t.priority.in_(sorted(p.value for p in query.priorities)))
-    for tag in sorted(query.tags):
-        conditions.append(
-            exists().where(ticket_tags.c.ticket_id == t.id, ticket_tags.c.tag == tag)
-        )
-    start = query.after_key()
-    if start is not None:
-        columns = _sort_columns(query.sort)
-        key = tuple_(*columns)
-        bound = tuple_(*(literal(v, c.type) for v, c in zip(start, columns, strict=True)))
-        conditions.append(key < bound if query.sort.descending else key > bound)
-    return conditions
-
-
-def query_statement(query: TicketQuery, dialect: str) -> Select[Any]:
-    """The SELECT for one page: ``limit + 1`` rows, the last only proving there is more.
-
-    ``dialect`` is the backend's name ("sqlite", "postgresql")."""
-    columns = _sort_columns(query.sort)
-    order = [c.desc() if query.sort.descending else c.asc() for c in columns]
-    return (
-        select(tickets)
-        .where(*query_conditions(query, dialect))
-        .order_by(*order)
-        .limit(query.limit + 1)
-    )
-
-
 # Statements of the ticket repository, built once (building costs more than running them).
 _TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("key"))
 _TICKET_BY_NUMBER = select(tickets).where(tickets.c.number == bindparam("key"))
@@ -383,9 +293,7 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def query(self, query: TicketQuery) -> Page[Ticket]:
-        conn = self._conn()
-        rows = conn.execute(query_statement(query, conn.dialect.name)).mappings().all()
-        return Page.of(self._build(conn, rows), query)
+        return Page.of(self._uow.storage.queue.page(self._conn(), query), query)
 
     @guarded
     def history(self, ticket_id: str) -> list[TicketEvent]:
