@@ -196,8 +196,16 @@ def executed_queue_statement(
 
 
 def queue_statements(storage: SqlAlchemyStorage, query: Any) -> list[tuple[str, Any]]:
-    """Every statement (text, parameters) that reading one queue page sends to the driver,
-    as the queue reader logs them."""
+    """Every statement (text, parameters) that reading one queue page sends to the driver."""
+    with driver_statements() as seen, storage.unit_of_work(read_only=True) as uow:
+        uow.tickets.query(query)
+    return seen
+
+
+@contextlib.contextmanager
+def driver_statements() -> Iterator[list[tuple[str, Any]]]:
+    """The statements (text, parameters) the adapter runs on the DB-API cursor meanwhile, as
+    ``helpdesk_sqlalchemy.driver`` logs them."""
     import logging
 
     seen: list[tuple[str, Any]] = []
@@ -207,17 +215,15 @@ def queue_statements(storage: SqlAlchemyStorage, query: Any) -> list[tuple[str, 
             assert isinstance(record.args, tuple)
             seen.append((str(record.args[0]), record.args[1]))
 
-    logger = logging.getLogger("helpdesk_sqlalchemy.queue")
+    logger = logging.getLogger("helpdesk_sqlalchemy.driver")
     handler, level = Recorder(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        with storage.unit_of_work(read_only=True) as uow:
-            uow.tickets.query(query)
+        yield seen
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    return seen
 
 
 @contextlib.contextmanager

@@ -253,5 +253,5 @@ def test_a_driver_error_is_a_storage_error(sqlite_storage: SqlAlchemyStorage) ->
     with sqlite_storage.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE tickets RENAME COLUMN subject TO title")
     with sqlite_storage.unit_of_work(read_only=True) as uow, \
-            pytest.raises(StorageError, match=r"reading the queue failed.*subject"):
+            pytest.raises(StorageError, match=r"query failed.*subject"):
         uow.tickets.query(TicketQuery())

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
-
 from helpdesk_sqlalchemy import SqlAlchemyStorage
+from sa_support import driver_statements
 
 
 def test_next_value_is_one_upsert_statement(storage: SqlAlchemyStorage) -> None:
-    statements: list[str] = []
-
-    def record(conn: Connection, cursor: object, statement: str, *args: object) -> None:
-        statements.append(" ".join(statement.split()))
-
     with storage.unit_of_work() as uow:
         uow.sequences.next_value("warm-up")  # the transaction has begun after this
-        event.listen(storage.engine, "before_cursor_execute", record)
-        try:
+        with driver_statements() as seen:
             assert uow.sequences.next_value("ticket:2026") == 1
             assert uow.sequences.next_value("ticket:2026") == 2
-        finally:
-            event.remove(storage.engine, "before_cursor_execute", record)
         uow.commit()
+    statements = [" ".join(sql.split()) for sql, _ in seen]
     assert len(statements) == 2
     assert all("ON CONFLICT (scope) DO UPDATE" in s and "RETURNING" in s for s in statements)
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from helpdesk_core.errors import NotFound, ValidationError
+from helpdesk_sqlalchemy import driver
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
 from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
 from helpdesk_sqlalchemy.tables import blobs
@@ -50,8 +51,8 @@ class SqlAlchemyBlobStore:
             # Same database: the blob joins the unit's transaction.
             with storage_errors("storing a blob"):
                 conn = unit.connection()
-                conn.execute(_put_statement(conn.dialect.name),
-                             {"key": key, "data": content, "size": len(content)})
+                driver.execute(conn, _put_statement(conn.dialect.name),
+                               {"key": key, "data": content, "size": len(content)})
             return key
         writer = self.engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with storage_errors("storing a blob"), writer as conn, conn.begin():

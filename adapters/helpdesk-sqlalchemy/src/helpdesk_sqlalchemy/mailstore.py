@@ -16,6 +16,7 @@ from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
+from helpdesk_sqlalchemy import driver
 from helpdesk_sqlalchemy.engine import UnitRepository, guarded
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
@@ -26,7 +27,7 @@ def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: st
     """Insert; a key conflict is a StorageError after which the caller rolls back (no
     savepoint: the port says the transaction must not go on)."""
     try:
-        conn.execute(table.insert(), row)
+        driver.execute(conn, _INSERTS[table.name], row)
     except sa_exc.IntegrityError as exc:
         raise StorageError(conflict) from exc
     except sa_exc.SQLAlchemyError as exc:
@@ -34,8 +35,10 @@ def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: st
 
 
 # Built once: constructing a statement costs more than running it on SQLite.
+_INSERTS = {table.name: table.insert() for table in (mail_messages, mail_staging, outbox)}
 _FIND_MESSAGES = (
-    select(mail_messages)
+    select(mail_messages.c.message_id, mail_messages.c.fingerprint, mail_messages.c.ticket_id,
+           mail_messages.c.article_id, mail_messages.c.direction, mail_messages.c.at)
     .where(mail_messages.c.message_id.in_(bindparam("ids", expanding=True)))
     .order_by(mail_messages.c.at)
 )
@@ -63,11 +66,14 @@ class SqlAlchemyMessageIndex(UnitRepository):
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         if not message_ids:
             return []
-        rows = self._conn().execute(_FIND_MESSAGES, {"ids": list(message_ids)}).mappings()
-        return [MessageRecord(message_id=r["message_id"], ticket_id=r["ticket_id"],
-                              direction=Direction(r["direction"]), at=r["at"],
-                              article_id=r["article_id"], fingerprint=r["fingerprint"] or None)
-                for r in rows]
+        conn = self._conn()
+        rows = driver.fetch(conn, _FIND_MESSAGES, {"ids": list(message_ids)},
+                            shape=len(message_ids))
+        read_at = driver.reader(conn, mail_messages.c.at)
+        return [MessageRecord(message_id=message_id, ticket_id=ticket_id,
+                              direction=Direction(direction), at=read_at(at),
+                              article_id=article_id, fingerprint=fingerprint or None)
+                for message_id, fingerprint, ticket_id, article_id, direction, at in rows]
 
 
 def _staged_row(mail: StagedMail) -> dict[str, Any]:
@@ -175,7 +181,7 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
 class SqlAlchemyOutbox(UnitRepository):
     @guarded
     def add(self, message: OutboxMessage) -> None:
-        self._conn().execute(outbox.insert(), _outbox_row(message))
+        driver.execute(self._conn(), _INSERTS["outbox"], _outbox_row(message))
 
     @guarded
     def get(self, message_id: str) -> OutboxMessage:
@@ -234,5 +240,6 @@ class SqlAlchemyOutbox(UnitRepository):
     @guarded
     def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
         # Only the first recipient is indexed; acknowledgements have exactly one.
-        return int(self._conn().execute(
-            _COUNT_SENT, {"recipient": recipient, "kind": kind, "since": since}).scalar_one())
+        [(count,)] = driver.fetch(self._conn(), _COUNT_SENT,
+                                  {"recipient": recipient, "kind": kind, "since": since})
+        return int(count)

@@ -12,16 +12,14 @@ Every value a query filters on travels as a bound parameter named by
 :func:`query_parameters`; only the shape (category and priority sets, which are small enums,
 and the page size) is rendered into the SQL text.
 
-These statements bypass SQLAlchemy's ``echo`` and cursor events; the logger
-``helpdesk_sqlalchemy.queue`` shows each of them, with its parameters, at DEBUG level.
+The statements run through :mod:`helpdesk_sqlalchemy.driver` (and are logged there).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, tuple_
@@ -30,13 +28,11 @@ from sqlalchemy.engine import Connection, Dialect
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.errors import StorageError
 from helpdesk_sqlalchemy.convert import TICKET_COLUMNS, ticket_from_values
+from helpdesk_sqlalchemy.driver import Compiled, run
 from helpdesk_sqlalchemy.tables import ACTIVE_CATEGORIES, active_only, ticket_tags, tickets
 
 __all__ = ["QueueReader", "query_parameters", "query_statement"]
-
-log = logging.getLogger(__name__)
 
 _SHAPES_KEPT = 256  # compiled shapes per engine; a handful are in use at any time
 
@@ -152,63 +148,25 @@ def _shape(query: TicketQuery) -> tuple[Any, ...]:
             query.limit)
 
 
-class _Compiled:
-    """One statement compiled for one dialect: its text and how to bind its parameters."""
-
-    def __init__(self, statement: Any, dialect: Dialect, values: dict[str, Any]) -> None:
-        # Compiled with one set of values (rendering expanded lists needs them); later
-        # executions bind their own.
-        compiled = statement.params(values).compile(
-            dialect=dialect, compile_kwargs={"render_postcompile": True})
-        self.sql = compiled.string
-        self.positional = compiled.positiontup is not None
-        names = list(compiled.positiontup or compiled.binds)
-        self.names = names
-        # Values fixed by the shape (the LIMIT) were bound when the statement was built.
-        self.fixed = {name: compiled.binds[name].effective_value for name in names
-                      if name not in values}
-        processors: dict[str, Callable[[Any], Any]] = {}
-        for name in names:
-            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                processors[name] = processor
-        self.processors = processors
-
-    def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        if self.fixed:
-            values = {**self.fixed, **values}
-        processors = self.processors
-        if processors:
-            values = {k: processors[k](v) if k in processors else v for k, v in values.items()}
-        if self.positional:
-            return tuple([values[name] for name in self.names])
-        return values
-
-
 class QueueReader:
     """Pages of the agent queue for one engine; compiled shapes are kept per engine."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._shapes: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
-        self._tag_lookups: dict[int, _Compiled] = {}
+        self._shapes: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
+        self._tag_lookups: dict[int, Compiled] = {}
         self._lock = threading.Lock()
         self._read_ticket = ticket_from_values(dialect)
-        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
 
     def page(self, conn: Connection, query: TicketQuery) -> list[Ticket]:
         """Up to ``limit + 1`` tickets in queue order, read in ``conn``'s transaction."""
-        sql, params = self.statement_for(query)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = query_parameters(query)
+        cursor = run(conn, self._compiled(query, values), values)
         try:
-            _execute(cursor, sql, params)
             rows = cursor.fetchall()
-            tags = self._tags(cursor, [row[0] for row in rows])
-        except self._driver_error as error:
-            raise StorageError(f"reading the queue failed: {type(error).__name__}: {error}"
-                               ) from error
         finally:
             cursor.close()
+        tags = self._tags(conn, [row[0] for row in rows])
         read = self._read_ticket
         return [read(row, tags.get(row[0], ())) for row in rows]
 
@@ -218,7 +176,7 @@ class QueueReader:
         compiled = self._compiled(query, values)
         return compiled.sql, compiled.parameters(values)
 
-    def _tags(self, cursor: Any, ids: list[str]) -> dict[str, list[str]]:
+    def _tags(self, conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         if not ids:
             return {}
         values = {f"id_{i}": ticket_id for i, ticket_id in enumerate(ids)}
@@ -227,21 +185,25 @@ class QueueReader:
             statement = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
                 ticket_tags.c.ticket_id.in_([bindparam(name) for name in values]))
             lookup = self._tag_lookups.setdefault(
-                len(ids), _Compiled(statement, self.dialect, values))
-        _execute(cursor, lookup.sql, lookup.parameters(values))
+                len(ids), Compiled(statement, self.dialect, values))
+        cursor = run(conn, lookup, values)
+        try:
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
         tags: dict[str, list[str]] = {}
-        for ticket_id, tag in cursor.fetchall():
+        for ticket_id, tag in found:
             tags.setdefault(ticket_id, []).append(tag)
         return tags
 
-    def _compiled(self, query: TicketQuery, values: dict[str, Any]) -> _Compiled:
+    def _compiled(self, query: TicketQuery, values: dict[str, Any]) -> Compiled:
         shape = _shape(query)
         with self._lock:
             found = self._shapes.get(shape)
             if found is not None:
                 self._shapes.move_to_end(shape)
                 return found
-        compiled = _Compiled(query_statement(query, self.dialect.name), self.dialect, values)
+        compiled = Compiled(query_statement(query, self.dialect.name), self.dialect, values)
         with self._lock:
             self._shapes[shape] = compiled
             while len(self._shapes) > _SHAPES_KEPT:
@@ -249,8 +211,3 @@ class QueueReader:
         return compiled
 
 
-
-def _execute(cursor: Any, sql: str, params: Sequence[Any] | dict[str, Any]) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("%s %r", sql, params)
-    cursor.execute(sql, params)

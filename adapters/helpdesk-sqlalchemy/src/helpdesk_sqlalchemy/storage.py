@@ -45,7 +45,7 @@ from helpdesk_core.errors import (
     TicketNotFound,
     ValidationError,
 )
-from helpdesk_sqlalchemy import convert
+from helpdesk_sqlalchemy import convert, driver
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
 from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyMailStaging,
@@ -240,6 +240,10 @@ _ARTICLES = (select(article_rows).where(article_rows.c.ticket_id == bindparam("t
 _TAGS_OF = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
     ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
 _TAGS_OF_ONE = select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
+_INSERT_TICKET = insert(tickets)
+_INSERT_TAG = insert(ticket_tags)
+_INSERT_EVENT = insert(ticket_events)
+_INSERT_ARTICLE = insert(article_rows)
 
 
 class SqlAlchemyTicketRepository(_Repository):
@@ -250,7 +254,7 @@ class SqlAlchemyTicketRepository(_Repository):
         row = convert.ticket_to_row(ticket)
         row["version"] = 1
         try:
-            conn.execute(insert(tickets), row)
+            driver.execute(conn, _INSERT_TICKET, row)
         except sa_exc.IntegrityError as error:
             raise StorageError(f"ticket {ticket.number} already exists") from error
         self._uow._wrote_aggregates = True
@@ -275,8 +279,9 @@ class SqlAlchemyTicketRepository(_Repository):
         expected = ticket.version
         row = convert.ticket_to_row(ticket)
         del row["id"], row["version"]
-        result = conn.execute(_SAVE_TICKET, {**row, "b_id": ticket.id, "b_expected": expected})
-        if result.rowcount != 1:
+        changed = driver.execute(conn, _SAVE_TICKET,
+                                 {**row, "b_id": ticket.id, "b_expected": expected})
+        if changed != 1:
             found = conn.execute(_TICKET_EXISTS, {"key": ticket.id}).first()
             if found is None:
                 raise TicketNotFound(ticket.id)
@@ -286,7 +291,7 @@ class SqlAlchemyTicketRepository(_Repository):
         events, new_articles = ticket.collect()
         first_position = 1
         if new_articles:
-            last = conn.execute(_LAST_POSITION, {"ticket_id": ticket.id}).scalar_one()
+            [(last,)] = driver.fetch(conn, _LAST_POSITION, {"ticket_id": ticket.id})
             first_position = (last or 0) + 1
         self._insert_changes(conn, events, new_articles, first_position=first_position)
         ticket.version = expected + 1
@@ -329,10 +334,10 @@ class SqlAlchemyTicketRepository(_Repository):
     def _insert_tags(conn: Connection, ticket_id: str, tags: Iterable[str]) -> None:
         values = [{"ticket_id": ticket_id, "tag": tag} for tag in sorted(tags)]
         if values:
-            conn.execute(insert(ticket_tags), values)
+            driver.execute(conn, _INSERT_TAG, values)
 
     def _sync_tags(self, conn: Connection, ticket_id: str, tags: frozenset[str]) -> None:
-        stored = set(conn.execute(_TAGS_OF_ONE, {"ticket_id": ticket_id}).scalars())
+        stored = {tag for (tag,) in driver.fetch(conn, _TAGS_OF_ONE, {"ticket_id": ticket_id})}
         removed = stored - tags
         if removed:
             conn.execute(
@@ -351,10 +356,11 @@ class SqlAlchemyTicketRepository(_Repository):
         first_position: int,
     ) -> None:
         if events:
-            conn.execute(insert(ticket_events), [convert.event_to_row(e) for e in events])
+            driver.execute(conn, _INSERT_EVENT, [convert.event_to_row(e) for e in events])
         if new_articles:
-            conn.execute(
-                insert(article_rows),
+            driver.execute(
+                conn,
+                _INSERT_ARTICLE,
                 [
                     convert.article_to_row(a, position=first_position + i)
                     for i, a in enumerate(new_articles)
@@ -442,7 +448,8 @@ class SqlAlchemyContactRepository(_Repository):
 
     @staticmethod
     def _owner_of(conn: Connection, email: str) -> str | None:
-        return conn.execute(_EMAIL_OWNER, {"email": email}).scalar_one_or_none()
+        found = driver.fetch(conn, _EMAIL_OWNER, {"email": email})
+        return found[0][0] if found else None
 
     @staticmethod
     def _insert_details(conn: Connection, contact: Contact) -> None:
@@ -554,4 +561,5 @@ class SqlAlchemySequenceAllocator(_Repository):
         """One atomic upsert: concurrent callers queue on the counter row until commit."""
         conn = self._conn()
         stmt = _next_value_statement(conn.dialect.name)
-        return int(conn.execute(stmt, {"scope": scope}).scalar_one())
+        [(value,)] = driver.fetch(conn, stmt, {"scope": scope})
+        return int(value)

@@ -1,0 +1,169 @@
+"""Statements compiled once by SQLAlchemy and run on the DB-API cursor.
+
+On the hot paths (the agent queue, a mail's transaction) SQLAlchemy's per-execution work —
+cache key, parameter processing, result objects, events — costs several times what SQLite
+needs to run the statement. Here a Core statement is compiled once per pooled connection
+(and per set of column keys) and afterwards executed on that connection's DB-API cursor,
+inside the unit's transaction, with the column types' own bind processors. SQLAlchemy stays
+the only definition of the SQL.
+
+Driver errors leave as SQLAlchemy's ``DBAPIError`` subclasses (``IntegrityError`` ...), so
+the callers' error handling is the same on both paths. These statements skip SQLAlchemy's
+``echo`` and cursor events: the ``helpdesk_sqlalchemy.driver`` logger shows each of them,
+with its parameters, at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Dialect
+
+__all__ = ["Compiled", "compiled", "execute", "fetch", "reader", "run"]
+
+log = logging.getLogger(__name__)
+
+_CACHE = "helpdesk_compiled"  # key in the pooled connection's ``info``
+_KEPT = 512  # compiled statements per pooled connection
+
+Params = Mapping[str, Any]
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s")
+
+
+class Compiled:
+    """One statement compiled for one dialect: its text and how to bind its parameters.
+
+    ``values`` are one set of parameters (rendering expanded lists needs them); later
+    executions bind their own. Parameters the statement fixed when it was built (a LIMIT)
+    keep their value.
+    """
+
+    def __init__(self, statement: Any, dialect: Dialect, values: Params,
+                 column_keys: Sequence[str] | None = None) -> None:
+        if column_keys is not None:  # INSERT / UPDATE: the columns the values name
+            compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))
+        else:  # expanded lists are rendered for the values given: part of the cache key
+            compiled = statement.params(values).compile(
+                dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql: str = compiled.string
+        self.positional = compiled.positiontup is not None
+        # The placeholders in the text, in order (an expanded list "ids" became ids_1, ...).
+        self.names: list[str] = (list(compiled.positiontup) if self.positional
+                                 else _PYFORMAT.findall(self.sql))
+        binds = compiled.binds
+        self.expanding = {name for name, bind in binds.items()
+                          if bind.expanding and not bind.literal_execute}
+        self.fixed = {name: bind.effective_value for name, bind in binds.items()
+                      if name not in values and name not in self.expanding}
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        self.processors = processors
+
+    def parameters(self, values: Params) -> Sequence[Any] | dict[str, Any]:
+        bound = {**self.fixed, **values} if self.fixed else dict(values)
+        for name, process in self.processors.items():
+            if name in bound:
+                value = bound[name]
+                bound[name] = ([process(v) for v in value] if name in self.expanding
+                               else process(value))
+        for name in self.expanding:
+            bound.update((f"{name}_{i}", v) for i, v in enumerate(bound.pop(name), 1))
+        if self.positional:
+            return tuple([bound[name] for name in self.names])
+        return {name: bound[name] for name in self.names}
+
+
+def compiled(conn: Connection, statement: Any, values: Params, *,
+             shape: Hashable = None) -> Compiled:
+    """``statement`` compiled for ``conn``'s pooled connection (cached there).
+
+    ``statement`` must be long-lived (a module constant): the cache is keyed by its identity.
+    An INSERT or UPDATE is compiled for exactly the keys of ``values`` (as SQLAlchemy does);
+    a statement with an expanding list parameter passes the list's length as ``shape``.
+    """
+    columns = bool(statement.is_dml)
+    keys = (tuple(values) if columns else (), shape)
+    info = conn.connection.info
+    cache: dict[tuple[int, Any], tuple[Any, Compiled]] | None = info.get(_CACHE)
+    if cache is None:
+        cache = info[_CACHE] = {}
+    found = cache.get((id(statement), keys))
+    if found is not None:
+        return found[1]
+    result = Compiled(statement, conn.dialect, values, keys[0] if columns else None)
+    if len(cache) >= _KEPT:
+        cache.clear()
+    # The statement is kept with its compiled form so that its id cannot be reused.
+    cache[(id(statement), keys)] = (statement, result)
+    return result
+
+
+def run(conn: Connection, done: Compiled, params: Params | Sequence[Params]) -> Any:
+    """Execute a compiled statement on ``conn``'s DB-API cursor; the cursor."""
+    many = not isinstance(params, Mapping)
+    try:
+        if isinstance(params, Mapping):
+            bound: Any = done.parameters(params)
+        else:
+            bound = [done.parameters(row) for row in params]
+    except Exception as error:  # a value the column type refuses, as SQLAlchemy reports it
+        raise exc.StatementError(f"(in processing bind) {error}", done.sql, params, error
+                                 ) from error
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %r", done.sql, bound)
+    driver: Any = conn.connection.dbapi_connection
+    cursor: Any = driver.cursor()
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            cursor.executemany(done.sql, bound)
+        else:
+            cursor.execute(done.sql, bound)
+    except dbapi_error as error:
+        cursor.close()
+        raise exc.DBAPIError.instance(done.sql, params, error, dbapi_error,
+                                      dialect=conn.dialect) from error
+    return cursor
+
+
+def _run(conn: Connection, statement: Any, params: Params | Sequence[Params],
+         shape: Hashable) -> Any:
+    first = params if isinstance(params, Mapping) else params[0]
+    return run(conn, compiled(conn, statement, first, shape=shape), params)
+
+
+def execute(conn: Connection, statement: Any, params: Params | Sequence[Params]) -> int:
+    """Run a statement that returns no rows (one set of parameters, or many); its rowcount."""
+    cursor = _run(conn, statement, params, None)
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def fetch(conn: Connection, statement: Any, params: Params, *,
+          shape: Hashable = None) -> list[Any]:
+    """Run a statement that returns rows; the driver's rows (tuples)."""
+    cursor = _run(conn, statement, params, shape)
+    try:
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def reader(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """How SQLAlchemy would turn ``column``'s driver value into a Python value on ``conn``'s
+    dialect (timestamps on SQLite are text, JSON may be text): its type's result processor."""
+    processor = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    return processor if processor is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
