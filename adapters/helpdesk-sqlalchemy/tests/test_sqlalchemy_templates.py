@@ -8,6 +8,7 @@ from helpdesk_core import Settings, bootstrap
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
 from helpdesk_core.testing.template_contract import TemplateStoreContract
 from helpdesk_sqlalchemy import SqlAlchemyStorage, SqlAlchemyTemplateStore
+from helpdesk_sqlalchemy.templates import message_templates
 from test_contract import own_hypothesis_tests
 
 
@@ -39,3 +40,17 @@ def test_templates_saved_through_the_facade_survive_a_restart(url: str) -> None:
         [saved] = desk.templates(key="thanks")
         assert saved.body_text == "Děkujeme, {{ customer.name }}."
         assert saved.updated_at is not None
+
+
+def test_templates_are_read_in_the_callers_unit_of_work(storage: SqlAlchemyStorage) -> None:
+    store = SqlAlchemyTemplateStore(storage.engine)
+    with storage.unit_of_work() as uow:
+        uow.connection().execute(message_templates.insert(), {
+            "key": "acknowledgement", "language": "de", "incident_type": "",
+            "kind": "acknowledgement",
+            "name": "Eingang", "subject": "Ihre Anfrage", "body_text": "Danke."})
+        # Not committed: only a read in the same transaction sees it.
+        assert [t.language for t in store.all(key="acknowledgement", unit=uow)] == ["de"]
+        assert store.all(key="acknowledgement") == []
+        # A unit of another database is no transaction of this store's.
+        assert store.all(key="acknowledgement", unit=object()) == []

@@ -26,7 +26,7 @@ class InMemoryTemplateStore:
         with self._lock:
             return self._templates.pop((key, language, incident_type), None) is not None
 
-    def all(self, *, key: str | None = None) -> list[MessageTemplate]:
+    def all(self, *, key: str | None = None, unit: object = None) -> list[MessageTemplate]:
         found = [t for t in self._templates.values() if key is None or t.key == key]
         return sorted(found, key=template_order)
 

@@ -22,9 +22,13 @@ class TemplateStore(Protocol):
     def delete(self, key: str, language: str, incident_type: str | None = None) -> bool:
         """Remove it; False when there was none."""
 
-    def all(self, *, key: str | None = None) -> list[MessageTemplate]:
+    def all(self, *, key: str | None = None, unit: object = None) -> list[MessageTemplate]:
         """Every template (or those with ``key``), ordered by key, language, incident type
-        (the one for every incident type first)."""
+        (the one for every incident type first).
+
+        ``unit`` is the caller's open unit of work, if any: a store that keeps its templates
+        in the same database may read them in that transaction instead of opening its own
+        (as ``BlobStore.put`` does); any other store ignores it."""
 
     def migrate(self) -> None:
         """Create or upgrade what the store needs; a no-op where there is nothing to do."""

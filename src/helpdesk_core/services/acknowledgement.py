@@ -83,12 +83,14 @@ def render_acknowledgement(
     return rendered.subject, rendered.text
 
 
-def acknowledgement_for(deps: Deps, ticket: Ticket, customer: Contact | None) -> tuple[str, str]:
-    """Subject and text with the full template context, stored templates included."""
+def acknowledgement_for(deps: Deps, ticket: Ticket, customer: Contact | None, *,
+                        unit: object = None) -> tuple[str, str]:
+    """Subject and text with the full template context, stored templates included (read in
+    ``unit``, the caller's open unit of work, where the template store can)."""
     languages = language_chain(ticket.language, customer.language if customer else None,
                                deps.default_language)
     template = _choose(ticket, languages, deps.mail_policy.ack_templates,
-                       deps.templates.all(key=_KEY))
+                       deps.templates.all(key=_KEY, unit=unit))
     context = build_context(deps, ticket, language=template.language, customer=customer)
     try:
         rendered = render_message(template, context, limits=deps.template_limits)

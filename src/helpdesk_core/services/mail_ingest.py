@@ -506,7 +506,7 @@ def _acknowledge(deps: Deps, uow: UnitOfWork, ticket: Ticket, p: _Prepared,
         return None, "rate-limit"
     # The deployment's acknowledgement template for this incident type and language (stored
     # ones first, then MailPolicy.ack_templates, then the built-in ones).
-    subject, text = acknowledgement_for(deps, ticket, customer)
+    subject, text = acknowledgement_for(deps, ticket, customer, unit=uow)
     message_id = f"<{new_id()}@{policy.message_id_domain}>"
     article = ticket.add_article(
         direction=Direction.OUTBOUND, channel=Channel.EMAIL, author=ACKNOWLEDGER,

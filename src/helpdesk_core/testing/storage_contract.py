@@ -353,6 +353,25 @@ class StorageContract:
             uow.contacts.add(Contact.create(name="B", email="same@example.com"))
             uow.commit()
 
+    def test_a_contact_id_is_added_once_and_the_unit_goes_on(self, storage: Storage) -> None:
+        jana = Contact.create(name="Jana", email="jana@example.cz")
+        with storage.unit_of_work() as uow:
+            uow.contacts.add(jana)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            with pytest.raises(StorageError):
+                uow.contacts.add(Contact(jana.id, "Other", ("other@example.cz",)))
+            with pytest.raises(ValidationError):
+                uow.contacts.add(Contact.create(name="Copy", email="jana@example.cz"))
+            uow.contacts.add(Contact.create(name="Petr", email="petr@example.cz"))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.contacts.get(jana.id) == jana
+            assert uow.contacts.find_by_email("other@example.cz") is None
+            found = uow.contacts.find_by_email("petr@example.cz")
+            assert found is not None
+            assert found.name == "Petr"
+
     def test_incident_types(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
             uow.incident_types.put(IncidentType("complaint", "Reklamace", team="returns"))

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
-from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
@@ -240,6 +240,7 @@ _ARTICLES = (select(article_rows).where(article_rows.c.ticket_id == bindparam("t
 _TAGS_OF = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
     ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
 _TAGS_OF_ONE = select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
+_TAG_EVENTS = frozenset({EventKind.TAG_ADDED, EventKind.TAG_REMOVED})
 _INSERT_TICKET = insert(tickets)
 _INSERT_TAG = insert(ticket_tags)
 _INSERT_EVENT = insert(ticket_events)
@@ -287,7 +288,9 @@ class SqlAlchemyTicketRepository(_Repository):
                 raise TicketNotFound(ticket.id)
             raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
         self._uow._wrote_aggregates = True
-        self._sync_tags(conn, ticket.id, ticket.tags)
+        # Tags change only through add_tag/remove_tag, which record an event each.
+        if any(e.kind in _TAG_EVENTS for e in ticket.pending_events):
+            self._sync_tags(conn, ticket.id, ticket.tags)
         events, new_articles = ticket.collect()
         first_position = 1
         if new_articles:
@@ -388,11 +391,8 @@ class SqlAlchemyContactRepository(_Repository):
     @guarded
     def add(self, contact: Contact) -> None:
         conn = self._conn()
-        if conn.execute(select(contacts.c.id).where(contacts.c.id == contact.id)).first():
-            raise StorageError(f"contact {contact.id} exists")
-        for email in contact.emails:
-            if self._owner_of(conn, email) is not None:
-                raise ValidationError(f"{email} belongs to another contact", field="email")
+        # An existing id or an address of another contact is refused by the primary key and
+        # the unique index; the savepoint turns either into the port's error.
         next_ordinal = select(func.coalesce(func.max(contacts.c.ordinal), 0) + 1)
         row = {**convert.contact_to_row(contact), "ordinal": next_ordinal.scalar_subquery()}
         with self._savepoint(conn, contact):
@@ -502,7 +502,8 @@ class _ContactSavepoint:
                 raise ValidationError(
                     "an address belongs to another contact", field="email"
                 ) from exc
-            raise StorageError(f"contact {self._contact.id} conflicts: {exc.orig}") from exc
+            raise StorageError(f"contact {self._contact.id} exists or conflicts: {exc.orig}"
+                               ) from exc
 
 
 class SqlAlchemyOrganisationRepository(_Repository):

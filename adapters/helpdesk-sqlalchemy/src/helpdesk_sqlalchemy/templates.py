@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, Text, select
+from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, Text, bindparam, select
 from sqlalchemy.engine import Engine, RowMapping
 
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
-from helpdesk_sqlalchemy.storage import dialect_insert
+from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
 from helpdesk_sqlalchemy.tables import metadata
 from helpdesk_sqlalchemy.types import UTCDateTime, key_string
 
@@ -63,6 +63,10 @@ def _template(row: RowMapping) -> MessageTemplate:
     )
 
 
+_ALL = select(message_templates).order_by(*_ORDER)
+_ALL_WITH_KEY = _ALL.where(message_templates.c.key == bindparam("key"))
+
+
 def _identity(key: str, language: str, incident_type: str | None) -> Any:
     c = message_templates.c
     return (c.key == key) & (c.language == language) & (c.incident_type == (incident_type or ""))
@@ -107,12 +111,16 @@ class SqlAlchemyTemplateStore:
                 message_templates.delete().where(_identity(key, language, incident_type)))
         return bool(result.rowcount)
 
-    def all(self, *, key: str | None = None) -> list[MessageTemplate]:
-        query = select(message_templates).order_by(*_ORDER)
-        if key is not None:
-            query = query.where(message_templates.c.key == key)
+    def all(self, *, key: str | None = None, unit: object = None) -> list[MessageTemplate]:
+        query = _ALL if key is None else _ALL_WITH_KEY
+        params = {} if key is None else {"key": key}
+        if isinstance(unit, SqlAlchemyUnitOfWork) and unit.storage.engine.url == self.engine.url:
+            # Same database: read in the unit's transaction (no connection of our own).
+            with storage_errors("listing templates"):
+                rows = unit.connection().execute(query, params).mappings()
+                return [_template(row) for row in rows]
         with storage_errors("listing templates"), self.engine.connect() as conn:
-            return [_template(row) for row in conn.execute(query).mappings()]
+            return [_template(row) for row in conn.execute(query, params).mappings()]
 
     def migrate(self) -> None:
         """Create or upgrade the schema (the same migrations as the storage's)."""
