@@ -176,6 +176,10 @@ class _Contacts:
     def find_by_email(self, email: str) -> Contact | None:
         return next((c for c in self._all().values() if email in c.emails), None)
 
+    def id_by_email(self, email: str) -> str | None:
+        found = self.find_by_email(email)
+        return None if found is None else found.id
+
     def find_by_phone(self, phone: str) -> Contact | None:
         return next((c for c in self._all().values() if phone in c.phones), None)
 

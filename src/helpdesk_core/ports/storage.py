@@ -76,6 +76,9 @@ class ContactRepository(Protocol):
     def find_by_email(self, email: str) -> Contact | None:
         """``email`` is already normalised (see normalize_email)."""
 
+    def id_by_email(self, email: str) -> str | None:
+        """The id of the contact ``find_by_email`` finds, without loading it."""
+
     def find_by_phone(self, phone: str) -> Contact | None:
         """``phone`` is already in E.164."""
 

@@ -441,8 +441,7 @@ def _is_participant(deps: Deps, uow: UnitOfWork, ticket: Ticket, history: list[A
     if not ticket.customer_id:
         return False
     if _Customers(deps).builtin:  # our own contacts: ask inside the unit
-        owner = uow.contacts.find_by_email(sender)
-        return owner is not None and owner.id == ticket.customer_id
+        return uow.contacts.id_by_email(sender) == ticket.customer_id
     customer = deps.directory.customer(ticket.customer_id)
     return customer is not None and sender in customer.emails
 

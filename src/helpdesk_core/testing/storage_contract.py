@@ -332,6 +332,8 @@ class StorageContract:
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.contacts.get(jana.id) == jana
             assert uow.contacts.find_by_email("jana.novakova@example.cz") == jana
+            assert uow.contacts.id_by_email("jana.novakova@example.cz") == jana.id
+            assert uow.contacts.id_by_email("nobody@example.cz") is None
             assert uow.contacts.find_by_phone("+420601234567") == jana
             assert uow.contacts.find_by_email("nobody@example.cz") is None
             assert uow.organisations.get(org.id) == org

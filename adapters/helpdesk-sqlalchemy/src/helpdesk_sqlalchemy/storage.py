@@ -433,6 +433,10 @@ class SqlAlchemyContactRepository(_Repository):
         return None if owner is None else self.get(owner)
 
     @guarded
+    def id_by_email(self, email: str) -> str | None:
+        return self._owner_of(self._conn(), email)
+
+    @guarded
     def find_by_phone(self, phone: str) -> Contact | None:
         # Several contacts may share a number (a company switchboard): the oldest one wins.
         owner = self._conn().execute(
