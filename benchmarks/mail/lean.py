@@ -14,6 +14,11 @@ Run in a child process by ``run.py`` so that its peak RSS is its own::
 
     python benchmarks/mail/lean.py CORPUS --sqlite FILE
     python benchmarks/mail/lean.py CORPUS --postgresql URL --schema NAME
+    python benchmarks/mail/lean.py CORPUS --parse-only
+
+``--parse-only`` measures the ceiling of any pipeline that parses with Python's ``email``
+package: reading and parsing alone, no database, once with the standard library (as above)
+and once with ``helpdesk_core.mail.parse_mail``.
 """
 
 from __future__ import annotations
@@ -97,14 +102,31 @@ def ingest_postgresql(corpus: Path, names: list[str], url: str, schema: str) -> 
         return time.perf_counter() - started
 
 
+def parse_only(corpus: Path, names: list[str]) -> dict[str, Any]:
+    """Mails/s of reading plus parsing alone: the standard library's, then ours."""
+    from helpdesk_core.mail import parse_mail
+
+    rates: dict[str, Any] = {"mails": len(names)}
+    for label, parse in (("stdlib", extract), ("ours", parse_mail)):
+        started = time.perf_counter()
+        for name in names:
+            parse((corpus / name).read_bytes())
+        rates[f"{label}_rate"] = len(names) / (time.perf_counter() - started)
+    return rates
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--sqlite", type=Path)
     parser.add_argument("--postgresql")
     parser.add_argument("--schema", default="helpdesk_bench_mail_lean")
+    parser.add_argument("--parse-only", action="store_true")
     args = parser.parse_args()
     names = mail_names(args.corpus)
+    if args.parse_only:
+        emit(parse_only(args.corpus, names))
+        return 0
     if args.sqlite:
         seconds = ingest_sqlite(args.corpus, names, args.sqlite)
     elif args.postgresql:

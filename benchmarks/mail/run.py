@@ -110,6 +110,9 @@ def attempt(label: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             f"{result['peak_rss_kib'] / 1024:,.0f} MiB"
             + (f", threading errors {errors}" if errors is not None else "")
             + f" ({time.perf_counter() - started:,.0f} s)")
+    elif "stdlib_rate" in result:
+        log(f"  {label}: standard library {result['stdlib_rate']:,.0f} mails/s, parse_mail "
+            f"{result['ours_rate']:,.0f} mails/s")
     return result
 
 
@@ -195,6 +198,9 @@ def details(rows: list[dict[str, Any]], manifests: dict[int, dict[str, Any]]) ->
             work = [f"{result[k]:.1f} {label} per mail" for k, label in (
                 ("statements_per_mail", "statements"), ("commits_per_mail", "commits"),
                 ("rollbacks_per_mail", "rollbacks")) if k in result]
+            if "counted_mails" in result:
+                work.append(f"counted on the first {result['counted_mails']} mails into "
+                            "a fresh SQLite file")
             if work:
                 extra.append(", ".join(work))
             if "outcomes" in result:
@@ -232,6 +238,14 @@ def acceptance(rows: list[dict[str, Any]]) -> list[str]:
         checks.append(f"threading errors {o['threading']['errors']}: "
                       f"{'yes' if o['threading']['errors'] == 0 else 'NO'}")
         out.append(f"- {row['backend']}, {row['size']:,} mails: " + "; ".join(checks))
+        parsing = row.get("parsing") or {}
+        if row["backend"] == "SQLite" and d and "rate" in d and "stdlib_rate" in parsing:
+            out.append(
+                f"  - ceiling, parsing alone with no database: standard library "
+                f"{parsing['stdlib_rate']:,.0f} mails/s "
+                f"({parsing['stdlib_rate'] / d['rate']:.1f}x django-helpdesk), parse_mail "
+                f"{parsing['ours_rate']:,.0f} mails/s "
+                f"({parsing['ours_rate'] / d['rate']:.1f}x django-helpdesk)")
     by_backend: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_backend.setdefault(row["backend"], []).append(row)
@@ -307,8 +321,10 @@ def main() -> int:
             if run_django:
                 generate(corpus_dh, size=size, system="django-helpdesk", seed=args.seed,
                          year=year)
+            parsing = attempt("parsing alone", lambda c=corpus_ours: python_child(
+                "lean.py", str(c), "--parse-only", timeout=CHILD_TIMEOUT))
             for backend in backends:
-                row: dict[str, Any] = {"backend": backend, "size": size}
+                row: dict[str, Any] = {"backend": backend, "size": size, "parsing": parsing}
                 log(f" {backend}")
                 pipelines: list[tuple[str, str, Callable[[Path], dict[str, Any]]]] = [
                     ("ours", "ours", lambda w, b=backend, m=manifest, c=corpus_ours:
