@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Compiled", "compiled", "execute", "fetch", "reader", "run"]
+__all__ = ["Compiled", "compiled", "execute", "fetch", "mappings", "reader", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ class Compiled:
             if processor is not None:
                 processors[name] = processor
         self.processors = processors
+        # Column keys and result processors of a SELECT, set by ``mappings`` on first use.
+        self.readers: tuple[list[str], list[Callable[[Any], Any]]] | None = None
 
     def parameters(self, values: Params) -> Sequence[Any] | dict[str, Any]:
         bound = {**self.fixed, **values} if self.fixed else dict(values)
@@ -156,6 +158,24 @@ def fetch(conn: Connection, statement: Any, params: Params, *,
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def mappings(conn: Connection, statement: Any, params: Params, *,
+             shape: Hashable = None) -> list[dict[str, Any]]:
+    """Run a SELECT; its rows as ``{column key: value}`` with the column types' result
+    processors applied, as ``Result.mappings()`` would give them."""
+    done = compiled(conn, statement, params, shape=shape)
+    if done.readers is None:
+        columns = list(statement.selected_columns)
+        done.readers = ([c.key for c in columns], [reader(conn, c) for c in columns])
+    keys, readers = done.readers
+    cursor = run(conn, done, params)
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return [{key: read(value) for key, read, value in zip(keys, readers, row, strict=True)}
+            for row in rows]
 
 
 def reader(conn: Connection, column: Any) -> Callable[[Any], Any]:

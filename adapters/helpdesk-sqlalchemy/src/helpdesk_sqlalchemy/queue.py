@@ -1,4 +1,4 @@
-"""The agent queue: ``TicketQuery`` as SQL, and the page read on the driver connection.
+"""The agent queue: ``TicketQuery`` as SQL, and tickets read on the driver connection.
 
 The queue is the helpdesk's most frequent read, and on SQLite the query itself takes a
 fraction of a millisecond, so SQLAlchemy's per-execution work (cache key, parameter
@@ -166,6 +166,10 @@ class QueueReader:
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        return self.tickets(conn, rows)
+
+    def tickets(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[Ticket]:
+        """Tickets from driver rows of ``TICKET_COLUMNS``, with their tags (one query)."""
         tags = self._tags(conn, [row[0] for row in rows])
         read = self._read_ticket
         return [read(row, tags.get(row[0], ())) for row in rows]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine
 
 from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
@@ -223,8 +222,9 @@ class _Repository:
 
 
 # Statements of the ticket repository, built once (building costs more than running them).
-_TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("key"))
-_TICKET_BY_NUMBER = select(tickets).where(tickets.c.number == bindparam("key"))
+_TICKET_COLUMNS = [tickets.c[name] for name in convert.TICKET_COLUMNS]
+_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("key"))
+_TICKET_BY_NUMBER = select(*_TICKET_COLUMNS).where(tickets.c.number == bindparam("key"))
 _TICKET_EXISTS = select(tickets.c.id).where(tickets.c.id == bindparam("key"))
 # Parameters named like columns become the SET clause; the version is bumped in SQL.
 _SAVE_TICKET = (update(tickets)
@@ -305,33 +305,22 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def history(self, ticket_id: str) -> list[TicketEvent]:
-        rows = self._conn().execute(_HISTORY, {"ticket_id": ticket_id})
-        return [convert.event_from_row(r) for r in rows.mappings()]
+        rows = driver.mappings(self._conn(), _HISTORY, {"ticket_id": ticket_id})
+        return [convert.event_from_row(r) for r in rows]
 
     @guarded
     def articles(self, ticket_id: str) -> list[Article]:
-        rows = self._conn().execute(_ARTICLES, {"ticket_id": ticket_id})
-        return [convert.article_from_row(r) for r in rows.mappings()]
+        rows = driver.mappings(self._conn(), _ARTICLES, {"ticket_id": ticket_id})
+        return [convert.article_from_row(r) for r in rows]
 
     # -- internals --------------------------------------------------------------------------
 
     def _load_one(self, statement: Select[Any], key: str) -> Ticket:
         conn = self._conn()
-        rows = conn.execute(statement, {"key": key}).mappings().all()
+        rows = driver.fetch(conn, statement, {"key": key})
         if not rows:
             raise TicketNotFound(key)
-        return self._build(conn, rows)[0]
-
-    def _build(self, conn: Connection, rows: Sequence[RowMapping]) -> list[Ticket]:
-        """Tickets from rows, with the tags of all of them fetched in one query."""
-        if not rows:
-            return []
-        ids = [row["id"] for row in rows]
-        tags: dict[str, list[str]] = defaultdict(list)
-        tag_rows = conn.execute(_TAGS_OF, {"ids": ids})
-        for ticket_id, tag in tag_rows:
-            tags[ticket_id].append(tag)
-        return [convert.ticket_from_row(row, tags.get(row["id"], ())) for row in rows]
+        return self._uow.storage.queue.tickets(conn, rows)[0]
 
     @staticmethod
     def _insert_tags(conn: Connection, ticket_id: str, tags: Iterable[str]) -> None:
@@ -385,6 +374,11 @@ _CONTACT_PHONES = (select(contact_phones.c.phone)
                    .order_by(contact_phones.c.position))
 _EMAIL_OWNER = select(contact_emails.c.contact_id).where(
     contact_emails.c.email == bindparam("email"))
+# Contacts are numbered in the order they were added (the oldest wins a shared phone).
+_INSERT_CONTACT = insert(contacts).values(
+    ordinal=select(func.coalesce(func.max(contacts.c.ordinal), 0) + 1).scalar_subquery())
+_INSERT_CONTACT_EMAIL = insert(contact_emails)
+_INSERT_CONTACT_PHONE = insert(contact_phones)
 
 
 class SqlAlchemyContactRepository(_Repository):
@@ -393,10 +387,8 @@ class SqlAlchemyContactRepository(_Repository):
         conn = self._conn()
         # An existing id or an address of another contact is refused by the primary key and
         # the unique index; the savepoint turns either into the port's error.
-        next_ordinal = select(func.coalesce(func.max(contacts.c.ordinal), 0) + 1)
-        row = {**convert.contact_to_row(contact), "ordinal": next_ordinal.scalar_subquery()}
         with self._savepoint(conn, contact):
-            conn.execute(insert(contacts).values(**row))
+            driver.execute(conn, _INSERT_CONTACT, convert.contact_to_row(contact))
             self._insert_details(conn, contact)
         self._uow._wrote_aggregates = True
 
@@ -458,16 +450,18 @@ class SqlAlchemyContactRepository(_Repository):
     @staticmethod
     def _insert_details(conn: Connection, contact: Contact) -> None:
         if contact.emails:
-            conn.execute(
-                insert(contact_emails),
+            driver.execute(
+                conn,
+                _INSERT_CONTACT_EMAIL,
                 [
                     {"contact_id": contact.id, "position": i, "email": email}
                     for i, email in enumerate(contact.emails)
                 ],
             )
         if contact.phones:
-            conn.execute(
-                insert(contact_phones),
+            driver.execute(
+                conn,
+                _INSERT_CONTACT_PHONE,
                 [
                     {"contact_id": contact.id, "position": i, "phone": phone}
                     for i, phone in enumerate(contact.phones)
@@ -535,8 +529,8 @@ class SqlAlchemyIncidentTypeRepository(_Repository):
 
     @guarded
     def all(self) -> list[IncidentType]:
-        rows = self._conn().execute(_ALL_INCIDENT_TYPES)
-        return [convert.incident_type_from_row(r) for r in rows.mappings()]
+        rows = driver.mappings(self._conn(), _ALL_INCIDENT_TYPES, {})
+        return [convert.incident_type_from_row(r) for r in rows]
 
 
 # Statements used on every ticket creation are built once: building one costs more than

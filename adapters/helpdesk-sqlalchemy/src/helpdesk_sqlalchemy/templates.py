@@ -8,12 +8,14 @@ type" is stored as the empty text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, Text, bindparam, select
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Engine
 
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
+from helpdesk_sqlalchemy import driver
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
 from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
 from helpdesk_sqlalchemy.tables import metadata
@@ -54,7 +56,7 @@ def _row(template: MessageTemplate) -> dict[str, Any]:
     }
 
 
-def _template(row: RowMapping) -> MessageTemplate:
+def _template(row: Mapping[Any, Any]) -> MessageTemplate:
     return MessageTemplate(
         key=row["key"], kind=TemplateKind(row["kind"]), language=row["language"],
         incident_type=row["incident_type"] or None, name=row["name"], subject=row["subject"],
@@ -117,8 +119,8 @@ class SqlAlchemyTemplateStore:
         if isinstance(unit, SqlAlchemyUnitOfWork) and unit.storage.engine.url == self.engine.url:
             # Same database: read in the unit's transaction (no connection of our own).
             with storage_errors("listing templates"):
-                rows = unit.connection().execute(query, params).mappings()
-                return [_template(row) for row in rows]
+                return [_template(row) for row in driver.mappings(unit.connection(), query,
+                                                                   params)]
         with storage_errors("listing templates"), self.engine.connect() as conn:
             return [_template(row) for row in conn.execute(query, params).mappings()]
 
