@@ -20,10 +20,12 @@ from sa_support import sqlite_trace, sqlite_url_for
 
 
 def test_sqlite_connections_are_set_up(sqlite_url: str) -> None:
-    engine = create_engine_for(sqlite_url, {"sqlite_busy_timeout_ms": "1234"})
+    engine = create_engine_for(sqlite_url, {"sqlite_busy_timeout_ms": "1234",
+                                            "sqlite_wal_autocheckpoint": "2000"})
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 2000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     engine.dispose()
@@ -33,6 +35,7 @@ def test_default_busy_timeout_is_30_seconds(sqlite_url: str) -> None:
     storage = SqlAlchemyStorage.from_settings(Settings(database_url=sqlite_url))
     with storage.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     storage.close()
 
 
