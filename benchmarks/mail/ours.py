@@ -13,7 +13,9 @@ Run in a child process by ``run.py`` so that its peak RSS is its own::
     python benchmarks/mail/ours.py CORPUS --url DATABASE_URL --out RESULTS.tsv
 
 ``--profile FILE`` writes cProfile statistics of the loop (read them with ``python -m
-pstats FILE``); the rate is then not comparable.
+pstats FILE``); the rate is then not comparable. ``--breakdown`` prints where the time of a
+mail goes: parsing, the database (statements and commit) and everything else; the timers
+cost a little, so that rate is not comparable either.
 """
 
 from __future__ import annotations
@@ -154,6 +156,45 @@ def read_results(out: Path) -> tuple[dict[str, str | None], dict[str, int]]:
     return landed, outcomes
 
 
+class _Breakdown:
+    """Wall time spent inside a few functions of the pipeline, summed over the run."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.engine import Connection
+
+        import helpdesk_core.services.mail_ingest as ingest_module
+        import helpdesk_sqlalchemy.driver as driver_module
+
+        self.spent: dict[str, float] = {}
+        self._wrap(ingest_module, "parse_mail", "parsing (parse_mail)")
+        self._wrap(driver_module, "run", "statements on the DB-API cursor")
+        self._wrap(Connection, "execute", "statements through SQLAlchemy")
+        self._wrap(Connection, "commit", "commit")
+
+    def _wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+        spent = self.spent
+        spent[label] = 0.0
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+    def report(self, mails: int, seconds: float) -> str:
+        lines = [f"{seconds / mails * 1000:.3f} ms per mail in all"]
+        for label, total in self.spent.items():
+            lines.append(f"  {total / mails * 1000:.3f} ms {label}")
+        rest = seconds - sum(self.spent.values())
+        lines.append(f"  {rest / mails * 1000:.3f} ms everything else (threading, the ticket, "
+                     "articles, events, acknowledgement, value conversion)")
+        return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
@@ -162,6 +203,8 @@ def main() -> int:
     parser.add_argument("--channel", default="default", help="the mail channel to receive on")
     parser.add_argument("--profile", type=Path,
                         help="write cProfile statistics of the ingestion loop to this file")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="print where the time of a mail goes")
     args = parser.parse_args()
     reason = available()
     if reason:
@@ -175,6 +218,10 @@ def main() -> int:
         result = profiler.runcall(ingest, args.corpus, names, args.url, args.out,
                                   channel=args.channel)
         profiler.dump_stats(args.profile)
+    elif args.breakdown:
+        breakdown = _Breakdown()
+        result = ingest(args.corpus, names, args.url, args.out, channel=args.channel)
+        print(breakdown.report(result["mails"], result["seconds"]), file=sys.stderr)
     else:
         result = ingest(args.corpus, names, args.url, args.out, channel=args.channel)
     result["peak_rss_kib"] = peak_rss_kib()
