@@ -37,6 +37,7 @@ from helpdesk_core.app import Helpdesk
 from helpdesk_core.domain import Channel, QueueSort, StatusCategory, Ticket, TicketNumberFormat
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.values import new_id
+from helpdesk_sqlalchemy.engine import sqlite_pragmas
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -91,9 +92,8 @@ class SqliteBackend(Backend):
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")  # as the adapter sets it (WAL mode)
+        for pragma in sqlite_pragmas():  # exactly those of the adapter's connections
+            conn.execute(pragma)
         return conn
 
     def begin(self, conn: Any) -> None:

@@ -5,9 +5,10 @@ policy=email.policy.default)``, take From, Subject, Message-ID and the body text
 part, else the HTML part as it is), insert one row into one table and commit. No threading,
 no attachments stored, no HTML rendering: whatever a helpdesk does, it does at least this.
 
-SQLite runs on a file with the pragmas the storage adapter sets on its connections (WAL,
-``synchronous = NORMAL``, busy timeout, foreign keys, ``analysis_limit``) and takes the write
-lock with ``BEGIN IMMEDIATE`` as the adapter's write units do. PostgreSQL uses psycopg 3 in
+SQLite runs on a file with the pragmas the storage adapter sets on its connections
+(``helpdesk_sqlalchemy.engine.sqlite_pragmas``: WAL, ``synchronous = NORMAL``, the checkpoint
+interval, busy timeout, foreign keys, ``analysis_limit``) and takes the write lock with
+``BEGIN IMMEDIATE`` as the adapter's write units do. PostgreSQL uses psycopg 3 in
 the schema it is given; the parent creates and drops that schema.
 
 Run in a child process by ``run.py`` so that its peak RSS is its own::
@@ -37,6 +38,8 @@ from typing import Any
 from common import emit, peak_rss_kib, pg_dsn
 from corpus import mail_names
 
+from helpdesk_sqlalchemy.engine import sqlite_pragmas
+
 SQLITE_TABLE = """CREATE TABLE IF NOT EXISTS lean_mail (
     id INTEGER PRIMARY KEY, message_id TEXT, sender TEXT, subject TEXT, body TEXT,
     received_at TEXT NOT NULL)"""
@@ -62,9 +65,8 @@ def extract(data: bytes) -> tuple[str, str, str, str]:
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    for pragma in ("busy_timeout = 30000", "foreign_keys = ON", "analysis_limit = 1000",
-                   "journal_mode = WAL", "synchronous = NORMAL"):
-        conn.execute(f"PRAGMA {pragma}")
+    for pragma in sqlite_pragmas():  # exactly those of the adapter's connections
+        conn.execute(pragma)
     conn.execute(SQLITE_TABLE)
     return conn
 

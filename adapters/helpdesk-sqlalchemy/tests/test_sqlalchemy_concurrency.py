@@ -214,3 +214,23 @@ def test_after_a_failed_statement_everything_is_still_a_storage_error(
             uow.tickets.query(TicketQuery())
     with pg_storage.unit_of_work(read_only=True) as uow:
         assert len(uow.tickets.query(TicketQuery()).items) == 1
+
+
+@pytest.mark.postgres
+def test_a_connection_killed_mid_unit_is_a_storage_error_and_the_next_unit_works(
+    pg_storage: SqlAlchemyStorage,
+) -> None:
+    [kept] = store_tickets(pg_storage, [open_ticket()])
+    with pg_storage.unit_of_work() as uow:
+        uow.tickets.get(kept.id)  # on the driver cursor, inside the unit's transaction
+        pid = uow.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with pg_storage.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+            other.commit()
+        with pytest.raises(StorageError):
+            uow.tickets.add(open_ticket())  # a write on the driver cursor
+    with pg_storage.unit_of_work() as uow:
+        uow.tickets.add(lost := open_ticket())
+        uow.commit()
+    with pg_storage.unit_of_work(read_only=True) as uow:
+        assert {t.id for t in uow.tickets.query(TicketQuery()).items} == {kept.id, lost.id}

@@ -15,6 +15,7 @@ with its parameters, at DEBUG level.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -129,8 +130,13 @@ def run(conn: Connection, done: Compiled, params: Params | Sequence[Params]) -> 
         else:
             cursor.execute(done.sql, bound)
     except dbapi_error as error:
-        cursor.close()
+        disconnected = conn.dialect.is_disconnect(error, driver, cursor)  # type: ignore[arg-type]
+        with contextlib.suppress(dbapi_error):
+            cursor.close()
+        if disconnected:  # as SQLAlchemy does: the pool must not hand this connection out
+            conn.invalidate(error)
         raise exc.DBAPIError.instance(done.sql, params, error, dbapi_error,
+                                      connection_invalidated=disconnected,
                                       dialect=conn.dialect) from error
     return cursor
 

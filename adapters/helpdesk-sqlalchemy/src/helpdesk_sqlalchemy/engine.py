@@ -31,6 +31,7 @@ __all__ = [
     "UnitRepository",
     "create_engine_for",
     "guarded",
+    "sqlite_pragmas",
     "storage_errors",
 ]
 
@@ -142,6 +143,30 @@ def _json_loads(data: bytes | str) -> Any:
     return json.loads(data)
 
 
+def sqlite_pragmas(*, busy_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                   checkpoint_pages: int = DEFAULT_WAL_AUTOCHECKPOINT,
+                   memory: bool = False) -> list[str]:
+    """The PRAGMA statements every SQLite connection of the adapter runs when it opens (the
+    benchmarks give their raw-SQL baselines the same ones)."""
+    pragmas = [
+        f"PRAGMA busy_timeout = {busy_ms:d}",
+        "PRAGMA foreign_keys = ON",
+        # Keeps ANALYZE (run by PRAGMA optimize) to milliseconds on large tables.
+        "PRAGMA analysis_limit = 1000",
+    ]
+    if not memory:
+        pragmas += [
+            "PRAGMA journal_mode = WAL",
+            # With WAL, NORMAL loses no committed data on an application crash.
+            "PRAGMA synchronous = NORMAL",
+            # A mail's transaction rewrites some 35 pages (tickets carry a dozen indexes);
+            # checkpointing every 10,000 instead of every 1,000 WAL pages copies each hot
+            # page back once per ~280 mails instead of per ~28.
+            f"PRAGMA wal_autocheckpoint = {checkpoint_pages:d}",
+        ]
+    return pragmas
+
+
 def _configure_sqlite(
     engine: Engine, *, busy_ms: int, retries: int, optimize_every: int, checkpoint_pages: int
 ) -> None:
@@ -154,18 +179,9 @@ def _configure_sqlite(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            # Keeps ANALYZE (run by PRAGMA optimize below) to milliseconds on large tables.
-            cursor.execute("PRAGMA analysis_limit = 1000")
-            if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
-                # With WAL, NORMAL loses no committed data on an application crash.
-                cursor.execute("PRAGMA synchronous = NORMAL")
-                # A mail's transaction rewrites some 35 pages (tickets carry a dozen indexes);
-                # checkpointing every 10,000 instead of every 1,000 WAL pages copies each hot
-                # page back once per ~280 mails instead of per ~28.
-                cursor.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages:d}")
+            for pragma in sqlite_pragmas(busy_ms=busy_ms, checkpoint_pages=checkpoint_pages,
+                                         memory=memory):
+                cursor.execute(pragma)
         finally:
             cursor.close()
 
