@@ -6,10 +6,10 @@ part, else the HTML part as it is), insert one row into one table and commit. No
 no attachments stored, no HTML rendering: whatever a helpdesk does, it does at least this.
 
 SQLite runs on a file with the pragmas the storage adapter sets on its connections
-(``helpdesk_sqlalchemy.engine.sqlite_pragmas``: WAL, ``synchronous = NORMAL``, the checkpoint
-interval, busy timeout, foreign keys, ``analysis_limit``) and takes the write lock with
-``BEGIN IMMEDIATE`` as the adapter's write units do. PostgreSQL uses psycopg 3 in
-the schema it is given; the parent creates and drops that schema.
+(``helpdesk_sqlalchemy.engine.sqlite_pragmas``, passed in by ``run.py``: WAL, ``synchronous =
+NORMAL``, the checkpoint interval, busy timeout, foreign keys, ``analysis_limit``) and takes
+the write lock with ``BEGIN IMMEDIATE`` as the adapter's write units do. PostgreSQL uses
+psycopg 3 in the schema it is given; the parent creates and drops that schema.
 
 Run in a child process by ``run.py`` so that its peak RSS is its own::
 
@@ -38,8 +38,6 @@ from typing import Any
 from common import emit, peak_rss_kib, pg_dsn
 from corpus import mail_names
 
-from helpdesk_sqlalchemy.engine import sqlite_pragmas
-
 SQLITE_TABLE = """CREATE TABLE IF NOT EXISTS lean_mail (
     id INTEGER PRIMARY KEY, message_id TEXT, sender TEXT, subject TEXT, body TEXT,
     received_at TEXT NOT NULL)"""
@@ -63,16 +61,16 @@ def extract(data: bytes) -> tuple[str, str, str, str]:
             str(msg.get("message-id", "")), body)
 
 
-def connect_sqlite(path: Path) -> sqlite3.Connection:
+def connect_sqlite(path: Path, pragmas: list[str]) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    for pragma in sqlite_pragmas():  # exactly those of the adapter's connections
+    for pragma in pragmas:
         conn.execute(pragma)
     conn.execute(SQLITE_TABLE)
     return conn
 
 
-def ingest_sqlite(corpus: Path, names: list[str], path: Path) -> float:
-    conn = connect_sqlite(path)
+def ingest_sqlite(corpus: Path, names: list[str], path: Path, pragmas: list[str]) -> float:
+    conn = connect_sqlite(path, pragmas)
     sql = ("INSERT INTO lean_mail (message_id, sender, subject, body, received_at) "
            "VALUES (?, ?, ?, ?, ?)")
     try:
@@ -124,13 +122,21 @@ def main() -> int:
     parser.add_argument("--postgresql")
     parser.add_argument("--schema", default="helpdesk_bench_mail_lean")
     parser.add_argument("--parse-only", action="store_true")
+    parser.add_argument("--pragma", action="append", default=[],
+                        help="a PRAGMA statement for the SQLite connection (run.py passes the "
+                             "adapter's, so that this process need not import SQLAlchemy)")
     args = parser.parse_args()
     names = mail_names(args.corpus)
     if args.parse_only:
         emit(parse_only(args.corpus, names))
         return 0
     if args.sqlite:
-        seconds = ingest_sqlite(args.corpus, names, args.sqlite)
+        pragmas = args.pragma
+        if not pragmas:  # run on its own: the adapter's pragmas, at the cost of importing it
+            from helpdesk_sqlalchemy.engine import sqlite_pragmas
+
+            pragmas = sqlite_pragmas()
+        seconds = ingest_sqlite(args.corpus, names, args.sqlite, pragmas)
     elif args.postgresql:
         seconds = ingest_postgresql(args.corpus, names, args.postgresql, args.schema)
     else:

@@ -49,6 +49,8 @@ from common import (
 )
 from corpus import generate, tag_renderer
 
+from helpdesk_sqlalchemy.engine import sqlite_pragmas
+
 OURS_SCHEMA = run_schema("helpdesk_bench_mail_ours")
 LEAN_SCHEMA = run_schema("helpdesk_bench_mail_lean")
 QUICK_SIZES = (200, 500)
@@ -84,8 +86,9 @@ def run_ours(corpus: Path, work: Path, backend: str, manifest: dict[str, Any]) -
 
 def run_lean(corpus: Path, work: Path, backend: str) -> dict[str, Any]:
     if backend == "SQLite":
+        pragmas = [f"--pragma={pragma}" for pragma in sqlite_pragmas()]
         return python_child("lean.py", str(corpus), "--sqlite", str(work / "lean.sqlite3"),
-                            timeout=CHILD_TIMEOUT)
+                            *pragmas, timeout=CHILD_TIMEOUT)
     reset_schema(pg_url(), LEAN_SCHEMA, create=True)
     try:
         return python_child("lean.py", str(corpus), "--postgresql", pg_url(), "--schema",
