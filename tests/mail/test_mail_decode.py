@@ -106,3 +106,21 @@ def test_decode_bytes_never_raises(data: bytes, charset: str | None) -> None:
 def test_lone_surrogates_from_utf7_are_replaced() -> None:
     assert decode_bytes(b"+2AA-", "utf-7") == "\ufffd"
     assert decode_header_value("=?utf-7?q?+2AA-?=") == "\ufffd"
+
+
+@pytest.mark.parametrize(("text", "label", "written_as"), [
+    # Short Czech or Slovak capitals whose iso-8859-2 bytes happen to be valid UTF-8 stay as
+    # they were labelled (C9 A9 would otherwise read as the IPA letter U+0269).
+    ("ÉŠ", "iso-8859-2", "iso-8859-2"),
+    ("ÚŽASNÉ ŘŠ", "iso-8859-2", "iso-8859-2"),
+    ("Éš", "iso-8859-2", "iso-8859-2"),
+    # UTF-8 labelled as a Latin charset is still recognised.
+    ("Grüße aus Köln", "iso-8859-1", "utf-8"),
+    ("žluťoučký kůň", "iso-8859-2", "utf-8"),
+    ("Danke 😊", "iso-8859-1", "utf-8"),
+    ("Здравствуйте, как дела", "iso-8859-1", "utf-8"),
+    ("Preis: 20 €", "windows-1252", "utf-8"),
+])
+def test_utf8_mislabelled_as_latin_is_told_from_latin_that_looks_like_utf8(
+        text: str, label: str, written_as: str) -> None:
+    assert decode_bytes(text.encode(written_as), label) == text

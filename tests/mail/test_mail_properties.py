@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.domain.article import safe_filename
@@ -125,6 +125,7 @@ text_body = st.lists(line, min_size=1, max_size=8).map("\n".join)
 
 
 @settings(max_examples=60, deadline=None)
+@example(body="ÉŠ", subject="a", charset="iso-8859-2", cte="quoted-printable", names=[])
 @given(
     body=text_body,
     subject=st.lists(word, min_size=1, max_size=15).map(" ".join),

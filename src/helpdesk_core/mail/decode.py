@@ -147,14 +147,36 @@ def _actual_codec(data: bytes, declared: str | None) -> str | None:
         return declared
     if _UTF8_MULTIBYTE.search(data):
         try:
-            data.decode("utf-8")
+            as_utf8 = data.decode("utf-8")
         except UnicodeDecodeError:
             pass
         else:
-            return "utf-8"
+            if _plausible_utf8(as_utf8):
+                return "utf-8"
     if declared == "iso8859-2" and _C1_BYTES.search(data):
         return "cp1250"
     return declared
+
+
+# What UTF-8 mislabelled as a Latin charset decodes to: Latin letters, punctuation, currency.
+_COMMON_NON_ASCII = re.compile("[\u00a0-\u017f\u2000-\u206f\u20a0-\u20cf\u2100-\u214f]")
+_ACCIDENTAL_PAIRS = 3
+
+
+def _plausible_utf8(text: str) -> bool:
+    """Whether valid UTF-8 is really UTF-8 rather than short single-byte text whose letters
+    happen to pair up: Czech "ÉŠ" in iso-8859-2 is the bytes C9 A9, which UTF-8 reads as the
+    IPA letter U+0269. Three- and four-byte sequences (most symbols, emoji, CJK) practically never
+    occur by chance; two-byte ones do, so they count only when they decode to common Latin
+    letters and punctuation, or when there are too many of them for chance."""
+    unusual = 0
+    for ch in text:
+        code = ord(ch)
+        if code >= 0x800:
+            return True
+        if code > 0x7F and not _COMMON_NON_ASCII.match(ch):
+            unusual += 1
+    return unusual == 0 or unusual > _ACCIDENTAL_PAIRS
 
 
 def _stray_bytes_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
