@@ -158,6 +158,9 @@ class SqlAlchemyUnitOfWork:
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""
+        conn = self._conn
+        if conn is not None and conn.in_transaction():  # every call after the first
+            return conn
         with storage_errors("opening a transaction"):
             if self._conn is None or self._conn.closed:
                 conn = self.storage.engine.connect()
