@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from sqlalchemy.dialects import postgresql
 
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import Contact, Organisation
@@ -296,7 +297,9 @@ def test_convert_round_trips_without_a_database() -> None:
     row = convert.ticket_to_row(ticket)
     assert row["due_sort"] == ticket.due_at
     assert row["priority_rank"] == 0
-    assert convert.ticket_from_row(row, ticket.tags).snapshot() == ticket.snapshot()
+    values = [row[name] for name in convert.TICKET_COLUMNS]
+    read = convert.ticket_from_values(postgresql.psycopg.dialect())  # drivers' values as-is
+    assert read(values, ticket.tags).snapshot() == ticket.snapshot()
     for event in ticket.pending_events:
         assert convert.event_from_row(convert.event_to_row(event)) == event
     article = Article.create(

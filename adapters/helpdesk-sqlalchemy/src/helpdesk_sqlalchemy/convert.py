@@ -34,7 +34,6 @@ __all__ = [
     "incident_type_to_row",
     "organisation_from_row",
     "organisation_to_row",
-    "ticket_from_row",
     "ticket_from_values",
     "ticket_to_row",
 ]
@@ -80,34 +79,6 @@ def ticket_to_row(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_from_row(row: Row, tags: Iterable[str]) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        number=row["number"],
-        subject=row["subject"],
-        status=row["status"],
-        status_category=_CATEGORIES[row["status_category"]],
-        priority=_PRIORITIES[row["priority"]],
-        channel=_CHANNELS[row["channel"]],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        customer_id=row["customer_id"],
-        organisation_id=row["organisation_id"],
-        incident_type=row["incident_type"],
-        links=frozenset(EntityRef.parse(text) for text in row["links"]) if row["links"]
-        else frozenset(),
-        tags=frozenset(tags),
-        custom_fields=dict(row["custom_fields"]),
-        assignee=row["assignee"],
-        team=row["team"],
-        language=row["language"],
-        due_at=row["due_at"],
-        merged_into=row["merged_into"],
-        version=row["version"],
-        event_seq=row["event_seq"],
-    )
-
-
 # The columns of a ticket in the order ``ticket_from_values`` unpacks them: the fields of
 # ``Ticket`` in declaration order (tags live in their own table).
 TICKET_COLUMNS = (
@@ -124,8 +95,7 @@ def ticket_from_values(dialect: Dialect) -> Callable[[Sequence[Any], Iterable[st
     dialect: the column types' own result processors, applied without SQLAlchemy's
     per-row machinery, then one positional ``Ticket``.
 
-    It gives the same tickets as :func:`ticket_from_row` on SQLAlchemy's rows (a test
-    compares the two).
+    Loading must give back what ``ticket_to_row`` stored (the round-trip tests check it).
     """
     def processor(column: str) -> Callable[[Any], Any]:
         found = tickets.c[column].type.dialect_impl(dialect).result_processor(dialect, None)

@@ -29,12 +29,14 @@ from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_sqlalchemy.convert import TICKET_COLUMNS, ticket_from_values
-from helpdesk_sqlalchemy.driver import Compiled, run
+from helpdesk_sqlalchemy.driver import Compiled, fetch, run
 from helpdesk_sqlalchemy.tables import ACTIVE_CATEGORIES, active_only, ticket_tags, tickets
 
 __all__ = ["QueueReader", "query_parameters", "query_statement"]
 
 _SHAPES_KEPT = 256  # compiled shapes per engine; a handful are in use at any time
+_TAGS_OF = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
+    ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
 
 
 def _sort_columns(sort: QueueSort) -> list[Any]:
@@ -154,7 +156,6 @@ class QueueReader:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._shapes: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
-        self._tag_lookups: dict[int, Compiled] = {}
         self._lock = threading.Lock()
         self._read_ticket = ticket_from_values(dialect)
 
@@ -180,24 +181,12 @@ class QueueReader:
         compiled = self._compiled(query, values)
         return compiled.sql, compiled.parameters(values)
 
-    def _tags(self, conn: Connection, ids: list[str]) -> dict[str, list[str]]:
-        if not ids:
-            return {}
-        values = {f"id_{i}": ticket_id for i, ticket_id in enumerate(ids)}
-        lookup = self._tag_lookups.get(len(ids))
-        if lookup is None:
-            statement = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
-                ticket_tags.c.ticket_id.in_([bindparam(name) for name in values]))
-            lookup = self._tag_lookups.setdefault(
-                len(ids), Compiled(statement, self.dialect, values))
-        cursor = run(conn, lookup, values)
-        try:
-            found = cursor.fetchall()
-        finally:
-            cursor.close()
+    @staticmethod
+    def _tags(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         tags: dict[str, list[str]] = {}
-        for ticket_id, tag in found:
-            tags.setdefault(ticket_id, []).append(tag)
+        if ids:
+            for ticket_id, tag in fetch(conn, _TAGS_OF, {"ids": ids}, shape=len(ids)):
+                tags.setdefault(ticket_id, []).append(tag)
         return tags
 
     def _compiled(self, query: TicketQuery, values: dict[str, Any]) -> Compiled:

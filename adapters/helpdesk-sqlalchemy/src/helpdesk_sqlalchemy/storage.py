@@ -240,8 +240,6 @@ _HISTORY = (select(ticket_events).where(ticket_events.c.ticket_id == bindparam("
             .order_by(ticket_events.c.seq))
 _ARTICLES = (select(article_rows).where(article_rows.c.ticket_id == bindparam("ticket_id"))
              .order_by(article_rows.c.position))
-_TAGS_OF = select(ticket_tags.c.ticket_id, ticket_tags.c.tag).where(
-    ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
 _TAGS_OF_ONE = select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
 _TAG_EVENTS = frozenset({EventKind.TAG_ADDED, EventKind.TAG_REMOVED})
 _INSERT_TICKET = insert(tickets)
