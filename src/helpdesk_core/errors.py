@@ -10,6 +10,7 @@
     │   ├── InvalidTransition          (also ValueError) status move not in the workflow
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
     │   └── MergeConflict              tickets that cannot be merged
+    ├── PermissionDenied               (also PermissionError) the actor may not do that at all
     ├── NotFound                       (also LookupError)
     │   ├── TicketNotFound
     │   ├── ContactNotFound
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from helpdesk_core.domain.templates import TemplateProblem
+    from helpdesk_core.domain.values import Actor
 
 __all__ = [
     "AdapterError",
@@ -51,6 +53,7 @@ __all__ = [
     "NotFound",
     "OrderNotFound",
     "OrderNotOwned",
+    "PermissionDenied",
     "PluginError",
     "SmsTooLong",
     "StorageError",
@@ -121,6 +124,35 @@ class OrderNotOwned(DomainError, PermissionError):
 
 class MergeConflict(DomainError):
     """The tickets cannot be merged (the same ticket, already merged, or a cycle)."""
+
+
+class PermissionDenied(HelpdeskError, PermissionError):
+    """The access policy (:mod:`helpdesk_core.domain.access`) refused the actor this action;
+    nothing was loaded for writing and nothing was written.
+
+    ``actor`` is who asked, ``action`` the refused action's value (``"assign"``), ``ticket``
+    the ticket's number when the action was on one, ``reason`` why in a few words. Not a
+    :class:`DomainError`: the request was never weighed against the ticket's rules.
+    """
+
+    def __init__(self, actor: Actor, action: str, *, ticket: str | None = None,
+                 reason: str | None = None) -> None:
+        on = f" (ticket {ticket})" if ticket else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"{_who(actor)} may not {action.replace('_', ' ')}{on}{why}")
+        self.actor = actor
+        self.action = action
+        self.ticket = ticket
+        self.reason = reason
+
+
+def _who(actor: Actor) -> str:
+    # Read by attribute, not by class: errors.py imports nothing from the domain at run time.
+    kind = getattr(getattr(actor, "kind", None), "value", "someone")
+    ident = getattr(actor, "id", None)
+    if kind == "system":
+        return "the system"
+    return f"{kind} {ident}" if ident else f"{kind} without an id"
 
 
 class NotFound(HelpdeskError, LookupError):

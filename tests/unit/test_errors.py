@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk_core import errors
+from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import (
     AdapterError,
     ConcurrencyError,
@@ -20,6 +21,7 @@ from helpdesk_core.errors import (
     NotFound,
     OrderNotFound,
     OrderNotOwned,
+    PermissionDenied,
     PluginError,
     SmsTooLong,
     StorageError,
@@ -38,6 +40,7 @@ TREE = [
     (InvalidTransition, DomainError, ValueError),
     (OrderNotOwned, DomainError, PermissionError),
     (MergeConflict, DomainError, None),
+    (PermissionDenied, HelpdeskError, PermissionError),
     (NotFound, HelpdeskError, LookupError),
     (TicketNotFound, NotFound, LookupError),
     (ContactNotFound, NotFound, LookupError),
@@ -70,7 +73,9 @@ def test_the_tree_lists_every_exported_error():
     ("cls", "not_a"),
     [(ValidationError, LookupError), (TicketNotFound, ValueError), (OrderNotOwned, ValueError),
      (ConcurrencyError, ValueError), (StorageError, DomainError), (PluginError, AdapterError),
-     (ConfigurationError, DomainError), (MergeConflict, ValueError)],
+     (ConfigurationError, DomainError), (MergeConflict, ValueError),
+     (PermissionDenied, DomainError), (PermissionDenied, NotFound),
+     (OrderNotOwned, PermissionDenied)],
 )
 def test_errors_are_not_mistaken_for_unrelated_ones(cls, not_a):
     assert not issubclass(cls, not_a)
@@ -104,6 +109,27 @@ def test_builtin_twins_catch_our_errors():
         raise OrderNotOwned("2026-1")
     with pytest.raises(ValueError, match="subject"):
         raise ValidationError("bad", field="subject")
+    with pytest.raises(PermissionError, match="may not assign"):
+        raise PermissionDenied(Actor.customer("c-1"), "assign", ticket="HD-1")
+
+
+@pytest.mark.parametrize(
+    ("actor", "action", "ticket", "reason", "message"),
+    [(Actor.customer("c-1"), "assign", "HD-1", "agents and the system only",
+      "customer c-1 may not assign (ticket HD-1): agents and the system only"),
+     (Actor.customer(None), "read_ticket", "HD-2", None,
+      "customer without an id may not read ticket (ticket HD-2)"),
+     (Actor.customer("c-1"), "view_queue", None, None, "customer c-1 may not view queue"),
+     (Actor.agent("alice"), "configure", None, "read-only",
+      "agent alice may not configure: read-only"),
+     (Actor.system(), "resend", None, None, "the system may not resend")],
+)
+def test_permission_denied_names_the_actor_and_the_action(actor, action, ticket, reason, message):
+    denied = PermissionDenied(actor, action, ticket=ticket, reason=reason)
+    assert str(denied) == message
+    assert (denied.actor, denied.action, denied.ticket, denied.reason) == (
+        actor, action, ticket, reason
+    )
 
 
 @pytest.mark.parametrize("transient", [True, False])

@@ -57,6 +57,7 @@ PUBLIC = [
     "OutboxMessage",
     "OutboxState",
     "Page",
+    "PermissionDenied",
     "PluginError",
     "Priority",
     "Product",
