@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
 
+from helpdesk_core.domain.access import TicketScope
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory
-from helpdesk_core.domain.values import Channel, EntityKind, EntityRef, Priority
+from helpdesk_core.domain.values import Actor, ActorKind, Channel, EntityKind, EntityRef, Priority
 
 __all__ = [
     "AGENTS",
     "CUSTOMERS",
     "INCIDENT_TYPES",
+    "ORGANISATIONS",
     "TAGS",
     "TEAMS",
+    "actors",
     "entity_refs",
     "hostile_text",
     "instants",
     "queries",
     "ticket_kwargs",
+    "ticket_scopes",
 ]
 
 # Small pools make collisions (same team, same tag) likely, which is what filters need.
@@ -30,6 +35,7 @@ TEAMS = ["returns", "billing"]
 CUSTOMERS = ["cust-1", "cust-2", "cust-3"]
 TAGS = ["vip", "reklamace", "rückgabe", "b2b"]
 INCIDENT_TYPES = ["complaint", "complaint/damaged", "complaint/missing", "question"]
+ORGANISATIONS = ["org-1", "org-2"]
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -97,4 +103,30 @@ def queries() -> st.SearchStrategy[TicketQuery]:
         tags=st.frozensets(st.sampled_from(TAGS), max_size=2),
         sort=st.sampled_from(list(QueueSort)),
         limit=st.integers(1, 7),
+    )
+
+
+def actors(kinds: Iterable[ActorKind] = tuple(ActorKind)) -> st.SearchStrategy[Actor]:
+    """Actors of the given kinds: agents from :data:`AGENTS`, the system under a few names,
+    customers from :data:`CUSTOMERS` or without an id (an unknown sender)."""
+    makers = {
+        ActorKind.AGENT: st.builds(Actor.agent, st.sampled_from(AGENTS),
+                                   st.sampled_from(["", "Eva"])),
+        ActorKind.SYSTEM: st.builds(Actor.system, st.sampled_from(["system", "mailer", "sla"])),
+        ActorKind.CUSTOMER: st.builds(Actor.customer, st.none() | st.sampled_from(CUSTOMERS),
+                                      st.sampled_from(["", "Jana"])),
+    }
+    return st.one_of(*(makers[kind] for kind in dict.fromkeys(kinds)))
+
+
+def ticket_scopes() -> st.SearchStrategy[TicketScope]:
+    """What the access policy sees of a ticket: customers and participants drawn from the same
+    small pool as :func:`actors`, so an actor often is, and often is not, involved."""
+    return st.builds(
+        TicketScope,
+        ticket_id=st.from_regex(r"[0-9a-f]{32}", fullmatch=True),
+        number=st.integers(1, 99_999).map(lambda n: f"HD-2026-{n:05d}"),
+        customer_id=st.none() | st.sampled_from(CUSTOMERS),
+        organisation_id=st.none() | st.sampled_from(ORGANISATIONS),
+        participant_ids=st.frozensets(st.sampled_from(CUSTOMERS), max_size=2),
     )
