@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -65,6 +68,19 @@ def test_customers_may_do_exactly_the_customer_actions():
 def test_the_table_cannot_be_changed_at_run_time():
     with pytest.raises(TypeError):
         RULES[A.ASSIGN] = Who.OWN_TICKET  # type: ignore[index]
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "access.md"
+DOC_ROW = re.compile(r"^\| `([a-z_]+)` \| ([^|]+) \|", re.MULTILINE)
+
+
+def test_the_reference_lists_every_action_once_with_who_may_do_it():
+    rows = DOC_ROW.findall(DOC.read_text(encoding="utf-8"))
+    listed = [value for value, _ in rows]
+    assert sorted(listed) == sorted(a.value for a in Action)  # each exactly once
+    assert {value: who.strip() for value, who in rows} == {
+        action.value: who.value for action, who in RULES.items()
+    }
 
 
 # -- properties over actions x actors x scopes -----------------------------------------------
