@@ -1,10 +1,11 @@
 """Benchmarks: the public API against the same work done in raw SQL, side by side.
 
 For each database (SQLite file, PostgreSQL):
-  1. ticket creation: ``Helpdesk.open_by_staff`` against a raw DB-API transaction issuing the
-     same statements (incident types read, sequence upsert, ticket, two events, article);
+  1. ticket creation: ``helpdesk.tickets.open_by_staff`` against a raw DB-API transaction
+     issuing the same statements (incident types read, sequence upsert, ticket, two events,
+     article);
   2. agent-queue latency at N tickets (default 100,000; most closed, as in a real helpdesk):
-     ``Helpdesk.queue`` against the same SELECT (plus the page's tags) in raw SQL.
+     ``helpdesk.tickets.queue`` against the same SELECT (plus the page's tags) in raw SQL.
 API and raw runs alternate in rounds so that drift (cache warm-up, autovacuum, other load)
 hits both alike. Prints a Markdown report; ``--record`` also writes it into
 docs/benchmarks.md between the markers.
@@ -139,7 +140,7 @@ class PostgresBackend(Backend):
 
 
 def create_via_api(helpdesk: Helpdesk, i: int) -> None:
-    helpdesk.open_by_staff(agent=AGENT, via=StaffVia.PHONE, subject=f"Bench request {i}",
+    helpdesk.tickets.open_by_staff(agent=AGENT, via=StaffVia.PHONE, subject=f"Bench request {i}",
                            message="Zákazník volal: objednávka nedorazila.\nBitte prüfen.")
 
 
@@ -211,7 +212,7 @@ def load_tickets(helpdesk: Helpdesk, total: int, seed: int = 7) -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     fmt = TicketNumberFormat(prefix="LD-", pattern="{prefix}{seq:07d}")
     batch = 2000
-    storage = helpdesk.deps.storage
+    storage = helpdesk.storage
     for offset in range(0, total, batch):
         with storage.unit_of_work() as uow:
             for seq in range(offset + 1, min(offset + batch, total) + 1):
@@ -330,7 +331,7 @@ def run_backend(backend: Backend, args: argparse.Namespace) -> list[str]:
         for label, team, sort in scenarios:
             query = TicketQuery.active(team=team, sort=sort, limit=50)
             figures = latencies(
-                args.runs, lambda q=query: helpdesk.queue(q),
+                args.runs, lambda q=query: helpdesk.tickets.queue(q),
                 raw_queue(backend, conn, team=team, sort=sort, limit=50),
             )
             lines.append(

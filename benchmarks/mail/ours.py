@@ -1,4 +1,4 @@
-"""Our mail ingestion: ``Helpdesk.receive_mail(raw)`` once per mail, one transaction each.
+"""Our mail ingestion: ``helpdesk.mail.receive(raw)`` once per mail, one transaction each.
 
 The helpdesk is bootstrapped on an empty database (a fresh SQLite file, or an empty
 PostgreSQL schema the parent created), then every file of the corpus is read and handed to
@@ -39,7 +39,7 @@ def available() -> str | None:
     from helpdesk_core.app import Helpdesk
 
     if not hasattr(Helpdesk, "receive_mail"):
-        return "Helpdesk.receive_mail is not in this version of helpdesk_core"
+        return "helpdesk.mail.receive is not in this version of helpdesk_core"
     return None
 
 
@@ -107,7 +107,7 @@ def count_database_work(corpus: Path, names: list[str], *,
         try:
             with _Counter() as counts:
                 for name in names:
-                    helpdesk.receive_mail((corpus / name).read_bytes(), channel=channel)
+                    helpdesk.mail.receive((corpus / name).read_bytes(), channel=channel)
         finally:
             helpdesk.close()
     mails = max(len(names), 1)
@@ -122,7 +122,7 @@ def ingest(corpus: Path, names: list[str], url: str, out: Path, *,
     helpdesk = bootstrap(Settings(database_url=url))
     failures = 0
     try:
-        receive = helpdesk.receive_mail
+        receive = helpdesk.mail.receive
         with out.open("w", encoding="utf-8") as sink:
             started = time.perf_counter()
             for name in names:

@@ -4,7 +4,7 @@ For each corpus size (default 2,000 and 10,000 mails, see ``corpus.py`` for the 
 database (a SQLite file; PostgreSQL from ``HELPDESK_TEST_DATABASE_URL`` in a schema of its
 own, dropped afterwards), in one run:
 
-* **ours**: ``Helpdesk.receive_mail(raw)`` per mail, one transaction each (``ours.py``);
+* **ours**: ``helpdesk.mail.receive(raw)`` per mail, one transaction each (``ours.py``);
 * **lean**: the standard library's parser plus one INSERT and one commit per mail into a
   single table, the practical limit (``lean.py``);
 * **django-helpdesk**: its ``get_email`` command on a local-directory mailbox holding the

@@ -29,6 +29,7 @@ from helpdesk_core import (
     StaffVia,
     Status,
     StatusCategory,
+    StorageDirectory,
     Ticket,
     Workflow,
     bootstrap,
@@ -36,7 +37,6 @@ from helpdesk_core import (
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.ports.messaging import OutgoingMail
-from helpdesk_core.services import StorageDirectory
 from helpdesk_core.sla import (
     BusinessCalendar,
     EscalationLevel,
@@ -102,7 +102,7 @@ def build(database_url: str, clock: FakeClock) -> tuple[Helpdesk, ShopDirectory]
         directory_factory=lambda storage: ShopDirectory(customers=StorageDirectory(storage)),
         clock=clock,
     )
-    shop = helpdesk.deps.directory
+    shop = helpdesk.directory
     assert isinstance(shop, ShopDirectory)
     return helpdesk, shop
 
@@ -146,7 +146,7 @@ def print_queue(helpdesk: Helpdesk, shop: ShopDirectory) -> None:
                ("Customer", 19), ("Assignee", 12), ("Due", 11)]
     print("  " + "  ".join(title.ljust(width) for title, width in columns).rstrip())
     print("  " + "  ".join("─" * width for _, width in columns))
-    page = helpdesk.queue()  # active tickets, most urgent first, one page
+    page = helpdesk.tickets.queue()  # active tickets, most urgent first, one page
     for ticket in page.items:
         status = helpdesk.settings.workflow.status(ticket.status).label or ticket.status
         assignee = ticket.assignee or (f"({ticket.team})" if ticket.team else "—")
@@ -162,12 +162,12 @@ def print_queue(helpdesk: Helpdesk, shop: ShopDirectory) -> None:
 
 
 def print_history(helpdesk: Helpdesk, number: str) -> None:
-    for event in helpdesk.history(number):
+    for event in helpdesk.tickets.history(number):
         print(f"  {event.at:%H:%M}  {event.describe()}")
 
 
 def print_articles(helpdesk: Helpdesk, number: str) -> None:
-    for article in helpdesk.articles(number):
+    for article in helpdesk.tickets.articles(number):
         who = article.author.name or article.author.id or article.author.kind.value
         visibility = "public" if article.public else "internal"
         print(f"  {article.created_at:%H:%M}  {article.direction.value} · "
@@ -183,8 +183,8 @@ def print_articles(helpdesk: Helpdesk, number: str) -> None:
 def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     heading("1. Configuration: incident types and classification rules")
     for incident_type in INCIDENT_TYPES:
-        helpdesk.define_incident_type(incident_type)
-    for t in helpdesk.incident_types():
+        helpdesk.configuration.define_incident_type(incident_type)
+    for t in helpdesk.configuration.incident_types():
         owner = f"responsible {t.responsible}" if t.responsible else f"team {t.team}"
         print(f"  {t.key:<20} {t.name:<22} {owner}")
     print(f"  {len(RULES)} keyword rules suggest type, priority and tags for new tickets")
@@ -197,7 +197,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
 
     heading("2. Customers write in through the web form")
     clock.advance(minutes=2)
-    complaint = helpdesk.open_from_web_form({
+    complaint = helpdesk.tickets.open_from_web_form({
         "email": "jana.novakova@example.cz",
         "name": "Jana Nováková",
         "order_number": "2026-1001",
@@ -212,7 +212,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     clock.advance(minutes=3)
     print("\n  Jana submits the form again, naming order 2026-1002 (Klaus Becker's):")
     try:
-        helpdesk.open_from_web_form({
+        helpdesk.tickets.open_from_web_form({
             "email": "jana.novakova@example.cz",
             "name": "Jana Nováková",
             "order_number": "2026-1002",
@@ -224,7 +224,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
 
     heading("3. Staff enter what reached them by phone, in the store and in a returned parcel")
     clock.advance(minutes=20)
-    call = helpdesk.open_by_staff(
+    call = helpdesk.tickets.open_by_staff(
         agent=EVA, via=StaffVia.PHONE, customer_phone="+49 151 23456789",
         order_number="2026-1002", subject="Liefertermin Espressomaschine",
         message="Herr Becker fragt: Wann wird die Espressomaschine geliefert? "
@@ -233,7 +233,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     opened(helpdesk, shop, call, "phone call")
 
     clock.advance(minutes=25)
-    walk_in = helpdesk.open_by_staff(
+    walk_in = helpdesk.tickets.open_by_staff(
         agent=EVA, via=StaffVia.IN_STORE, customer_name="Tomáš Dvořák",
         customer_email="tomas.dvorak@example.cz", language="cs",
         subject="Mlýnek na kávu drhne",
@@ -243,7 +243,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     opened(helpdesk, shop, walk_in, "in store")
 
     clock.advance(minutes=10)
-    parcel = helpdesk.open_by_staff(
+    parcel = helpdesk.tickets.open_by_staff(
         agent=PETRA, via=StaffVia.RETURN, order_number="2026-1003", language="sk",
         subject="Vrátená zásielka: napeňovač mlieka",
         message="Lístok v balíku: Dobrý deň, napeňovač nefunguje, po zapnutí sa hneď vypne. "
@@ -253,7 +253,7 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
 
     heading("4. An agent opens a ticket straight from an order")
     clock.advance(minutes=5)
-    missing = helpdesk.open_from_order(
+    missing = helpdesk.tickets.open_from_order(
         agent=EVA, order_number="2026-1002", subject="Beans missing from the parcel",
         message="Warehouse reports the 2 kg of beans were not packed. Send them separately.",
         incident_type="complaint", priority=Priority.HIGH,
@@ -263,29 +263,30 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     heading(f"5. Working on {complaint.number}")
     number = complaint.number
     clock.advance(minutes=12)
-    helpdesk.transition(number, "open", actor=PETRA)
+    helpdesk.tickets.transition(number, "open", actor=PETRA)
     clock.advance(minutes=3)
-    helpdesk.add_note(number, "The carrier's photos show a crushed box. Replacement cups are "
+    helpdesk.tickets.add_note(number,
+                              "The carrier's photos show a crushed box. Replacement cups are "
                               "in stock; claim filed with the carrier.", agent=PETRA)
     clock.advance(minutes=2)
-    helpdesk.add_article(
+    helpdesk.tickets.add_article(
         number, direction=Direction.OUTBOUND, channel=Channel.EMAIL, author=PETRA,
         body_text="Dobrý den, paní Nováková,\nomlouváme se za poškozenou zásilku. Náhradní "
                   "šálky odešleme zítra.\nS pozdravem Petra Malá",
     )
     clock.advance(minutes=1)
-    helpdesk.transition(number, "with_carrier", actor=PETRA)
+    helpdesk.tickets.transition(number, "with_carrier", actor=PETRA)
     clock.advance(minutes=30)
-    helpdesk.set_priority(number, Priority.URGENT, actor=EVA)
-    helpdesk.assign(number, "radek", actor=EVA)
-    helpdesk.set_due(number, clock.now() + timedelta(hours=4), actor=EVA,
+    helpdesk.tickets.set_priority(number, Priority.URGENT, actor=EVA)
+    helpdesk.staff.assign(number, "radek", actor=EVA)
+    helpdesk.tickets.set_due(number, clock.now() + timedelta(hours=4), actor=EVA,
                      reason="promised the customer an answer today")
     print(f"  {number}: opened, internal note, reply to the customer, status 'with carrier',")
     print("  priority raised to urgent, reassigned to radek (returns) and due in 4 hours")
 
     clock.advance(minutes=4)
-    helpdesk.transition(call.number, "waiting_on_customer", actor=EVA)
-    helpdesk.assign(call.number, "eva", actor=EVA)
+    helpdesk.tickets.transition(call.number, "waiting_on_customer", actor=EVA)
+    helpdesk.staff.assign(call.number, "eva", actor=EVA)
     print(f"  {call.number}: Eva took it and is waiting for Mr Becker's answer")
 
     heading("6. The agent queue (active tickets, most urgent first)")
@@ -316,34 +317,34 @@ def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
     first = mail("Klaus Becker <klaus.becker@example.de>", "Rechnung fehlt",
                  "Guten Tag,\nzu meiner Bestellung 2026-1002 fehlt die Rechnung.\nKlaus Becker",
                  message_id="<kb-1@example.de>")
-    outcome = helpdesk.receive_mail(first, channel="support")
+    outcome = helpdesk.mail.receive(first, channel="support")
     number = outcome.ticket_number or ""
     print(f"  new mail from Klaus         → {outcome.outcome} {number}, "
-          f"linked {sorted(str(r) for r in helpdesk.ticket(number).links)}")
-    [ack] = helpdesk.outbox(number)
+          f"linked {sorted(str(r) for r in helpdesk.tickets.get(number).links)}")
+    [ack] = helpdesk.outbox.for_ticket(number)
     print(f"  acknowledgement queued      → to {ack.recipients[0]}: {ack.subject!r}")
     print(f"  {'':28}  headers: Auto-Submitted: "
           f"{ack.headers['Auto-Submitted']}, In-Reply-To: {ack.headers['In-Reply-To']}")
     clock.advance(minutes=1)
-    again = helpdesk.receive_mail(b"Delivered-To: info@shop.example\r\n" + first,
+    again = helpdesk.mail.receive(b"Delivered-To: info@shop.example\r\n" + first,
                                   channel="support")
     print(f"  the same mail via info@     → {again.outcome} (still one article)")
     clock.advance(minutes=5)
-    reply = helpdesk.receive_mail(mail(
+    reply = helpdesk.mail.receive(mail(
         "klaus.becker@example.de", f"AW: [{number}] Rechnung fehlt",
         "Danke! Bitte an die Firmenadresse.\n\nAm 02.03.2026 schrieb support@shop.example:\n"
         "> Vielen Dank für Ihre Nachricht.", message_id="<kb-2@example.de>"), channel="support")
     print(f"  Klaus replies (AW: [...])   → {reply.outcome} on {reply.ticket_number}")
-    stranger = helpdesk.receive_mail(mail(
+    stranger = helpdesk.mail.receive(mail(
         "mallory@example.net", f"Re: [{number}]", "Please send the invoice to me instead.",
         message_id="<m-1@example.net>"), channel="support")
     print(f"  a stranger names the ticket → {stranger.outcome}: {stranger.reason}")
-    away = helpdesk.receive_mail(mail(
+    away = helpdesk.mail.receive(mail(
         "klaus.becker@example.de", f"Abwesenheitsnotiz: [{number}]", "Ich bin bis Montag weg.",
         message_id="<kb-3@example.de>", extra="Auto-Submitted: auto-replied\r\n"),
         channel="support")
     print(f"  Klaus's out-of-office       → {away.outcome} (nothing reopened, no answer)")
-    for article in helpdesk.articles(number):
+    for article in helpdesk.tickets.articles(number):
         visibility = "public" if article.public else "internal"
         print(f"    {article.direction.value:<8} {visibility:<8} "
               f"{cut(article.body_text.splitlines()[0] if article.body_text else '', 60)}")
@@ -364,13 +365,14 @@ class PrintingSender:
 
 def answer_and_send(helpdesk: Helpdesk, clock: FakeClock, number: str) -> None:
     clock.advance(minutes=20)
-    _article, queued = helpdesk.reply(number, "Guten Tag Herr Becker,\ndie Rechnung schicken wir "
+    _article, queued = helpdesk.tickets.reply(number,
+                                              "Guten Tag Herr Becker,\ndie Rechnung schicken wir "
                                       "heute an die Firmenadresse.\nEva", agent=EVA)
     print(f"  Eva's reply is queued ({queued.state.value}) with the acknowledgement; "
           "the dispatcher sends both:")
-    report = helpdesk.dispatch_outbox(mail_sender=PrintingSender())
+    report = helpdesk.outbox.dispatch(mail_sender=PrintingSender())
     print(f"  dispatch: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
-    clocks = helpdesk.sla_clocks(number)
+    clocks = helpdesk.sla.clocks(number)
     if clocks is None:
         return
     for clock_ in clocks.clocks:

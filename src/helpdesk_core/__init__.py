@@ -5,7 +5,7 @@ Start with :func:`bootstrap`::
     from helpdesk_core import Settings, bootstrap
 
     helpdesk = bootstrap(Settings(database_url="sqlite:///helpdesk.sqlite3"))
-    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "..."})
+    ticket = helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "..."})
 
 Names are loaded on first use, so ``import helpdesk_core.domain`` pulls in no plugin, storage or
 network code.
@@ -86,10 +86,19 @@ if TYPE_CHECKING:
     )
     from helpdesk_core.mail.policy import MailChannel, MailPolicy
     from helpdesk_core.plugins import Registry, hookimpl
-    from helpdesk_core.services.directory import StorageDirectory
-    from helpdesk_core.services.mail_fetch import FetchReport
-    from helpdesk_core.services.mail_ingest import MailOutcome
-    from helpdesk_core.services.outbox import DispatchPolicy, DispatchReport
+
+    # Re-exported explicitly (``X as X``): adapters import these from the package, never
+    # from helpdesk_core.services.
+    from helpdesk_core.services.calls import CallRecord as CallRecord
+    from helpdesk_core.services.calls import ScreenPop as ScreenPop
+    from helpdesk_core.services.directory import StorageDirectory as StorageDirectory
+    from helpdesk_core.services.mail_fetch import FetchReport as FetchReport
+    from helpdesk_core.services.mail_ingest import MailOutcome as MailOutcome
+    from helpdesk_core.services.outbox import DispatchPolicy as DispatchPolicy
+    from helpdesk_core.services.outbox import DispatchReport as DispatchReport
+    from helpdesk_core.services.sla import SweepReport as SweepReport
+    from helpdesk_core.services.sms import DeliveryOutcome as DeliveryOutcome
+    from helpdesk_core.services.sms import SmsOutcome as SmsOutcome
     from helpdesk_core.settings import Settings
     from helpdesk_core.templates import RenderedMessage, TemplateLimits
 
@@ -100,6 +109,11 @@ _LOCATIONS = {
     "Registry": "helpdesk_core.plugins",
     "hookimpl": "helpdesk_core.plugins",
     "StorageDirectory": "helpdesk_core.services.directory",
+    "CallRecord": "helpdesk_core.services.calls",
+    "ScreenPop": "helpdesk_core.services.calls",
+    "SweepReport": "helpdesk_core.services.sla",
+    "SmsOutcome": "helpdesk_core.services.sms",
+    "DeliveryOutcome": "helpdesk_core.services.sms",
     "MailChannel": "helpdesk_core.mail.policy",
     "MailPolicy": "helpdesk_core.mail.policy",
     "MailOutcome": "helpdesk_core.services.mail_ingest",

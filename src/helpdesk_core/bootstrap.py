@@ -9,15 +9,45 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pluggy
+
 from helpdesk_core.app import Helpdesk
+from helpdesk_core.domain.history import EventKind
+from helpdesk_core.facade.calls import CallsSection
+from helpdesk_core.facade.configuration import ConfigurationSection
+from helpdesk_core.facade.guard import Guard
+from helpdesk_core.facade.mail import MailSection
+from helpdesk_core.facade.outbox import OutboxSection
+from helpdesk_core.facade.sla import SlaSection
+from helpdesk_core.facade.sms import SmsSection
+from helpdesk_core.facade.staff import StaffSection
+from helpdesk_core.facade.templates import TemplatesSection
+from helpdesk_core.facade.tickets import TicketsSection
 from helpdesk_core.inmemory.clock import SystemClock
 from helpdesk_core.inmemory.staff import InMemoryStaffDirectory
 from helpdesk_core.plugins import Hooks, make_plugin_manager
 from helpdesk_core.plugins.registry import Registry
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage, TemplateStore
 from helpdesk_core.ports.staff import StaffDirectory
-from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.acknowledgement import Acknowledger
+from helpdesk_core.services.assignment import Assignment
+from helpdesk_core.services.calls import Calls
+from helpdesk_core.services.configuration import Configuration
 from helpdesk_core.services.directory import StorageDirectory
+from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.mail_fetch import MailFetcher
+from helpdesk_core.services.mail_ingest import MailIngest
+from helpdesk_core.services.messagebus import MessageBus
+from helpdesk_core.services.outbox import Dispatcher
+from helpdesk_core.services.replies import Replies
+from helpdesk_core.services.resolution import ResolutionMessage
+from helpdesk_core.services.sla import SlaService
+from helpdesk_core.services.sla_tracking import IGNORED as SLA_IGNORED
+from helpdesk_core.services.sla_tracking import SlaTracker
+from helpdesk_core.services.sms import SmsService
+from helpdesk_core.services.templates import Templates
+from helpdesk_core.services.tickets import Tickets
+from helpdesk_core.services.unit_of_work import Units
 from helpdesk_core.settings import AUTOLOAD_OFF, Settings, blocked_plugins_from
 
 __all__ = ["bootstrap"]
@@ -66,6 +96,7 @@ def bootstrap(
     blob_store = blob_store or registry.blob_stores.create(
         settings.blob_store or settings.storage, settings
     )
+    units = Units(storage, MessageBus())
     if directory is None and directory_factory is not None:
         directory = directory_factory(storage)
     if directory is None:
@@ -76,26 +107,75 @@ def bootstrap(
         )
     if templates is None:
         templates = _template_store(registry, settings)
-    deps = Deps(
-        storage=storage,
-        directory=directory,
-        blob_store=blob_store,
-        clock=clock or SystemClock(),
+    return _assemble(settings=settings, registry=registry, pm=pm, hooks=hooks, units=units,
+                     storage=storage, directory=directory, blob_store=blob_store,
+                     clock=clock or SystemClock(), templates=templates,
+                     staff=staff or InMemoryStaffDirectory(settings.staff))
+
+
+def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManager,
+              hooks: Hooks, units: Units, storage: Storage, directory: Directory,
+              blob_store: BlobStore, clock: Clock, templates: TemplateStore,
+              staff: StaffDirectory) -> Helpdesk:
+    """Every service with the dependencies it names; the bus's handlers; the sections."""
+    policy, channels = settings.mail_policy, settings.mail_channels
+    rendering = Templates(units=units, store=templates, directory=directory, clock=clock,
+                          template_globals=hooks.template_globals,
+                          limits=settings.template_limits, timezone=settings.template_timezone,
+                          default_language=settings.default_language,
+                          portal_url=settings.portal_url)
+    assignment = Assignment(units=units, clock=clock, staff=staff,
+                            resolvers=hooks.assignment_resolvers, sla=settings.sla)
+    intake = Intake(units=units, clock=clock, directory=directory,
+                    numbering=settings.ticket_number, assignment=assignment,
+                    classifiers=hooks.classify, rules=settings.classification_rules,
+                    default_language=settings.default_language)
+    replies = Replies(units=units, clock=clock, directory=directory, policy=policy,
+                      channels=channels)
+    tracker = SlaTracker(settings.sla, clock)
+    ingest = MailIngest(units=units, clock=clock, directory=directory, policy=policy,
+                        channels=channels, blob_store=blob_store, intake=intake,
+                        numbering=settings.ticket_number, workflow=settings.workflow,
+                        builtin_directory=isinstance(directory, StorageDirectory)
+                        and directory.storage is storage)
+
+    # The side rules of every change, in the order they run (docs/explanation/architecture.md).
+    bus = units.bus
+    bus.in_transaction("acknowledgement", Acknowledger(templates=rendering, policy=policy,
+                                                       channels=channels, clock=clock),
+                       kinds=[EventKind.CREATED])
+    bus.in_transaction("resolution_message",
+                       ResolutionMessage(templates=rendering, replies=replies,
+                                         enabled=policy.resolution_message),
+                       kinds=[EventKind.STATUS_CHANGED])
+    bus.in_transaction("sla", tracker,
+                       kinds=[k for k in EventKind if k not in SLA_IGNORED])
+    bus.after_commit("helpdesk_ticket_event", hooks.ticket_event)
+
+    guard = Guard(units=units, directory=directory)
+    return Helpdesk(
+        tickets=TicketsSection(
+            guard=guard, intake=intake, replies=replies, workflow=settings.workflow,
+            tickets=Tickets(units=units, clock=clock, workflow=settings.workflow,
+                            blob_store=blob_store, followup_actions=hooks.followup_actions)),
+        staff=StaffSection(guard=guard, assignment=assignment),
+        mail=MailSection(units=units, ingest=ingest, fetcher=MailFetcher(
+            units=units, clock=clock, blob_store=blob_store, ingest=ingest)),
+        outbox=OutboxSection(guard=guard, units=units, dispatcher=Dispatcher(
+            units=units, clock=clock, blob_store=blob_store)),
+        sms=SmsSection(service=SmsService(units=units, clock=clock, directory=directory,
+                                          intake=intake, workflow=settings.workflow)),
+        calls=CallsSection(guard=guard, calls=Calls(units=units, clock=clock,
+                                                    directory=directory, intake=intake)),
+        sla=SlaSection(guard=guard, service=SlaService(
+            units=units, clock=clock, config=settings.sla, tracker=tracker,
+            templates=rendering, headers=policy.headers())),
+        templates=TemplatesSection(guard=guard, units=units, templates=rendering),
+        configuration=ConfigurationSection(configuration=Configuration(units=units)),
+        settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
+        blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
         hooks=hooks,
-        workflow=settings.workflow,
-        ticket_number=settings.ticket_number,
-        default_language=settings.default_language,
-        classification_rules=settings.classification_rules,
-        mail_policy=settings.mail_policy,
-        mail_channels=settings.mail_channels,
-        templates=templates,
-        template_limits=settings.template_limits,
-        template_timezone=settings.template_timezone,
-        portal_url=settings.portal_url,
-        staff=staff or InMemoryStaffDirectory(settings.staff),
-        sla=settings.sla,
     )
-    return Helpdesk(deps=deps, settings=settings, registry=registry, plugin_manager=pm)
 
 
 def _template_store(registry: Registry, settings: Settings) -> TemplateStore:

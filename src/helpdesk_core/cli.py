@@ -105,11 +105,11 @@ def _sla(args: argparse.Namespace) -> int:
 
     with bootstrap(_load_settings(args.settings)) as helpdesk:
         if args.sla_command == "sweep":
-            report = helpdesk.sweep_sla()
+            report = helpdesk.sla.sweep()
             print(f"due {report.due}, fired {report.fired}, notified {report.notified}, "
                   f"conflicts {report.conflicts}")
         else:
-            count = helpdesk.recompute_sla(args.ticket)
+            count = helpdesk.sla.recompute(args.ticket)
             print(f"recomputed {count} ticket(s)")
     return 0
 
@@ -130,10 +130,10 @@ def _quarantine(args: argparse.Namespace) -> int:
     results: list[tuple[StagedMail, str | None]]
     with bootstrap(Settings.from_env(**overrides)) as helpdesk:
         if args.mail_command == "quarantine":
-            results = [(row, None) for row in helpdesk.staged_mail(
+            results = [(row, None) for row in helpdesk.mail.staged(
                 account=args.account, state=StagedState.QUARANTINED, limit=10_000)]
         else:
-            done = helpdesk.reprocess_mail(account=args.account, keys=args.key)
+            done = helpdesk.mail.reprocess(account=args.account, keys=args.key)
             results = [(row, outcome.outcome if outcome else None) for row, outcome in done]
             status = 1 if any(outcome is None for _row, outcome in results) else 0
         for row, outcome in results:

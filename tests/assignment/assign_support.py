@@ -38,12 +38,12 @@ def raw_mail(sender: str = "Jana <jana@example.cz>", to: str = "support@shop.exa
 def open_ticket(helpdesk: Helpdesk, **details: Any) -> Any:
     details.setdefault("subject", "Dotaz")
     details.setdefault("message", "Dobrý den")
-    return helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, **details)
+    return helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, **details)
 
 
 def the_reason(helpdesk: Helpdesk, ticket: Any) -> dict[str, Any]:
     """The reason of the ticket's only automatic ASSIGNED event."""
-    [event] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
+    [event] = [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.ASSIGNED]
     reason: dict[str, Any] = event.data["reason"]
     return reason
 

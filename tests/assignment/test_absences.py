@@ -21,7 +21,8 @@ def with_agent(agent: Agent) -> tuple[Agent, ...]:
 def complaint_desk(make_helpdesk, **staff_changes):
     """petr is responsible for complaints, olga owns Petr's account."""
     helpdesk = make_helpdesk(staff=staff(**staff_changes))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", responsible="petr"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             responsible="petr"))
     return helpdesk
 
 
@@ -36,7 +37,7 @@ def test_a_person_out_of_office_is_skipped_and_the_chain_continues(make_helpdesk
     helpdesk = complaint_desk(make_helpdesk, absences=(
         Absence("petr", T0 - timedelta(days=1), T0 + timedelta(days=4), "holiday"),))
     ticket = complaint(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "account_owner"
     assert steps(reason) == ["incident_type", "account_owner"]
@@ -49,15 +50,15 @@ def test_an_absence_that_ended_or_has_not_begun_does_not_count(make_helpdesk, cl
     helpdesk = complaint_desk(make_helpdesk, absences=(
         Absence("petr", T0 - timedelta(days=3), T0 - timedelta(hours=1), "sick"),
         Absence("petr", T0 + timedelta(hours=1), T0 + timedelta(days=2), "training"),))
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "petr"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "petr"
     clock.set(T0 + timedelta(hours=1))  # the training starts now
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "olga"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "olga"
 
 
 def test_an_absence_reported_at_run_time_counts_at_once(make_helpdesk):
     helpdesk = complaint_desk(make_helpdesk)
-    helpdesk.deps.staff.add_absence(Absence("petr", T0, T0 + timedelta(hours=8), "sick"))
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "olga"
+    helpdesk.staff.directory.add_absence(Absence("petr", T0, T0 + timedelta(hours=8), "sick"))
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "olga"
 
 
 def test_outside_working_hours_in_the_agents_own_zone(make_helpdesk, clock):
@@ -66,21 +67,21 @@ def test_outside_working_hours_in_the_agents_own_zone(make_helpdesk, clock):
     helpdesk = complaint_desk(make_helpdesk, agents=with_agent(
         Agent("petr", "Petr", working_hours=PRAGUE_OFFICE)))
     ticket = complaint(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     assert the_reason(helpdesk, ticket)["trace"][0]["skipped"] == [
         {"agent": "petr", "why": "outside working hours (mon 16:30 Europe/Prague)"}]
     # 07:30 UTC is 08:30 in Prague: he works
     clock.set(datetime(2026, 3, 3, 7, 30, tzinfo=UTC))
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "petr"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "petr"
 
 
 def test_working_hours_follow_daylight_saving_time(make_helpdesk, clock):
     helpdesk = complaint_desk(make_helpdesk, agents=with_agent(
         Agent("petr", "Petr", working_hours=PRAGUE_OFFICE)))
     clock.set(datetime(2026, 7, 6, 14, 30, tzinfo=UTC))  # 16:30 CEST: gone home
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "olga"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "olga"
     clock.set(datetime(2026, 7, 6, 6, 30, tzinfo=UTC))  # 08:30 CEST
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "petr"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "petr"
 
 
 def test_weekends_are_outside_working_hours(make_helpdesk, clock):
@@ -88,7 +89,7 @@ def test_weekends_are_outside_working_hours(make_helpdesk, clock):
     helpdesk = complaint_desk(make_helpdesk, agents=with_agent(
         Agent("petr", "Petr", working_hours=PRAGUE_OFFICE)))
     ticket = complaint(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     assert "sat 11:00" in the_reason(helpdesk, ticket)["trace"][0]["skipped"][0]["why"]
 
 
@@ -96,26 +97,27 @@ def test_an_inactive_agent_is_skipped(make_helpdesk):
     helpdesk = complaint_desk(make_helpdesk, agents=with_agent(
         Agent("petr", "Petr", active=False)))
     ticket = complaint(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     assert the_reason(helpdesk, ticket)["trace"][0]["skipped"] == [
         {"agent": "petr", "why": "inactive"}]
 
 
 def test_a_person_the_staff_does_not_know_is_taken_as_named(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint",
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
                                                responsible="external-lead"))
     ticket = open_ticket(helpdesk, incident_type="complaint")
-    assert helpdesk.ticket(ticket.id).assignee == "external-lead"
+    assert helpdesk.tickets.get(ticket.id).assignee == "external-lead"
 
 
 def test_an_absent_person_with_a_team_hands_over_to_the_team(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(absences=(
         Absence("petr", T0, T0 + timedelta(days=1), "holiday"),)))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", responsible="petr",
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             responsible="petr",
                                                team="returns"))
     ticket = complaint(helpdesk)
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == ("ales", "returns")
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "incident_type"
@@ -129,8 +131,8 @@ def test_when_every_absent_the_skip_is_in_every_step(make_helpdesk):
         days=1)), Absence("hana", T0, T0 + timedelta(days=1)))
     helpdesk = complaint_desk(make_helpdesk, absences=away, helpdesk_owner="hana")
     ticket = complaint(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee is None
-    assert not [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
+    assert helpdesk.tickets.get(ticket.id).assignee is None
+    assert not [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.ASSIGNED]
 
 
 # -- members of a team -------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def test_absent_team_members_are_skipped_in_the_team_pick(make_helpdesk):
     agents = with_agent(Agent("cyril", "Cyril", active=False))
     helpdesk = make_helpdesk(staff=staff(agents=agents, helpdesk_team="returns", absences=(
         Absence("ales", T0, T0 + timedelta(days=1), "holiday"),)))
-    picked = [helpdesk.ticket(open_ticket(helpdesk).id).assignee for _ in range(3)]
+    picked = [helpdesk.tickets.get(open_ticket(helpdesk).id).assignee for _ in range(3)]
     assert picked == ["bara", "bara", "bara"]
     pick = the_reason(helpdesk, open_ticket(helpdesk))["trace"][-1]["team_pick"]
     assert pick["candidates"] == ["bara"]
@@ -153,7 +155,7 @@ def test_absent_team_members_are_skipped_in_the_team_pick(make_helpdesk):
 def test_round_robin_stays_fair_among_the_members_who_are_present(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(helpdesk_team="returns", absences=(
         Absence("bara", T0, T0 + timedelta(days=1)),)))
-    picked = [helpdesk.ticket(open_ticket(helpdesk).id).assignee for _ in range(4)]
+    picked = [helpdesk.tickets.get(open_ticket(helpdesk).id).assignee for _ in range(4)]
     assert picked == ["ales", "cyril", "ales", "cyril"]
 
 
@@ -171,9 +173,10 @@ def test_a_team_member_outside_working_hours_is_skipped(make_helpdesk, clock):
 def test_a_team_with_nobody_available_passes_to_the_next_step(make_helpdesk):
     away = tuple(Absence(m, T0, T0 + timedelta(days=1)) for m in ("ales", "bara", "cyril"))
     helpdesk = make_helpdesk(staff=staff(absences=away))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             team="returns"))
     ticket = complaint(helpdesk)
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == ("olga", "returns")
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "account_owner"
@@ -184,11 +187,12 @@ def test_a_team_with_nobody_available_passes_to_the_next_step(make_helpdesk):
 def test_with_nobody_available_anywhere_the_ticket_waits_in_the_teams_queue(make_helpdesk):
     away = tuple(Absence(m, T0, T0 + timedelta(days=1)) for m in ("ales", "bara", "cyril"))
     helpdesk = make_helpdesk(staff=staff(absences=away))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             team="returns"))
     ticket = open_ticket(helpdesk, incident_type="complaint", customer_email="jana@example.cz")
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == (None, "returns")
-    [team] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.TEAM_CHANGED]
+    [team] = [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.TEAM_CHANGED]
     reason = team.data["reason"]
     assert reason["winner"] == "incident_type"
     assert "nobody in team returns is available" in reason["why"]
@@ -198,7 +202,7 @@ def test_with_nobody_available_anywhere_the_ticket_waits_in_the_teams_queue(make
 
 def test_the_staff_value_can_be_replaced_at_run_time(make_helpdesk):
     helpdesk = complaint_desk(make_helpdesk)
-    current = helpdesk.deps.staff.staff
-    helpdesk.deps.staff.replace(attrs.evolve(current, agents=with_agent(
+    current = helpdesk.staff.directory.staff
+    helpdesk.staff.directory.replace(attrs.evolve(current, agents=with_agent(
         Agent("petr", "Petr", active=False))))
-    assert helpdesk.ticket(complaint(helpdesk).id).assignee == "olga"
+    assert helpdesk.tickets.get(complaint(helpdesk).id).assignee == "olga"

@@ -23,9 +23,10 @@ def test_the_default_chain_is_the_four_steps_in_order():
 
 def test_step_1_the_incident_types_responsible_person(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", responsible="petr"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             responsible="petr"))
     ticket = open_ticket(helpdesk, incident_type="complaint", customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "petr"
+    assert helpdesk.tickets.get(ticket.id).assignee == "petr"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "incident_type"
     assert steps(reason) == ["incident_type"]
@@ -33,9 +34,10 @@ def test_step_1_the_incident_types_responsible_person(make_helpdesk):
 
 def test_step_2_the_customers_account_owner(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("question", "Question"))  # nobody responsible
+    helpdesk.configuration.define_incident_type(IncidentType("question",
+                                                             "Question"))  # nobody responsible
     ticket = open_ticket(helpdesk, incident_type="question", customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "account_owner"
     assert reason["why"] == "account owner of Petr Svoboda"
@@ -46,9 +48,9 @@ def test_step_2_the_customers_account_owner(make_helpdesk):
 def test_step_3_the_person_responsible_for_the_mail_channel(make_helpdesk):
     helpdesk = make_helpdesk(mail_channels=(MailChannel(
         name="support", addresses=frozenset({"support@shop.example"}), owner="carla"),))
-    outcome = helpdesk.receive_mail(raw_mail(sender="Jana <jana@example.cz>"),
+    outcome = helpdesk.mail.receive(raw_mail(sender="Jana <jana@example.cz>"),
                                     channel="support")
-    ticket = helpdesk.ticket(outcome.ticket_id)
+    ticket = helpdesk.tickets.get(outcome.ticket_id)
     assert ticket.assignee == "carla"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "channel_owner"
@@ -59,7 +61,7 @@ def test_step_3_the_person_responsible_for_the_mail_channel(make_helpdesk):
 def test_step_4_the_general_helpdesk_owner(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(helpdesk_owner="hana"))
     ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "hana"
+    assert helpdesk.tickets.get(ticket.id).assignee == "hana"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "helpdesk_owner"
     assert reason["why"] == "owner of the helpdesk"
@@ -71,7 +73,7 @@ def test_step_4_the_general_helpdesk_owner(make_helpdesk):
 def test_the_helpdesk_owner_may_be_a_team(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(helpdesk_team="returns"))
     ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == ("ales", "returns")
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "helpdesk_owner"
@@ -82,26 +84,28 @@ def test_the_helpdesk_owner_may_be_a_team(make_helpdesk):
 def test_without_any_answer_nothing_is_assigned(make_helpdesk):
     helpdesk = make_helpdesk()
     ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee is None
-    assert not [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
+    assert helpdesk.tickets.get(ticket.id).assignee is None
+    assert not [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.ASSIGNED]
 
 
 def test_a_team_the_staff_does_not_know_keeps_the_ticket_in_its_queue(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("billing", "Billing", team="accounting"))
+    helpdesk.configuration.define_incident_type(IncidentType("billing", "Billing",
+                                                             team="accounting"))
     ticket = open_ticket(helpdesk, incident_type="billing", customer_email="petr@example.cz")
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == (None, "accounting")
-    [team] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.TEAM_CHANGED]
+    [team] = [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.TEAM_CHANGED]
     assert team.data["reason"]["winner"] == "incident_type"
 
 
 def test_an_answer_with_person_and_team_assigns_the_person_and_sets_the_team(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", responsible="petr",
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             responsible="petr",
                                                team="returns"))
     ticket = open_ticket(helpdesk, incident_type="complaint")
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert (stored.assignee, stored.team) == ("petr", "returns")
     # an available person wins without a team pick: the trace says only what was asked
     assert the_reason(helpdesk, ticket)["trace"] == [{"resolver": "incident_type", "answer": {
@@ -114,9 +118,10 @@ def test_an_answer_with_person_and_team_assigns_the_person_and_sets_the_team(mak
 
 def test_the_order_is_configurable(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(chain=("account_owner", "incident_type")))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", responsible="petr"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             responsible="petr"))
     ticket = open_ticket(helpdesk, incident_type="complaint", customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     assert steps(the_reason(helpdesk, ticket)) == ["account_owner"]
 
 
@@ -124,7 +129,7 @@ def test_a_step_left_out_of_the_chain_is_never_asked(make_helpdesk):
     helpdesk = make_helpdesk(staff=staff(chain=("incident_type", "helpdesk_owner"),
                                          helpdesk_owner="hana"))
     ticket = open_ticket(helpdesk, customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "hana"  # not olga, the account owner
+    assert helpdesk.tickets.get(ticket.id).assignee == "hana"  # not olga, the account owner
     assert steps(the_reason(helpdesk, ticket)) == ["incident_type", "helpdesk_owner"]
 
 
@@ -132,7 +137,7 @@ def test_the_optional_ticket_team_step_picks_from_the_tickets_own_team(make_help
     helpdesk = make_helpdesk(staff=staff(chain=("incident_type", "ticket_team",
                                                 "helpdesk_owner"), helpdesk_owner="hana"))
     ticket = open_ticket(helpdesk, team="returns")
-    assert helpdesk.ticket(ticket.id).assignee == "ales"
+    assert helpdesk.tickets.get(ticket.id).assignee == "ales"
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "ticket_team"
     assert steps(reason) == ["incident_type", "ticket_team"]
@@ -164,10 +169,10 @@ def test_hook_resolvers_come_after_the_chain_by_default(make_helpdesk):
     crm = Fixed("crm", "hana")
     helpdesk = make_helpdesk(plugins=(Plugin(crm),))
     ticket = open_ticket(helpdesk, customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "olga"
+    assert helpdesk.tickets.get(ticket.id).assignee == "olga"
     assert crm.asked == 0
     jana = open_ticket(helpdesk, customer_email="jana@example.cz")
-    assert helpdesk.ticket(jana.id).assignee == "hana"
+    assert helpdesk.tickets.get(jana.id).assignee == "hana"
     assert steps(the_reason(helpdesk, jana)) == [*DEFAULT_CHAIN, "crm"]
 
 
@@ -176,7 +181,7 @@ def test_hook_resolvers_can_come_first(make_helpdesk):
     helpdesk = make_helpdesk(plugins=(Plugin(crm),),
                              staff=staff(chain=("hooks", *DEFAULT_CHAIN)))
     ticket = open_ticket(helpdesk, customer_email="petr@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "hana"
+    assert helpdesk.tickets.get(ticket.id).assignee == "hana"
     assert steps(the_reason(helpdesk, ticket)) == ["crm"]
 
 
@@ -185,7 +190,7 @@ def test_a_hook_resolver_named_in_the_chain_takes_that_place(make_helpdesk):
     helpdesk = make_helpdesk(plugins=(Plugin(crm, late),),
                              staff=staff(chain=("incident_type", "crm", "account_owner")))
     ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
-    assert helpdesk.ticket(ticket.id).assignee == "cyril"
+    assert helpdesk.tickets.get(ticket.id).assignee == "cyril"
     assert steps(the_reason(helpdesk, ticket)) == ["incident_type", "crm", "account_owner",
                                                    "late"]
 
@@ -194,7 +199,7 @@ def test_a_hook_resolver_answering_a_team_gets_the_teams_strategy(make_helpdesk)
     helpdesk = make_helpdesk(plugins=(Plugin(Fixed("router", team="returns")),))
     first = open_ticket(helpdesk, customer_email="jana@example.cz")
     second = open_ticket(helpdesk, customer_email="jana@example.cz")
-    assert [helpdesk.ticket(t.id).assignee for t in (first, second)] == ["ales", "bara"]
+    assert [helpdesk.tickets.get(t.id).assignee for t in (first, second)] == ["ales", "bara"]
     assert the_reason(helpdesk, second)["why"] == ("router says so; round-robin turn 2 in "
                                                    "team returns")
 
@@ -204,7 +209,8 @@ def test_a_hook_resolver_answering_a_team_gets_the_teams_strategy(make_helpdesk)
 
 def test_the_trace_records_every_step_the_team_pick_and_the_winner(make_helpdesk):
     helpdesk = make_helpdesk()
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             team="returns"))
     ticket = open_ticket(helpdesk, incident_type="complaint", customer_email="petr@example.cz")
     reason = the_reason(helpdesk, ticket)
     assert reason["winner"] == "incident_type"
@@ -223,7 +229,7 @@ def test_the_trace_records_every_step_the_team_pick_and_the_winner(make_helpdesk
 def test_the_facade_reads_the_traces(make_helpdesk):
     helpdesk = make_helpdesk()
     ticket = open_ticket(helpdesk, customer_email="petr@example.cz")
-    [trace] = helpdesk.assignment_trace(ticket.number)
+    [trace] = helpdesk.staff.trace(ticket.number)
     assert (trace["old"], trace["new"]) == (None, "olga")
     assert trace["actor"] == {"kind": "system", "id": None, "name": "assignment"}
     assert trace["winner"] == "account_owner"
@@ -237,14 +243,14 @@ def test_a_host_passes_its_own_staff_directory(clock, directory):
     hr = InMemoryStaffDirectory(staff(helpdesk_owner="hana"))
     with bootstrap(Settings(storage="memory", autoload_plugins=False, staff=staff()),
                    directory=directory, clock=clock, staff=hr, environ={}) as helpdesk:
-        assert helpdesk.deps.staff is hr
+        assert helpdesk.staff.directory is hr
         ticket = open_ticket(helpdesk, customer_email="jana@example.cz")
-        assert helpdesk.ticket(ticket.id).assignee == "hana"
+        assert helpdesk.tickets.get(ticket.id).assignee == "hana"
 
 
 def test_without_staff_settings_the_directory_is_empty(clock, directory):
     with bootstrap(Settings(storage="memory", autoload_plugins=False), directory=directory,
                    clock=clock, environ={}) as helpdesk:
-        assert helpdesk.deps.staff.chain() == DEFAULT_CHAIN
-        assert helpdesk.deps.staff.helpdesk_owner() == (None, None)
-        assert helpdesk.deps.staff.agent("olga") is None
+        assert helpdesk.staff.directory.chain() == DEFAULT_CHAIN
+        assert helpdesk.staff.directory.helpdesk_owner() == (None, None)
+        assert helpdesk.staff.directory.agent("olga") is None

@@ -51,9 +51,9 @@ def test_concurrent_round_robin_is_fair_in_memory(make_helpdesk):
         start.wait()
         picks = []
         for i in range(PER_THREAD):
-            ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE,
+            ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE,
                                             subject=f"{thread}/{i}", message="x")
-            [trace] = helpdesk.assignment_trace(ticket.id)
+            [trace] = helpdesk.staff.trace(ticket.id)
             pick = trace["trace"][-1]["team_pick"]
             assert pick["picked"] == ticket.assignee
             picks.append((pick["position"], ticket.assignee))

@@ -14,7 +14,8 @@ def team_desk(make_helpdesk, team: Team, agents=AGENTS):
 
 
 def assignees(helpdesk, count, **details):
-    return [helpdesk.ticket(open_ticket(helpdesk, **details).id).assignee for _ in range(count)]
+    return [helpdesk.tickets.get(open_ticket(helpdesk,
+                                             **details).id).assignee for _ in range(count)]
 
 
 # -- round-robin -------------------------------------------------------------------------------
@@ -29,9 +30,10 @@ def test_round_robin_turns_are_kept_per_team(make_helpdesk):
     teams = (Team("returns", members=("ales", "bara")), Team("billing", members=("olga",
                                                                                  "hana")))
     helpdesk = make_helpdesk(staff=staff(teams=teams))
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
-    helpdesk.define_incident_type(IncidentType("billing", "Billing", team="billing"))
-    picked = [helpdesk.ticket(open_ticket(helpdesk, incident_type=k).id).assignee
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                             team="returns"))
+    helpdesk.configuration.define_incident_type(IncidentType("billing", "Billing", team="billing"))
+    picked = [helpdesk.tickets.get(open_ticket(helpdesk, incident_type=k).id).assignee
               for k in ("complaint", "billing", "complaint", "billing")]
     assert picked == ["ales", "olga", "bara", "hana"]
 
@@ -51,7 +53,7 @@ def test_least_load_picks_the_member_with_fewest_active_tickets(make_helpdesk):
     for assignee in ("ales", "ales", "bara"):
         open_ticket(helpdesk, assignee=assignee)
     ticket = open_ticket(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "cyril"
+    assert helpdesk.tickets.get(ticket.id).assignee == "cyril"
     reason = the_reason(helpdesk, ticket)
     assert reason["strategy"] == "least_load"
     pick = reason["trace"][-1]["team_pick"]
@@ -66,7 +68,7 @@ def test_least_load_counts_only_active_tickets(make_helpdesk):
                                              strategy="least_load"))
     done = open_ticket(helpdesk, assignee="ales")
     open_ticket(helpdesk, assignee="bara")
-    helpdesk.transition(done.id, "resolved", actor=EVA)
+    helpdesk.tickets.transition(done.id, "resolved", actor=EVA)
     assert assignees(helpdesk, 1) == ["ales"]
 
 
@@ -85,7 +87,7 @@ SKILLED = Team("returns", members=("ales", "bara", "cyril"), strategy="skills")
 def test_skills_match_the_tickets_language(make_helpdesk):
     helpdesk = team_desk(make_helpdesk, SKILLED, LINGUISTS)
     ticket = open_ticket(helpdesk, customer_email="jana@example.cz")  # Jana writes Czech
-    assert helpdesk.ticket(ticket.id).assignee == "ales"
+    assert helpdesk.tickets.get(ticket.id).assignee == "ales"
     pick = the_reason(helpdesk, ticket)["trace"][-1]["team_pick"]
     assert pick["matches"] == {"ales": ["language:cs"], "bara": [], "cyril": []}
     assert pick["why"] == "best match in team returns (language:cs; 0 open)"
@@ -93,10 +95,10 @@ def test_skills_match_the_tickets_language(make_helpdesk):
 
 def test_skills_match_the_incident_type_and_its_ancestors(make_helpdesk):
     helpdesk = team_desk(make_helpdesk, SKILLED, LINGUISTS)
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint"))
-    helpdesk.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
     ticket = open_ticket(helpdesk, incident_type="complaint/damaged", language="de")
-    assert helpdesk.ticket(ticket.id).assignee == "bara"  # German and complaints
+    assert helpdesk.tickets.get(ticket.id).assignee == "bara"  # German and complaints
     pick = the_reason(helpdesk, ticket)["trace"][-1]["team_pick"]
     assert pick["matches"]["bara"] == ["language:de", "incident_type:complaint"]
     assert pick["matches"]["cyril"] == ["language:de"]
@@ -105,7 +107,7 @@ def test_skills_match_the_incident_type_and_its_ancestors(make_helpdesk):
 def test_skills_match_tags(make_helpdesk):
     helpdesk = team_desk(make_helpdesk, SKILLED, LINGUISTS)
     ticket = open_ticket(helpdesk, language="de", tags=["warranty"])
-    assert helpdesk.ticket(ticket.id).assignee == "cyril"
+    assert helpdesk.tickets.get(ticket.id).assignee == "cyril"
 
 
 def test_equal_skills_go_to_the_lighter_load_then_by_turns(make_helpdesk):
@@ -113,7 +115,7 @@ def test_equal_skills_go_to_the_lighter_load_then_by_turns(make_helpdesk):
     open_ticket(helpdesk, assignee="bara")
     # German: bara and cyril match equally; cyril holds fewer tickets
     ticket = open_ticket(helpdesk, language="de")
-    assert helpdesk.ticket(ticket.id).assignee == "cyril"
+    assert helpdesk.tickets.get(ticket.id).assignee == "cyril"
     assert "position" not in the_reason(helpdesk, ticket)["trace"][-1]["team_pick"]
     # now one each: a tie on skill and load is broken by round-robin turns
     ties = assignees(helpdesk, 4, language="de")

@@ -52,7 +52,7 @@ def make_helpdesk() -> MakeHelpdesk:
 def staff_ticket(helpdesk: Helpdesk, **kwargs: Any) -> Ticket:
     kwargs.setdefault("subject", "Kettle")
     kwargs.setdefault("message", "Broken")
-    return helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, **kwargs)
+    return helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, **kwargs)
 
 
 # -- helpdesk_register -------------------------------------------------------------------------
@@ -82,9 +82,9 @@ def test_helpdesk_register(make_helpdesk):
     plugin = AcmeAdapters()
     helpdesk = make_helpdesk(plugin, storage="acme", directory="acme-crm",
                              options={"dsn": "acme://"})
-    assert helpdesk.deps.storage is plugin.storage
-    assert helpdesk.deps.blob_store is plugin.blob_store  # named like the storage
-    assert helpdesk.deps.directory is plugin.directory
+    assert helpdesk.storage is plugin.storage
+    assert helpdesk.blob_store is plugin.blob_store  # named like the storage
+    assert helpdesk.directory is plugin.directory
     [settings] = plugin.seen_settings
     assert settings is helpdesk.settings
     assert settings.option("dsn") == "acme://"
@@ -111,7 +111,7 @@ class Listener:
     def helpdesk_ticket_event(self, event, ticket):
         self.received.append((event, ticket))
         if self.helpdesk is not None:  # what the store holds when we are told
-            self.committed_versions.append(self.helpdesk.ticket(ticket.id).version)
+            self.committed_versions.append(self.helpdesk.tickets.get(ticket.id).version)
         ticket.set_priority(Priority.LOW, at=ticket.updated_at, actor=EVA)  # a copy: no effect
 
 
@@ -132,12 +132,12 @@ def test_helpdesk_ticket_event(make_helpdesk, caplog):
     caplog.set_level(logging.ERROR, logger="helpdesk_core.plugins")
 
     ticket = staff_ticket(helpdesk)
-    helpdesk.transition(ticket.id, "open", actor=EVA)
-    helpdesk.tag(ticket.id, "vip", "b2b", actor=EVA)
+    helpdesk.tickets.transition(ticket.id, "open", actor=EVA)
+    helpdesk.tickets.tag(ticket.id, "vip", "b2b", actor=EVA)
     with pytest.raises(ConcurrencyError):
-        helpdesk.set_priority(ticket.id, Priority.HIGH, actor=EVA, expected_version=1)
+        helpdesk.tickets.set_priority(ticket.id, Priority.HIGH, actor=EVA, expected_version=1)
 
-    history = helpdesk.history(ticket.id)
+    history = helpdesk.tickets.history(ticket.id)
     # every committed event, in order, to every listener, despite the broken one between them
     for listener in (first, last):
         assert [event for event, _ in listener.received] == history
@@ -146,8 +146,8 @@ def test_helpdesk_ticket_event(make_helpdesk, caplog):
     # told after the commit, with the committed state, as a copy
     assert first.committed_versions == [1, 1, 2, 3, 3]
     assert [t.version for _, t in first.received] == [1, 1, 2, 3, 3]
-    assert helpdesk.ticket(ticket.id).priority is Priority.NORMAL
-    assert helpdesk.ticket(ticket.id).status == "open"  # the failures undid nothing
+    assert helpdesk.tickets.get(ticket.id).priority is Priority.NORMAL
+    assert helpdesk.tickets.get(ticket.id).status == "open"  # the failures undid nothing
     assert [e.kind for e in history] == [EventKind.CREATED, EventKind.ARTICLE_ADDED,
                                          EventKind.STATUS_CHANGED, EventKind.TAG_ADDED,
                                          EventKind.TAG_ADDED]
@@ -172,14 +172,14 @@ def test_helpdesk_template_globals(make_helpdesk):
     silent = Globals(None)
     brand = Globals({"shop_name": "Konvice Group", "logo": "/static/logo.svg"})
     helpdesk = make_helpdesk(shop, silent, brand)
-    merged = helpdesk.deps.hooks.template_globals("cs")
+    merged = helpdesk.hooks.template_globals("cs")
     assert merged == {"shop_name": "Konvice Group", "hotline": "+420 800 123 456",
                       "logo": "/static/logo.svg", "lang_seen": "cs"}
     assert shop.languages == silent.languages == brand.languages == ["cs"]
     # registration order decides: the later plugin wins
     reversed_order = make_helpdesk(brand, shop)
-    assert reversed_order.deps.hooks.template_globals("de")["shop_name"] == "Konvice.cz"
-    assert make_helpdesk().deps.hooks.template_globals("en") == {}
+    assert reversed_order.hooks.template_globals("de")["shop_name"] == "Konvice.cz"
+    assert make_helpdesk().hooks.template_globals("en") == {}
 
     class Wrong:
         @hookimpl
@@ -187,7 +187,7 @@ def test_helpdesk_template_globals(make_helpdesk):
             return ["not", "a", "dict"]
 
     with pytest.raises(PluginError):
-        make_helpdesk(Wrong()).deps.hooks.template_globals("cs")
+        make_helpdesk(Wrong()).hooks.template_globals("cs")
 
 
 # -- helpdesk_classify -------------------------------------------------------------------------
@@ -213,10 +213,10 @@ def test_helpdesk_classify(make_helpdesk):
 
     ticket = staff_ticket(helpdesk, subject="VIP kettle", message="Our VIP's kettle is broken")
     assert classifier.seen == [(ticket.number, "VIP kettle\nOur VIP's kettle is broken")]
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert stored.priority is Priority.URGENT  # more confident than the rule
     assert stored.tags == {"vip", "kettle"}
-    by_classifier = [e for e in helpdesk.history(ticket.id)
+    by_classifier = [e for e in helpdesk.tickets.history(ticket.id)
                      if e.actor.kind is ActorKind.SYSTEM and e.actor.name == "classifier"]
     assert {(e.kind, e.new) for e in by_classifier} == {
         (EventKind.PRIORITY_CHANGED, "urgent"), (EventKind.TAG_ADDED, "vip"),
@@ -224,10 +224,10 @@ def test_helpdesk_classify(make_helpdesk):
     }
 
     plain = staff_ticket(helpdesk, subject="Question", message="Opening hours?")
-    assert helpdesk.ticket(plain.id).priority is Priority.NORMAL
+    assert helpdesk.tickets.get(plain.id).priority is Priority.NORMAL
 
     explicit = staff_ticket(helpdesk, subject="VIP", message="x", priority=Priority.LOW)
-    assert helpdesk.ticket(explicit.id).priority is Priority.LOW
+    assert helpdesk.tickets.get(explicit.id).priority is Priority.LOW
 
 
 
@@ -245,7 +245,7 @@ def test_helpdesk_classify_failures_are_logged_and_skipped(make_helpdesk, caplog
     caplog.set_level(logging.ERROR, logger="helpdesk_core.plugins")
     helpdesk = make_helpdesk(Nonsense(), Crashing(), VipClassifier())
     ticket = staff_ticket(helpdesk, subject="VIP", message="x")
-    stored = helpdesk.ticket(ticket.id)
+    stored = helpdesk.tickets.get(ticket.id)
     assert stored.priority is Priority.URGENT  # the working classifier still counted
     assert "model not loaded" in caplog.text
     assert "helpdesk_classify" in caplog.text
@@ -262,8 +262,8 @@ def test_helpdesk_classify_suggestions_come_in_registration_order(make_helpdesk)
 
     helpdesk = make_helpdesk(Suggest("first", Priority.HIGH), Suggest("second", Priority.LOW))
     ticket = staff_ticket(helpdesk)
-    assert [c.source for c in helpdesk.deps.hooks.classify(ticket, "x")] == ["first", "second"]
-    assert helpdesk.ticket(ticket.id).priority is Priority.HIGH  # ties: the earlier one
+    assert [c.source for c in helpdesk.hooks.classify(ticket, "x")] == ["first", "second"]
+    assert helpdesk.tickets.get(ticket.id).priority is Priority.HIGH  # ties: the earlier one
 
 
 # -- helpdesk_assignment_resolvers -------------------------------------------------------------
@@ -299,8 +299,8 @@ def test_helpdesk_assignment_resolvers(make_helpdesk):
 
     first = staff_ticket(helpdesk)
     second = staff_ticket(helpdesk)
-    assert [helpdesk.ticket(t.id).assignee for t in (first, second)] == ["karel", "lucie"]
-    [assigned] = [e for e in helpdesk.history(first.id) if e.kind is EventKind.ASSIGNED]
+    assert [helpdesk.tickets.get(t.id).assignee for t in (first, second)] == ["karel", "lucie"]
+    [assigned] = [e for e in helpdesk.tickets.history(first.id) if e.kind is EventKind.ASSIGNED]
     reason = assigned.data["reason"]
     assert reason["winner"] == "round_robin"
     assert reason["why"] == "next in line"
@@ -314,7 +314,7 @@ def test_helpdesk_assignment_resolvers(make_helpdesk):
                                                   account_owner="olga"))
     asked = plugin.resolver.asked
     third = staff_ticket(helpdesk, customer_id=owner.id)
-    assert helpdesk.ticket(third.id).assignee == "olga"
+    assert helpdesk.tickets.get(third.id).assignee == "olga"
     assert plugin.resolver.asked == asked
 
 
@@ -333,8 +333,8 @@ def test_helpdesk_assignment_resolvers_a_failing_resolver_is_skipped(make_helpde
     caplog.set_level(logging.ERROR)
     helpdesk = make_helpdesk(BrokenPlugin(), RoundRobinPlugin())
     ticket = staff_ticket(helpdesk)
-    assert helpdesk.ticket(ticket.id).assignee == "karel"
-    [assigned] = [e for e in helpdesk.history(ticket.id) if e.kind is EventKind.ASSIGNED]
+    assert helpdesk.tickets.get(ticket.id).assignee == "karel"
+    [assigned] = [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.ASSIGNED]
     trace = assigned.data["reason"]["trace"]
     assert [step["resolver"] for step in trace] == [
         "incident_type", "account_owner", "channel_owner", "helpdesk_owner", "ldap_lookup",
@@ -379,19 +379,20 @@ class ActionsPlugin:
 def test_helpdesk_followup_actions(make_helpdesk):
     rma = Rma()
     helpdesk = make_helpdesk(ActionsPlugin(rma), ActionsPlugin(Refund()))
-    assert sorted(helpdesk.deps.hooks.followup_actions()) == ["refund", "rma"]
+    assert sorted(helpdesk.hooks.followup_actions()) == ["refund", "rma"]
 
     ticket = staff_ticket(helpdesk, customer_email="jana@example.cz")
-    ref = helpdesk.start_followup(ticket.number, "rma", actor=EVA, data={"fault": "no heat"})
+    ref = helpdesk.tickets.start_followup(ticket.number, "rma", actor=EVA,
+                                          data={"fault": "no heat"})
     assert ref == EntityRef(EntityKind.RMA, "erp", "RMA-1")
-    assert helpdesk.ticket(ticket.id).links == {ref}
+    assert helpdesk.tickets.get(ticket.id).links == {ref}
     [request] = rma.requests
     assert (request.ticket_number, request.customer_id, dict(request.data)) == (
         ticket.number, ticket.customer_id, {"fault": "no heat"}
     )
-    refund = helpdesk.start_followup(ticket.id, "refund", actor=EVA)
-    assert helpdesk.ticket(ticket.id).links == {ref, refund}
+    refund = helpdesk.tickets.start_followup(ticket.id, "refund", actor=EVA)
+    assert helpdesk.tickets.get(ticket.id).links == {ref, refund}
 
     clash = make_helpdesk(ActionsPlugin(Rma()), ActionsPlugin(Rma()))
     with pytest.raises(PluginError, match="rma"):
-        clash.deps.hooks.followup_actions()
+        clash.hooks.followup_actions()

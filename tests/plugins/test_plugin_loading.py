@@ -122,11 +122,11 @@ def test_helpdesk_block_plugins_in_the_environment_blocks_a_plugin_by_name():
     blocked = bootstrap(MEMORY, plugins=[plugin], environ={
         "HELPDESK_BLOCK_PLUGINS": " other , acme_audit ,"
     })
-    assert blocked.deps.hooks.template_globals("cs") == {}
+    assert blocked.hooks.template_globals("cs") == {}
     assert plugin.calls == []
     assert blocked.plugin_manager.is_blocked("acme_audit")
     allowed = bootstrap(MEMORY, plugins=[plugin], environ={"HELPDESK_BLOCK_PLUGINS": "other"})
-    assert allowed.deps.hooks.template_globals("cs") == {"audited": True}
+    assert allowed.hooks.template_globals("cs") == {"audited": True}
 
 
 def test_settings_blocked_plugins_block_too():
@@ -134,7 +134,7 @@ def test_settings_blocked_plugins_block_too():
     settings = Settings(storage="memory", autoload_plugins=False,
                         blocked_plugins=frozenset({"acme_audit"}))
     helpdesk = bootstrap(settings, plugins=[plugin], environ={})
-    assert helpdesk.deps.hooks.template_globals("cs") == {}
+    assert helpdesk.hooks.template_globals("cs") == {}
 
 
 def test_settings_from_env_reads_the_block_list():
@@ -145,7 +145,7 @@ def test_settings_from_env_reads_the_block_list():
     assert settings.autoload_plugins is False
     plugin = audit_plugin()
     helpdesk = bootstrap(settings, plugins=[plugin], environ={})
-    assert helpdesk.deps.hooks.template_globals("cs") == {}
+    assert helpdesk.hooks.template_globals("cs") == {}
 
 
 def test_blocking_the_builtin_plugin_removes_the_memory_adapters():

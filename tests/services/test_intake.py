@@ -27,7 +27,7 @@ ORDER_44 = EntityRef(EntityKind.ORDER, "eshop", "2026-00044")
 
 
 def tickets(helpdesk: Helpdesk) -> list[Any]:
-    return list(helpdesk.queue(TicketQuery(limit=500)).items)
+    return list(helpdesk.tickets.queue(TicketQuery(limit=500)).items)
 
 
 def form(**fields: object) -> dict[str, object]:
@@ -37,7 +37,8 @@ def form(**fields: object) -> dict[str, object]:
 
 def assert_next_number_is_the_first(helpdesk: Helpdesk) -> None:
     """Nothing consumed a ticket number: the next ticket is number one."""
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="probe", message="x")
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="probe",
+                                            message="x")
     assert ticket.number == "HD-2026-000001"
 
 
@@ -46,7 +47,7 @@ def assert_next_number_is_the_first(helpdesk: Helpdesk) -> None:
 
 def test_web_form_from_an_unknown_sender_creates_a_contact(helpdesk, directory):
     before = set(directory.customers)
-    ticket = helpdesk.open_from_web_form(form(language="de"))
+    ticket = helpdesk.tickets.open_from_web_form(form(language="de"))
     [new_id] = set(directory.customers) - before
     contact = directory.customers[new_id]
     assert contact.emails == ("new.customer@example.de",)
@@ -57,11 +58,18 @@ def test_web_form_from_an_unknown_sender_creates_a_contact(helpdesk, directory):
     assert ticket.number == "HD-2026-000001"
     assert ticket.subject == "Mein Wasserkocher ist kaputt."
     assert ticket.language == "de"
-    [article] = helpdesk.articles(ticket.number)
+    article, acknowledgement = helpdesk.tickets.articles(ticket.number)
     assert article.direction is Direction.INBOUND
     assert article.public
     assert article.body_text.startswith("Mein Wasserkocher")
-    created = helpdesk.history(ticket.number)[0]
+    # The customer's own form is acknowledged with the number, like a mail.
+    assert acknowledgement.direction is Direction.OUTBOUND
+    assert acknowledgement.meta["kind"] == "acknowledgement"
+    assert ticket.number in acknowledgement.subject
+    [queued] = helpdesk.outbox.for_ticket(ticket.number)
+    assert queued.recipients == ("new.customer@example.de",)
+    assert queued.headers["Auto-Submitted"] == "auto-replied"
+    created = helpdesk.tickets.history(ticket.number)[0]
     assert created.kind is EventKind.CREATED
     assert created.actor.kind is ActorKind.CUSTOMER
     assert created.actor.id == contact.id
@@ -70,37 +78,37 @@ def test_web_form_from_an_unknown_sender_creates_a_contact(helpdesk, directory):
 def test_web_form_from_a_known_sender_links_the_existing_contact(helpdesk, directory):
     jana = next(c for c in directory.customers.values() if c.email == "jana@example.cz")
     count = len(directory.customers)
-    ticket = helpdesk.open_from_web_form(form(email=" JANA@Example.CZ ", name="J."))
+    ticket = helpdesk.tickets.open_from_web_form(form(email=" JANA@Example.CZ ", name="J."))
     assert ticket.customer_id == jana.id
     assert len(directory.customers) == count
     assert ticket.language == "cs"  # the contact's language when the form names none
-    assert helpdesk.history(ticket.id)[0].actor == Actor.customer(jana.id, "Jana Nováková")
+    assert helpdesk.tickets.history(ticket.id)[0].actor == Actor.customer(jana.id, "Jana Nováková")
 
 
 def test_web_form_with_the_builtin_directory_creates_then_reuses_the_contact(make_helpdesk):
     helpdesk = make_helpdesk(builtin_directory=True)
-    first = helpdesk.open_from_web_form(form())
-    second = helpdesk.open_from_web_form(form(email="New.Customer@EXAMPLE.de",
+    first = helpdesk.tickets.open_from_web_form(form())
+    second = helpdesk.tickets.open_from_web_form(form(email="New.Customer@EXAMPLE.de",
                                               message="Noch eine Frage"))
     assert first.customer_id is not None
     assert second.customer_id == first.customer_id
-    contact = helpdesk.deps.directory.customer_by_email("new.customer@example.de")
+    contact = helpdesk.directory.customer_by_email("new.customer@example.de")
     assert contact is not None
     assert contact.id == first.customer_id
 
 
 def test_web_form_with_the_customers_own_order_links_it(helpdesk, directory):
-    ticket = helpdesk.open_from_web_form(form(email="jana@example.cz",
+    ticket = helpdesk.tickets.open_from_web_form(form(email="jana@example.cz",
                                               order_number="2026-00042"))
     assert ticket.links == {ORDER_42}
-    assert helpdesk.history(ticket.id)[0].data["order_number"] == "2026-00042"
+    assert helpdesk.tickets.history(ticket.id)[0].data["order_number"] == "2026-00042"
 
 
 @pytest.mark.parametrize("sender", ["jana@example.cz", "stranger@example.com"])
 def test_web_form_naming_someone_elses_order_writes_nothing(helpdesk, directory, sender):
     customers = dict(directory.customers)
     with pytest.raises(OrderNotOwned) as info:
-        helpdesk.open_from_web_form(form(email=sender, order_number="2026-00043"))
+        helpdesk.tickets.open_from_web_form(form(email=sender, order_number="2026-00043"))
     assert info.value.order_number == "2026-00043"
     assert directory.customers == customers
     assert tickets(helpdesk) == []
@@ -110,15 +118,15 @@ def test_web_form_naming_someone_elses_order_writes_nothing(helpdesk, directory,
 def test_builtin_directory_knows_no_orders_and_writes_nothing(make_helpdesk):
     helpdesk = make_helpdesk(builtin_directory=True)
     with pytest.raises(OrderNotFound):
-        helpdesk.open_from_web_form(form(order_number="2026-00043"))
-    assert helpdesk.deps.directory.customer_by_email("new.customer@example.de") is None
+        helpdesk.tickets.open_from_web_form(form(order_number="2026-00043"))
+    assert helpdesk.directory.customer_by_email("new.customer@example.de") is None
     assert tickets(helpdesk) == []
 
 
 def test_web_form_with_an_unknown_order_is_refused(helpdesk, directory):
     customers = dict(directory.customers)
     with pytest.raises(OrderNotFound) as info:
-        helpdesk.open_from_web_form(form(order_number="1999-00001"))
+        helpdesk.tickets.open_from_web_form(form(order_number="1999-00001"))
     assert info.value.number == "1999-00001"
     assert directory.customers == customers
     assert tickets(helpdesk) == []
@@ -126,7 +134,7 @@ def test_web_form_with_an_unknown_order_is_refused(helpdesk, directory):
 
 
 def test_guest_checkout_order_is_matched_by_email(helpdesk, directory):
-    ticket = helpdesk.open_from_web_form(form(email="guest.buyer@example.COM",
+    ticket = helpdesk.tickets.open_from_web_form(form(email="guest.buyer@example.COM",
                                               order_number="2026-00044"))
     assert ticket.links == {ORDER_44}
     contact = directory.customers[ticket.customer_id]
@@ -135,7 +143,8 @@ def test_guest_checkout_order_is_matched_by_email(helpdesk, directory):
 
 def test_guest_checkout_order_refuses_another_email(helpdesk, directory):
     with pytest.raises(OrderNotOwned):
-        helpdesk.open_from_web_form(form(email="other@example.com", order_number="2026-00044"))
+        helpdesk.tickets.open_from_web_form(form(email="other@example.com",
+                                                 order_number="2026-00044"))
     assert tickets(helpdesk) == []
 
 
@@ -147,7 +156,7 @@ def test_guest_checkout_order_refuses_another_email(helpdesk, directory):
 def test_invalid_web_form_writes_nothing(helpdesk, directory, fields):
     customers = dict(directory.customers)
     with pytest.raises(ValidationError):
-        helpdesk.open_from_web_form(fields)
+        helpdesk.tickets.open_from_web_form(fields)
     assert directory.customers == customers
     assert tickets(helpdesk) == []
 
@@ -161,21 +170,21 @@ def test_invalid_web_form_writes_nothing(helpdesk, directory, fields):
      (StaffVia.RETURN, Channel.STAFF), (StaffVia.OTHER, Channel.STAFF)],
 )
 def test_staff_entry_maps_the_way_in_onto_a_channel(helpdesk, via, channel):
-    ticket = helpdesk.open_by_staff(agent=EVA, via=via, subject="Kettle", message="Broken",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=via, subject="Kettle", message="Broken",
                                     customer_email="jana@example.cz")
     assert ticket.channel is channel
-    created = helpdesk.history(ticket.id)[0]
+    created = helpdesk.tickets.history(ticket.id)[0]
     assert created.data["via"] == via.value
     assert created.data["channel"] == channel.value
     assert created.actor == EVA
-    [article] = helpdesk.articles(ticket.id)
+    [article] = helpdesk.tickets.articles(ticket.id)
     assert article.author == EVA
     assert article.channel is channel
 
 
 def test_staff_entry_finds_the_customer_by_phone(helpdesk, directory):
     jana = next(c for c in directory.customers.values() if c.email == "jana@example.cz")
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call",
                                     message="Called about the kettle",
                                     customer_phone="601 234 567")
     assert ticket.customer_id == jana.id
@@ -183,10 +192,10 @@ def test_staff_entry_finds_the_customer_by_phone(helpdesk, directory):
 
 def test_staff_entry_creates_an_unknown_caller_by_phone_once(helpdesk, directory):
     count = len(directory.customers)
-    first = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call",
+    first = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call",
                                    message="x", customer_phone="+49 151 23456789",
                                    customer_name="Herr Braun")
-    second = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call again",
+    second = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Call again",
                                     message="y", customer_phone="0049 151 2345 6789")
     assert len(directory.customers) == count + 1
     assert first.customer_id == second.customer_id
@@ -196,7 +205,7 @@ def test_staff_entry_creates_an_unknown_caller_by_phone_once(helpdesk, directory
 
 
 def test_staff_entry_creates_an_unknown_customer_by_email(helpdesk, directory):
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.IN_STORE, subject="Visit",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.IN_STORE, subject="Visit",
                                     message="x", customer_email="Walk.In@Example.sk",
                                     customer_name="Ján")
     contact = directory.customers[ticket.customer_id]
@@ -205,21 +214,21 @@ def test_staff_entry_creates_an_unknown_customer_by_email(helpdesk, directory):
 
 def test_staff_entry_by_customer_id(helpdesk, directory):
     petr = next(c for c in directory.customers.values() if c.email == "petr@example.cz")
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.RETURN, subject="Parcel back",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.RETURN, subject="Parcel back",
                                     message="Toaster returned", customer_id=petr.id)
     assert ticket.customer_id == petr.id
 
 
 def test_staff_entry_with_an_unknown_customer_id_is_refused(helpdesk):
     with pytest.raises(ValidationError) as info:
-        helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
+        helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
                                customer_id="nobody")
     assert info.value.field == "customer_id"
     assert tickets(helpdesk) == []
 
 
 def test_staff_entry_without_customer(helpdesk):
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="Anonymous",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="Anonymous",
                                     message="Someone left a note")
     assert ticket.customer_id is None
     assert ticket.language == "en"
@@ -228,7 +237,7 @@ def test_staff_entry_without_customer(helpdesk):
 def test_staff_entry_with_an_order_and_no_customer_takes_the_orders_customer(helpdesk,
                                                                                directory):
     jana = next(c for c in directory.customers.values() if c.email == "jana@example.cz")
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.RETURN, subject="Return",
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.RETURN, subject="Return",
                                     message="Parcel", order_number="2026-00042")
     assert ticket.customer_id == jana.id
     assert ticket.links == {ORDER_42}
@@ -236,7 +245,7 @@ def test_staff_entry_with_an_order_and_no_customer_takes_the_orders_customer(hel
 
 def test_staff_entry_with_someone_elses_order_is_refused(helpdesk, directory):
     with pytest.raises(OrderNotOwned):
-        helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
+        helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
                                customer_email="jana@example.cz", order_number="2026-00043")
     assert tickets(helpdesk) == []
 
@@ -244,7 +253,7 @@ def test_staff_entry_with_someone_elses_order_is_refused(helpdesk, directory):
 def test_staff_entry_refused_for_a_foreign_order_creates_no_contact(helpdesk, directory):
     customers = dict(directory.customers)
     with pytest.raises(OrderNotOwned):
-        helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
+        helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
                                customer_email="brand.new@example.cz",
                                order_number="2026-00043")
     assert directory.customers == customers
@@ -254,7 +263,7 @@ def test_staff_entry_refused_for_an_unknown_incident_type_creates_no_contact(hel
                                                                              directory):
     customers = dict(directory.customers)
     with pytest.raises(ValidationError):
-        helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
+        helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x",
                                customer_email="brand.new@example.cz", incident_type="nope")
     assert directory.customers == customers
 
@@ -264,29 +273,29 @@ def test_staff_entry_refused_for_an_unknown_incident_type_creates_no_contact(hel
 
 def test_ticket_from_an_order_links_order_and_customer(helpdesk, directory):
     jana = next(c for c in directory.customers.values() if c.email == "jana@example.cz")
-    ticket = helpdesk.open_from_order(agent=EVA, order_number="2026-00042",
+    ticket = helpdesk.tickets.open_from_order(agent=EVA, order_number="2026-00042",
                                       subject="Kettle complaint", message="Customer called")
     assert ticket.links == {ORDER_42}
     assert ticket.customer_id == jana.id
     assert ticket.channel is Channel.STAFF
-    assert helpdesk.history(ticket.id)[0].data["order_number"] == "2026-00042"
-    [note] = helpdesk.articles(ticket.id)
+    assert helpdesk.tickets.history(ticket.id)[0].data["order_number"] == "2026-00042"
+    [note] = helpdesk.tickets.articles(ticket.id)
     assert note.direction is Direction.INTERNAL
     assert not note.public
 
 
 def test_ticket_from_a_guest_order_creates_the_customer_by_email(helpdesk, directory):
-    ticket = helpdesk.open_from_order(agent=EVA, order_number="2026-00044", subject="Guest",
+    ticket = helpdesk.tickets.open_from_order(agent=EVA, order_number="2026-00044", subject="Guest",
                                       message="x")
     assert directory.customers[ticket.customer_id].email == "guest.buyer@example.com"
-    again = helpdesk.open_from_order(agent=EVA, order_number="2026-00044", subject="Again",
+    again = helpdesk.tickets.open_from_order(agent=EVA, order_number="2026-00044", subject="Again",
                                      message="y")
     assert again.customer_id == ticket.customer_id
 
 
 def test_ticket_from_an_unknown_order_is_refused(helpdesk):
     with pytest.raises(OrderNotFound):
-        helpdesk.open_from_order(agent=EVA, order_number="0000", subject="x", message="x")
+        helpdesk.tickets.open_from_order(agent=EVA, order_number="0000", subject="x", message="x")
     assert tickets(helpdesk) == []
 
 
@@ -295,7 +304,7 @@ def test_ticket_from_an_unknown_order_is_refused(helpdesk):
 
 def test_unknown_incident_type_is_refused_and_nothing_is_written(helpdesk):
     with pytest.raises(ValidationError) as info:
-        helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x",
+        helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x",
                                incident_type="complaint")
     assert info.value.field == "incident_type"
     assert tickets(helpdesk) == []
@@ -303,26 +312,27 @@ def test_unknown_incident_type_is_refused_and_nothing_is_written(helpdesk):
 
 
 def test_known_incident_type_is_stored(helpdesk):
-    helpdesk.define_incident_type(IncidentType("complaint", "Complaint"))
-    helpdesk.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x",
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x",
                                     incident_type="complaint/damaged")
     assert ticket.incident_type == "complaint/damaged"
-    assert [t.key for t in helpdesk.incident_types()] == ["complaint", "complaint/damaged"]
+    assert [t.key for t in helpdesk.configuration.incident_types()] == ["complaint",
+                                                                        "complaint/damaged"]
 
 
 def test_an_incident_type_needs_its_parent_first(helpdesk):
     with pytest.raises(ValidationError):
-        helpdesk.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
-    assert helpdesk.incident_types() == []
+        helpdesk.configuration.define_incident_type(IncidentType("complaint/damaged", "Damaged"))
+    assert helpdesk.configuration.incident_types() == []
 
 
 def test_staff_entry_stores_explicit_values(helpdesk):
-    ticket = helpdesk.open_by_staff(
+    ticket = helpdesk.tickets.open_by_staff(
         agent=EVA, via=StaffVia.IN_STORE, subject="x", message="x", team="returns",
         assignee="karel", tags=["VIP"], custom_fields={"serial_no": "SN-1"}, language="SK",
     )
-    stored = helpdesk.ticket(ticket.number)
+    stored = helpdesk.tickets.get(ticket.number)
     assert (stored.team, stored.assignee, stored.tags, stored.custom_fields, stored.language) == (
         "returns", "karel", {"vip"}, {"serial_no": "SN-1"}, "sk"
     )

@@ -22,7 +22,7 @@ def test_list_and_reprocess_quarantined_mail(tmp_path: Path,
     inbox = MemoryInbox("support")
     key = inbox.deliver(raw_mail(sender="new.customer@example.org"))
     with bootstrap(strict, environ={}) as desk:
-        assert desk.fetch_mail(inbox).outcomes == {"quarantined": 1}
+        assert desk.mail.fetch(inbox).outcomes == {"quarantined": 1}
 
     assert main(["mail", "quarantine", "--database-url", url, "--json"]) == 0
     [line] = capsys.readouterr().out.splitlines()
@@ -35,8 +35,8 @@ def test_list_and_reprocess_quarantined_mail(tmp_path: Path,
     assert main(["mail", "reprocess", "--database-url", url, "--account", "support"]) == 0
     assert capsys.readouterr().out.strip() == f"support {key}: processed (new_ticket)"
     with bootstrap(Settings(database_url=url), environ={}) as desk:
-        assert desk.staged_mail(state=StagedState.QUARANTINED) == []
-        [ticket] = desk.queue().items
+        assert desk.mail.staged(state=StagedState.QUARANTINED) == []
+        [ticket] = desk.tickets.queue().items
         assert ticket.channel.value == "email"
 
     assert main(["mail", "quarantine", "--database-url", url]) == 0

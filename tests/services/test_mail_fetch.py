@@ -11,7 +11,7 @@ from helpdesk_core.domain.mailbox import StagedState
 from helpdesk_core.errors import MessageTooLarge
 from helpdesk_core.inmemory import InMemoryDirectory
 from helpdesk_core.mail.policy import MailPolicy
-from helpdesk_core.services import mail_fetch
+from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.testing import MemoryInbox
 
 
@@ -30,22 +30,22 @@ def fill(inbox: MemoryInbox, count: int) -> list[str]:
 
 
 def articles_from_mail(desk: Helpdesk) -> int:
-    return sum(1 for t in desk.queue().items for a in desk.articles(t.number)
+    return sum(1 for t in desk.tickets.queue().items for a in desk.tickets.articles(t.number)
                if a.direction.value == "inbound")
 
 
 def test_a_run_handles_and_acknowledges_every_mail(desk: Helpdesk) -> None:
     inbox = MemoryInbox()
     keys = fill(inbox, 3)
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert (report.listed, report.downloaded, report.processed) == (3, 3, 3)
     assert report.outcomes == {"new_ticket": 3}
     assert inbox.acknowledged == keys
     assert inbox.closed == 1
     assert articles_from_mail(desk) == 3
-    again = desk.fetch_mail(inbox)
+    again = desk.mail.fetch(inbox)
     assert (again.listed, again.processed) == (0, 0)
-    rows = desk.staged_mail()
+    rows = desk.mail.staged()
     assert [r.state for r in rows] == [StagedState.PROCESSED] * 3
     assert all(r.acknowledged and r.blob_key for r in rows)
 
@@ -54,7 +54,7 @@ def test_killed_after_staging_before_commit(desk: Helpdesk,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = MemoryInbox()
     fill(inbox, 3)
-    real = mail_fetch.receive_mail
+    real = MailIngest.receive
     calls = []
 
     def dies_on_the_second(*args: object, **kwargs: object) -> object:
@@ -63,12 +63,12 @@ def test_killed_after_staging_before_commit(desk: Helpdesk,
             raise Killed
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(mail_fetch, "receive_mail", dies_on_the_second)
+    monkeypatch.setattr(MailIngest, "receive", dies_on_the_second)
     with pytest.raises(Killed):
-        desk.fetch_mail(inbox)
-    monkeypatch.setattr(mail_fetch, "receive_mail", real)
+        desk.mail.fetch(inbox)
+    monkeypatch.setattr(MailIngest, "receive", real)
     assert len(inbox.messages) == 2  # only the committed mail left the server
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert report.downloaded == 1  # the staged one is not downloaded again
     assert report.processed == 2
     assert inbox.messages == {}
@@ -83,11 +83,11 @@ def test_killed_after_commit_before_the_server_flag(desk: Helpdesk) -> None:
     inbox = DiesOnFlag()
     fill(inbox, 2)
     with pytest.raises(Killed):
-        desk.fetch_mail(inbox)
+        desk.mail.fetch(inbox)
     assert len(inbox.messages) == 2
     survivor = MemoryInbox()
     survivor.messages = inbox.messages  # same server, a fresh process
-    report = desk.fetch_mail(survivor)
+    report = desk.mail.fetch(survivor)
     assert report.processed == 1  # the first was committed already: only flagged now
     assert report.acknowledged == 2
     assert articles_from_mail(desk) == 2
@@ -97,10 +97,10 @@ def test_a_connection_dropped_mid_fetch_loses_nothing(desk: Helpdesk) -> None:
     inbox = MemoryInbox()
     keys = fill(inbox, 3)
     inbox.fail_download.add(keys[1])
-    first = desk.fetch_mail(inbox)
+    first = desk.mail.fetch(inbox)
     assert first.error is not None
     assert first.processed == 1
-    second = desk.fetch_mail(inbox)
+    second = desk.mail.fetch(inbox)
     assert second.error is None
     assert second.processed == 2
     assert articles_from_mail(desk) == 3
@@ -110,8 +110,8 @@ def test_a_lost_acknowledgement_is_repeated_not_the_mail(desk: Helpdesk) -> None
     inbox = MemoryInbox()
     keys = fill(inbox, 2)
     inbox.fail_acknowledge.add(keys[0])
-    assert desk.fetch_mail(inbox).error is not None
-    report = desk.fetch_mail(inbox)
+    assert desk.mail.fetch(inbox).error is not None
+    report = desk.mail.fetch(inbox)
     assert report.acknowledged == 2
     assert articles_from_mail(desk) == 2
 
@@ -123,9 +123,9 @@ def test_a_new_uidvalidity_does_not_duplicate_mail(desk: Helpdesk) -> None:
 
     inbox = ForgetsFlags()
     fill(inbox, 2)
-    desk.fetch_mail(inbox)
+    desk.mail.fetch(inbox)
     inbox.renumber()
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert report.downloaded == 2
     assert report.outcomes == {"duplicate": 2}
     assert articles_from_mail(desk) == 2
@@ -145,21 +145,21 @@ def test_a_poison_mail_is_quarantined_and_the_loop_goes_on(
         return real(email)
 
     directory.customer_by_email = explodes  # type: ignore[method-assign,assignment]
-    first = desk.fetch_mail(inbox)
+    first = desk.mail.fetch(inbox)
     assert (first.processed, first.failed) == (2, 1)
     assert inbox.acknowledged == [good_before, good_after]
-    second = desk.fetch_mail(inbox)  # max_attempts=2: quarantined now
+    second = desk.mail.fetch(inbox)  # max_attempts=2: quarantined now
     assert (second.failed, second.quarantined) == (1, 1)
     assert inbox.messages == {}  # its bytes are safe with us, so it left the server
-    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    [row] = desk.mail.staged(state=StagedState.QUARANTINED)
     assert row.key == poison
     assert row.reason is not None
     assert "directory cannot handle this address" in row.reason
     assert row.attempts == 2
-    assert desk.deps.blob_store.get(row.blob_key or "").startswith(b"From:")
+    assert desk.blob_store.get(row.blob_key or "").startswith(b"From:")
 
     directory.customer_by_email = real  # type: ignore[method-assign]
-    [(after, outcome)] = desk.reprocess_mail()
+    [(after, outcome)] = desk.mail.reprocess()
     assert after.state is StagedState.PROCESSED
     assert outcome is not None
     assert outcome.outcome == "new_ticket"
@@ -171,27 +171,27 @@ def test_a_mail_over_the_size_limit_is_not_downloaded(make_helpdesk: MakeHelpdes
     inbox = MemoryInbox()
     big = inbox.deliver(raw_mail(body="x" * 5000))
     small = inbox.deliver(raw_mail(sender="petr@example.cz"))
-    report = mail_fetch.fetch_mailbox(desk.deps, inbox, max_bytes=2000)
+    report = desk.mail.fetch(inbox, max_bytes=2000)
     assert inbox.downloads == 1
     assert report.quarantined == 1
     assert inbox.acknowledged == [small]
     assert big in inbox.messages  # left for a human, and it does not block the rest
-    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    [row] = desk.mail.staged(state=StagedState.QUARANTINED)
     assert row.blob_key is None
     assert row.reason is not None
     assert "exceeds the limit" in row.reason
-    assert desk.fetch_mail(inbox, max_bytes=2000).downloaded == 0  # still refused
+    assert desk.mail.fetch(inbox, max_bytes=2000).downloaded == 0  # still refused
 
 
 def test_a_refused_mail_is_fetched_once_the_limit_allows(make_helpdesk: MakeHelpdesk) -> None:
     desk = make_helpdesk()
     inbox = MemoryInbox()
     big = inbox.deliver(raw_mail(body="x" * 5000))
-    assert desk.fetch_mail(inbox, max_bytes=2000).quarantined == 1
-    assert desk.reprocess_mail() == [(desk.staged_mail()[0], None)]  # no bytes to run yet
-    report = desk.fetch_mail(inbox, max_bytes=10_000)
+    assert desk.mail.fetch(inbox, max_bytes=2000).quarantined == 1
+    assert desk.mail.reprocess() == [(desk.mail.staged()[0], None)]  # no bytes to run yet
+    report = desk.mail.fetch(inbox, max_bytes=10_000)
     assert (report.downloaded, report.processed, report.acknowledged) == (1, 1, 1)
-    [row] = desk.staged_mail()
+    [row] = desk.mail.staged()
     assert (row.key, row.state, row.outcome) == (big, StagedState.PROCESSED, "new_ticket")
 
 
@@ -207,11 +207,11 @@ def test_an_inbox_that_refuses_a_large_mail_does_not_stop_the_run(
     inbox = Limited()
     big = inbox.deliver(raw_mail(body="x" * 5000))
     small = inbox.deliver(raw_mail(sender="petr@example.cz"))
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert report.error is None
     assert (report.quarantined, report.processed) == (1, 1)
     assert inbox.acknowledged == [small]
-    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
+    [row] = desk.mail.staged(state=StagedState.QUARANTINED)
     assert row.key == big
     assert row.reason is not None
     assert "limit of 2000" in row.reason
@@ -231,10 +231,10 @@ def test_a_deletion_lost_with_its_session_is_repeated(desk: Helpdesk) -> None:
 
     inbox = LosesDeletions()
     fill(inbox, 2)
-    assert desk.fetch_mail(inbox).processed == 2
+    assert desk.mail.fetch(inbox).processed == 2
     assert len(inbox.messages) == 2  # the server undid the deletions
     inbox.lose = False
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert (report.downloaded, report.processed, report.acknowledged) == (0, 0, 2)
     assert inbox.messages == {}
     assert articles_from_mail(desk) == 2
@@ -250,10 +250,10 @@ def test_new_mail_behind_a_long_backlog_is_reached(desk: Helpdesk) -> None:
     inbox = Keeps()
     for i in range(1200):
         inbox.deliver(raw_mail(sender=f"k{i % 7}@example.org", subject=f"Dotaz {i}"))
-    while desk.fetch_mail(inbox, limit=500).downloaded:
+    while desk.mail.fetch(inbox, limit=500).downloaded:
         pass
     fresh = inbox.deliver(raw_mail(sender="late@example.org", subject="Nový dotaz"))
-    report = desk.fetch_mail(inbox, limit=1)
+    report = desk.mail.fetch(inbox, limit=1)
     assert (report.listed, report.downloaded, report.processed) == (1201, 1, 1)
-    [row] = [r for r in desk.staged_mail(limit=2000) if r.key == fresh]
+    [row] = [r for r in desk.mail.staged(limit=2000) if r.key == fresh]
     assert row.state is StagedState.PROCESSED

@@ -119,7 +119,7 @@ def test_every_mail_is_stored_exactly_once(ops: list[tuple[str, Any]]) -> None:
         elif name == "fetch":
             fuse.arm(arg)
             with contextlib.suppress(Killed):
-                desk.fetch_mail(inbox)
+                desk.mail.fetch(inbox)
             fuse.arm(None)
         elif name == "renumber":
             inbox.renumber()
@@ -127,7 +127,7 @@ def test_every_mail_is_stored_exactly_once(ops: list[tuple[str, Any]]) -> None:
         stored = _stored_message_ids(desk)
         for data in inbox.ever_acknowledged:
             assert _message_id(data) in stored
-    desk.fetch_mail(inbox)
+    desk.mail.fetch(inbox)
     assert inbox.messages == {}
     stored = _stored_message_ids(desk)
     assert sorted(stored) == sorted(_message_id(d) for d in sent)
@@ -139,12 +139,12 @@ def _message_id(data: bytes) -> str:
 
 def _stored_message_ids(desk: Any) -> list[str]:
     ids: list[str] = []
-    page = desk.queue()
+    page = desk.tickets.queue()
     tickets = list(page.items)
     while page.next_cursor is not None:  # pragma: no cover - fewer than 50 here
-        page = desk.queue(after=page.next_cursor)
+        page = desk.tickets.queue(after=page.next_cursor)
         tickets += page.items
     for ticket in tickets:
-        ids += [a.meta["message_id"] for a in desk.articles(ticket.number)
+        ids += [a.meta["message_id"] for a in desk.tickets.articles(ticket.number)
                 if a.direction.value == "inbound"]
     return ids

@@ -26,7 +26,7 @@ def desk(make_helpdesk: MakeHelpdesk) -> Helpdesk:
 
 
 def new_ticket(desk: Helpdesk, **kw: object) -> str:
-    outcome = desk.receive_mail(raw_mail(**kw))  # type: ignore[arg-type]
+    outcome = desk.mail.receive(raw_mail(**kw))  # type: ignore[arg-type]
     assert outcome.outcome == "new_ticket", outcome
     assert outcome.ticket_number is not None
     return outcome.ticket_number
@@ -36,20 +36,20 @@ def new_ticket(desk: Helpdesk, **kw: object) -> str:
 
 
 def test_a_new_mail_opens_a_ticket_and_queues_an_acknowledgement(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(message_id="<first@mail.example.cz>"))
+    outcome = desk.mail.receive(raw_mail(message_id="<first@mail.example.cz>"))
     assert outcome.outcome == "new_ticket"
-    ticket = desk.ticket(outcome.ticket_number or "")
+    ticket = desk.tickets.get(outcome.ticket_number or "")
     assert ticket.channel.value == "email"
     assert ticket.subject == "Rychlovarná konvice nefunguje"
     assert ticket.language == "cs"  # Jana's language from the host directory
-    inbound, ack = desk.articles(ticket.number)
+    inbound, ack = desk.tickets.articles(ticket.number)
     assert inbound.direction is Direction.INBOUND
     assert inbound.public
     assert "přestala hřát" in inbound.body_text
     assert inbound.meta["message_id"] == "<first@mail.example.cz>"
     assert ack.direction is Direction.OUTBOUND
     assert ticket.number in ack.subject
-    [message] = desk.outbox(ticket.number)
+    [message] = desk.outbox.for_ticket(ticket.number)
     assert message.id == outcome.acknowledgement
     assert message.recipients == ("jana@example.cz",)
     assert message.sender == "support@shop.example"
@@ -66,10 +66,10 @@ def test_a_new_mail_opens_a_ticket_and_queues_an_acknowledgement(desk: Helpdesk)
 
 
 def test_an_unknown_sender_becomes_a_contact(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(sender="Karl Huber <Karl.Huber@Firma.DE>",
+    outcome = desk.mail.receive(raw_mail(sender="Karl Huber <Karl.Huber@Firma.DE>",
                                          subject="Lieferung verspätet", body="Wo bleibt sie?"))
-    ticket = desk.ticket(outcome.ticket_number or "")
-    contact = desk.deps.directory.customer(ticket.customer_id or "")
+    ticket = desk.tickets.get(outcome.ticket_number or "")
+    contact = desk.directory.customer(ticket.customer_id or "")
     assert contact is not None
     assert contact.emails == ("karl.huber@firma.de",)
     assert contact.name == "Karl Huber"
@@ -77,11 +77,11 @@ def test_an_unknown_sender_becomes_a_contact(desk: Helpdesk) -> None:
 
 def test_unknown_senders_can_be_quarantined_by_policy(make_helpdesk: MakeHelpdesk) -> None:
     desk = make_helpdesk(mail_policy=MailPolicy(unknown_sender="quarantine"))
-    outcome = desk.receive_mail(raw_mail(sender="stranger@example.org"))
+    outcome = desk.mail.receive(raw_mail(sender="stranger@example.org"))
     assert outcome.outcome == "quarantined"
     assert outcome.reason == "unknown sender (policy: quarantine)"
-    assert desk.deps.directory.customer_by_email("stranger@example.org") is None
-    assert desk.queue().items == []
+    assert desk.directory.customer_by_email("stranger@example.org") is None
+    assert desk.tickets.queue().items == []
 
 
 def test_channel_defaults_and_its_owner_in_the_assignment_chain(
@@ -89,16 +89,16 @@ def test_channel_defaults_and_its_owner_in_the_assignment_chain(
     channel = MailChannel(name="returns", addresses=["reklamace@shop.example"], team="returns",
                           owner="milan", language="cs")
     desk = make_helpdesk(mail_policy=POLICY, mail_channels=(channel,))
-    outcome = desk.receive_mail(raw_mail(sender="nobody@example.org"), channel="returns")
-    ticket = desk.ticket(outcome.ticket_number or "")
+    outcome = desk.mail.receive(raw_mail(sender="nobody@example.org"), channel="returns")
+    ticket = desk.tickets.get(outcome.ticket_number or "")
     assert ticket.team == "returns"
     assert ticket.assignee == "milan"
-    [assigned] = [e for e in desk.history(ticket.number) if e.kind is EventKind.ASSIGNED]
+    [assigned] = [e for e in desk.tickets.history(ticket.number) if e.kind is EventKind.ASSIGNED]
     reason = assigned.data["reason"]
     assert reason["winner"] == "channel_owner"
     assert [s["resolver"] for s in reason["trace"]] == ["incident_type", "account_owner",
                                                         "channel_owner"]
-    [message] = desk.outbox(ticket.number)
+    [message] = desk.outbox.for_ticket(ticket.number)
     assert message.sender == "reklamace@shop.example"
 
 
@@ -116,29 +116,29 @@ def test_channel_defaults_and_its_owner_in_the_assignment_chain(
 ])
 def test_no_acknowledgement_where_a_loop_rule_holds(desk: Helpdesk, headers: dict[str, str],
                                                     sender: str, reason: str) -> None:
-    outcome = desk.receive_mail(raw_mail(sender=sender, headers=headers))
+    outcome = desk.mail.receive(raw_mail(sender=sender, headers=headers))
     assert outcome.outcome == "new_ticket"
     assert outcome.acknowledgement is None
     assert outcome.reason is not None
     assert outcome.reason.startswith(reason)
-    assert desk.outbox(outcome.ticket_number or "") == []
+    assert desk.outbox.for_ticket(outcome.ticket_number or "") == []
 
 
 def test_a_mail_with_our_message_id_domain_is_not_acknowledged(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(sender="petr@example.cz",
+    outcome = desk.mail.receive(raw_mail(sender="petr@example.cz",
                                          message_id="<x1@helpdesk.shop.example>"))
     assert outcome.reason == "own-message-id"
 
 
 def test_acknowledgements_are_rate_limited_per_sender(desk: Helpdesk,
                                                       clock: FakeClock) -> None:
-    outcomes = [desk.receive_mail(raw_mail(subject=f"Dotaz {i}")) for i in range(5)]
+    outcomes = [desk.mail.receive(raw_mail(subject=f"Dotaz {i}")) for i in range(5)]
     assert [o.acknowledgement is not None for o in outcomes] == [True, True, True, False, False]
     assert outcomes[3].reason == "rate-limit"
-    other = desk.receive_mail(raw_mail(sender="petr@example.cz"))
+    other = desk.mail.receive(raw_mail(sender="petr@example.cz"))
     assert other.acknowledgement is not None  # the limit is per sender
     clock.advance(timedelta(hours=1, seconds=1))
-    assert desk.receive_mail(raw_mail(subject="Dotaz 6")).acknowledgement is not None
+    assert desk.mail.receive(raw_mail(subject="Dotaz 6")).acknowledgement is not None
 
 
 # -- threading ---------------------------------------------------------------------------
@@ -149,78 +149,78 @@ def test_acknowledgements_are_rate_limited_per_sender(desk: Helpdesk,
 def test_a_reply_joins_by_the_ticket_number_in_the_subject(desk: Helpdesk,
                                                            prefix: str) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "waiting_on_customer", actor=AGENT)
-    outcome = desk.receive_mail(raw_mail(subject=f"{prefix}[{number}] Rychlovarná konvice",
+    desk.tickets.transition(number, "waiting_on_customer", actor=AGENT)
+    outcome = desk.mail.receive(raw_mail(subject=f"{prefix}[{number}] Rychlovarná konvice",
                                          body="Posílám fotku."))
     assert (outcome.outcome, outcome.ticket_number) == ("reply", number)
     assert outcome.acknowledgement is None
-    ticket = desk.ticket(number)
+    ticket = desk.tickets.get(number)
     assert ticket.status_category is StatusCategory.OPEN  # the customer answered
-    assert desk.articles(number)[-1].body_text.strip() == "Posílám fotku."
+    assert desk.tickets.articles(number)[-1].body_text.strip() == "Posílám fotku."
 
 
 def test_a_reply_joins_by_in_reply_to_our_message_id(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    [ack] = desk.outbox(number)
-    outcome = desk.receive_mail(raw_mail(subject="Re: konvice", in_reply_to=ack.message_id,
+    [ack] = desk.outbox.for_ticket(number)
+    outcome = desk.mail.receive(raw_mail(subject="Re: konvice", in_reply_to=ack.message_id,
                                          references=ack.message_id))
     assert (outcome.outcome, outcome.ticket_number) == ("reply", number)
 
 
 def test_a_reply_joins_by_references_to_a_stored_message(desk: Helpdesk) -> None:
     number = new_ticket(desk, message_id="<orig@mail.example.cz>")
-    outcome = desk.receive_mail(raw_mail(subject="doplnění",
+    outcome = desk.mail.receive(raw_mail(subject="doplnění",
                                          references="<other@x> <orig@mail.example.cz>"))
     assert (outcome.outcome, outcome.ticket_number) == ("reply", number)
 
 
 def test_a_number_inside_a_longer_number_is_not_ours(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    outcome = desk.receive_mail(raw_mail(subject=f"Re: {number}7 faktura"))
+    outcome = desk.mail.receive(raw_mail(subject=f"Re: {number}7 faktura"))
     assert outcome.outcome == "new_ticket"
     assert outcome.ticket_number != number
 
 
 def test_our_control_headers_from_outside_are_ignored(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    outcome = desk.receive_mail(raw_mail(subject="Jiný dotaz", headers={
+    outcome = desk.mail.receive(raw_mail(subject="Jiný dotaz", headers={
         "X-Helpdesk-Ticket": number, "X-Helpdesk-Priority": "urgent"}))
     assert outcome.outcome == "new_ticket"
     assert outcome.ticket_number != number
-    assert desk.ticket(outcome.ticket_number or "").priority.value == "normal"
+    assert desk.tickets.get(outcome.ticket_number or "").priority.value == "normal"
 
 
 def test_a_reply_to_a_merged_ticket_lands_on_its_target(desk: Helpdesk) -> None:
     source = new_ticket(desk)
     target = new_ticket(desk, subject="Druhý dotaz")
-    storage = desk.deps.storage
-    stored = storage._state.tickets[desk.ticket(source).id]  # type: ignore[attr-defined]
-    stored.merged_into = desk.ticket(target).id
+    storage = desk.storage
+    stored = storage._state.tickets[desk.tickets.get(source).id]  # type: ignore[attr-defined]
+    stored.merged_into = desk.tickets.get(target).id
     stored.status, stored.status_category = "merged", StatusCategory.MERGED
-    outcome = desk.receive_mail(raw_mail(subject=f"Re: [{source}] konvice"))
+    outcome = desk.mail.receive(raw_mail(subject=f"Re: [{source}] konvice"))
     assert (outcome.outcome, outcome.ticket_number) == ("reply", target)
 
 
 def test_a_reply_to_a_recently_closed_ticket_reopens_it(desk: Helpdesk,
                                                         clock: FakeClock) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "closed", actor=AGENT)
+    desk.tickets.transition(number, "closed", actor=AGENT)
     clock.advance(timedelta(days=29))
-    outcome = desk.receive_mail(raw_mail(subject=f"Re: [{number}]"))
+    outcome = desk.mail.receive(raw_mail(subject=f"Re: [{number}]"))
     assert (outcome.outcome, outcome.ticket_number) == ("reply", number)
-    assert desk.ticket(number).status_category is StatusCategory.OPEN
+    assert desk.tickets.get(number).status_category is StatusCategory.OPEN
 
 
 def test_a_reply_to_a_long_closed_ticket_opens_a_linked_one(desk: Helpdesk,
                                                             clock: FakeClock) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "closed", actor=AGENT)
+    desk.tickets.transition(number, "closed", actor=AGENT)
     clock.advance(timedelta(days=31))
-    outcome = desk.receive_mail(raw_mail(subject=f"Re: [{number}] konvice zase"))
+    outcome = desk.mail.receive(raw_mail(subject=f"Re: [{number}] konvice zase"))
     assert outcome.outcome == "new_ticket"
-    fresh = desk.ticket(outcome.ticket_number or "")
+    fresh = desk.tickets.get(outcome.ticket_number or "")
     assert EntityRef(EntityKind.TICKET, "helpdesk", number) in fresh.links
-    assert desk.ticket(number).status_category is StatusCategory.CLOSED
+    assert desk.tickets.get(number).status_category is StatusCategory.CLOSED
 
 
 # -- participants ------------------------------------------------------------------------
@@ -228,21 +228,21 @@ def test_a_reply_to_a_long_closed_ticket_opens_a_linked_one(desk: Helpdesk,
 
 def test_a_stranger_naming_a_ticket_is_held_unpublished(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "waiting_on_customer", actor=AGENT)
-    outcome = desk.receive_mail(raw_mail(sender="mallory@evil.example",
+    desk.tickets.transition(number, "waiting_on_customer", actor=AGENT)
+    outcome = desk.mail.receive(raw_mail(sender="mallory@evil.example",
                                          subject=f"Re: [{number}]", body="Refund to me",
                                          cc="mallory2@evil.example"))
     assert outcome.outcome == "held_unverified"
     assert outcome.ticket_number == number
-    held = desk.articles(number)[-1]
+    held = desk.tickets.articles(number)[-1]
     assert held.direction is Direction.INTERNAL
     assert not held.public
     assert held.meta["verified"] == "false"
-    ticket = desk.ticket(number)
+    ticket = desk.tickets.get(number)
     assert ticket.status_category is StatusCategory.WAITING_ON_CUSTOMER  # not reopened
-    assert not [e for e in desk.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
+    assert not [e for e in desk.tickets.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
     # ... and the stranger cannot become a participant through that Cc either
-    again = desk.receive_mail(raw_mail(sender="mallory2@evil.example",
+    again = desk.mail.receive(raw_mail(sender="mallory2@evil.example",
                                        subject=f"Re: [{number}]"))
     assert again.outcome == "held_unverified"
 
@@ -250,20 +250,20 @@ def test_a_stranger_naming_a_ticket_is_held_unpublished(desk: Helpdesk) -> None:
 def test_a_stranger_opens_a_ticket_of_their_own_by_policy(make_helpdesk: MakeHelpdesk) -> None:
     desk = make_helpdesk(mail_policy=MailPolicy(unverified_reply="new_ticket"))
     number = new_ticket(desk)
-    outcome = desk.receive_mail(raw_mail(sender="mallory@evil.example",
+    outcome = desk.mail.receive(raw_mail(sender="mallory@evil.example",
                                          subject=f"Re: [{number}]"))
     assert outcome.outcome == "new_ticket"
     assert outcome.ticket_number != number
-    assert len(desk.articles(number)) == 2  # the first mail and its acknowledgement
+    assert len(desk.tickets.articles(number)) == 2  # the first mail and its acknowledgement
 
 
 def test_addresses_in_cc_take_part(desk: Helpdesk) -> None:
     number = new_ticket(desk, cc="Manžel <pavel@example.cz>, support@shop.example")
-    added = [e.new for e in desk.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
+    added = [e.new for e in desk.tickets.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
     assert added == ["pavel@example.cz"]  # our own address is never a participant
-    outcome = desk.receive_mail(raw_mail(sender="pavel@example.cz", subject=f"Re: [{number}]"))
+    outcome = desk.mail.receive(raw_mail(sender="pavel@example.cz", subject=f"Re: [{number}]"))
     assert outcome.outcome == "reply"
-    assert desk.articles(number)[-1].public
+    assert desk.tickets.articles(number)[-1].public
 
 
 # -- repeats -----------------------------------------------------------------------------
@@ -273,25 +273,25 @@ def test_the_same_mail_delivered_twice_is_one_article(desk: Helpdesk) -> None:
     first = raw_mail(message_id="<dup@mail.example.cz>", trace="support@shop.example")
     second = raw_mail(message_id="<dup@mail.example.cz>", trace="info@shop.example")
     assert first != second
-    one = desk.receive_mail(first)
-    two = desk.receive_mail(second)
+    one = desk.mail.receive(first)
+    two = desk.mail.receive(second)
     assert two.outcome == "duplicate"
     assert (two.ticket_number, two.article_id) == (one.ticket_number, one.article_id)
-    assert len(desk.queue().items) == 1
-    assert len(desk.articles(one.ticket_number or "")) == 2  # mail + acknowledgement
+    assert len(desk.tickets.queue().items) == 1
+    assert len(desk.tickets.articles(one.ticket_number or "")) == 2  # mail + acknowledgement
 
 
 def test_two_different_mails_sharing_a_message_id_are_both_kept(desk: Helpdesk) -> None:
-    one = desk.receive_mail(raw_mail(message_id="<same@x>", subject="První"))
-    two = desk.receive_mail(raw_mail(message_id="<same@x>", subject="Druhý", body="jiný"))
+    one = desk.mail.receive(raw_mail(message_id="<same@x>", subject="První"))
+    two = desk.mail.receive(raw_mail(message_id="<same@x>", subject="Druhý", body="jiný"))
     assert (one.outcome, two.outcome) == ("new_ticket", "new_ticket")
     assert one.ticket_number != two.ticket_number
 
 
 def test_mails_without_message_id_are_recognised_by_content(desk: Helpdesk) -> None:
     data = raw_mail().replace(b"Message-ID:", b"X-Old-Message-ID:")
-    assert desk.receive_mail(data).outcome == "new_ticket"
-    assert desk.receive_mail(b"Received: by mx2\r\n" + data).outcome == "duplicate"
+    assert desk.mail.receive(data).outcome == "new_ticket"
+    assert desk.mail.receive(b"Received: by mx2\r\n" + data).outcome == "duplicate"
 
 
 # -- automatic mail ----------------------------------------------------------------------
@@ -299,19 +299,19 @@ def test_mails_without_message_id_are_recognised_by_content(desk: Helpdesk) -> N
 
 def test_an_out_of_office_reply_threads_without_reopening(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "waiting_on_customer", actor=AGENT)
-    outcome = desk.receive_mail(raw_mail(subject=f"Automatická odpověď: [{number}]",
+    desk.tickets.transition(number, "waiting_on_customer", actor=AGENT)
+    outcome = desk.mail.receive(raw_mail(subject=f"Automatická odpověď: [{number}]",
                                          headers={"Auto-Submitted": "auto-replied"}))
     assert (outcome.outcome, outcome.ticket_number) == ("auto_reply", number)
-    assert desk.ticket(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
+    assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
     assert outcome.acknowledgement is None
 
 
 def test_an_out_of_office_reply_naming_nothing_opens_nothing(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(subject="Abwesenheitsnotiz: Ihre Anfrage",
+    outcome = desk.mail.receive(raw_mail(subject="Abwesenheitsnotiz: Ihre Anfrage",
                                          headers={"X-Auto-Response-Suppress": "OOF"}))
     assert outcome.outcome == "auto_reply_unmatched"
-    assert desk.queue().items == []
+    assert desk.tickets.queue().items == []
 
 
 def _bounce(original_id: str) -> bytes:
@@ -332,38 +332,38 @@ def _bounce(original_id: str) -> bytes:
 
 def test_a_bounce_threads_as_a_delivery_failure(desk: Helpdesk) -> None:
     number = new_ticket(desk)
-    desk.transition(number, "waiting_on_customer", actor=AGENT)
-    [ack] = desk.outbox(number)
-    outcome = desk.receive_mail(_bounce(ack.message_id or ""))
+    desk.tickets.transition(number, "waiting_on_customer", actor=AGENT)
+    [ack] = desk.outbox.for_ticket(number)
+    outcome = desk.mail.receive(_bounce(ack.message_id or ""))
     assert (outcome.outcome, outcome.ticket_number) == ("bounce", number)
-    note = desk.articles(number)[-1]
+    note = desk.tickets.articles(number)[-1]
     assert note.direction is Direction.INTERNAL
     assert note.meta["kind"] == "delivery_failure"
-    assert desk.ticket(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
-    assert len(desk.queue().items) == 1
+    assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
+    assert len(desk.tickets.queue().items) == 1
 
 
 def test_a_bounce_for_a_stranger_message_opens_nothing(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(_bounce("<unknown@elsewhere>"))
+    outcome = desk.mail.receive(_bounce("<unknown@elsewhere>"))
     assert outcome.outcome == "bounce_unmatched"
-    assert desk.queue().items == []
+    assert desk.tickets.queue().items == []
 
 
 # -- orders ------------------------------------------------------------------------------
 
 
 def test_an_order_number_is_linked_when_it_is_the_senders(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(subject="Objednávka č. 2026-00042 nedorazila"))
-    ticket = desk.ticket(outcome.ticket_number or "")
+    outcome = desk.mail.receive(raw_mail(subject="Objednávka č. 2026-00042 nedorazila"))
+    ticket = desk.tickets.get(outcome.ticket_number or "")
     assert EntityRef(EntityKind.ORDER, "eshop", "2026-00042") in ticket.links
 
 
 def test_someone_elses_order_is_not_linked(desk: Helpdesk) -> None:
-    outcome = desk.receive_mail(raw_mail(sender="petr@example.cz",
+    outcome = desk.mail.receive(raw_mail(sender="petr@example.cz",
                                          subject="Bestellung 2026-00042 fehlt"))
-    ticket = desk.ticket(outcome.ticket_number or "")
+    ticket = desk.tickets.get(outcome.ticket_number or "")
     assert not [r for r in ticket.links if r.kind is EntityKind.ORDER]
-    [created] = [e for e in desk.history(ticket.number) if e.kind is EventKind.CREATED]
+    [created] = [e for e in desk.tickets.history(ticket.number) if e.kind is EventKind.CREATED]
     assert created.data["orders_not_linked"] == ["2026-00042"]
 
 
@@ -374,10 +374,10 @@ def test_a_mail_over_the_limits_is_quarantined(make_helpdesk: MakeHelpdesk) -> N
     from helpdesk_core.mail import MailLimits
 
     desk = make_helpdesk(mail_policy=MailPolicy(limits=MailLimits(max_bytes=200)))
-    outcome = desk.receive_mail(raw_mail(body="x" * 1000))
+    outcome = desk.mail.receive(raw_mail(body="x" * 1000))
     assert outcome.outcome == "quarantined"
     assert outcome.reason
-    assert desk.queue().items == []
+    assert desk.tickets.queue().items == []
 
 
 def test_a_stored_acknowledgement_template_for_the_incident_type_is_used(
@@ -388,16 +388,16 @@ def test_a_stored_acknowledgement_template_for_the_incident_type_is_used(
     channel = MailChannel(name="returns", addresses=["reklamace@shop.example"],
                           incident_type="complaint")
     desk = make_helpdesk(mail_policy=POLICY, mail_channels=(channel,))
-    desk.define_incident_type(IncidentType("complaint", "Reklamace"))
-    desk.save_template(MessageTemplate(
+    desk.configuration.define_incident_type(IncidentType("complaint", "Reklamace"))
+    desk.templates.save(MessageTemplate(
         key="acknowledgement", kind=TemplateKind.ACKNOWLEDGEMENT, language="cs",
         name="Potvrzení reklamace", incident_type="complaint",
         subject="Reklamace {{ ticket.number }} přijata",
         body_text="Vaši reklamaci {{ ticket.number }} vyřídíme do 30 dnů."))
-    outcome = desk.receive_mail(raw_mail(), channel="returns")
-    [message] = desk.outbox(outcome.ticket_number or "")
+    outcome = desk.mail.receive(raw_mail(), channel="returns")
+    [message] = desk.outbox.for_ticket(outcome.ticket_number or "")
     assert message.subject == f"Reklamace {outcome.ticket_number} přijata"
     assert "do 30 dnů" in message.body_text
-    other = desk.receive_mail(raw_mail(sender="petr@example.cz"))  # no incident type
-    [plain] = desk.outbox(other.ticket_number or "")
+    other = desk.mail.receive(raw_mail(sender="petr@example.cz"))  # no incident type
+    [plain] = desk.outbox.for_ticket(other.ticket_number or "")
     assert "30 dnů" not in plain.body_text

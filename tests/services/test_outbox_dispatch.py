@@ -10,7 +10,7 @@ import pytest
 from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
 
-from helpdesk_core import Helpdesk, StaffVia
+from helpdesk_core import DispatchPolicy, Helpdesk, StaffVia
 from helpdesk_core.domain import Actor, Channel, Direction
 from helpdesk_core.domain.history import EventKind
 from helpdesk_core.domain.outbox import OutboxState
@@ -19,7 +19,6 @@ from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.mail.threading import reply_subject
 from helpdesk_core.ports.messaging import OutgoingMail
-from helpdesk_core.services.outbox import DispatchPolicy
 
 AGENT = Actor.agent("petra", "Petra Malá")
 
@@ -62,13 +61,13 @@ def desk(make_helpdesk: MakeHelpdesk) -> Helpdesk:
 
 
 def mail_ticket(desk: Helpdesk) -> str:
-    outcome = desk.receive_mail(raw_mail(message_id="<c1@example.cz>"), channel="support")
+    outcome = desk.mail.receive(raw_mail(message_id="<c1@example.cz>"), channel="support")
     return outcome.ticket_number or ""
 
 
 def test_a_reply_is_an_article_and_an_outbox_message(desk: Helpdesk) -> None:
     number = mail_ticket(desk)
-    article, message = desk.reply(number, "Náhradu pošleme zítra.", agent=AGENT)
+    article, message = desk.tickets.reply(number, "Náhradu pošleme zítra.", agent=AGENT)
     assert article.direction is Direction.OUTBOUND
     assert article.public
     assert article.meta["message_id"] == message.message_id
@@ -81,16 +80,16 @@ def test_a_reply_is_an_article_and_an_outbox_message(desk: Helpdesk) -> None:
     assert message.headers["In-Reply-To"] == "<c1@example.cz>"
     assert message.state is OutboxState.PENDING
     # the customer's answer to it threads by its Message-ID
-    answer = desk.receive_mail(raw_mail(subject="Re: díky", in_reply_to=message.message_id))
+    answer = desk.mail.receive(raw_mail(subject="Re: díky", in_reply_to=message.message_id))
     assert answer.ticket_number == number
 
 
 def test_replying_to_a_customer_without_address_is_refused(desk: Helpdesk) -> None:
-    ticket = desk.open_by_staff(agent=AGENT, via=StaffVia.PHONE,
+    ticket = desk.tickets.open_by_staff(agent=AGENT, via=StaffVia.PHONE,
                                 subject="Callback", message="Zavolat zpět")
     with pytest.raises(ValidationError):
-        desk.reply(ticket.number, "Hello", agent=AGENT)
-    assert desk.outbox(ticket.number) == []
+        desk.tickets.reply(ticket.number, "Hello", agent=AGENT)
+    assert desk.outbox.for_ticket(ticket.number) == []
 
 
 def test_subjects_keep_one_re_and_one_number() -> None:
@@ -102,20 +101,21 @@ def test_subjects_keep_one_re_and_one_number() -> None:
 
 def test_transient_failures_back_off_then_fail(desk: Helpdesk, clock: FakeClock) -> None:
     number = mail_ticket(desk)
-    desk.reply(number, "text", agent=AGENT)
+    desk.tickets.reply(number, "text", agent=AGENT)
     busy = DeliveryError("451 busy", transient=True)
     sender = ScriptedSender(busy, busy, busy)
     policy = DispatchPolicy(max_attempts=3, backoff=timedelta(minutes=1))
     waits = []
     for _ in range(3):
-        report = desk.dispatch_outbox(mail_sender=sender, policy=policy)
-        [message] = desk.outbox(number)
+        report = desk.outbox.dispatch(mail_sender=sender, policy=policy)
+        [message] = desk.outbox.for_ticket(number)
         waits.append((report.retried, report.failed, message.attempts))
         clock.advance(timedelta(hours=1))
     assert waits == [(1, 0, 1), (1, 0, 2), (0, 1, 3)]
-    [message] = desk.outbox(number)
+    [message] = desk.outbox.for_ticket(number)
     assert message.state is OutboxState.FAILED
-    assert [e.new for e in desk.history(number) if e.kind is EventKind.DELIVERY] == ["failed"]
+    deliveries = [e.new for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
+    assert deliveries == ["failed"]
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
@@ -127,8 +127,8 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 def test_a_broken_adapter_does_not_stop_the_run(desk: Helpdesk) -> None:
     number = mail_ticket(desk)
-    desk.reply(number, "one", agent=AGENT)
-    desk.reply(number, "two", agent=AGENT)
+    desk.tickets.reply(number, "one", agent=AGENT)
+    desk.tickets.reply(number, "two", agent=AGENT)
 
     class Broken(ScriptedSender):
         def send(self, mail: OutgoingMail, *,
@@ -137,57 +137,57 @@ def test_a_broken_adapter_does_not_stop_the_run(desk: Helpdesk) -> None:
                 raise RuntimeError("bug in the adapter")
             return super().send(mail, before_data=before_data)
 
-    report = desk.dispatch_outbox(mail_sender=Broken())
+    report = desk.outbox.dispatch(mail_sender=Broken())
     assert (report.retried, report.sent) == (1, 1)
 
 
 def test_resend_is_only_for_failed_or_uncertain(desk: Helpdesk) -> None:
     number = mail_ticket(desk)
-    _article, message = desk.reply(number, "text", agent=AGENT)
+    _article, message = desk.tickets.reply(number, "text", agent=AGENT)
     with pytest.raises(ValidationError):
-        desk.resend(message.id, actor=AGENT)
-    desk.dispatch_outbox(mail_sender=ScriptedSender(
+        desk.outbox.resend(message.id, actor=AGENT)
+    desk.outbox.dispatch(mail_sender=ScriptedSender(
         DeliveryError("lost", transient=False, uncertain=True)))
-    again = desk.resend(message.id, actor=AGENT)
+    again = desk.outbox.resend(message.id, actor=AGENT)
     assert (again.state, again.message_id) == (OutboxState.PENDING, message.message_id)
     sender = ScriptedSender()
-    desk.dispatch_outbox(mail_sender=sender)
+    desk.outbox.dispatch(mail_sender=sender)
     assert [m.message_id for m in sender.sent] == [message.message_id]
-    states = [e.new for e in desk.history(number) if e.kind is EventKind.DELIVERY]
+    states = [e.new for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
     assert states == ["uncertain", "resend requested", "sent"]
 
 
 def test_sms_replies_go_through_the_sms_sender(desk: Helpdesk) -> None:
     number = mail_ticket(desk)  # Jana has a phone number in the host directory
-    _article, message = desk.reply(number, "Zásilka je na cestě.", agent=AGENT,
+    _article, message = desk.tickets.reply(number, "Zásilka je na cestě.", agent=AGENT,
                                    channel=Channel.SMS)
     assert message.recipients == ("+420601234567",)
     sms = ScriptedSms()
-    report = desk.dispatch_outbox(mail_sender=ScriptedSender(), sms_sender=sms)
+    report = desk.outbox.dispatch(mail_sender=ScriptedSender(), sms_sender=sms)
     assert report.sent == 1
     assert sms.sent == [("+420601234567", "Zásilka je na cestě.", message.id)]
-    [stored] = desk.outbox(number)
+    [stored] = desk.outbox.for_ticket(number)
     assert (stored.state, stored.provider_id) == (OutboxState.SENT, "gw-1")
 
 
 def test_a_delivery_report_that_overtakes_the_dispatcher_is_kept(desk: Helpdesk) -> None:
     number = mail_ticket(desk)
-    desk.reply(number, "Zásilka je na cestě.", agent=AGENT, channel=Channel.SMS)
+    desk.tickets.reply(number, "Zásilka je na cestě.", agent=AGENT, channel=Channel.SMS)
 
     class FastGateway(ScriptedSms):
         """The network reports delivery before the dispatcher has recorded the handover."""
 
         def send(self, *, to: str, text: str, reference: str) -> str:
             provider_id = super().send(to=to, text=text, reference=reference)
-            with desk.deps.storage.unit_of_work() as uow:
+            with desk.storage.unit_of_work() as uow:
                 message = uow.outbox.get(reference)
                 uow.outbox.update(attrs.evolve(message, provider_id=provider_id,
                                                results={to: "delivered"}))
                 uow.commit()
             return provider_id
 
-    desk.dispatch_outbox(sms_sender=FastGateway())
-    [stored] = desk.outbox(number)
+    desk.outbox.dispatch(sms_sender=FastGateway())
+    [stored] = desk.outbox.for_ticket(number)
     assert stored.state is OutboxState.SENT
     assert stored.results == {"+420601234567": "delivered"}
     assert stored.provider_id == "gw-1"
@@ -195,28 +195,28 @@ def test_a_delivery_report_that_overtakes_the_dispatcher_is_kept(desk: Helpdesk)
 
 def test_resolving_queues_the_resolution_message(desk: Helpdesk) -> None:
     number = mail_ticket(desk)
-    desk.transition(number, "resolved", actor=AGENT)
-    [message] = [m for m in desk.outbox(number) if m.kind == "resolution"]
+    desk.tickets.transition(number, "resolved", actor=AGENT)
+    [message] = [m for m in desk.outbox.for_ticket(number) if m.kind == "resolution"]
     assert message.recipients == ("jana@example.cz",)
     assert number in message.subject
     assert message.headers["Auto-Submitted"] == "auto-generated"
     assert message.headers["In-Reply-To"] == "<c1@example.cz>"
     assert message.body_text.strip()
-    [article] = [a for a in desk.articles(number) if a.meta.get("kind") == "resolution"]
+    [article] = [a for a in desk.tickets.articles(number) if a.meta.get("kind") == "resolution"]
     assert article.direction is Direction.OUTBOUND
-    desk.transition(number, "open", actor=AGENT)
-    desk.transition(number, "resolved", actor=AGENT)  # resolved again: a second message
-    assert len([m for m in desk.outbox(number) if m.kind == "resolution"]) == 2
+    desk.tickets.transition(number, "open", actor=AGENT)
+    desk.tickets.transition(number, "resolved", actor=AGENT)  # resolved again: a second message
+    assert len([m for m in desk.outbox.for_ticket(number) if m.kind == "resolution"]) == 2
 
 
 def test_no_resolution_message_when_turned_off_or_without_address(
         make_helpdesk: MakeHelpdesk) -> None:
     quiet = make_helpdesk(mail_policy=MailPolicy(resolution_message=False, acknowledge=False))
-    number = quiet.receive_mail(raw_mail()).ticket_number or ""
-    quiet.transition(number, "resolved", actor=AGENT)
-    assert quiet.outbox(number) == []
-    ticket = quiet.open_by_staff(agent=AGENT, via=StaffVia.PHONE, subject="x", message="y")
+    number = quiet.mail.receive(raw_mail()).ticket_number or ""
+    quiet.tickets.transition(number, "resolved", actor=AGENT)
+    assert quiet.outbox.for_ticket(number) == []
+    ticket = quiet.tickets.open_by_staff(agent=AGENT, via=StaffVia.PHONE, subject="x", message="y")
     loud = make_helpdesk()
-    loud.deps.storage._state = quiet.deps.storage._state  # type: ignore[attr-defined]
-    loud.transition(ticket.number, "resolved", actor=AGENT)  # nobody to write to
-    assert loud.ticket(ticket.number).status == "resolved"
+    loud.storage._state = quiet.storage._state  # type: ignore[attr-defined]
+    loud.tickets.transition(ticket.number, "resolved", actor=AGENT)  # nobody to write to
+    assert loud.tickets.get(ticket.number).status == "resolved"

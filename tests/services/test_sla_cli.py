@@ -20,8 +20,8 @@ def test_recompute_and_sweep_from_the_command_line(
 
     monkeypatch.setenv("HELPDESK_TEST_SLA_URL", f"sqlite:///{tmp_path / 'desk.sqlite3'}")
     with bootstrap(sla_cli_settings.settings(), environ={}) as desk:
-        ticket = desk.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
-        first_due = desk.ticket(ticket.number).due_at
+        ticket = desk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
+        first_due = desk.tickets.get(ticket.number).due_at
     assert first_due is not None
 
     assert main(["sla", "recompute", "--settings", SPEC]) == 0
@@ -31,8 +31,8 @@ def test_recompute_and_sweep_from_the_command_line(
     # created just now with 8 hours round the clock: the 50 % level is four hours away
     assert capsys.readouterr().out.strip() == "due 0, fired 0, notified 0, conflicts 0"
     with bootstrap(sla_cli_settings.settings(), environ={}) as desk:
-        assert desk.ticket(ticket.number).due_at == first_due  # same policy, same deadline
-        history = desk.history(ticket.number)
+        assert desk.tickets.get(ticket.number).due_at == first_due  # same policy, same deadline
+        history = desk.tickets.history(ticket.number)
     assert [e.kind for e in history].count(EventKind.SLA_POLICY) == 1
 
 

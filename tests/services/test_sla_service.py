@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.services.conftest import MakeHelpdesk
 
-from helpdesk_core import Helpdesk
+from helpdesk_core import Helpdesk, SweepReport
 from helpdesk_core.domain import Actor, EventKind, Priority, StatusCategory
 from helpdesk_core.domain.outbox import OutboxState
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
-from helpdesk_core.services import sla as sla_service
 from helpdesk_core.sla import (
     BusinessCalendar,
     EscalationLevel,
@@ -66,19 +65,20 @@ def desk(make_helpdesk: MakeHelpdesk, clock: FakeClock,
 
 
 def open_jana(desk: Helpdesk) -> str:
-    ticket = desk.open_from_web_form({"email": "jana@example.cz", "message": "Konvice nehřeje"})
-    desk.assign(ticket.number, "eva", actor=EVA)
+    ticket = desk.tickets.open_from_web_form({"email": "jana@example.cz",
+                                              "message": "Konvice nehřeje"})
+    desk.staff.assign(ticket.number, "eva", actor=EVA)
     return ticket.number
 
 
 def test_the_policy_choice_and_the_deadline_are_on_the_ticket(desk: Helpdesk) -> None:
     number = open_jana(desk)
-    ticket = desk.ticket(number)
+    ticket = desk.tickets.get(number)
     assert ticket.due_at == local("2026-12-28T15:00")  # 24th-26th are Czech holidays
-    [chosen] = [e for e in desk.history(number) if e.kind is EventKind.SLA_POLICY]
+    [chosen] = [e for e in desk.tickets.history(number) if e.kind is EventKind.SLA_POLICY]
     assert chosen.new == "standard"
     assert chosen.data["reason"]
-    with desk.deps.storage.unit_of_work(read_only=True) as uow:
+    with desk.storage.unit_of_work(read_only=True) as uow:
         record = uow.sla.get(ticket.id)
     assert record is not None
     assert record.next_at == local("2026-12-28T13:00")  # 75 % of 8 business hours
@@ -88,44 +88,44 @@ def test_waiting_on_the_customer_moves_the_deadline_and_says_why(desk: Helpdesk,
                                                                 clock: FakeClock) -> None:
     number = open_jana(desk)
     clock.set(local("2026-12-28T09:00"))
-    desk.transition(number, "waiting_on_customer", actor=EVA)
-    assert desk.ticket(number).due_at is None  # unknown while paused
+    desk.tickets.transition(number, "waiting_on_customer", actor=EVA)
+    assert desk.tickets.get(number).due_at is None  # unknown while paused
     clock.set(local("2026-12-29T10:00"))
-    desk.transition(number, "open", actor=EVA)
-    assert desk.ticket(number).due_at == local("2026-12-29T16:00")
-    moves = [e for e in desk.history(number) if e.kind is EventKind.DUE_CHANGED]
+    desk.tickets.transition(number, "open", actor=EVA)
+    assert desk.tickets.get(number).due_at == local("2026-12-29T16:00")
+    moves = [e for e in desk.tickets.history(number) if e.kind is EventKind.DUE_CHANGED]
     assert [m.new for m in moves] == [local("2026-12-28T15:00").isoformat(), None,
                                       local("2026-12-29T16:00").isoformat()]
     assert "paused" in moves[1].data["reason"]
     assert "resumed" in moves[2].data["reason"]
-    clocks = desk.sla_clocks(number)
+    clocks = desk.sla.clocks(number)
     assert clocks is not None
     assert [c.reason for c in clocks.changes][:3] == ["ticket created",
                                                       "paused: waiting on customer", "resumed"]
 
 
 def test_a_customer_override_wins_with_its_reason(desk: Helpdesk) -> None:
-    ticket = desk.open_from_web_form({"email": "petr@example.cz", "message": "Toustovač"})
-    [chosen] = [e for e in desk.history(ticket.number) if e.kind is EventKind.SLA_POLICY]
+    ticket = desk.tickets.open_from_web_form({"email": "petr@example.cz", "message": "Toustovač"})
+    [chosen] = [e for e in desk.tickets.history(ticket.number) if e.kind is EventKind.SLA_POLICY]
     assert chosen.new == "vip"
     assert "customer Petr" in chosen.data["reason"]
-    assert desk.ticket(ticket.number).due_at == local("2026-12-28T09:00")
+    assert desk.tickets.get(ticket.number).due_at == local("2026-12-28T09:00")
 
 
 def test_each_level_fires_once_and_notifies(desk: Helpdesk, clock: FakeClock) -> None:
     number = open_jana(desk)
     clock.set(local("2026-12-28T13:30"))
-    first = desk.sweep_sla()
+    first = desk.sla.sweep()
     assert (first.due, first.fired, first.notified) == (1, 1, 1)
-    assert desk.sweep_sla() == sla_service.SweepReport()  # nothing due any more
+    assert desk.sla.sweep() == SweepReport()  # nothing due any more
     clock.set(local("2026-12-29T12:00"))  # past 100 % and 150 %
-    second = desk.sweep_sla()
+    second = desk.sla.sweep()
     assert (second.fired, second.notified) == (2, 2)
-    assert desk.sweep_sla().fired == 0
-    escalated = [e for e in desk.history(number) if e.kind is EventKind.ESCALATED]
+    assert desk.sla.sweep().fired == 0
+    escalated = [e for e in desk.tickets.history(number) if e.kind is EventKind.ESCALATED]
     assert [e.new for e in escalated] == ["75%", "100%", "150%"]
     assert escalated[0].data["notified"] == ["eva"]
-    messages = [m for m in desk.outbox(number) if m.kind == "escalation"]
+    messages = [m for m in desk.outbox.for_ticket(number) if m.kind == "escalation"]
     assert sorted((m.recipients[0], m.channel.value) for m in messages) == [
         ("+420601000111", "sms"), ("eva@shop.example", "email"),
         ("vedouci@shop.example", "email")]
@@ -134,19 +134,19 @@ def test_each_level_fires_once_and_notifies(desk: Helpdesk, clock: FakeClock) ->
     [lead] = [m for m in messages if m.recipients == ("vedouci@shop.example",)]
     assert lead.subject.startswith(f"[{number}] Eskalace")
     assert f"Požadavek {number}" in lead.body_text
-    with desk.deps.storage.unit_of_work(read_only=True) as uow:
-        record = uow.sla.get(desk.ticket(number).id)
+    with desk.storage.unit_of_work(read_only=True) as uow:
+        record = uow.sla.get(desk.tickets.get(number).id)
     assert record is not None
     assert record.next_at is None
 
 
 def test_a_resolved_ticket_escalates_no_more(desk: Helpdesk, clock: FakeClock) -> None:
     number = open_jana(desk)
-    desk.transition(number, "resolved", actor=EVA)
-    assert desk.ticket(number).due_at is None
+    desk.tickets.transition(number, "resolved", actor=EVA)
+    assert desk.tickets.get(number).due_at is None
     clock.set(local("2027-01-15T12:00"))
-    assert desk.sweep_sla().fired == 0
-    assert desk.ticket(number).status_category is StatusCategory.RESOLVED
+    assert desk.sla.sweep().fired == 0
+    assert desk.tickets.get(number).status_category is StatusCategory.RESOLVED
 
 
 def test_a_priority_change_retargets(desk: Helpdesk, make_helpdesk: MakeHelpdesk,
@@ -155,8 +155,8 @@ def test_a_priority_change_retargets(desk: Helpdesk, make_helpdesk: MakeHelpdesk
         **dict.fromkeys(Priority, timedelta(hours=8)), Priority.URGENT: timedelta(hours=1)})])
     quick = make_helpdesk(sla=config(directory, urgent))
     number = open_jana(quick)
-    quick.set_priority(number, Priority.URGENT, actor=EVA)
-    assert quick.ticket(number).due_at == local("2026-12-23T16:00")
+    quick.tickets.set_priority(number, Priority.URGENT, actor=EVA)
+    assert quick.tickets.get(number).due_at == local("2026-12-23T16:00")
 
 
 def test_recompute_after_a_policy_change(make_helpdesk: MakeHelpdesk, clock: FakeClock,
@@ -167,16 +167,16 @@ def test_recompute_after_a_policy_change(make_helpdesk: MakeHelpdesk, clock: Fak
     longer = SlaPolicy("standard", PRAGUE, targets=[
         SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=16))])
     after = make_helpdesk(sla=config(directory, longer))
-    after.deps.storage._state = before.deps.storage._state  # type: ignore[attr-defined]
-    assert after.recompute_sla() == 1
-    assert after.ticket(number).due_at == local("2026-12-29T15:00")
+    after.storage._state = before.storage._state  # type: ignore[attr-defined]
+    assert after.sla.recompute() == 1
+    assert after.tickets.get(number).due_at == local("2026-12-29T15:00")
 
 
 def test_without_sla_nothing_happens(helpdesk: Helpdesk) -> None:
-    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "x"})
-    assert helpdesk.sla_clocks(ticket.number) is None
-    assert helpdesk.sweep_sla() == sla_service.SweepReport()
-    assert not [e for e in helpdesk.history(ticket.number)
+    ticket = helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "x"})
+    assert helpdesk.sla.clocks(ticket.number) is None
+    assert helpdesk.sla.sweep() == SweepReport()
+    assert not [e for e in helpdesk.tickets.history(ticket.number)
                 if e.kind in (EventKind.SLA_POLICY, EventKind.DUE_CHANGED)]
 
 
@@ -185,20 +185,20 @@ def test_the_sla_policys_responsible_is_the_first_step_of_the_chain(
     owned = SlaPolicy("standard", PRAGUE, targets=[
         SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=8))], responsible="milan")
     desk = make_helpdesk(sla=config(directory, owned))
-    ticket = desk.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
+    ticket = desk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
     assert ticket.assignee == "milan"
-    [assigned] = [e for e in desk.history(ticket.number) if e.kind is EventKind.ASSIGNED]
+    [assigned] = [e for e in desk.tickets.history(ticket.number) if e.kind is EventKind.ASSIGNED]
     assert assigned.data["reason"]["why"] == "responsible for SLA policy standard"
 
 
 def test_a_due_date_set_by_hand_is_kept(desk: Helpdesk, clock: FakeClock) -> None:
     number = open_jana(desk)
     promised = local("2026-12-24T12:00")
-    desk.set_due(number, promised, actor=EVA, reason="promised on the phone")
+    desk.tickets.set_due(number, promised, actor=EVA, reason="promised on the phone")
     clock.set(local("2026-12-28T09:00"))
-    desk.transition(number, "waiting_on_customer", actor=EVA)
-    assert desk.ticket(number).due_at == promised
-    clocks = desk.sla_clocks(number)
+    desk.tickets.transition(number, "waiting_on_customer", actor=EVA)
+    assert desk.tickets.get(number).due_at == promised
+    clocks = desk.sla.clocks(number)
     assert clocks is not None
     resolution = clocks.get(TargetKind.RESOLUTION)
     assert resolution is not None

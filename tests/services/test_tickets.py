@@ -36,34 +36,34 @@ RMA = EntityRef(EntityKind.RMA, "erp", "RMA-2026-7")
 
 @pytest.fixture
 def ticket(helpdesk, clock):
-    opened = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Kettle broken",
+    opened = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="Kettle broken",
                                     message="Customer called", customer_email="jana@example.cz")
     clock.advance(minutes=5)
     return opened
 
 
 def kinds(helpdesk, key):
-    return [e.kind for e in helpdesk.history(key)]
+    return [e.kind for e in helpdesk.tickets.history(key)]
 
 
 def test_reading_by_number_and_by_id(helpdesk, ticket):
-    assert helpdesk.ticket(ticket.number).id == ticket.id
-    assert helpdesk.ticket(ticket.id).number == ticket.number
+    assert helpdesk.tickets.get(ticket.number).id == ticket.id
+    assert helpdesk.tickets.get(ticket.id).number == ticket.number
     with pytest.raises(TicketNotFound):
-        helpdesk.ticket("HD-2026-999999")
+        helpdesk.tickets.get("HD-2026-999999")
     with pytest.raises(NotFound):
-        helpdesk.history("nope")
+        helpdesk.tickets.history("nope")
 
 
 def test_manual_changes_are_recorded_in_history(helpdesk, ticket, clock):
-    helpdesk.transition(ticket.number, "open", actor=EVA)
-    helpdesk.assign(ticket.number, "karel", actor=EVA, team="returns")
-    helpdesk.set_priority(ticket.number, Priority.URGENT, actor=EVA)
-    helpdesk.tag(ticket.number, "VIP", "b2b", actor=EVA)
-    helpdesk.untag(ticket.number, "b2b", actor=EVA)
-    helpdesk.set_field(ticket.number, "serial_no", "SN-77", actor=EVA)
-    helpdesk.link(ticket.number, RMA, actor=EVA)
-    stored = helpdesk.ticket(ticket.number)
+    helpdesk.tickets.transition(ticket.number, "open", actor=EVA)
+    helpdesk.staff.assign(ticket.number, "karel", actor=EVA, team="returns")
+    helpdesk.tickets.set_priority(ticket.number, Priority.URGENT, actor=EVA)
+    helpdesk.tickets.tag(ticket.number, "VIP", "b2b", actor=EVA)
+    helpdesk.tickets.untag(ticket.number, "b2b", actor=EVA)
+    helpdesk.tickets.set_field(ticket.number, "serial_no", "SN-77", actor=EVA)
+    helpdesk.tickets.link(ticket.number, RMA, actor=EVA)
+    stored = helpdesk.tickets.get(ticket.number)
     assert stored.status == "open"
     assert stored.status_category is StatusCategory.OPEN
     assert (stored.assignee, stored.team, stored.priority) == ("karel", "returns",
@@ -72,7 +72,7 @@ def test_manual_changes_are_recorded_in_history(helpdesk, ticket, clock):
     assert stored.custom_fields == {"serial_no": "SN-77"}
     assert RMA in stored.links
     assert stored.updated_at == clock.now()
-    history = helpdesk.history(ticket.number)
+    history = helpdesk.tickets.history(ticket.number)
     assert [e.kind for e in history[-9:]] == [
         EventKind.STATUS_CHANGED, EventKind.TEAM_CHANGED, EventKind.ASSIGNED,
         EventKind.PRIORITY_CHANGED, EventKind.TAG_ADDED, EventKind.TAG_ADDED,
@@ -86,84 +86,86 @@ def test_manual_changes_are_recorded_in_history(helpdesk, ticket, clock):
 
 
 def test_every_committed_change_bumps_the_version_once(helpdesk, ticket):
-    assert helpdesk.ticket(ticket.id).version == 1
-    helpdesk.tag(ticket.id, "a", "b", "c", actor=EVA)
-    assert helpdesk.ticket(ticket.id).version == 2
-    helpdesk.tag(ticket.id, "a", actor=EVA)  # nothing new: nothing written
-    assert helpdesk.ticket(ticket.id).version == 2
+    assert helpdesk.tickets.get(ticket.id).version == 1
+    helpdesk.tickets.tag(ticket.id, "a", "b", "c", actor=EVA)
+    assert helpdesk.tickets.get(ticket.id).version == 2
+    helpdesk.tickets.tag(ticket.id, "a", actor=EVA)  # nothing new: nothing written
+    assert helpdesk.tickets.get(ticket.id).version == 2
 
 
 def test_stale_expected_version_raises_and_changes_nothing(helpdesk, ticket):
-    seen = helpdesk.ticket(ticket.number)
-    helpdesk.set_priority(ticket.number, Priority.HIGH, actor=EVA,
+    seen = helpdesk.tickets.get(ticket.number)
+    helpdesk.tickets.set_priority(ticket.number, Priority.HIGH, actor=EVA,
                           expected_version=seen.version)
-    history_before = helpdesk.history(ticket.number)
+    history_before = helpdesk.tickets.history(ticket.number)
     with pytest.raises(ConcurrencyError):
-        helpdesk.transition(ticket.number, "resolved", actor=EVA,
+        helpdesk.tickets.transition(ticket.number, "resolved", actor=EVA,
                             expected_version=seen.version)
     with pytest.raises(ConcurrencyError):
-        helpdesk.assign(ticket.number, "karel", actor=EVA, team="x",
+        helpdesk.staff.assign(ticket.number, "karel", actor=EVA, team="x",
                         expected_version=seen.version)
     with pytest.raises(ConcurrencyError):
-        helpdesk.set_priority(ticket.number, Priority.LOW, actor=EVA,
+        helpdesk.tickets.set_priority(ticket.number, Priority.LOW, actor=EVA,
                               expected_version=seen.version)
-    stored = helpdesk.ticket(ticket.number)
+    stored = helpdesk.tickets.get(ticket.number)
     assert (stored.status, stored.assignee, stored.team, stored.priority) == (
         "new", None, None, Priority.HIGH
     )
     assert stored.version == seen.version + 1
-    assert helpdesk.history(ticket.number) == history_before
+    assert helpdesk.tickets.history(ticket.number) == history_before
 
 
 def test_refused_transition_changes_nothing(helpdesk, ticket):
-    helpdesk.transition(ticket.id, "closed", actor=EVA)
-    before = helpdesk.history(ticket.id)
+    helpdesk.tickets.transition(ticket.id, "closed", actor=EVA)
+    before = helpdesk.tickets.history(ticket.id)
     with pytest.raises(InvalidTransition):
-        helpdesk.transition(ticket.id, "resolved", actor=EVA)
+        helpdesk.tickets.transition(ticket.id, "resolved", actor=EVA)
     with pytest.raises(InvalidTransition):
-        helpdesk.transition(ticket.id, "merged", actor=EVA)
-    assert helpdesk.ticket(ticket.id).status == "closed"
-    assert helpdesk.history(ticket.id) == before
+        helpdesk.tickets.transition(ticket.id, "merged", actor=EVA)
+    assert helpdesk.tickets.get(ticket.id).status == "closed"
+    assert helpdesk.tickets.history(ticket.id) == before
 
 
 def test_a_returned_ticket_is_a_copy(helpdesk, ticket):
-    copy = helpdesk.ticket(ticket.id)
+    copy = helpdesk.tickets.get(ticket.id)
     copy.set_priority(Priority.URGENT, at=copy.updated_at, actor=EVA)
-    assert helpdesk.ticket(ticket.id).priority is Priority.NORMAL
+    assert helpdesk.tickets.get(ticket.id).priority is Priority.NORMAL
 
 
 def test_a_note_is_internal_and_hidden_from_the_customer(helpdesk, ticket):
-    note = helpdesk.add_note(ticket.number, "Customer sounded angry", agent=EVA)
-    reply = helpdesk.add_article(ticket.number, direction=Direction.OUTBOUND,
+    note = helpdesk.tickets.add_note(ticket.number, "Customer sounded angry", agent=EVA)
+    reply = helpdesk.tickets.add_article(ticket.number, direction=Direction.OUTBOUND,
                                  channel=Channel.EMAIL, author=EVA, body_text="We are on it")
     assert note.direction is Direction.INTERNAL
     assert not note.public
     assert reply.public
-    everything = helpdesk.articles(ticket.number)
-    public = helpdesk.articles(ticket.number, public_only=True)
+    everything = helpdesk.tickets.articles(ticket.number)
+    public = helpdesk.tickets.articles(ticket.number, public_only=True)
     assert [a.id for a in everything][-2:] == [note.id, reply.id]
     assert note.id not in {a.id for a in public}
     assert reply.id in {a.id for a in public}
-    added = [e for e in helpdesk.history(ticket.number) if e.kind is EventKind.ARTICLE_ADDED]
+    added = [e for e in helpdesk.tickets.history(ticket.number)
+             if e.kind is EventKind.ARTICLE_ADDED]
     assert added[-2].data["public"] is False
     assert added[-1].data["article_id"] == reply.id
 
 
 def test_an_internal_article_cannot_be_made_public(helpdesk, ticket):
     with pytest.raises(ValidationError):
-        helpdesk.add_article(ticket.number, direction=Direction.INTERNAL,
+        helpdesk.tickets.add_article(ticket.number, direction=Direction.INTERNAL,
                              channel=Channel.STAFF, author=EVA, body_text="x", public=True)
 
 
 def test_attachments_are_stored_in_the_blob_store(helpdesk, ticket):
     data = b"%PDF-1.7\x00\xff binary"
-    meta = helpdesk.add_attachment(data=data, filename="../../faktura.html",
+    meta = helpdesk.tickets.add_attachment(data=data, filename="../../faktura.html",
                                    content_type="text/html")
-    assert helpdesk.deps.blob_store.get(meta.blob_key) == data
+    assert helpdesk.blob_store.get(meta.blob_key) == data
     assert meta.size == len(data)
     assert meta.filename == "faktura.html.txt"
-    note = helpdesk.add_note(ticket.number, "Invoice attached", agent=EVA, attachments=[meta])
-    [stored] = [a for a in helpdesk.articles(ticket.number) if a.id == note.id]
+    note = helpdesk.tickets.add_note(ticket.number, "Invoice attached", agent=EVA,
+                                     attachments=[meta])
+    [stored] = [a for a in helpdesk.tickets.articles(ticket.number) if a.id == note.id]
     assert stored.attachments == (meta,)
 
 
@@ -171,46 +173,46 @@ def test_attachments_are_stored_in_the_blob_store(helpdesk, ticket):
 
 
 def test_the_default_queue_is_the_active_work_by_priority(helpdesk, clock):
-    low = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="low", message="x",
+    low = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="low", message="x",
                                  priority=Priority.LOW)
     clock.advance(minutes=1)
-    urgent = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="urgent",
+    urgent = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="urgent",
                                     message="x", priority=Priority.URGENT)
     clock.advance(minutes=1)
-    closed = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="done",
+    closed = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="done",
                                     message="x", priority=Priority.URGENT)
-    helpdesk.transition(closed.id, "closed", actor=EVA)
-    page = helpdesk.queue()
+    helpdesk.tickets.transition(closed.id, "closed", actor=EVA)
+    page = helpdesk.tickets.queue()
     assert [t.id for t in page.items] == [urgent.id, low.id]
     assert page.next_cursor is None
-    everything = helpdesk.queue(TicketQuery(sort=QueueSort.OLDEST))
+    everything = helpdesk.tickets.queue(TicketQuery(sort=QueueSort.OLDEST))
     assert [t.id for t in everything.items] == [low.id, urgent.id, closed.id]
 
 
 def test_due_dates_order_the_due_queue(helpdesk, clock):
-    a = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="a", message="x")
-    b = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="b", message="x")
-    c = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="c", message="x")
-    helpdesk.set_due(a.id, clock.now() + timedelta(days=2), actor=EVA, reason="promised")
-    helpdesk.set_due(b.id, clock.now() + timedelta(hours=4), actor=EVA)
-    page = helpdesk.queue(TicketQuery.active(sort=QueueSort.DUE))
+    a = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="a", message="x")
+    b = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="b", message="x")
+    c = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="c", message="x")
+    helpdesk.tickets.set_due(a.id, clock.now() + timedelta(days=2), actor=EVA, reason="promised")
+    helpdesk.tickets.set_due(b.id, clock.now() + timedelta(hours=4), actor=EVA)
+    page = helpdesk.tickets.queue(TicketQuery.active(sort=QueueSort.DUE))
     assert [t.id for t in page.items] == [b.id, a.id, c.id]
-    event = helpdesk.history(a.id)[-1]
+    event = helpdesk.tickets.history(a.id)[-1]
     assert (event.kind, event.data) == (EventKind.DUE_CHANGED, {"reason": "promised"})
-    helpdesk.set_due(a.id, None, actor=EVA)
-    assert helpdesk.ticket(a.id).due_at is None
+    helpdesk.tickets.set_due(a.id, None, actor=EVA)
+    assert helpdesk.tickets.get(a.id).due_at is None
 
 
 def test_queue_pages_through_the_facade(helpdesk, clock):
     opened = []
     for i in range(7):
-        opened.append(helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject=f"#{i}",
+        opened.append(helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject=f"#{i}",
                                              message="x", team="returns" if i % 2 else None))
         clock.advance(timedelta(seconds=30))
     query = TicketQuery(sort=QueueSort.NEWEST, team="returns", limit=2)
     seen = []
     while True:
-        page = helpdesk.queue(query)
+        page = helpdesk.tickets.queue(query)
         seen += [t.id for t in page.items]
         if page.next_cursor is None:
             break
@@ -245,33 +247,33 @@ class ExchangePlugin:
 def test_start_followup_links_the_host_record(make_helpdesk):
     plugin = ExchangePlugin()
     helpdesk = make_helpdesk(plugins=(plugin,))
-    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "Broken",
+    ticket = helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Broken",
                                           "order_number": "2026-00042"})
-    ref = helpdesk.start_followup(ticket.number, "exchange", actor=EVA, data={"sku": "K-1"})
+    ref = helpdesk.tickets.start_followup(ticket.number, "exchange", actor=EVA, data={"sku": "K-1"})
     assert ref == EntityRef(EntityKind.ORDER, "eshop", "EX-1")
-    assert ref in helpdesk.ticket(ticket.id).links
+    assert ref in helpdesk.tickets.get(ticket.id).links
     [request] = plugin.action.requests
     assert (request.action, request.ticket_id, request.ticket_number, request.customer_id) == (
         "exchange", ticket.id, ticket.number, ticket.customer_id
     )
     assert request.links == (EntityRef(EntityKind.ORDER, "eshop", "2026-00042"),)
     assert dict(request.data) == {"sku": "K-1"}
-    last = helpdesk.history(ticket.id)[-1]
+    last = helpdesk.tickets.history(ticket.id)[-1]
     assert (last.kind, last.new, last.actor) == (EventKind.LINK_ADDED, str(ref), EVA)
 
 
 def test_unknown_followup_action_is_refused(make_helpdesk):
     helpdesk = make_helpdesk(plugins=(ExchangePlugin(),))
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x")
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x")
     with pytest.raises(ValidationError, match="exchange") as info:
-        helpdesk.start_followup(ticket.id, "refund", actor=EVA)
+        helpdesk.tickets.start_followup(ticket.id, "refund", actor=EVA)
     assert info.value.field == "action"
-    assert helpdesk.ticket(ticket.id).links == frozenset()
+    assert helpdesk.tickets.get(ticket.id).links == frozenset()
 
 
 def test_followup_without_any_actions(helpdesk, ticket):
     with pytest.raises(ValidationError, match="none"):
-        helpdesk.start_followup(ticket.id, "exchange", actor=EVA)
+        helpdesk.tickets.start_followup(ticket.id, "exchange", actor=EVA)
 
 
 def test_followup_action_must_return_an_entity_ref(make_helpdesk):
@@ -287,7 +289,7 @@ def test_followup_action_must_return_an_entity_ref(make_helpdesk):
             return [Sloppy()]
 
     helpdesk = make_helpdesk(plugins=(SloppyPlugin(),))
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x")
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.OTHER, subject="x", message="x")
     with pytest.raises(ValidationError):
-        helpdesk.start_followup(ticket.id, "rma", actor=EVA)
-    assert helpdesk.ticket(ticket.id).links == frozenset()
+        helpdesk.tickets.start_followup(ticket.id, "rma", actor=EVA)
+    assert helpdesk.tickets.get(ticket.id).links == frozenset()

@@ -12,12 +12,7 @@ from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ValidationError
-from helpdesk_core.services.sms import (
-    SmsOutcome,
-    receive_sms,
-    record_delivery_report,
-    sms_key,
-)
+from helpdesk_core.services.sms import SmsOutcome, sms_key
 from helpdesk_core.sms import DeliveryStatus
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the fake clock's start (conftest.py)
@@ -27,7 +22,7 @@ AGENT = Actor.agent("petra", "Petra Malá")
 
 def sms(helpdesk, text="Dobrý den, kde je moje zásilka?", *, sender="601 234 567",
         provider_id="k-1") -> SmsOutcome:
-    return receive_sms(helpdesk.deps, from_number=sender, to_number="+420800123456",
+    return helpdesk.sms.receive(from_number=sender, to_number="+420800123456",
                        text=text, at=T0, provider_id=provider_id)
 
 
@@ -36,10 +31,10 @@ def test_a_known_senders_sms_opens_a_ticket_on_the_sms_channel(helpdesk, directo
     assert outcome.outcome == "new_ticket"
     assert outcome.sender == JANA_PHONE
     jana = directory.customer_by_phone(JANA_PHONE)
-    ticket = helpdesk.ticket(outcome.ticket_number)
+    ticket = helpdesk.tickets.get(outcome.ticket_number)
     assert (ticket.channel, ticket.customer_id, ticket.language) == (Channel.SMS, jana.id, "cs")
     assert ticket.subject == "Dobrý den, kde je moje zásilka?"
-    [article] = helpdesk.articles(ticket.id)
+    [article] = helpdesk.tickets.articles(ticket.id)
     assert (article.direction, article.channel, article.public) == (
         Direction.INBOUND, Channel.SMS, True)
     assert article.author.id == jana.id
@@ -53,22 +48,22 @@ def test_the_next_sms_joins_the_newest_active_ticket(helpdesk):
     second = sms(helpdesk, "Už to mám, děkuji.", sender="+420601234567", provider_id="k-2")
     assert second.outcome == "reply"
     assert second.ticket_id == first.ticket_id
-    bodies = [a.body_text for a in helpdesk.articles(first.ticket_id)]
+    bodies = [a.body_text for a in helpdesk.tickets.articles(first.ticket_id)]
     assert bodies == ["Dobrý den, kde je moje zásilka?", "Už to mám, děkuji."]
 
 
 def test_a_reply_reopens_a_ticket_waiting_on_the_customer(helpdesk):
     first = sms(helpdesk, provider_id="k-1")
-    helpdesk.transition(first.ticket_id, "open", actor=AGENT)
-    helpdesk.transition(first.ticket_id, "waiting_on_customer", actor=AGENT)
+    helpdesk.tickets.transition(first.ticket_id, "open", actor=AGENT)
+    helpdesk.tickets.transition(first.ticket_id, "waiting_on_customer", actor=AGENT)
     sms(helpdesk, "Posílám číslo objednávky.", provider_id="k-2")
-    assert helpdesk.ticket(first.ticket_id).status == "open"
+    assert helpdesk.tickets.get(first.ticket_id).status == "open"
 
 
 def test_a_closed_ticket_is_not_reused(helpdesk):
     first = sms(helpdesk, provider_id="k-1")
-    helpdesk.transition(first.ticket_id, "open", actor=AGENT)
-    helpdesk.transition(first.ticket_id, "resolved", actor=AGENT)
+    helpdesk.tickets.transition(first.ticket_id, "open", actor=AGENT)
+    helpdesk.tickets.transition(first.ticket_id, "resolved", actor=AGENT)
     again = sms(helpdesk, "Zase nefunguje.", provider_id="k-2")
     assert again.outcome == "new_ticket"
     assert again.ticket_id != first.ticket_id
@@ -79,10 +74,10 @@ def test_the_same_sms_delivered_twice_is_one_article(helpdesk):
     again = sms(helpdesk, provider_id="dup")
     assert again.outcome == "duplicate"
     assert (again.ticket_id, again.article_id) == (first.ticket_id, first.article_id)
-    assert len(helpdesk.articles(first.ticket_id)) == 1
+    assert len(helpdesk.tickets.articles(first.ticket_id)) == 1
     reply = sms(helpdesk, "Druhá zpráva", provider_id="other")
     assert sms(helpdesk, "Druhá zpráva", provider_id="other").outcome == "duplicate"
-    assert len(helpdesk.articles(reply.ticket_id)) == 2
+    assert len(helpdesk.tickets.articles(reply.ticket_id)) == 2
 
 
 def test_an_unknown_number_gets_a_contact_and_keeps_its_ticket(helpdesk, directory):
@@ -102,17 +97,17 @@ def test_a_sender_that_is_no_phone_number_opens_a_ticket_without_a_customer(help
     assert outcome.outcome == "new_ticket"
     assert outcome.customer_id is None
     assert outcome.sender is None
-    ticket = helpdesk.ticket(outcome.ticket_id)
+    ticket = helpdesk.tickets.get(outcome.ticket_id)
     assert ticket.customer_id is None
-    [article] = helpdesk.articles(ticket.id)
+    [article] = helpdesk.tickets.articles(ticket.id)
     assert article.meta["from"] == sender.strip()
 
 
 def test_an_empty_sms_is_kept_and_a_long_one_gets_a_short_subject(helpdesk):
     empty = sms(helpdesk, "  ", provider_id="e")
-    assert helpdesk.articles(empty.ticket_id)[0].body_text == "(empty SMS)"
+    assert helpdesk.tickets.articles(empty.ticket_id)[0].body_text == "(empty SMS)"
     long = sms(helpdesk, "slovo " * 40, sender="+420602000000", provider_id="l")
-    subject = helpdesk.ticket(long.ticket_id).subject
+    subject = helpdesk.tickets.get(long.ticket_id).subject
     assert len(subject) <= 60
     assert subject.endswith("…")
 
@@ -135,30 +130,30 @@ def queued_sms(helpdesk, *, provider_id: str | None = "gw-1",
         article_id="article-1")
     message = attrs.evolve(message, provider_id=provider_id, state=state,
                            results={JANA_PHONE: "sent"} if provider_id else {})
-    with helpdesk.deps.storage.unit_of_work() as uow:
+    with helpdesk.storage.unit_of_work() as uow:
         uow.outbox.add(message)
         uow.commit()
     return message
 
 
 def stored(helpdesk, message_id: str) -> OutboxMessage:
-    with helpdesk.deps.storage.unit_of_work(read_only=True) as uow:
+    with helpdesk.storage.unit_of_work(read_only=True) as uow:
         return uow.outbox.get(message_id)
 
 
 def notes(helpdesk, ticket_id: str):
-    return [a for a in helpdesk.articles(ticket_id) if a.direction is Direction.INTERNAL]
+    return [a for a in helpdesk.tickets.articles(ticket_id) if a.direction is Direction.INTERNAL]
 
 
 def test_reports_update_the_results_and_a_final_one_notes_the_ticket(helpdesk):
     message = queued_sms(helpdesk)
-    accepted = record_delivery_report(helpdesk.deps, provider_id="gw-1", status="accepted",
+    accepted = helpdesk.sms.delivery_report(provider_id="gw-1", status="accepted",
                                       at=T0, detail="ACK/")
     assert (accepted.matched, accepted.changed, accepted.note_id) == (True, True, None)
     assert stored(helpdesk, message.id).results == {JANA_PHONE: "accepted"}
     assert notes(helpdesk, message.ticket_id) == []
 
-    delivered = record_delivery_report(helpdesk.deps, provider_id="gw-1",
+    delivered = helpdesk.sms.delivery_report(provider_id="gw-1",
                                        status=DeliveryStatus.DELIVERED,
                                        at=T0 + timedelta(seconds=5), detail="")
     assert delivered.changed
@@ -174,7 +169,7 @@ def test_reports_update_the_results_and_a_final_one_notes_the_ticket(helpdesk):
 
     # Repeated and late reports change nothing.
     for status in ("delivered", "accepted", "failed"):
-        late = record_delivery_report(helpdesk.deps, provider_id="gw-1", status=status, at=T0)
+        late = helpdesk.sms.delivery_report(provider_id="gw-1", status=status, at=T0)
         assert (late.matched, late.changed) == (True, False)
     assert stored(helpdesk, message.id).results == {JANA_PHONE: "delivered"}
     assert len(notes(helpdesk, message.ticket_id)) == 1
@@ -182,7 +177,7 @@ def test_reports_update_the_results_and_a_final_one_notes_the_ticket(helpdesk):
 
 def test_a_failure_report_marks_the_message_failed(helpdesk):
     message = queued_sms(helpdesk)
-    outcome = record_delivery_report(helpdesk.deps, provider_id="gw-1", status="failed",
+    outcome = helpdesk.sms.delivery_report(provider_id="gw-1", status="failed",
                                      at=T0, detail="absent subscriber", recipient=JANA_PHONE)
     assert outcome.changed
     after = stored(helpdesk, message.id)
@@ -195,7 +190,7 @@ def test_a_failure_report_marks_the_message_failed(helpdesk):
 
 def test_a_report_before_the_provider_id_was_stored_finds_the_message_by_reference(helpdesk):
     message = queued_sms(helpdesk, provider_id=None, state=OutboxState.SENDING)
-    outcome = record_delivery_report(helpdesk.deps, provider_id="gw-early", status="delivered",
+    outcome = helpdesk.sms.delivery_report(provider_id="gw-early", status="delivered",
                                      at=T0, reference=message.id)
     assert outcome.matched
     after = stored(helpdesk, message.id)
@@ -205,12 +200,12 @@ def test_a_report_before_the_provider_id_was_stored_finds_the_message_by_referen
 
 def test_a_report_for_an_unknown_message_is_not_an_error(helpdesk):
     queued_sms(helpdesk)
-    outcome = record_delivery_report(helpdesk.deps, provider_id="nobody", status="delivered",
+    outcome = helpdesk.sms.delivery_report(provider_id="nobody", status="delivered",
                                      at=T0, reference="no-such-outbox-id")
     assert (outcome.matched, outcome.changed) == (False, False)
 
 
 def test_an_unknown_status_is_refused(helpdesk):
     with pytest.raises(ValidationError) as caught:
-        record_delivery_report(helpdesk.deps, provider_id="gw-1", status="lost", at=T0)
+        helpdesk.sms.delivery_report(provider_id="gw-1", status="lost", at=T0)
     assert caught.value.field == "status"

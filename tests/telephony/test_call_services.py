@@ -11,7 +11,6 @@ from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.ports.messaging import CallEvent
-from helpdesk_core.services import calls
 from helpdesk_core.telephony import Call
 
 JANA = "+420601234567"
@@ -32,7 +31,7 @@ def events(clock: FakeClock, *kinds: str, call: str = "c1", caller: str | None =
 
 
 def jana_ticket(helpdesk: Helpdesk, subject: str) -> str:
-    return helpdesk.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject=subject,
+    return helpdesk.tickets.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject=subject,
                                   message="Taken on the phone.",
                                   customer_email="jana@example.cz").number
 
@@ -42,7 +41,7 @@ def test_screen_pop_of_a_known_caller(helpdesk: Helpdesk, clock: FakeClock) -> N
     clock.advance(minutes=5)
     newer = jana_ticket(helpdesk, "Kettle leaks")
     ringing = events(clock, "ringing")[0]
-    pop = calls.screen_pop(helpdesk.deps, ringing)
+    pop = helpdesk.calls.screen_pop(ringing)
     assert pop.number == JANA
     assert pop.contact is not None
     assert pop.contact.name == "Jana Nováková"
@@ -57,15 +56,15 @@ def test_screen_pop_of_a_known_caller(helpdesk: Helpdesk, clock: FakeClock) -> N
 
 def test_closed_tickets_are_not_on_the_screen_pop(helpdesk: Helpdesk, clock: FakeClock) -> None:
     number = jana_ticket(helpdesk, "Done already")
-    helpdesk.transition(number, "closed", actor=PETRA)
-    pop = calls.screen_pop(helpdesk.deps, events(clock, "ringing")[0])
+    helpdesk.tickets.transition(number, "closed", actor=PETRA)
+    pop = helpdesk.calls.screen_pop(events(clock, "ringing")[0])
     assert pop.open_tickets == ()
 
 
 @pytest.mark.parametrize("caller", [None, "+4989123456", "anonymous", "4930"])
 def test_screen_pop_of_an_unknown_caller(helpdesk: Helpdesk, clock: FakeClock,
                                          caller: str | None) -> None:
-    pop = calls.screen_pop(helpdesk.deps, events(clock, "ringing", caller=caller)[0])
+    pop = helpdesk.calls.screen_pop(events(clock, "ringing", caller=caller)[0])
     assert pop.contact is None
     assert pop.open_tickets == ()
     assert pop.recent_orders == ()
@@ -73,21 +72,21 @@ def test_screen_pop_of_an_unknown_caller(helpdesk: Helpdesk, clock: FakeClock,
 
 
 def test_outbound_screen_pop_looks_up_the_callee(helpdesk: Helpdesk, clock: FakeClock) -> None:
-    pop = calls.screen_pop(helpdesk.deps, events(clock, "ringing", direction="outbound")[0])
+    pop = helpdesk.calls.screen_pop(events(clock, "ringing", direction="outbound")[0])
     assert pop.number == JANA
     assert pop.contact is not None
 
 
 def test_record_call_opens_a_ticket(helpdesk: Helpdesk, clock: FakeClock) -> None:
     call = Call.from_events(events(clock, "ringing", "answered", "ended"))
-    record = calls.record_call(helpdesk.deps, call=call, agent=PETRA,
+    record = helpdesk.calls.record(call=call, agent=PETRA,
                                summary="Replacement kettle agreed, ships Monday.")
     assert record.new
-    ticket = helpdesk.ticket(record.ticket_number)
+    ticket = helpdesk.tickets.get(record.ticket_number)
     assert ticket.channel is Channel.PHONE
     assert ticket.customer_id is not None
     assert ticket.subject == f"Call from Jana Nováková ({JANA})"
-    (article,) = helpdesk.articles(record.ticket_number)
+    (article,) = helpdesk.tickets.articles(record.ticket_number)
     assert article.channel is Channel.PHONE
     assert article.direction is Direction.INBOUND
     assert article.author == PETRA
@@ -104,14 +103,14 @@ def test_record_call_on_a_ticket_and_only_once(helpdesk: Helpdesk, clock: FakeCl
     number = jana_ticket(helpdesk, "Kettle leaks")
     call = Call.from_events(events(clock, "ringing", "answered", "ended",
                                    direction="outbound"))
-    first = calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="Called back.",
+    first = helpdesk.calls.record(call=call, agent=PETRA, summary="Called back.",
                               ticket_key=number)
-    again = calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="Called back.",
+    again = helpdesk.calls.record(call=call, agent=PETRA, summary="Called back.",
                               ticket_key=number)
     assert first.new
     assert not again.new
     assert again.article == first.article
-    articles = helpdesk.articles(number)
+    articles = helpdesk.tickets.articles(number)
     assert [a.body_text for a in articles].count("Called back.") == 1
     assert articles[-1].direction is Direction.OUTBOUND
     assert articles[-1].subject == f"Call to Jana Nováková ({JANA})"
@@ -122,13 +121,13 @@ def test_record_call_refuses_an_unfinished_or_missed_call(helpdesk: Helpdesk,
     for kinds in (("ringing", "answered"), ("ringing", "missed")):
         call = Call.from_events(events(clock, *kinds, call="-".join(kinds)))
         with pytest.raises(ValidationError):
-            calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="x")
+            helpdesk.calls.record(call=call, agent=PETRA, summary="x")
 
 
 def test_record_call_of_a_withheld_number(helpdesk: Helpdesk, clock: FakeClock) -> None:
     call = Call.from_events(events(clock, "ringing", "answered", "ended", caller=None))
-    record = calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="Asked for hours.")
-    ticket = helpdesk.ticket(record.ticket_number)
+    record = helpdesk.calls.record(call=call, agent=PETRA, summary="Asked for hours.")
+    ticket = helpdesk.tickets.get(record.ticket_number)
     assert ticket.customer_id is None
     assert ticket.subject == "Call from a withheld number"
 
@@ -138,35 +137,35 @@ def test_missed_call_of_a_known_customer_opens_one_callback_ticket(
 ) -> None:
     first = Call.from_events(events(clock, "ringing", "missed", call="m1"))
     second = Call.from_events(events(clock, "ringing", "missed", call="m2"))
-    one = calls.record_missed_call(helpdesk.deps, first)
-    two = calls.record_missed_call(helpdesk.deps, second)
+    one = helpdesk.calls.record_missed(first)
+    two = helpdesk.calls.record_missed(second)
     assert one is not None
     assert two is not None
     assert one.new
     assert one.callback
     assert two.ticket_number == one.ticket_number  # the open callback ticket collects them
-    ticket = helpdesk.ticket(one.ticket_number)
+    ticket = helpdesk.tickets.get(one.ticket_number)
     assert ticket.tags == frozenset({"callback"})
     assert ticket.channel is Channel.PHONE
     assert ticket.subject == "Call back Jana Nováková"
-    notes = helpdesk.articles(one.ticket_number)
+    notes = helpdesk.tickets.articles(one.ticket_number)
     assert [a.direction for a in notes] == [Direction.INTERNAL, Direction.INTERNAL]
     assert not any(a.public for a in notes)
     assert notes[0].body_text.startswith("Missed call from Jana Nováková, +420601234567")
     assert notes[0].meta["outcome"] == "missed"
-    replay = calls.record_missed_call(helpdesk.deps, first)
+    replay = helpdesk.calls.record_missed(first)
     assert replay is not None
     assert not replay.new
-    assert len(helpdesk.articles(one.ticket_number)) == 2
+    assert len(helpdesk.tickets.articles(one.ticket_number)) == 2
 
 
 def test_a_closed_callback_ticket_is_not_reused(helpdesk: Helpdesk, clock: FakeClock) -> None:
-    one = calls.record_missed_call(
-        helpdesk.deps, Call.from_events(events(clock, "ringing", "missed", call="m1")))
+    one = helpdesk.calls.record_missed(
+        Call.from_events(events(clock, "ringing", "missed", call="m1")))
     assert one is not None
-    helpdesk.transition(one.ticket_number, "closed", actor=PETRA)
-    two = calls.record_missed_call(
-        helpdesk.deps, Call.from_events(events(clock, "ringing", "missed", call="m2")))
+    helpdesk.tickets.transition(one.ticket_number, "closed", actor=PETRA)
+    two = helpdesk.calls.record_missed(
+        Call.from_events(events(clock, "ringing", "missed", call="m2")))
     assert two is not None
     assert two.ticket_number != one.ticket_number
 
@@ -176,7 +175,7 @@ def test_missed_call_without_callback_goes_on_the_newest_ticket(
 ) -> None:
     number = jana_ticket(helpdesk, "Kettle leaks")
     call = Call.from_events(events(clock, "ringing", "missed"))
-    record = calls.record_missed_call(helpdesk.deps, call, callback_ticket=False)
+    record = helpdesk.calls.record_missed(call, callback_ticket=False)
     assert record is not None
     assert record.ticket_number == number
     assert not record.callback
@@ -187,10 +186,10 @@ def test_missed_calls_with_nowhere_to_go(helpdesk: Helpdesk, clock: FakeClock) -
     stranger = Call.from_events(events(clock, "ringing", "missed", call="s",
                                        caller="+4989123456"))
     known = Call.from_events(events(clock, "ringing", "missed", call="k"))
-    assert calls.record_missed_call(helpdesk.deps, anonymous) is None
-    assert calls.record_missed_call(helpdesk.deps, stranger) is None
-    assert calls.record_missed_call(helpdesk.deps, known, callback_ticket=False) is None
-    assert helpdesk.queue().items == []
+    assert helpdesk.calls.record_missed(anonymous) is None
+    assert helpdesk.calls.record_missed(stranger) is None
+    assert helpdesk.calls.record_missed(known, callback_ticket=False) is None
+    assert helpdesk.tickets.queue().items == []
 
 
 def test_a_call_that_did_not_connect_is_noted_on_the_named_ticket(
@@ -198,9 +197,9 @@ def test_a_call_that_did_not_connect_is_noted_on_the_named_ticket(
 ) -> None:
     number = jana_ticket(helpdesk, "Kettle leaks")
     call = Call.from_events(events(clock, "ringing", "ended", direction="outbound"))
-    record = calls.record_missed_call(helpdesk.deps, call, ticket_key=number)
+    record = helpdesk.calls.record_missed(call, ticket_key=number)
     assert record is not None
-    note = helpdesk.articles(number)[-1]
+    note = helpdesk.tickets.articles(number)[-1]
     assert note.direction is Direction.INTERNAL
     assert note.body_text.startswith("Call to Jana Nováková, +420601234567")
     assert note.meta["outcome"] == "not_connected"
@@ -209,21 +208,21 @@ def test_a_call_that_did_not_connect_is_noted_on_the_named_ticket(
 def test_an_outbound_call_nobody_took_opens_no_callback(helpdesk: Helpdesk,
                                                        clock: FakeClock) -> None:
     call = Call.from_events(events(clock, "ringing", "ended", direction="outbound"))
-    assert calls.record_missed_call(helpdesk.deps, call) is None
+    assert helpdesk.calls.record_missed(call) is None
 
 
 def test_record_missed_call_refuses_an_answered_call(helpdesk: Helpdesk,
                                                     clock: FakeClock) -> None:
     call = Call.from_events(events(clock, "ringing", "answered", "ended"))
     with pytest.raises(ValidationError):
-        calls.record_missed_call(helpdesk.deps, call)
+        helpdesk.calls.record_missed(call)
 
 
 def test_find_recorded(helpdesk: Helpdesk, clock: FakeClock) -> None:
     call = Call.from_events(events(clock, "ringing", "answered", "ended"))
-    assert calls.find_recorded(helpdesk.deps, "c1") is None
-    record = calls.record_call(helpdesk.deps, call=call, agent=PETRA, summary="Sorted.")
-    found = calls.find_recorded(helpdesk.deps, "c1")
+    assert helpdesk.calls.find_recorded("c1") is None
+    record = helpdesk.calls.record(call=call, agent=PETRA, summary="Sorted.")
+    found = helpdesk.calls.find_recorded("c1")
     assert found is not None
     assert found.article.id == record.article.id
     assert not found.new

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk_core import Actor, Helpdesk
-from helpdesk_core.services.templates import build_context
 from helpdesk_core.templates import PLACEHOLDERS, check_source, reference_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "templates.md"
@@ -52,17 +51,17 @@ def _paths(value: Any, prefix: str) -> set[str]:
 
 
 def test_the_context_of_a_ticket_has_exactly_the_documented_shape(helpdesk: Helpdesk) -> None:
-    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "Rozbité",
+    ticket = helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Rozbité",
                                           "order_number": "2026-00042"})
-    context = build_context(helpdesk.deps, ticket, language="cs",
-                            agent=Actor.agent("petra", "Petra"))
+    context = helpdesk.templates.context(ticket.number, language="cs",
+                                         agent=Actor.agent("petra", "Petra"))
     assert _paths(context, "") == {p.path for p in PLACEHOLDERS}
 
 
 def test_a_context_holds_plain_data_only(helpdesk: Helpdesk) -> None:
     from datetime import datetime
 
-    ticket = helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "Rozbité",
+    ticket = helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Rozbité",
                                           "order_number": "2026-00042"})
     plain = (str, int, float, bool, type(None), datetime)
 
@@ -76,4 +75,4 @@ def test_a_context_holds_plain_data_only(helpdesk: Helpdesk) -> None:
         else:
             assert isinstance(value, plain), type(value)
 
-    check(build_context(helpdesk.deps, ticket, language="cs"))
+    check(helpdesk.templates.context(ticket.number, language="cs"))

@@ -19,7 +19,7 @@ from helpdesk_core import (
     hookimpl,
 )
 from helpdesk_core.errors import NotFound, ValidationError
-from helpdesk_core.services.acknowledgement import acknowledgement_for, render_acknowledgement
+from helpdesk_core.services.acknowledgement import render_acknowledgement
 from helpdesk_core.templates import DEFAULT_TEMPLATES
 
 MakeHelpdesk = Callable[..., Helpdesk]
@@ -40,37 +40,38 @@ def reply(key: str = "thanks", language: str = "cs", incident_type: str | None =
 def jana_ticket(helpdesk: Helpdesk, **fields: str) -> str:
     form = {"email": "jana@example.cz", "message": "Konvice dorazila rozbitá.",
             "subject": "Rozbitá konvice", "order_number": "2026-00042", **fields}
-    return helpdesk.open_from_web_form(form).number
+    return helpdesk.tickets.open_from_web_form(form).number
 
 
 def types(helpdesk: Helpdesk) -> None:
-    helpdesk.define_incident_type(IncidentType("complaint", "Reklamace"))
-    helpdesk.define_incident_type(IncidentType("complaint/damaged", "Poškozené zboží"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint", "Reklamace"))
+    helpdesk.configuration.define_incident_type(IncidentType("complaint/damaged",
+                                                             "Poškozené zboží"))
 
 
 # -- saving -----------------------------------------------------------------------------------
 
 
 def test_save_list_delete(helpdesk: Helpdesk) -> None:
-    saved = helpdesk.save_template(reply(), actor=PETRA)
+    saved = helpdesk.templates.save(reply(), actor=PETRA)
     assert saved.updated_at == T0
     assert saved.updated_by == "petra"
-    assert helpdesk.templates() == [saved]
-    assert helpdesk.templates(key="other") == []
-    with_defaults = helpdesk.templates(include_defaults=True)
+    assert helpdesk.templates.list() == [saved]
+    assert helpdesk.templates.list(key="other") == []
+    with_defaults = helpdesk.templates.list(include_defaults=True)
     assert saved in with_defaults
     assert len(with_defaults) == len(DEFAULT_TEMPLATES) + 1
-    assert helpdesk.delete_template("thanks", "cs") is True
-    assert helpdesk.delete_template("thanks", "cs") is False
-    assert helpdesk.templates() == []
+    assert helpdesk.templates.delete("thanks", "cs") is True
+    assert helpdesk.templates.delete("thanks", "cs") is False
+    assert helpdesk.templates.list() == []
 
 
 def test_a_saved_system_template_replaces_the_built_in_one(helpdesk: Helpdesk) -> None:
     own = MessageTemplate(key="acknowledgement", kind=TemplateKind.ACKNOWLEDGEMENT,
                           language="cs", name="Potvrzení", subject="Máme to: {{ ticket.number }}",
                           body_text="Díky, {{ customer.name }}.")
-    helpdesk.save_template(own)
-    listed = helpdesk.templates(key="acknowledgement", include_defaults=True)
+    helpdesk.templates.save(own)
+    listed = helpdesk.templates.list(key="acknowledgement", include_defaults=True)
     assert [t.language for t in listed] == ["cs", "de", "en", "sk"]
     assert listed[0].body_text == "Díky, {{ customer.name }}."
 
@@ -81,7 +82,7 @@ def test_unknown_placeholders_and_syntax_errors_are_reported_with_lines(
                 body="Dobrý den {{ customer.name }},\n\n{{ order.numbr }}\n{{ zakaznik }}",
                 body_html="<p>\n{% if ticket.number %}\n</p>")
     with pytest.raises(TemplateError) as info:
-        helpdesk.save_template(bad)
+        helpdesk.templates.save(bad)
     found = [(p.part, p.line, p.message) for p in info.value.problems]
     assert ("subject", 1, "unknown placeholder 'ticket.subjekt'") in found
     assert ("text", 3, "unknown placeholder 'order.numbr'") in found
@@ -89,19 +90,19 @@ def test_unknown_placeholders_and_syntax_errors_are_reported_with_lines(
     assert [(part, line) for part, line, message in found if "syntax" in message] == [
         ("html", 2)]  # the line where the unclosed block starts
     assert info.value.key == "thanks"
-    assert helpdesk.templates() == []
+    assert helpdesk.templates.list() == []
 
 
 def test_escapes_are_refused_when_saving(helpdesk: Helpdesk) -> None:
     with pytest.raises(TemplateError, match="__class__"):
-        helpdesk.save_template(reply(body="Hi\n{{ customer.name.__class__.__mro__ }}"))
+        helpdesk.templates.save(reply(body="Hi\n{{ customer.name.__class__.__mro__ }}"))
     with pytest.raises(TemplateError, match="attr filter"):
-        helpdesk.save_template(reply(body="{{ ticket.subject|attr('format') }}"))
+        helpdesk.templates.save(reply(body="{{ ticket.subject|attr('format') }}"))
 
 
 def test_an_undefined_incident_type_is_refused(helpdesk: Helpdesk) -> None:
     with pytest.raises(ValidationError) as info:
-        helpdesk.save_template(reply(incident_type="complaint"))
+        helpdesk.templates.save(reply(incident_type="complaint"))
     assert info.value.field == "incident_type"
 
 
@@ -110,37 +111,38 @@ def test_an_undefined_incident_type_is_refused(helpdesk: Helpdesk) -> None:
 
 def test_incident_type_inheritance_and_language_fallback(helpdesk: Helpdesk) -> None:
     types(helpdesk)
-    helpdesk.save_template(reply(body="cs global"))
-    helpdesk.save_template(reply(incident_type="complaint", body="cs reklamace"))
-    helpdesk.save_template(reply(language="en", incident_type="complaint/damaged",
+    helpdesk.templates.save(reply(body="cs global"))
+    helpdesk.templates.save(reply(incident_type="complaint", body="cs reklamace"))
+    helpdesk.templates.save(reply(language="en", incident_type="complaint/damaged",
                                  body="en damaged"))
-    helpdesk.save_template(reply(language="de", incident_type="complaint/damaged",
+    helpdesk.templates.save(reply(language="de", incident_type="complaint/damaged",
                                  body="de damaged"))
-    jana = helpdesk.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Rozbité",
+    jana = helpdesk.tickets.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Rozbité",
                                   message="...", customer_email="jana@example.cz",
                                   incident_type="complaint/damaged").number
     # Czech customer: the Czech template of the nearest ancestor beats any other language.
-    assert helpdesk.render_template(jana, "thanks").text == "cs reklamace"
+    assert helpdesk.templates.render(jana, "thanks").text == "cs reklamace"
     # Asked for German: the exact German one.
-    assert helpdesk.render_template(jana, "thanks", language="de").text == "de damaged"
+    assert helpdesk.templates.render(jana, "thanks", language="de").text == "de damaged"
     # Slovak is missing everywhere: the ticket's language (cs) is next in the chain.
-    assert helpdesk.render_template(jana, "thanks", language="sk").text == "cs reklamace"
-    other = helpdesk.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Faktura",
+    assert helpdesk.templates.render(jana, "thanks", language="sk").text == "cs reklamace"
+    other = helpdesk.tickets.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Faktura",
                                    message="...", customer_email="jana@example.cz").number
-    assert helpdesk.render_template(other, "thanks").text == "cs global"
+    assert helpdesk.templates.render(other, "thanks").text == "cs global"
     with pytest.raises(NotFound):
-        helpdesk.render_template(other, "no-such-template")
+        helpdesk.templates.render(other, "no-such-template")
 
 
 def test_a_ticket_without_the_language_falls_back_to_english(helpdesk: Helpdesk) -> None:
-    helpdesk.save_template(reply(language="en", body="english"))
-    hans = helpdesk.open_from_web_form({"email": "hans@example.de", "message": "Hallo"}).number
-    assert helpdesk.render_template(hans, "thanks").text == "english"
+    helpdesk.templates.save(reply(language="en", body="english"))
+    hans = helpdesk.tickets.open_from_web_form({"email": "hans@example.de",
+                                                "message": "Hallo"}).number
+    assert helpdesk.templates.render(hans, "thanks").text == "english"
 
 
 def test_preview_renders_against_a_real_ticket_without_sending(helpdesk: Helpdesk) -> None:
     number = jana_ticket(helpdesk)
-    helpdesk.save_template(reply(
+    helpdesk.templates.save(reply(
         key="order-info",
         body=("Dobrý den {{ customer.name }},\n"
               "objednávku {{ order.number }} ({{ order.summary }}) ze dne "
@@ -148,8 +150,8 @@ def test_preview_renders_against_a_real_ticket_without_sending(helpdesk: Helpdes
               "Firma: {{ organisation.name }}. Stav: {{ ticket.portal_url }}\n"
               "{% for o in orders %}{{ loop.index }}. {{ o.number }}{% endfor %}"),
         body_html="<p>{{ customer.name }} &ndash; {{ order.number }}</p>"))
-    before = (helpdesk.articles(number), helpdesk.outbox(number))
-    shown = helpdesk.preview(number, "order-info", agent=PETRA)
+    before = (helpdesk.tickets.articles(number), helpdesk.outbox.for_ticket(number))
+    shown = helpdesk.templates.preview(number, "order-info", agent=PETRA)
     assert shown.subject == "Re: Rozbitá konvice"
     assert shown.text == (
         "Dobrý den Jana Nováková,\n"
@@ -158,24 +160,25 @@ def test_preview_renders_against_a_real_ticket_without_sending(helpdesk: Helpdes
         "Firma: Kávový koutek s.r.o.. Stav: https://shop.example/podpora/" + number + "\n"
         "1. 2026-00042")
     assert shown.html == "<p>Jana Nováková &ndash; 2026-00042</p>"
-    assert (helpdesk.articles(number), helpdesk.outbox(number)) == before
+    assert (helpdesk.tickets.articles(number), helpdesk.outbox.for_ticket(number)) == before
 
 
 def test_preview_of_an_unsaved_template_checks_it_first(helpdesk: Helpdesk) -> None:
     number = jana_ticket(helpdesk)
     draft = reply(body="Agent: {{ agent.name }}, {{ ticket.priority }}")
-    assert helpdesk.preview(number, draft, agent=PETRA).text == "Agent: Petra Malá, normal"
-    assert helpdesk.templates() == []
+    assert helpdesk.templates.preview(number, draft,
+                                      agent=PETRA).text == "Agent: Petra Malá, normal"
+    assert helpdesk.templates.list() == []
     with pytest.raises(TemplateError, match="line 2"):
-        helpdesk.preview(number, reply(body="ok\n{{ nope }}"))
+        helpdesk.templates.preview(number, reply(body="ok\n{{ nope }}"))
 
 
 def test_customer_data_that_looks_like_a_template_renders_literally(
         helpdesk: Helpdesk) -> None:
-    number = helpdesk.open_from_web_form({
+    number = helpdesk.tickets.open_from_web_form({
         "email": "evil@example.cz", "name": "{{7*7}} {{ ''.__class__ }}",
         "subject": "{% for i in range(10**9) %}x{% endfor %}", "message": "{{ 7*7 }}"}).number
-    shown = helpdesk.render_template(number, "resolution")
+    shown = helpdesk.templates.render(number, "resolution")
     assert "Dobrý den" not in shown.text  # no language given: English
     assert "Hello {{7*7}} {{ ''.__class__ }}," in shown.text
     assert shown.subject.endswith("Resolved: {% for i in range(10**9) %}x{% endfor %}")
@@ -211,10 +214,10 @@ LEGIT = {
 def test_legitimate_templates_render_with_localised_dates(helpdesk: Helpdesk,
                                                           language: str) -> None:
     number = jana_ticket(helpdesk)
-    helpdesk.set_due(number, datetime(2026, 12, 3, 16, 0, tzinfo=UTC), actor=PETRA)
+    helpdesk.tickets.set_due(number, datetime(2026, 12, 3, 16, 0, tzinfo=UTC), actor=PETRA)
     source, expected = LEGIT[language]
-    saved = helpdesk.save_template(reply(language=language, body=source))
-    text = helpdesk.render_template(number, "thanks", language=language).text
+    saved = helpdesk.templates.save(reply(language=language, body=source))
+    text = helpdesk.templates.render(number, "thanks", language=language).text
     assert saved.language == language
     assert text.endswith(expected), text
     assert number in text
@@ -225,8 +228,8 @@ def test_legitimate_templates_render_with_localised_dates(helpdesk: Helpdesk,
 def test_every_built_in_system_template_renders(helpdesk: Helpdesk, kind: TemplateKind,
                                                 language: str) -> None:
     number = jana_ticket(helpdesk)
-    helpdesk.set_due(number, datetime(2026, 12, 3, 16, 0, tzinfo=UTC), actor=PETRA)
-    shown = helpdesk.render_template(number, kind.value, language=language)
+    helpdesk.tickets.set_due(number, datetime(2026, 12, 3, 16, 0, tzinfo=UTC), actor=PETRA)
+    shown = helpdesk.templates.render(number, kind.value, language=language)
     assert number in shown.subject + shown.text
     assert bool(shown.subject) == kind.has_subject
     assert "None" not in shown.text
@@ -249,17 +252,17 @@ def test_host_globals_are_known_names_and_render(make_helpdesk: MakeHelpdesk) ->
     plain = make_helpdesk()
     source = "{{ customer.name }}\n{{ signature }}, {{ shop_name }}"
     with pytest.raises(TemplateError, match="unknown placeholder 'shop_name'"):
-        plain.save_template(reply(body=source))
+        plain.templates.save(reply(body=source))
     desk = make_helpdesk(ShopGlobals({"shop_name": "Konvice.cz", "ticket": "shadow"}))
-    desk.save_template(reply(body=source))
-    desk.save_template(reply(language="de", body=source))
+    desk.templates.save(reply(body=source))
+    desk.templates.save(reply(language="de", body=source))
     number = jana_ticket(desk)
-    assert desk.render_template(number, "thanks").text == (
+    assert desk.templates.render(number, "thanks").text == (
         "Jana Nováková\nS pozdravem, Konvice.cz")
-    assert desk.render_template(number, "thanks", language="de").text.endswith(
+    assert desk.templates.render(number, "thanks", language="de").text.endswith(
         "Mit freundlichen Grüßen, Konvice.cz")
     # a host global never replaces a documented placeholder
-    assert desk.preview(number, reply(body="{{ ticket.number }}")).text == number
+    assert desk.templates.preview(number, reply(body="{{ ticket.number }}")).text == number
 
 
 # -- acknowledgements ---------------------------------------------------------------------------
@@ -267,26 +270,27 @@ def test_host_globals_are_known_names_and_render(make_helpdesk: MakeHelpdesk) ->
 
 def test_acknowledgements_use_the_template_for_the_incident_type(helpdesk: Helpdesk) -> None:
     types(helpdesk)
-    helpdesk.save_template(MessageTemplate(
+    helpdesk.templates.save(MessageTemplate(
         key="acknowledgement", kind=TemplateKind.ACKNOWLEDGEMENT, language="cs",
         incident_type="complaint", name="Potvrzení reklamace",
         subject="Reklamace {{ ticket.number }}",
         body_text="Reklamaci k objednávce {{ order.number }} jsme přijali."))
-    complaint = helpdesk.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Rozbité",
+    complaint = helpdesk.tickets.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Rozbité",
                                        message="...", customer_email="jana@example.cz",
                                        order_number="2026-00042",
                                        incident_type="complaint/damaged")
-    customer = helpdesk.deps.directory.customer_by_email("jana@example.cz")
-    subject, text = acknowledgement_for(helpdesk.deps, complaint, customer)
+    rendered = helpdesk.templates.render(complaint.number, "acknowledgement")
+    subject, text = rendered.subject, rendered.text
     assert subject == f"Reklamace {complaint.number}"
     assert text == "Reklamaci k objednávce 2026-00042 jsme přijali."
-    other = helpdesk.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Dotaz",
+    other = helpdesk.tickets.open_by_staff(agent=PETRA, via=StaffVia.PHONE, subject="Dotaz",
                                    message="...", customer_email="jana@example.cz")
-    subject, text = acknowledgement_for(helpdesk.deps, other, customer)
+    rendered = helpdesk.templates.render(other.number, "acknowledgement")
+    subject, text = rendered.subject, rendered.text
     assert subject == f"[{other.number}] Dotaz"
     assert text.startswith("Dobrý den Jana Nováková,")
     # without the helpdesk's dependencies, stored templates can be handed in
-    stored = helpdesk.templates(key="acknowledgement")
+    stored = helpdesk.templates.list(key="acknowledgement")
     assert render_acknowledgement(complaint, customer_name="Jana", language="cs",
                                   stored=stored)[0] == f"Reklamace {complaint.number}"
     assert render_acknowledgement(complaint, customer_name="Jana", language="sk")[1].startswith(
@@ -312,5 +316,5 @@ def test_a_storage_adapter_without_a_template_store_falls_back_to_memory(
             registry.add_blob_store("old", lambda settings: InMemoryBlobStore())
 
     desk = make_helpdesk(OldAdapter(), storage="old")
-    assert isinstance(desk.deps.templates, InMemoryTemplateStore)
+    assert isinstance(desk.template_store, InMemoryTemplateStore)
     assert "memory" in desk.registry.template_stores

@@ -33,13 +33,13 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core import StorageDirectory
 from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain.contacts import Contact
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.ports.directory import Directory
 from helpdesk_core.ports.storage import Storage
-from helpdesk_core.services import mail_fetch
-from helpdesk_core.services.directory import StorageDirectory
+from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.settings import Settings
 from helpdesk_mail import MailAccount, fetch_all, plugin, runner
 
@@ -100,7 +100,7 @@ class Fuse:
 
 def install(fuse: Fuse) -> None:
     """Wrap the functions the fetch loop calls; only this process is affected."""
-    receive = getattr(mail_fetch, "receive_mail")  # noqa: B009 - the name the loop calls
+    receive = MailIngest.receive  # what the fetch loop calls for each mail
 
     @functools.wraps(receive)
     def receive_mail(*args: Any, **kwargs: Any) -> Any:
@@ -109,7 +109,7 @@ def install(fuse: Fuse) -> None:
         fuse.reached("after_handle")
         return outcome
 
-    setattr(mail_fetch, "receive_mail", receive_mail)  # noqa: B010
+    MailIngest.receive = receive_mail  # type: ignore[method-assign]
 
     open_inbox = plugin.open_inbox
 

@@ -142,7 +142,7 @@ def test_channels_in_the_settings_are_found_by_the_inbox_account_name() -> None:
     with bootstrap(settings, environ={}) as desk:
         for account in accounts:
             inbox = open_inbox(account)
-            assert desk.deps.mail_channel(inbox.account) == account.channel()
+            assert desk.mail.channel(inbox.account) == account.channel()
 
 
 # -- from_mapping -----------------------------------------------------------------------------

@@ -22,12 +22,12 @@ import pytest
 
 from crash_child import PoisonDirectory, settings
 from dovecot_server import CuttingProxy, Dovecot, UserMailbox
+from helpdesk_core import FetchReport
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.queue import TicketQuery
-from helpdesk_core.services.mail_fetch import FetchReport
 from helpdesk_mail import MailAccount, fetch_all, open_inbox, runner
 from helpdesk_mail.imap import DONE_KEYWORD
 from realistic_mail import BIG, IDS, KETTLE, MAILS, message_id
@@ -59,7 +59,7 @@ class Case:
 
     def staged(self) -> list[StagedMail]:
         with self.desk() as desk:
-            return desk.staged_mail(limit=1000)
+            return desk.mail.staged(limit=1000)
 
     def fetch(self, **kwargs: Any) -> FetchReport:
         """A normal run in this process."""
@@ -125,9 +125,9 @@ def _stored(desk: Helpdesk) -> Counter[str]:
     found: Counter[str] = Counter()
     cursor = None
     while True:
-        page = desk.queue(TicketQuery(limit=500, after=cursor))
+        page = desk.tickets.queue(TicketQuery(limit=500, after=cursor))
         for ticket in page.items:
-            for article in desk.articles(ticket.number):
+            for article in desk.tickets.articles(ticket.number):
                 if article.direction is Direction.INBOUND:
                     found[article.meta["message_id"]] += 1
         cursor = page.next_cursor
@@ -172,17 +172,17 @@ def test_a_run_stores_every_mail_once_and_clears_the_server(case: Case) -> None:
     case.assert_exactly_once()
     assert case.pending() == []
     with case.desk() as desk:
-        tickets = {desk.ticket(row.ticket_id or "").number: row for row in desk.staged_mail()}
+        tickets = {desk.tickets.get(row.ticket_id or "").number: row for row in desk.mail.staged()}
         kettle = next(t for t in tickets if any(
-            a.meta.get("message_id") == KETTLE for a in desk.articles(t)))
-        inbound = [a for a in desk.articles(kettle) if a.direction is Direction.INBOUND]
+            a.meta.get("message_id") == KETTLE for a in desk.tickets.articles(t)))
+        inbound = [a for a in desk.tickets.articles(kettle) if a.direction is Direction.INBOUND]
         assert [a.meta["message_id"] for a in inbound] == [KETTLE, IDS[2]]  # threaded
-        assert desk.ticket(kettle).team == "support"  # the account's defaults
-        klaus = next(a for t in tickets for a in desk.articles(t)
+        assert desk.tickets.get(kettle).team == "support"  # the account's defaults
+        klaus = next(a for t in tickets for a in desk.tickets.articles(t)
                      if a.meta.get("message_id") == IDS[BIG])
         assert [a.filename for a in klaus.attachments] == ["Rechnung-2026-0142.pdf"]
         assert all(row.state is StagedState.PROCESSED and row.acknowledged
-                   for row in desk.staged_mail())
+                   for row in desk.mail.staged())
     again = case.fetch()
     assert (again.listed, again.downloaded) == (0, 0)
 
@@ -361,21 +361,21 @@ def test_a_poison_mail_is_retried_quarantined_and_reprocessed(
     assert report["acknowledged"] == 1
     assert case.pending() == []
     with case.desk() as desk:
-        (row,) = desk.staged_mail(state=StagedState.QUARANTINED)
+        (row,) = desk.mail.staged(state=StagedState.QUARANTINED)
         assert row.attempts == 2
         assert row.reason is not None
         assert f"the customer database cannot read {POISON}" in row.reason
-        assert desk.deps.blob_store.get(row.blob_key or "") == MAILS[3]
+        assert desk.blob_store.get(row.blob_key or "") == MAILS[3]
         assert poison not in _stored(desk)
 
         # The host fixed its directory: the mail runs again and is stored once.
-        assert not isinstance(desk.deps.directory, PoisonDirectory)
-        ((after, outcome),) = desk.reprocess_mail()
+        assert not isinstance(desk.directory, PoisonDirectory)
+        ((after, outcome),) = desk.mail.reprocess()
         assert after.state is StagedState.PROCESSED
         assert outcome is not None
         assert outcome.outcome == "new_ticket"
-        assert desk.staged_mail(state=StagedState.QUARANTINED) == []
-        assert desk.reprocess_mail() == []
+        assert desk.mail.staged(state=StagedState.QUARANTINED) == []
+        assert desk.mail.reprocess() == []
     case.assert_exactly_once()
 
 
@@ -394,12 +394,12 @@ def test_a_mail_over_the_size_limit_stays_on_the_server_and_blocks_nothing(
     assert report.acknowledged == 4
     assert case.pending() == [IDS[BIG]]  # left for a person to look at
     with case.desk() as desk:
-        (row,) = desk.staged_mail(state=StagedState.QUARANTINED)
+        (row,) = desk.mail.staged(state=StagedState.QUARANTINED)
         assert row.blob_key is None
         assert row.size == len(MAILS[BIG])
         assert row.reason is not None
         assert "exceeds the limit of 20000" in row.reason
-        assert desk.reprocess_mail() == [(row, None)]  # no bytes to run again
+        assert desk.mail.reprocess() == [(row, None)]  # no bytes to run again
     assert case.stored() == Counter(mid for mid in IDS if mid != IDS[BIG])
 
     again = case.fetch()
@@ -417,8 +417,8 @@ def test_helpdesk_fetch_mail_goes_past_a_mail_the_inbox_refuses_as_too_large(
     # max_bytes refuses the invoice at download, and the loop quarantines it and goes on.
     case = _case(mailbox, tmp_path, "imap", after="flag", max_bytes=20_000)
     with case.desk() as desk:
-        report = desk.fetch_mail(open_inbox(case.account))
-        (row,) = desk.staged_mail(state=StagedState.QUARANTINED)
+        report = desk.mail.fetch(open_inbox(case.account))
+        (row,) = desk.mail.staged(state=StagedState.QUARANTINED)
     assert report.error is None
     assert (report.downloaded, report.quarantined, report.acknowledged) == (4, 1, 4)
     assert row.reason is not None
@@ -439,7 +439,7 @@ def test_a_mail_refused_as_too_large_is_fetched_once_the_limit_is_raised(
     raised.assert_exactly_once()
     assert raised.pending() == []
     with raised.desk() as desk:
-        assert desk.staged_mail(state=StagedState.QUARANTINED) == []
+        assert desk.mail.staged(state=StagedState.QUARANTINED) == []
 
 
 # -- two fetchers on one mailbox -------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from helpdesk_core import DispatchPolicy
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain import Actor, Channel, StatusCategory
@@ -24,7 +25,6 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.ports.messaging import OutgoingMail
-from helpdesk_core.services.outbox import DispatchPolicy
 from helpdesk_core.settings import Settings
 from helpdesk_mail.smtp import SmtpSender, SmtpSettings
 from smtp_server import SmtpServer, smtp_server
@@ -103,23 +103,23 @@ def ticket_with_mail(desk: Helpdesk) -> str:
     raw = ("From: Jana Nováková <jana@example.cz>\r\nTo: support@shop.example\r\n"
            "Subject: Rozbitý hrnek\r\nMessage-ID: <c1@example.cz>\r\n"
            "Content-Type: text/plain; charset=utf-8\r\n\r\nHrnek přišel rozbitý.\r\n").encode()
-    outcome = desk.receive_mail(raw, channel="support")
+    outcome = desk.mail.receive(raw, channel="support")
     assert outcome.ticket_number is not None
     return outcome.ticket_number
 
 
 def deliveries(desk: Helpdesk, number: str) -> list[str]:
-    return [e.new for e in desk.history(number) if e.kind is EventKind.DELIVERY]
+    return [e.new for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
 
 
 def test_a_reply_goes_out_once_and_its_answer_threads(desk: Helpdesk,
                                                       server: SmtpServer) -> None:
     number = ticket_with_mail(desk)
-    _article, queued = desk.reply(number, "Dobrý den, náhradu pošleme zítra.", agent=AGENT,
+    _article, queued = desk.tickets.reply(number, "Dobrý den, náhradu pošleme zítra.", agent=AGENT,
                                   cc=["pavel@example.cz"])
-    report = desk.dispatch_outbox(mail_sender=smtp(server))
+    report = desk.outbox.dispatch(mail_sender=smtp(server))
     assert (report.sent, report.failed, report.uncertain) == (2, 0, 0)  # ack + reply
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).claimed == 0
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).claimed == 0
     reply = next(r for r in server.received if r.message["Message-ID"] == queued.message_id)
     message = reply.message
     assert message["In-Reply-To"] == "<c1@example.cz>"
@@ -127,23 +127,23 @@ def test_a_reply_goes_out_once_and_its_answer_threads(desk: Helpdesk,
     assert message["Reply-To"] == "support@shop.example"
     assert sorted(reply.recipients) == ["jana@example.cz", "pavel@example.cz"]
     assert message["Cc"] == "pavel@example.cz"
-    [stored] = [m for m in desk.outbox(number) if m.id == queued.id]
+    [stored] = [m for m in desk.outbox.for_ticket(number) if m.id == queued.id]
     assert stored.state is OutboxState.SENT
     assert stored.results == {"jana@example.cz": "sent", "pavel@example.cz": "sent"}
     assert deliveries(desk, number) == ["sent", "sent"]
     answer = ("From: jana@example.cz\r\nTo: support@shop.example\r\nSubject: Re: hrnek\r\n"
               f"Message-ID: <c2@example.cz>\r\nIn-Reply-To: {queued.message_id}\r\n\r\n"
               "Děkuji.\r\n").encode()
-    assert desk.receive_mail(answer).ticket_number == number
+    assert desk.mail.receive(answer).ticket_number == number
 
 
 def test_a_rolled_back_transaction_sends_nothing(desk: Helpdesk, server: SmtpServer) -> None:
     number = ticket_with_mail(desk)
-    desk.dispatch_outbox(mail_sender=smtp(server))  # the acknowledgement
-    ticket = desk.ticket(number)
+    desk.outbox.dispatch(mail_sender=smtp(server))  # the acknowledgement
+    ticket = desk.tickets.get(number)
 
     def failing_transaction() -> None:
-        with desk.deps.storage.unit_of_work() as uow:
+        with desk.storage.unit_of_work() as uow:
             uow.outbox.add(OutboxMessage.create(
                 ticket_id=ticket.id, kind="reply", channel=Channel.EMAIL,
                 sender="support@shop.example", recipients=("jana@example.cz",), subject="x",
@@ -152,7 +152,7 @@ def test_a_rolled_back_transaction_sends_nothing(desk: Helpdesk, server: SmtpSer
 
     with pytest.raises(RuntimeError):
         failing_transaction()
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).claimed == 0
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).claimed == 0
     assert len(server.received) == 1
 
 
@@ -161,19 +161,19 @@ def test_a_server_down_for_a_while_delays_but_loses_nothing(
     number = ticket_with_mail(desk)
     server.stop()
     policy = DispatchPolicy(backoff=timedelta(minutes=1))
-    first = desk.dispatch_outbox(mail_sender=smtp(server), policy=policy)
+    first = desk.outbox.dispatch(mail_sender=smtp(server), policy=policy)
     assert (first.claimed, first.retried) == (1, 1)
-    [waiting] = desk.outbox(number)
+    [waiting] = desk.outbox.for_ticket(number)
     assert waiting.state is OutboxState.PENDING
     assert waiting.next_attempt_at == T0 + timedelta(minutes=1)
-    assert desk.dispatch_outbox(mail_sender=smtp(server), policy=policy).claimed == 0  # not due
+    assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).claimed == 0  # not due
     clock.advance(timedelta(minutes=1))
-    assert desk.dispatch_outbox(mail_sender=smtp(server), policy=policy).retried == 1
+    assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).retried == 1
     server.start()
     clock.advance(timedelta(minutes=2))
-    assert desk.dispatch_outbox(mail_sender=smtp(server), policy=policy).sent == 1
+    assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).sent == 1
     assert len(server.received) == 1
-    [sent] = desk.outbox(number)
+    [sent] = desk.outbox.for_ticket(number)
     assert (sent.state, sent.attempts) == (OutboxState.SENT, 3)
 
 
@@ -185,18 +185,18 @@ def test_temporary_and_permanent_refusals(desk: Helpdesk, server: SmtpServer,
                                           expected: OutboxState) -> None:
     number = ticket_with_mail(desk)
     server.handler.fault = fault
-    desk.dispatch_outbox(mail_sender=smtp(server))
-    [message] = desk.outbox(number)
+    desk.outbox.dispatch(mail_sender=smtp(server))
+    [message] = desk.outbox.for_ticket(number)
     assert message.state is expected
     assert server.received == []
     if expected is OutboxState.FAILED:
         assert deliveries(desk, number) == ["failed"]
-        [event] = [e for e in desk.history(number) if e.kind is EventKind.DELIVERY]
+        [event] = [e for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
         assert "550" in event.data["error"]
         return
     server.handler.fault = None
     clock.advance(timedelta(hours=1))
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).sent == 1
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).sent == 1
     assert len(server.received) == 1
 
 
@@ -204,18 +204,18 @@ def test_lost_after_data_is_uncertain_and_never_resent_by_itself(
         desk: Helpdesk, server: SmtpServer, clock: FakeClock) -> None:
     number = ticket_with_mail(desk)
     server.handler.fault = "drop-after-data"
-    report = desk.dispatch_outbox(mail_sender=smtp(server))
+    report = desk.outbox.dispatch(mail_sender=smtp(server))
     assert report.uncertain == 1
     assert len(server.received) == 1
     server.handler.fault = None
     clock.advance(timedelta(days=1))
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).claimed == 0
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).claimed == 0
     assert len(server.received) == 1
-    [message] = desk.outbox(number)
+    [message] = desk.outbox.for_ticket(number)
     assert message.state is OutboxState.UNCERTAIN
     assert deliveries(desk, number) == ["uncertain"]
-    desk.resend(message.id, actor=AGENT)  # an agent decides
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).sent == 1
+    desk.outbox.resend(message.id, actor=AGENT)  # an agent decides
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).sent == 1
     assert [r.message["Message-ID"] for r in server.received] == [message.message_id] * 2
 
 
@@ -234,13 +234,13 @@ def test_a_dispatcher_killed_during_the_data_leaves_it_uncertain(
             return super().send(mail, before_data=die)
 
     with pytest.raises(Killed):
-        desk.dispatch_outbox(mail_sender=DiesDuringData(smtp(server).settings))
-    [message] = desk.outbox(number)
+        desk.outbox.dispatch(mail_sender=DiesDuringData(smtp(server).settings))
+    [message] = desk.outbox.for_ticket(number)
     assert message.state is OutboxState.SENDING
     policy = DispatchPolicy(lease=timedelta(minutes=5))
-    assert desk.dispatch_outbox(mail_sender=smtp(server), policy=policy).uncertain == 0
+    assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).uncertain == 0
     clock.advance(timedelta(minutes=6))  # the dead dispatcher's lease ran out
-    report = desk.dispatch_outbox(mail_sender=smtp(server), policy=policy)
+    report = desk.outbox.dispatch(mail_sender=smtp(server), policy=policy)
     assert (report.uncertain, report.sent) == (1, 0)
     assert server.received == []
 
@@ -248,22 +248,22 @@ def test_a_dispatcher_killed_during_the_data_leaves_it_uncertain(
 def test_results_per_recipient_and_a_follow_up_for_the_deferred(
         desk: Helpdesk, server: SmtpServer, clock: FakeClock) -> None:
     number = ticket_with_mail(desk)
-    desk.dispatch_outbox(mail_sender=smtp(server))
+    desk.outbox.dispatch(mail_sender=smtp(server))
     server.handler.refuse.add("nobody@example.cz")
     server.handler.defer.add("busy@example.cz")
-    _article, queued = desk.reply(number, "Odpověď", agent=AGENT,
+    _article, queued = desk.tickets.reply(number, "Odpověď", agent=AGENT,
                                   cc=["nobody@example.cz", "busy@example.cz"])
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).sent == 1
-    stored = next(m for m in desk.outbox(number) if m.id == queued.id)
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).sent == 1
+    stored = next(m for m in desk.outbox.for_ticket(number) if m.id == queued.id)
     assert stored.results["jana@example.cz"] == "sent"
     assert stored.results["nobody@example.cz"].startswith("refused: 550")
     assert stored.results["busy@example.cz"].startswith("deferred: 451")
     server.handler.defer.clear()
     clock.advance(timedelta(hours=1))
-    assert desk.dispatch_outbox(mail_sender=smtp(server)).sent == 1
+    assert desk.outbox.dispatch(mail_sender=smtp(server)).sent == 1
     to_busy = [r for r in server.received if "busy@example.cz" in r.recipients]
     assert [r.message["Message-ID"] for r in to_busy] == [queued.message_id]
-    assert desk.ticket(number).status_category is StatusCategory.NEW
+    assert desk.tickets.get(number).status_category is StatusCategory.NEW
 
 
 @pytest.mark.postgres
@@ -275,7 +275,7 @@ def test_two_dispatchers_on_postgresql_send_each_message_once(server: SmtpServer
                 raw = (f"From: c{i}@example.org\r\nTo: support@shop.example\r\n"
                        f"Subject: Dotaz {i}\r\nMessage-ID: <q{i}@example.org>\r\n\r\n"
                        "Dobrý den.\r\n").encode()
-                desk.receive_mail(raw, channel="support")
+                desk.mail.receive(raw, channel="support")
         desks = [_desk(url) for _ in range(2)]
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
@@ -283,9 +283,9 @@ def test_two_dispatchers_on_postgresql_send_each_message_once(server: SmtpServer
         def run(helpdesk: Helpdesk) -> None:
             try:
                 barrier.wait()
-                helpdesk.dispatch_outbox(mail_sender=smtp(server),
+                helpdesk.outbox.dispatch(mail_sender=smtp(server),
                                          policy=DispatchPolicy(batch=5))
-                helpdesk.dispatch_outbox(mail_sender=smtp(server))
+                helpdesk.outbox.dispatch(mail_sender=smtp(server))
             except BaseException as exc:  # surfaced below
                 errors.append(exc)
 

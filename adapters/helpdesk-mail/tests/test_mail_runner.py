@@ -18,10 +18,10 @@ from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.mailbox import StagedState
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.mail.policy import MailPolicy
-from helpdesk_core.services.mail_fetch import fetch_mailbox
 from helpdesk_core.settings import Settings
-from helpdesk_mail import MailAccount, fetch_all, open_inbox, runner
+from helpdesk_mail import MailAccount, fetch_all, open_inbox
 from helpdesk_mail.imap import DONE_KEYWORD
 from realistic_mail import IDS, MAILS, message_id
 
@@ -54,8 +54,8 @@ def _desk(tmp_path: Path, accounts: list[MailAccount]) -> Helpdesk:
 def _teams(desk: Helpdesk) -> dict[str, str | None]:
     """Message-ID of each inbound mail → the team of its ticket."""
     return {a.meta["message_id"]: t.team
-            for t in desk.queue(TicketQuery(limit=500)).items
-            for a in desk.articles(t.number) if a.direction is Direction.INBOUND}
+            for t in desk.tickets.queue(TicketQuery(limit=500)).items
+            for a in desk.tickets.articles(t.number) if a.direction is Direction.INBOUND}
 
 
 def test_every_account_is_fetched_with_its_own_defaults(
@@ -97,12 +97,14 @@ def test_an_unexpected_failure_is_reported_and_the_next_account_runs(
     returns.append(MAILS[1])
     accounts = _accounts(mailbox, returns)
 
-    def breaks_on_support(deps: Any, inbox: Any, **kwargs: Any) -> Any:
+    fetch = MailSection.fetch
+
+    def breaks_on_support(section: MailSection, inbox: Any, **kwargs: Any) -> Any:
         if inbox.account == "support":
             raise RuntimeError("disk full")
-        return fetch_mailbox(deps, inbox, **kwargs)
+        return fetch(section, inbox, **kwargs)
 
-    monkeypatch.setattr(runner, "fetch_mailbox", breaks_on_support)
+    monkeypatch.setattr(MailSection, "fetch", breaks_on_support)
     with _desk(tmp_path, accounts) as desk:
         broken, working = fetch_all(desk, accounts)
     assert broken.error == "RuntimeError: disk full"
@@ -228,11 +230,11 @@ def test_the_guide_step_by_step(
     assert main(["mail", "reprocess", "--database-url", url, "--json"]) == 1  # the large one
     assert '"state": "quarantined"' in capsys.readouterr().out
     # Step 6 again: with a higher limit the next run takes the large mail, here through
-    # Helpdesk.fetch_mail as the guide shows it for a single inbox.
+    # helpdesk.mail.fetch as the guide shows it for a single inbox.
     account = attrs.evolve(support, max_bytes=1_000_000)
     with bootstrap(settings, environ={}) as helpdesk:
-        report = helpdesk.fetch_mail(open_inbox(account), limit=100,
+        report = helpdesk.mail.fetch(open_inbox(account), limit=100,
                                      max_bytes=account.max_bytes)
         assert (report.downloaded, report.processed, report.acknowledged) == (1, 1, 1)
-        assert helpdesk.staged_mail(state=StagedState.QUARANTINED) == []
+        assert helpdesk.mail.staged(state=StagedState.QUARANTINED) == []
     assert mailbox.bodies() == []

@@ -113,8 +113,8 @@ def test_the_app_stores_an_inbound_sms_once(app: SmsCallbackApp, helpdesk: Helpd
     query = kannel_query("Dobrý den", coding="0", charset="UTF-8") + "&key=secret"
     assert call(app, "/kannel/inbound", query) == ("200 OK", b"")
     assert call(app, "/kannel/inbound", query)[0] == "200 OK"
-    [ticket] = helpdesk.queue().items
-    assert [a.body_text for a in helpdesk.articles(ticket.id)] == ["Dobrý den"]
+    [ticket] = helpdesk.tickets.queue().items
+    assert [a.body_text for a in helpdesk.tickets.articles(ticket.id)] == ["Dobrý den"]
 
 
 def test_the_app_refuses_a_wrong_key_bad_data_and_unknown_paths(
@@ -125,7 +125,7 @@ def test_the_app_refuses_a_wrong_key_bad_data_and_unknown_paths(
     assert call(app, "/kannel/dlr", "key=secret&ref=r&status=99")[0].startswith("400")
     assert call(app, "/nothing")[0].startswith("404")
     assert call(app, "/kannel/dlr", method="PUT")[0].startswith("405")
-    assert helpdesk.queue().items == []
+    assert helpdesk.tickets.queue().items == []
 
 
 def test_a_report_for_an_unknown_message_is_answered_ok(app: SmsCallbackApp) -> None:
@@ -138,4 +138,5 @@ def test_a_post_is_read_like_a_get(app: SmsCallbackApp, helpdesk: Helpdesk) -> N
     status, _ = call(app, "/kannel/inbound", method="POST", body=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == "200 OK"
-    assert helpdesk.articles(helpdesk.queue().items[0].id)[0].body_text == "Přes POST"
+    first = helpdesk.tickets.queue().items[0]
+    assert helpdesk.tickets.articles(first.id)[0].body_text == "Přes POST"

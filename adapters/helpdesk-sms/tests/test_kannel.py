@@ -14,7 +14,6 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import DeliveryError
 from helpdesk_core.inmemory import InMemoryDirectory
-from helpdesk_core.services.sms import receive_sms
 from helpdesk_core.sms import SmsPolicy, segment_count
 from helpdesk_sms import KannelConfig, KannelSender, SmsCallbackApp
 from kannel_server import Kannel, free_ports
@@ -92,14 +91,14 @@ def test_a_text_over_the_cap_is_refused_before_kannel(kannel: Kannel) -> None:
 
 
 def queued_reply(helpdesk: Helpdesk, to: str) -> OutboxMessage:
-    opened = receive_sms(helpdesk.deps, from_number=to, to_number=OUR_NUMBER,
+    opened = helpdesk.sms.receive(from_number=to, to_number=OUR_NUMBER,
                          text="Kde je moje zásilka?", at=T0, provider_id=f"seed-{to}")
     message = OutboxMessage.create(
         ticket_id=opened.ticket_id, kind="reply", channel=Channel.SMS, sender=OUR_NUMBER,
         recipients=(to,), subject="", body_text="Zásilka je na cestě, dorazí zítra.", at=T0,
         article_id="reply-article")
     message = attrs.evolve(message, state=OutboxState.SENDING)
-    with helpdesk.deps.storage.unit_of_work() as uow:
+    with helpdesk.storage.unit_of_work() as uow:
         uow.outbox.add(message)
         uow.commit()
     return message
@@ -116,12 +115,12 @@ def test_delivery_reports_reach_the_callback_and_update_outbox_and_ticket(
     assert {c.params["status"] for c in calls} == {"1", "8"}
     assert all(c.status.startswith("200") for c in calls)
     assert {c.params["to"] for c in calls} == {to}
-    with helpdesk.deps.storage.unit_of_work(read_only=True) as uow:
+    with helpdesk.storage.unit_of_work(read_only=True) as uow:
         stored = uow.outbox.get(message.id)
     assert stored.provider_id == provider_id
     assert stored.results == {to: "delivered"}
     assert stored.state is OutboxState.SENT
-    notes = [a for a in helpdesk.articles(message.ticket_id)
+    notes = [a for a in helpdesk.tickets.articles(message.ticket_id)
              if a.direction is Direction.INTERNAL]
     assert [n.body_text for n in notes] == [f"SMS to {to} delivered."]
     assert notes[0].meta["outbox_id"] == message.id
@@ -135,19 +134,19 @@ def test_a_report_with_a_wrong_key_is_refused(
     calls = kannel.callbacks.wait_for(
         lambda c: c.path == "/kannel/dlr" and c.params.get("ref") == message.id, count=2)
     assert all(c.status.startswith("403") for c in calls)
-    with helpdesk.deps.storage.unit_of_work(read_only=True) as uow:
+    with helpdesk.storage.unit_of_work(read_only=True) as uow:
         assert uow.outbox.get(message.id).results == {}
 
 
 def test_an_inbound_sms_joins_the_senders_open_ticket(
         kannel: Kannel, helpdesk: Helpdesk, app: SmsCallbackApp) -> None:
-    first = receive_sms(helpdesk.deps, from_number=JANA_PHONE, to_number=OUR_NUMBER,
+    first = helpdesk.sms.receive(from_number=JANA_PHONE, to_number=OUR_NUMBER,
                         text="Zásilka nedorazila.", at=T0, provider_id="earlier")
-    helpdesk.transition(first.ticket_id, "open", actor=AGENT)
+    helpdesk.tickets.transition(first.ticket_id, "open", actor=AGENT)
     text = "Dobrý den, posílám fotky – krabice je promáčklá. Děkuji, Jana"  # noqa: RUF001
     call = kannel.inject(JANA_PHONE, OUR_NUMBER, text)
     assert call.status.startswith("200")
-    articles = helpdesk.articles(first.ticket_id)
+    articles = helpdesk.tickets.articles(first.ticket_id)
     assert [a.body_text for a in articles] == ["Zásilka nedorazila.", text]
     latest = articles[-1]
     assert (latest.direction, latest.channel) == (Direction.INBOUND, Channel.SMS)
@@ -163,9 +162,9 @@ def test_an_inbound_sms_from_an_unknown_number_opens_a_ticket(
     assert call.status.startswith("200")
     contact = directory.customer_by_phone(stranger)
     assert contact is not None
-    [ticket] = [t for t in helpdesk.queue().items if t.customer_id == contact.id]
+    [ticket] = [t for t in helpdesk.tickets.queue().items if t.customer_id == contact.id]
     assert ticket.channel is Channel.SMS
-    assert [a.body_text for a in helpdesk.articles(ticket.id)] == [
+    assert [a.body_text for a in helpdesk.tickets.articles(ticket.id)] == [
         "Hello, my parcel has not arrived."]
 
 

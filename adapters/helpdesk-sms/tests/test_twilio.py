@@ -19,7 +19,6 @@ from helpdesk_core.app import Helpdesk
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import DeliveryError
-from helpdesk_core.services.sms import receive_sms
 from helpdesk_core.sms import SmsPolicy
 from helpdesk_sms import SmsCallbackApp, TwilioConfig, TwilioSender, signature, verify_signature
 from kannel_server import free_ports
@@ -195,9 +194,10 @@ INBOUND = {"MessageSid": "SM1", "AccountSid": SID, "From": JANA_PHONE, "To": OUR
 
 def test_a_signed_inbound_sms_is_stored(app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
     assert post(app, "/twilio/inbound", INBOUND) == "200 OK"
-    [ticket] = helpdesk.queue().items
+    [ticket] = helpdesk.tickets.queue().items
     assert ticket.channel is Channel.SMS
-    assert [a.body_text for a in helpdesk.articles(ticket.id)] == ["Dobrý den, kde je zásilka?"]
+    texts = [a.body_text for a in helpdesk.tickets.articles(ticket.id)]
+    assert texts == ["Dobrý den, kde je zásilka?"]
 
 
 @pytest.mark.parametrize("forgery", ["missing", "wrong", "changed body", "other url"])
@@ -213,24 +213,24 @@ def test_a_forged_webhook_is_refused(app: SmsCallbackApp, helpdesk: Helpdesk, fo
     else:
         sign = signature(TOKEN, "https://elsewhere.example/twilio/inbound", params)
     assert post(app, "/twilio/inbound", params, sign=sign).startswith("403")
-    assert helpdesk.queue().items == []
+    assert helpdesk.tickets.queue().items == []
 
 
 def test_a_signed_status_callback_updates_the_outbox(
         app: SmsCallbackApp, helpdesk: Helpdesk) -> None:
-    opened = receive_sms(helpdesk.deps, from_number=JANA_PHONE, to_number=OUR_NUMBER,
+    opened = helpdesk.sms.receive(from_number=JANA_PHONE, to_number=OUR_NUMBER,
                          text="Dotaz", at=T0, provider_id="in-1")
     message = attrs.evolve(OutboxMessage.create(
         ticket_id=opened.ticket_id, kind="reply", channel=Channel.SMS, sender=OUR_NUMBER,
         recipients=(JANA_PHONE,), subject="", body_text="Odpověď", at=T0),
         provider_id="SM9", state=OutboxState.SENT, results={JANA_PHONE: "sent"})
-    with helpdesk.deps.storage.unit_of_work() as uow:
+    with helpdesk.storage.unit_of_work() as uow:
         uow.outbox.add(message)
         uow.commit()
     params = {"MessageSid": "SM9", "MessageStatus": "undelivered", "ErrorCode": "30005",
               "To": JANA_PHONE}
     assert post(app, "/twilio/status", params, query=f"ref={message.id}") == "200 OK"
-    with helpdesk.deps.storage.unit_of_work(read_only=True) as uow:
+    with helpdesk.storage.unit_of_work(read_only=True) as uow:
         stored = uow.outbox.get(message.id)
     assert stored.state is OutboxState.FAILED
     assert stored.results == {JANA_PHONE: "failed: Twilio error 30005"}

@@ -149,7 +149,7 @@ def create_tickets_worker(
         start.wait(60)
         for i in range(count):
             try:
-                ticket = helpdesk.open_by_staff(
+                ticket = helpdesk.tickets.open_by_staff(
                     agent=agent, via=StaffVia.PHONE, subject=f"worker {worker} ticket {i}",
                     message="Zákazník volá kvůli objednávce.",
                 )

@@ -49,13 +49,13 @@ def run_concurrently(helpdesk: Helpdesk) -> list[tuple[int, str, str]]:
         start.wait()
         opened: list[Ticket] = []
         for i in range(PER_THREAD):
-            ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE,
+            ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE,
                                             subject=f"{thread}/{i}", message="x")
             assert ticket.assignee is not None
             opened.append(ticket)
         picks: list[tuple[int, str, str]] = []
         for ticket in opened:
-            [trace] = helpdesk.assignment_trace(ticket.id)
+            [trace] = helpdesk.staff.trace(ticket.id)
             pick = trace["trace"][-1]["team_pick"]
             assert pick["picked"] == ticket.assignee
             picks.append((pick["position"], pick["picked"], ticket.number))
@@ -92,8 +92,8 @@ def test_round_robin_is_fair_under_concurrent_assignment(helpdesk: Helpdesk) -> 
 
 
 def test_the_trace_round_trips_through_the_database(helpdesk: Helpdesk) -> None:
-    ticket = helpdesk.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x")
-    [trace] = helpdesk.assignment_trace(ticket.number)
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via=StaffVia.PHONE, subject="x", message="x")
+    [trace] = helpdesk.staff.trace(ticket.number)
     assert trace["winner"] == "helpdesk_owner"
     assert trace["strategy"] == "round_robin"
     assert [s["resolver"] for s in trace["trace"]] == [
@@ -101,6 +101,6 @@ def test_the_trace_round_trips_through_the_database(helpdesk: Helpdesk) -> None:
     assert trace["trace"][-1]["team_pick"] == {
         "team": "desk", "strategy": "round_robin", "candidates": list(MEMBERS), "position": 1,
         "picked": "ales", "why": "round-robin turn 1 in team desk"}
-    helpdesk.reassign(ticket.id, "emil", actor=EVA, reason="knows the customer")
-    assert [(t["winner"], t["new"]) for t in helpdesk.assignment_trace(ticket.id)] == [
+    helpdesk.staff.reassign(ticket.id, "emil", actor=EVA, reason="knows the customer")
+    assert [(t["winner"], t["new"]) for t in helpdesk.staff.trace(ticket.id)] == [
         ("helpdesk_owner", "ales"), ("manual", "emil")]

@@ -24,44 +24,45 @@ def test_a_helpdesk_on_this_adapter(url: str) -> None:
     settings = Settings(database_url=url, options={"sqlite_busy_timeout_ms": 2000},
                         autoload_plugins=True)
     with bootstrap(settings) as helpdesk:
-        assert isinstance(helpdesk.deps.storage, SqlAlchemyStorage)
-        helpdesk.define_incident_type(IncidentType("complaint", "Complaint", team="returns"))
-        first = helpdesk.open_from_web_form({
+        assert isinstance(helpdesk.storage, SqlAlchemyStorage)
+        helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
+                                                                 team="returns"))
+        first = helpdesk.tickets.open_from_web_form({
             "email": "Jana.Novakova@Example.cz", "name": "Jana Nováková",
             "subject": "Rozbitý hrnek", "message": "Dobrý den, hrnek přišel rozbitý.",
         })
-        second = helpdesk.open_by_staff(
+        second = helpdesk.tickets.open_by_staff(
             agent=AGENT, via=StaffVia.PHONE, subject="Callback", message="Call back at 5",
             customer_email="jana.novakova@example.cz", priority=Priority.URGENT,
             incident_type="complaint",
         )
         assert first.customer_id == second.customer_id  # the contact was found again
         assert first.number != second.number
-        helpdesk.tag(first.number, "vip", actor=AGENT)
-        helpdesk.transition(first.number, "open", actor=AGENT)
+        helpdesk.tickets.tag(first.number, "vip", actor=AGENT)
+        helpdesk.tickets.transition(first.number, "open", actor=AGENT)
         with pytest.raises(ConcurrencyError):
-            helpdesk.transition(second.number, "open", actor=AGENT, expected_version=99)
-        attachment = helpdesk.add_attachment(data=b"%PDF-1.7 ...", filename="faktura.pdf",
+            helpdesk.tickets.transition(second.number, "open", actor=AGENT, expected_version=99)
+        attachment = helpdesk.tickets.add_attachment(data=b"%PDF-1.7 ...", filename="faktura.pdf",
                                              content_type="application/pdf")
-        assert helpdesk.deps.blob_store.get(attachment.blob_key) == b"%PDF-1.7 ..."
+        assert helpdesk.blob_store.get(attachment.blob_key) == b"%PDF-1.7 ..."
 
-        queue = helpdesk.queue(TicketQuery.active())
+        queue = helpdesk.tickets.queue(TicketQuery.active())
         assert [t.number for t in queue.items] == [second.number, first.number]
-        stored = helpdesk.ticket(first.number)
+        stored = helpdesk.tickets.get(first.number)
         assert stored.tags == frozenset({"vip"})
         assert stored.status == "open"
-        assert [e.kind.value for e in helpdesk.history(first.number)][:2] == [
+        assert [e.kind.value for e in helpdesk.tickets.history(first.number)][:2] == [
             "created", "article_added"]
-        assert helpdesk.articles(first.number)[0].body_text.startswith("Dobrý den")
+        assert helpdesk.tickets.articles(first.number)[0].body_text.startswith("Dobrý den")
 
 
 def test_a_web_form_naming_another_customers_order_writes_nothing(url: str) -> None:
     from sqlalchemy import func, select
 
+    from helpdesk_core import StorageDirectory
     from helpdesk_core.domain.contacts import Contact, Order
     from helpdesk_core.domain.values import EntityKind, EntityRef
     from helpdesk_core.errors import OrderNotOwned
-    from helpdesk_core.services.directory import StorageDirectory
     from helpdesk_sqlalchemy.tables import contacts, sequences, ticket_events, tickets
 
     class Shop(StorageDirectory):
@@ -74,7 +75,7 @@ def test_a_web_form_naming_another_customers_order_writes_nothing(url: str) -> N
                          customer_id="klaus", customer_email="klaus.becker@example.de")
 
     def counts(helpdesk: object) -> list[int]:
-        storage = helpdesk.deps.storage  # type: ignore[attr-defined]
+        storage = helpdesk.storage  # type: ignore[attr-defined]
         with storage.engine.connect() as conn:
             rows = [conn.execute(select(func.count()).select_from(t)).scalar_one()
                     for t in (tickets, ticket_events, contacts)]
@@ -83,17 +84,17 @@ def test_a_web_form_naming_another_customers_order_writes_nothing(url: str) -> N
 
     settings = Settings(database_url=url, options={"sqlite_busy_timeout_ms": 2000})
     with bootstrap(settings, directory_factory=Shop) as helpdesk:
-        helpdesk.open_from_web_form({"email": "jana@example.cz", "message": "first"})
+        helpdesk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "first"})
         before = counts(helpdesk)
         with pytest.raises(OrderNotOwned, match="2026-1002"):
-            helpdesk.open_from_web_form({
+            helpdesk.tickets.open_from_web_form({
                 "email": "someone.new@example.cz", "name": "Someone New",
                 "message": "Where is my espresso machine?", "order_number": "2026-1002",
             })
         with pytest.raises(OrderNotOwned):  # a known customer naming another's order
-            helpdesk.open_from_web_form({
+            helpdesk.tickets.open_from_web_form({
                 "email": "jana@example.cz", "message": "Mine?", "order_number": "2026-1002",
             })
         assert counts(helpdesk) == before
-        assert helpdesk.deps.directory.customer_by_email("someone.new@example.cz") is None
-        assert isinstance(helpdesk.deps.directory.customer_by_email("jana@example.cz"), Contact)
+        assert helpdesk.directory.customer_by_email("someone.new@example.cz") is None
+        assert isinstance(helpdesk.directory.customer_by_email("jana@example.cz"), Contact)

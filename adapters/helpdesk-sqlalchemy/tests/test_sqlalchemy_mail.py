@@ -38,21 +38,21 @@ def desk(url: str) -> Iterator[Helpdesk]:
 
 
 def test_ingest_rules_on_this_adapter(desk: Helpdesk) -> None:
-    first = desk.receive_mail(mail("jana@example.cz", "Konvice", message_id="<a1@x>"))
+    first = desk.mail.receive(mail("jana@example.cz", "Konvice", message_id="<a1@x>"))
     assert first.outcome == "new_ticket"
     number = first.ticket_number or ""
-    [ack] = desk.outbox(number)
+    [ack] = desk.outbox.for_ticket(number)
     assert ack.headers["In-Reply-To"] == "<a1@x>"
-    again = desk.receive_mail(mail("jana@example.cz", "Konvice", message_id="<a1@x>",
+    again = desk.mail.receive(mail("jana@example.cz", "Konvice", message_id="<a1@x>",
                                    trace="info@shop.example"))
     assert again.outcome == "duplicate"
-    reply = desk.receive_mail(mail("jana@example.cz", "Re: Konvice", message_id="<a2@x>",
+    reply = desk.mail.receive(mail("jana@example.cz", "Re: Konvice", message_id="<a2@x>",
                                    in_reply_to=ack.message_id or ""))
     assert (reply.outcome, reply.ticket_number) == ("reply", number)
-    stranger = desk.receive_mail(mail("eve@example.org", f"Re: [{number}]",
+    stranger = desk.mail.receive(mail("eve@example.org", f"Re: [{number}]",
                                       message_id="<e1@x>"))
     assert stranger.outcome == "held_unverified"
-    directions = [a.direction.value for a in desk.articles(number)]
+    directions = [a.direction.value for a in desk.tickets.articles(number)]
     assert directions == ["inbound", "outbound", "inbound", "internal"]
 
 
@@ -61,11 +61,11 @@ def test_fetch_loop_with_a_poison_mail_on_this_adapter(desk: Helpdesk) -> None:
     for i in range(3):
         inbox.deliver(mail(f"c{i}@example.org", f"Dotaz {i}", message_id=f"<f{i}@x>"))
     inbox.deliver(b"\x00" * 10)  # no headers, no sender: quarantined, never lost
-    report = desk.fetch_mail(inbox)
+    report = desk.mail.fetch(inbox)
     assert report.outcomes == {"new_ticket": 3, "quarantined": 1}
     assert inbox.messages == {}
-    [row] = desk.staged_mail(state=StagedState.QUARANTINED)
-    assert desk.deps.blob_store.get(row.blob_key or "") == b"\x00" * 10
+    [row] = desk.mail.staged(state=StagedState.QUARANTINED)
+    assert desk.blob_store.get(row.blob_key or "") == b"\x00" * 10
 
 
 @pytest.mark.postgres
@@ -81,7 +81,7 @@ def test_two_fetchers_on_one_mailbox_store_each_mail_once(pg_url: str) -> None:
     def run(helpdesk: Helpdesk) -> None:
         try:
             barrier.wait()
-            helpdesk.fetch_mail(inbox)
+            helpdesk.mail.fetch(inbox)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -91,8 +91,8 @@ def test_two_fetchers_on_one_mailbox_store_each_mail_once(pg_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    desks[0].fetch_mail(inbox)  # whatever a lost race left staged
-    tickets = desks[0].queue().items
+    desks[0].mail.fetch(inbox)  # whatever a lost race left staged
+    tickets = desks[0].tickets.queue().items
     assert len({t.subject for t in tickets}) == count
     assert len(tickets) == count
     for helpdesk in desks:

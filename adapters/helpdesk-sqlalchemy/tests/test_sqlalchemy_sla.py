@@ -49,14 +49,15 @@ def _desk(url: str, clock: FakeClock) -> Helpdesk:
 def test_deadlines_and_escalations_on_this_adapter(url: str) -> None:
     clock = FakeClock(local("2026-12-23T15:00"))
     with _desk(url, clock) as desk:
-        ticket = desk.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
-        desk.assign(ticket.number, "eva", actor=EVA)
-        assert desk.ticket(ticket.number).due_at == local("2026-12-28T15:00")
+        ticket = desk.tickets.open_from_web_form({"email": "jana@example.cz", "message": "Konvice"})
+        desk.staff.assign(ticket.number, "eva", actor=EVA)
+        assert desk.tickets.get(ticket.number).due_at == local("2026-12-28T15:00")
         clock.set(local("2026-12-29T12:00"))
-        report = desk.sweep_sla()
+        report = desk.sla.sweep()
         assert (report.fired, report.notified) == (3, 3)
-        assert desk.sweep_sla().fired == 0
-        levels = [e.new for e in desk.history(ticket.number) if e.kind is EventKind.ESCALATED]
+        assert desk.sla.sweep().fired == 0
+        levels = [e.new for e in desk.tickets.history(ticket.number)
+                  if e.kind is EventKind.ESCALATED]
         assert levels == ["75%", "100%", "150%"]
 
 
@@ -66,8 +67,9 @@ def test_two_sweepers_fire_each_level_once(pg_url: str) -> None:
     with _desk(pg_url, clock) as desk:
         numbers = []
         for i in range(20):
-            ticket = desk.open_from_web_form({"email": f"c{i}@example.cz", "message": "Dotaz"})
-            desk.assign(ticket.number, "eva", actor=EVA)
+            ticket = desk.tickets.open_from_web_form({"email": f"c{i}@example.cz",
+                                                      "message": "Dotaz"})
+            desk.staff.assign(ticket.number, "eva", actor=EVA)
             numbers.append(ticket.number)
     clock.set(local("2026-12-29T12:00"))  # every level of every ticket is due
     desks = [_desk(pg_url, clock) for _ in range(2)]
@@ -77,7 +79,7 @@ def test_two_sweepers_fire_each_level_once(pg_url: str) -> None:
     def run(helpdesk: Helpdesk) -> None:
         try:
             barrier.wait()
-            helpdesk.sweep_sla()
+            helpdesk.sla.sweep()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -87,14 +89,14 @@ def test_two_sweepers_fire_each_level_once(pg_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    desks[0].sweep_sla()  # whatever a lost race left for the next sweep
+    desks[0].sla.sweep()  # whatever a lost race left for the next sweep
     fired: Counter[tuple[str, str]] = Counter()
     notices = 0
     for number in numbers:
-        for event in desks[0].history(number):
+        for event in desks[0].tickets.history(number):
             if event.kind is EventKind.ESCALATED:
                 fired[(number, event.new)] += 1
-        notices += sum(1 for m in desks[0].outbox(number) if m.kind == "escalation")
+        notices += sum(1 for m in desks[0].outbox.for_ticket(number) if m.kind == "escalation")
     assert set(fired.values()) == {1}
     assert len(fired) == 20 * 3
     assert notices == 20 * 3

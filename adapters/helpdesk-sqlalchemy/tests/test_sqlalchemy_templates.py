@@ -30,14 +30,14 @@ class TestPostgresTemplateStore(TemplateStoreContract):
 def test_templates_saved_through_the_facade_survive_a_restart(url: str) -> None:
     settings = Settings(database_url=url, autoload_plugins=True)
     with bootstrap(settings, environ={}) as desk:
-        assert isinstance(desk.deps.templates, SqlAlchemyTemplateStore)
+        assert isinstance(desk.template_store, SqlAlchemyTemplateStore)
         # one pool for storage and templates
-        assert desk.deps.templates.engine is desk.deps.storage.engine  # type: ignore[attr-defined]
-        desk.save_template(MessageTemplate(
+        assert desk.template_store.engine is desk.storage.engine  # type: ignore[attr-defined]
+        desk.templates.save(MessageTemplate(
             key="thanks", kind=TemplateKind.REPLY, language="cs", name="Poděkování",
             subject="Re: {{ ticket.subject }}", body_text="Děkujeme, {{ customer.name }}."))
     with bootstrap(settings, environ={}) as desk:
-        [saved] = desk.templates(key="thanks")
+        [saved] = desk.templates.list(key="thanks")
         assert saved.body_text == "Děkujeme, {{ customer.name }}."
         assert saved.updated_at is not None
 

@@ -19,7 +19,7 @@ MISSED = "5F1C8A2E94B07D3C6E18"
 def test_a_known_customer_rings_and_the_agent_records_the_call(
     start_app: StartApp, helpdesk: Helpdesk, clock: FakeClock
 ) -> None:
-    open_ticket = helpdesk.open_by_staff(
+    open_ticket = helpdesk.tickets.open_by_staff(
         agent=Actor.agent("petra"), via=StaffVia.PHONE, subject="Kettle leaks",
         message="The lid does not close.", customer_email="jana@example.cz").number
     running = start_app()
@@ -58,7 +58,7 @@ def test_a_known_customer_rings_and_the_agent_records_the_call(
         "summary": "Replacement lid agreed; ships on Monday.", "ticket": open_ticket}).json()
     assert recorded["ticket_number"] == open_ticket
     assert recorded["new"] is True
-    article = helpdesk.articles(open_ticket)[-1]
+    article = helpdesk.tickets.articles(open_ticket)[-1]
     assert article.channel is Channel.PHONE
     assert article.direction is Direction.INBOUND
     assert article.author.id == "petra"
@@ -71,7 +71,7 @@ def test_a_known_customer_rings_and_the_agent_records_the_call(
     for name in ("known_newcall", "known_answer", "known_hangup"):
         assert running.post_form("/sipgate", payload(f"sipgate/{name}.form")).status == 200
     assert running.agent("/screen-pops").json()["calls"] == []
-    assert len(helpdesk.articles(open_ticket)) == 2
+    assert len(helpdesk.tickets.articles(open_ticket)) == 2
 
 
 def test_an_anonymous_caller_is_an_unknown_caller(
@@ -92,10 +92,10 @@ def test_an_anonymous_caller_is_an_unknown_caller(
     assert running.agent("/screen-pops", agent="petra").json()["calls"] == []
     recorded = running.agent(f"/calls/{ANONYMOUS}/record", agent="tomas",
                              body={"summary": "Asked for the opening hours."}).json()
-    ticket = helpdesk.ticket(recorded["ticket_number"])
+    ticket = helpdesk.tickets.get(recorded["ticket_number"])
     assert ticket.customer_id is None
     assert ticket.subject == "Call from a withheld number"
-    (article,) = helpdesk.articles(recorded["ticket_number"])
+    (article,) = helpdesk.tickets.articles(recorded["ticket_number"])
     assert article.meta["from"] == ""
     assert article.meta["agent"] == "tomas"
 
@@ -107,10 +107,10 @@ def test_a_missed_call_from_a_known_customer_opens_a_callback_ticket(
     running.post_form("/sipgate", payload("sipgate/missed_newcall.form"))
     clock.advance(seconds=25)
     assert running.post_form("/sipgate", payload("sipgate/missed_hangup.form")).status == 200
-    (ticket,) = helpdesk.queue().items
+    (ticket,) = helpdesk.tickets.queue().items
     assert ticket.tags == frozenset({"callback"})
     assert ticket.channel is Channel.PHONE
-    (note,) = helpdesk.articles(ticket.number)
+    (note,) = helpdesk.tickets.articles(ticket.number)
     assert note.direction is Direction.INTERNAL
     assert note.meta["provider_call_id"] == MISSED
     assert note.meta["outcome"] == "missed"
@@ -121,8 +121,8 @@ def test_a_missed_call_from_a_known_customer_opens_a_callback_ticket(
     running.post_form("/sipgate", payload("sipgate/missed_hangup.form"))
     running.post_form("/sipgate", payload("sipgate/missed_newcall.form"))
     running.post_form("/sipgate", payload("sipgate/missed_hangup.form"))
-    assert len(helpdesk.queue().items) == 1
-    assert len(helpdesk.articles(ticket.number)) == 1
+    assert len(helpdesk.tickets.queue().items) == 1
+    assert len(helpdesk.tickets.articles(ticket.number)) == 1
 
 
 def test_a_secret_token_guards_the_push_url(start_app: StartApp, helpdesk: Helpdesk) -> None:

@@ -62,10 +62,10 @@ def test_an_inbound_call_pops_the_screen_and_is_recorded(
     recorded = running.agent(f"/calls/{PARENT}/record", body={
         "summary": "Refund of the kettle agreed."}).json()
     assert recorded["new"] is True
-    ticket = helpdesk.ticket(recorded["ticket_number"])
+    ticket = helpdesk.tickets.get(recorded["ticket_number"])
     assert ticket.channel is Channel.PHONE
     assert ticket.customer_id is not None
-    (article,) = helpdesk.articles(ticket.number)
+    (article,) = helpdesk.tickets.articles(ticket.number)
     assert article.direction is Direction.INBOUND
     assert article.external_id == f"call:{PARENT}"
     assert article.meta["answered_at"] == "2026-03-02T09:00:12+00:00"
@@ -76,7 +76,7 @@ def test_an_inbound_call_pops_the_screen_and_is_recorded(
                        ("/twilio/status", "known_dial_completed")):
         assert replay(running, path, name).status == 200
     assert running.agent("/screen-pops").json()["calls"] == []
-    assert len(helpdesk.queue().items) == 1
+    assert len(helpdesk.tickets.queue().items) == 1
     again = running.agent(f"/calls/{PARENT}/record", body={"summary": "Once more."})
     assert again.status == 404  # nothing waits for a summary any more
 
@@ -87,20 +87,20 @@ def test_nobody_answered_opens_a_callback_ticket(start_app: StartApp, helpdesk: 
     clock.set(datetime(2026, 3, 2, 9, 10, tzinfo=UTC))
     replay(running, "/twilio/voice", "missed_voice_ringing")
     assert replay(running, "/twilio/status", "missed_dial_no_answer").status == 200
-    (ticket,) = helpdesk.queue().items
+    (ticket,) = helpdesk.tickets.queue().items
     assert ticket.tags == frozenset({"callback"})
-    (note,) = helpdesk.articles(ticket.number)
+    (note,) = helpdesk.tickets.articles(ticket.number)
     assert note.direction is Direction.INTERNAL
     assert note.meta["provider_call_id"] == MISSED
     assert "it rang for 25 s" in note.body_text
     replay(running, "/twilio/status", "missed_dial_no_answer")
-    assert len(helpdesk.articles(ticket.number)) == 1
+    assert len(helpdesk.tickets.articles(ticket.number)) == 1
 
 
 def test_an_unanswered_click_to_call_is_noted_on_the_customers_ticket(
     start_app: StartApp, helpdesk: Helpdesk
 ) -> None:
-    number = helpdesk.open_by_staff(agent=Actor.agent("petra"), via=StaffVia.PHONE,
+    number = helpdesk.tickets.open_by_staff(agent=Actor.agent("petra"), via=StaffVia.PHONE,
                                     subject="Kettle leaks", message="Lid broken.",
                                     customer_email="jana@example.cz").number
     running = start_app()
@@ -110,7 +110,7 @@ def test_an_unanswered_click_to_call_is_noted_on_the_customers_ticket(
     assert shown["call"]["agent"] == "petra"  # from the signed callback URL
     assert shown["screen_pop"]["contact"]["name"] == "Jana Nováková"
     replay(running, "/twilio/status?agent=petra", "outbound_no_answer")
-    note = helpdesk.articles(number)[-1]
+    note = helpdesk.tickets.articles(number)[-1]
     assert note.direction is Direction.INTERNAL
     assert note.meta["outcome"] == "not_connected"
     assert note.meta["provider_call_id"] == OUTBOUND
@@ -140,7 +140,7 @@ def test_forged_signatures_are_refused(start_app: StartApp, helpdesk: Helpdesk,
     assert VOICE_TWIML not in answer.body
     assert running.agent("/screen-pops").json()["calls"] == []
     assert running.pushed == []
-    assert helpdesk.queue().items == []
+    assert helpdesk.tickets.queue().items == []
 
 
 def test_a_status_callback_with_a_forged_signature_records_nothing(
@@ -151,7 +151,7 @@ def test_a_status_callback_with_a_forged_signature_records_nothing(
     body = payload("twilio/missed_dial_no_answer.form")
     forged = running.post_form("/twilio/status", body, **{"X-Twilio-Signature": "AAAA"})
     assert forged.status == 403
-    assert helpdesk.queue().items == []
+    assert helpdesk.tickets.queue().items == []
 
 
 def test_behind_a_proxy_the_public_url_is_signed(start_app: StartApp) -> None:

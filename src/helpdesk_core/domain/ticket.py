@@ -7,7 +7,8 @@ with the ticket, guarded by ``version`` (optimistic concurrency).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,9 @@ import attrs
 
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.history import EventKind, TicketEvent
+from helpdesk_core.domain.mailbox import MessageRecord
+from helpdesk_core.domain.outbox import OutboxMessage
+from helpdesk_core.domain.outgoing import Draft, HeaderPolicy, build_message, outbound_record
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.values import (
     Actor,
@@ -28,9 +32,15 @@ from helpdesk_core.domain.values import (
     validate_custom_fields,
     validate_tag,
 )
-from helpdesk_core.errors import DomainError, ValidationError
+from helpdesk_core.errors import DomainError, InvalidTransition, MergeConflict, ValidationError
 
-__all__ = ["Ticket", "closed_at", "participants"]
+__all__ = ["REOPENED_BY_CUSTOMER", "Sent", "Ticket", "closed_at", "follow_merges",
+           "participants"]
+
+# A customer's message reopens a ticket in these categories (an automatic reply does not).
+REOPENED_BY_CUSTOMER = frozenset({StatusCategory.WAITING_ON_CUSTOMER, StatusCategory.RESOLVED,
+                                  StatusCategory.CLOSED})
+MAX_MERGE_HOPS = 20
 
 MAX_SUBJECT = 500
 MAX_TAGS = 50
@@ -287,6 +297,39 @@ class Ticket:
         )
         return article
 
+    def customer_replied(self, *, channel: Channel, author: Actor, body_text: str,
+                         at: datetime, workflow: Workflow, reopened_by: Actor | None = None,
+                         automatic: bool = False, **article: Any) -> Article:
+        """A message from the customer (or a participant) on any channel: a public inbound
+        article that reopens a ticket waiting on the customer, resolved or closed — unless it
+        is an automatic reply (out of office), which reopens nothing. A workflow without a
+        way back to *open* leaves the status as it is."""
+        added = self.add_article(direction=Direction.INBOUND, channel=channel, author=author,
+                                 body_text=body_text, at=at, **article)
+        if not automatic and self.status_category in REOPENED_BY_CUSTOMER:
+            # A workflow without that move keeps the status; the article is on the log.
+            with contextlib.suppress(InvalidTransition):
+                self.transition(StatusCategory.OPEN.value, workflow=workflow, at=at,
+                                actor=reopened_by or author)
+        return added
+
+    def send(self, draft: Draft, *, author: Actor, at: datetime, policy: HeaderPolicy,
+             meta: dict[str, str] | None = None) -> Sent:
+        """Write ``draft`` on the communication log as an outbound article and return it
+        with its outbox message (and, for mail, the Message-ID record that lets the answer
+        thread); the caller writes both in the same transaction."""
+        message_id = policy.new_message_id() if draft.is_mail else None
+        article = self.add_article(
+            direction=Direction.OUTBOUND, channel=draft.channel, author=author,
+            body_text=draft.text, at=at, subject=draft.subject if draft.is_mail else "",
+            attachments=draft.attachments, external_id=message_id,
+            meta={"to": ", ".join(draft.recipients), "cc": ", ".join(draft.cc),
+                  "kind": draft.kind, **({"message_id": message_id} if message_id else {}),
+                  **(meta or {})})
+        message = build_message(draft, policy=policy, ticket_id=self.id, at=at,
+                                message_id=message_id, article_id=article.id)
+        return Sent(article, message, outbound_record(message, at=at))
+
     def add_participant(self, email: str, *, at: datetime, actor: Actor) -> None:
         """Let ``email`` (already normalised) take part: its replies count as the customer's.
 
@@ -373,6 +416,29 @@ class Ticket:
             TicketEvent(ticket_id=self.id, seq=self.event_seq, at=at, actor=actor, kind=kind,
                         field=field, old=old, new=new, data=dict(data or {}))
         )
+
+
+@attrs.frozen
+class Sent:
+    """What :meth:`Ticket.send` produced: the article, the outbox message, the record."""
+
+    article: Article
+    message: OutboxMessage
+    record: MessageRecord | None
+
+
+def follow_merges(ticket: Ticket, load: Callable[[str], Ticket]) -> Ticket:
+    """The ticket a merged ticket now lives on (itself if it was never merged): every
+    channel that finds a ticket by an old number or message follows this one path.
+    A chain longer than MAX_MERGE_HOPS (never built by merging) is a MergeConflict."""
+    for _hop in range(MAX_MERGE_HOPS):
+        if ticket.merged_into is None:
+            return ticket
+        ticket = load(ticket.merged_into)
+    if ticket.merged_into is None:
+        return ticket
+    raise MergeConflict(f"ticket {ticket.number} is more than {MAX_MERGE_HOPS} merges away "
+                        "from a ticket that was not merged")
 
 
 def participants(history: Iterable[TicketEvent]) -> frozenset[str]:

@@ -10,6 +10,7 @@ from typing import Literal
 import attrs
 
 from helpdesk_core.domain.contacts import normalize_email
+from helpdesk_core.domain.outgoing import HeaderPolicy
 from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.mail.parsed import MailLimits
 
@@ -114,6 +115,10 @@ class MailPolicy:
                 raise ConfigurationError(f"bad order_pattern: {exc}") from exc
             if compiled.groups < 1:
                 raise ConfigurationError("order_pattern needs a group around the number")
+
+    def headers(self) -> HeaderPolicy:
+        """The deployment's part of the one header policy for what we send."""
+        return HeaderPolicy(self.message_id_domain, self.loop_header, self.loop_token)
 
     def own(self, channels: tuple[MailChannel, ...] = ()) -> frozenset[str]:
         """Our addresses: the policy's and every channel's."""

@@ -1,6 +1,10 @@
-"""Use cases. Each loads through a unit of work, calls the domain, commits — nothing more."""
+"""Use cases. Each loads through a unit of work, calls the domain, commits — nothing more.
 
-from helpdesk_core.services.deps import Deps
+The side rules every change obeys (SLA, acknowledgement, resolution message, outbox, hooks)
+are the message bus's handlers (:mod:`helpdesk_core.services.messagebus`), run by the one
+unit-of-work path (:mod:`helpdesk_core.services.unit_of_work`).
+"""
+
 from helpdesk_core.services.directory import StorageDirectory
 
-__all__ = ["Deps", "StorageDirectory"]
+__all__ = ["StorageDirectory"]

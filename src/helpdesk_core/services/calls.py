@@ -23,11 +23,10 @@ from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import StorageError, ValidationError
+from helpdesk_core.ports import Clock, Directory
 from helpdesk_core.ports.messaging import CallEvent
-from helpdesk_core.ports.storage import UnitOfWork
-from helpdesk_core.services.deps import Deps
-from helpdesk_core.services.intake import build_ticket
-from helpdesk_core.services.unit import load_ticket, publish
+from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.unit_of_work import Unit, Units
 from helpdesk_core.telephony.calls import Call, CallOutcome, call_key
 from helpdesk_core.telephony.numbers import caller_number
 
@@ -35,12 +34,9 @@ __all__ = [
     "CALLBACK_TAG",
     "TELEPHONY",
     "CallRecord",
+    "Calls",
     "OpenTicket",
     "ScreenPop",
-    "find_recorded",
-    "record_call",
-    "record_missed_call",
-    "screen_pop",
 ]
 
 CALLBACK_TAG = "callback"
@@ -129,151 +125,155 @@ class CallRecord:
     callback: bool = False
 
 
-def screen_pop(deps: Deps, event: CallEvent) -> ScreenPop:
-    """The caller's contact, organisation, open tickets (newest first) and recent orders."""
-    raw = event.from_number if event.direction == "inbound" else event.to_number
-    number = caller_number(raw) if raw else None
-    contact = deps.directory.customer_by_phone(number) if number else None
-    organisation = None
-    tickets: tuple[OpenTicket, ...] = ()
-    orders: tuple[Order, ...] = ()
-    if contact is not None:
-        if contact.organisation_id:
-            organisation = deps.directory.organisation(contact.organisation_id)
-        with deps.storage.unit_of_work(read_only=True) as uow:
-            page = uow.tickets.query(TicketQuery.active(
-                customer_id=contact.id, sort=QueueSort.NEWEST, limit=OPEN_TICKETS))
-        tickets = tuple(OpenTicket.of(t) for t in page.items)
-        orders = tuple(deps.directory.recent_orders(contact.id, limit=RECENT_ORDERS))
-    return ScreenPop(provider_call_id=event.provider_call_id, direction=event.direction,
-                     number=number, agent=event.agent, contact=contact,
-                     organisation=organisation, open_tickets=tickets, recent_orders=orders)
+class Calls:
+    """Screen pops and call records (``helpdesk.calls``)."""
 
+    def __init__(self, *, units: Units, clock: Clock, directory: Directory,
+                 intake: Intake) -> None:
+        self.units = units
+        self.clock = clock
+        self.directory = directory
+        self.intake = intake
 
-def record_call(deps: Deps, *, call: Call, agent: Actor, summary: str,
-                ticket_key: str | None = None, subject: str | None = None) -> CallRecord:
-    """Store what was agreed on the phone as a call article.
+    def screen_pop(self, event: CallEvent) -> ScreenPop:
+        """The caller's contact, organisation, open tickets (newest first) and recent orders."""
+        raw = event.from_number if event.direction == "inbound" else event.to_number
+        number = caller_number(raw) if raw else None
+        contact = self.directory.customer_by_phone(number) if number else None
+        organisation = None
+        tickets: tuple[OpenTicket, ...] = ()
+        orders: tuple[Order, ...] = ()
+        if contact is not None:
+            if contact.organisation_id:
+                organisation = self.directory.organisation(contact.organisation_id)
+            with self.units(read_only=True) as unit:
+                page = unit.tickets.query(TicketQuery.active(
+                    customer_id=contact.id, sort=QueueSort.NEWEST, limit=OPEN_TICKETS))
+            tickets = tuple(OpenTicket.of(t) for t in page.items)
+            orders = tuple(self.directory.recent_orders(contact.id, limit=RECENT_ORDERS))
+        return ScreenPop(provider_call_id=event.provider_call_id, direction=event.direction,
+                         number=number, agent=event.agent, contact=contact,
+                         organisation=organisation, open_tickets=tickets, recent_orders=orders)
 
-    The article (channel phone, inbound or outbound as the call was, written by ``agent``)
-    goes on the ticket ``ticket_key`` (id or number), or on a new ticket of the caller. A call
-    recorded before is not recorded again: its first record is returned with ``new=False``.
-    """
-    if not call.finished or call.outcome is not CallOutcome.ANSWERED:
-        raise ValidationError("only a call that was answered and has ended has a summary",
-                              field="call")
-    direction = Direction.INBOUND if call.inbound else Direction.OUTBOUND
-    customer = _customer(deps, call)
-    article = _article(call, subject=subject or _subject(call, customer))
-    article["external_id"] = call_key(call.provider_call_id)
+    def record(self, *, call: Call, agent: Actor, summary: str,
+                    ticket_key: str | None = None, subject: str | None = None) -> CallRecord:
+        """Store what was agreed on the phone as a call article.
 
-    def write(uow: UnitOfWork) -> _Written:
-        if ticket_key is not None:
-            ticket = load_ticket(uow, ticket_key)
-            added = ticket.add_article(direction=direction, channel=Channel.PHONE,
-                                       author=agent, body_text=summary, at=deps.clock.now(),
-                                       **article)
-            return ticket, added, False, False
-        ticket = build_ticket(deps, uow, subject=article["subject"], body=summary,
-                              channel=Channel.PHONE, actor=agent, direction=direction,
-                              customer=customer, links=[], data=_data(call),
-                              article={k: v for k, v in article.items() if k != "subject"})
-        return ticket, ticket.pending_articles[0], True, False
+        The article (channel phone, inbound or outbound as the call was, written by ``agent``)
+        goes on the ticket ``ticket_key`` (id or number), or on a new ticket of the caller. A call
+        recorded before is not recorded again: its first record is returned with ``new=False``.
+        """
+        if not call.finished or call.outcome is not CallOutcome.ANSWERED:
+            raise ValidationError("only a call that was answered and has ended has a summary",
+                                  field="call")
+        direction = Direction.INBOUND if call.inbound else Direction.OUTBOUND
+        customer = self._customer(call)
+        article = _article(call, subject=subject or _subject(call, customer))
+        article["external_id"] = call_key(call.provider_call_id)
 
-    recorded = _record(deps, call, direction, write)
-    assert recorded is not None  # a new ticket is opened when no ticket is named
-    return recorded
+        def write(unit: Unit) -> _Written:
+            if ticket_key is not None:
+                ticket = unit.tickets.load(ticket_key)
+                added = ticket.add_article(direction=direction, channel=Channel.PHONE,
+                                           author=agent, body_text=summary, at=self.clock.now(),
+                                           **article)
+                return ticket, added, False, False
+            ticket = self.intake.build(
+                unit, subject=article["subject"], body=summary, channel=Channel.PHONE,
+                actor=agent, direction=direction, customer=customer, links=[], data=_data(call),
+                article={k: v for k, v in article.items() if k != "subject"})
+            return ticket, ticket.pending_articles[0], True, False
 
+        recorded = self._record(call, direction, write)
+        assert recorded is not None  # a new ticket is opened when no ticket is named
+        return recorded
 
-def record_missed_call(deps: Deps, call: Call, *, callback_ticket: bool = True,
-                       ticket_key: str | None = None) -> CallRecord | None:
-    """Record a call that was missed or did not connect, as an internal note.
+    def record_missed(self, call: Call, *, callback_ticket: bool = True,
+                      ticket_key: str | None = None) -> CallRecord | None:
+        """Record a call that was missed or did not connect, as an internal note.
 
-    The note goes on ``ticket_key`` if given. Otherwise, for an inbound call from a known
-    customer with ``callback_ticket``, on the customer's open callback ticket (tag
-    ``callback``) or a new one; for other calls of a known customer, on their newest open
-    ticket. A call from a withheld or unknown number, with nowhere to go, is not recorded and
-    None is returned. Recording is idempotent by the provider's call id.
-    """
-    if not call.finished or call.outcome is CallOutcome.ANSWERED:
-        raise ValidationError("only a call that ended without an answer is a missed call",
-                              field="call")
-    customer = _customer(deps, call)
-    body = _missed_text(call, customer)
-    article = _article(call, subject=_subject(call, customer))
-    article["external_id"] = call_key(call.provider_call_id)
-    wants_callback = callback_ticket and call.inbound and customer is not None
+        The note goes on ``ticket_key`` if given. Otherwise, for an inbound call from a known
+        customer with ``callback_ticket``, on the customer's open callback ticket (tag
+        ``callback``) or a new one; for other calls of a known customer, on their newest open
+        ticket. A call from a withheld or unknown number, with nowhere to go, is not recorded and
+        None is returned. Recording is idempotent by the provider's call id.
+        """
+        if not call.finished or call.outcome is CallOutcome.ANSWERED:
+            raise ValidationError("only a call that ended without an answer is a missed call",
+                                  field="call")
+        customer = self._customer(call)
+        body = _missed_text(call, customer)
+        article = _article(call, subject=_subject(call, customer))
+        article["external_id"] = call_key(call.provider_call_id)
+        wants_callback = callback_ticket and call.inbound and customer is not None
 
-    def write(uow: UnitOfWork) -> _Written | None:
-        now = deps.clock.now()
-        target = None
-        if ticket_key is not None:
-            target = load_ticket(uow, ticket_key)
-        elif customer is not None:
-            target = _newest_active(uow, customer, tag=CALLBACK_TAG if wants_callback else None)
-        if target is not None:
-            added = target.add_article(direction=Direction.INTERNAL, channel=Channel.PHONE,
-                                       author=TELEPHONY, body_text=body, at=now, **article)
-            return target, added, False, wants_callback and CALLBACK_TAG in target.tags
-        if not wants_callback:
-            return None
-        name = customer.name if customer is not None else ""
-        ticket = build_ticket(
-            deps, uow, subject=f"Call back {name or call.customer_number}", body=body,
-            channel=Channel.PHONE, actor=TELEPHONY, direction=Direction.INTERNAL,
-            customer=customer, links=[], tags=[CALLBACK_TAG], data=_data(call),
-            article={k: v for k, v in article.items() if k != "subject"})
-        return ticket, ticket.pending_articles[0], True, True
-
-    return _record(deps, call, Direction.INBOUND if call.inbound else Direction.OUTBOUND, write)
-
-
-def find_recorded(deps: Deps, provider_call_id: str) -> CallRecord | None:
-    """Where the call was recorded, or None if it was not (yet)."""
-    with deps.storage.unit_of_work(read_only=True) as uow:
-        return _earlier(uow, call_key(provider_call_id))
-
-
-# -- steps ---------------------------------------------------------------------------------
-
-
-def _record(deps: Deps, call: Call, direction: Direction,
-            write: Callable[[UnitOfWork], _Written | None]) -> CallRecord | None:
-    """Run ``write`` in one unit of work unless the call was recorded before; commit, publish."""
-    key = call_key(call.provider_call_id)
-    try:
-        with deps.storage.unit_of_work() as uow:
-            earlier = _earlier(uow, key)
-            if earlier is not None:
-                return earlier
-            written = write(uow)
-            if written is None:
+        def write(unit: Unit) -> _Written | None:
+            now = self.clock.now()
+            target = None
+            if ticket_key is not None:
+                target = unit.tickets.load(ticket_key)
+            elif customer is not None:
+                target = _newest_active(unit, customer,
+                                        tag=CALLBACK_TAG if wants_callback else None)
+            if target is not None:
+                added = target.add_article(direction=Direction.INTERNAL, channel=Channel.PHONE,
+                                           author=TELEPHONY, body_text=body, at=now, **article)
+                return target, added, False, wants_callback and CALLBACK_TAG in target.tags
+            if not wants_callback:
                 return None
-            ticket, article, new_ticket, callback = written
-            events = list(ticket.pending_events)
-            if new_ticket:
-                uow.tickets.add(ticket)
-            else:
-                uow.tickets.save(ticket)
-            uow.messages.add(MessageRecord(message_id=key, ticket_id=ticket.id,
-                                           direction=direction, at=deps.clock.now(),
-                                           article_id=article.id))
-            uow.commit()
-    except StorageError:
-        # The same call recorded concurrently: the other transaction's record stands.
-        with deps.storage.unit_of_work(read_only=True) as uow:
-            earlier = _earlier(uow, key)
-        if earlier is None:
-            raise
-        return earlier
-    publish(deps, ticket, events)
-    return CallRecord(ticket_id=ticket.id, ticket_number=ticket.number, article=article,
-                      new=True, callback=callback)
+            name = customer.name if customer is not None else ""
+            ticket = self.intake.build(
+                unit, subject=f"Call back {name or call.customer_number}", body=body,
+                channel=Channel.PHONE, actor=TELEPHONY, direction=Direction.INTERNAL,
+                customer=customer, links=[], tags=[CALLBACK_TAG], data=_data(call),
+                article={k: v for k, v in article.items() if k != "subject"})
+            return ticket, ticket.pending_articles[0], True, True
+
+        return self._record(call, Direction.INBOUND if call.inbound else Direction.OUTBOUND, write)
+
+    def find_recorded(self, provider_call_id: str) -> CallRecord | None:
+        """Where the call was recorded, or None if it was not (yet)."""
+        with self.units(read_only=True) as unit:
+            return _earlier(unit, call_key(provider_call_id))
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _record(self, call: Call, direction: Direction,
+                write: Callable[[Unit], _Written | None]) -> CallRecord | None:
+        """Run ``write`` in one unit of work unless the call was recorded before, and commit."""
+        key = call_key(call.provider_call_id)
+        try:
+            with self.units() as unit:
+                earlier = _earlier(unit, key)
+                if earlier is not None:
+                    return earlier
+                written = write(unit)
+                if written is None:
+                    return None
+                ticket, article, _new_ticket, callback = written
+                unit.messages.add(MessageRecord(message_id=key, ticket_id=ticket.id,
+                                                direction=direction, at=self.clock.now(),
+                                                article_id=article.id))
+                unit.commit()
+        except StorageError:
+            # The same call recorded concurrently: the other transaction's record stands.
+            with self.units(read_only=True) as unit:
+                earlier = _earlier(unit, key)
+            if earlier is None:
+                raise
+            return earlier
+        return CallRecord(ticket_id=ticket.id, ticket_number=ticket.number, article=article,
+                          new=True, callback=callback)
+
+    def _customer(self, call: Call) -> Contact | None:
+        number = caller_number(call.customer_number) if call.customer_number else None
+        return self.directory.customer_by_phone(number) if number else None
 
 
-def _earlier(uow: UnitOfWork, key: str) -> CallRecord | None:
-    for record in uow.messages.find([key]):
-        ticket = uow.tickets.get(record.ticket_id)
-        article = next((a for a in uow.tickets.articles(ticket.id)
+def _earlier(unit: Unit, key: str) -> CallRecord | None:
+    for record in unit.messages.find([key]):
+        ticket = unit.tickets.get(record.ticket_id)
+        article = next((a for a in unit.tickets.articles(ticket.id)
                         if a.id == record.article_id), None)
         if article is not None:
             return CallRecord(ticket_id=ticket.id, ticket_number=ticket.number,
@@ -283,16 +283,11 @@ def _earlier(uow: UnitOfWork, key: str) -> CallRecord | None:
     return None
 
 
-def _customer(deps: Deps, call: Call) -> Contact | None:
-    number = caller_number(call.customer_number) if call.customer_number else None
-    return deps.directory.customer_by_phone(number) if number else None
-
-
-def _newest_active(uow: UnitOfWork, customer: Contact, *, tag: str | None) -> Ticket | None:
-    page = uow.tickets.query(TicketQuery.active(
+def _newest_active(unit: Unit, customer: Contact, *, tag: str | None) -> Ticket | None:
+    page = unit.tickets.query(TicketQuery.active(
         customer_id=customer.id, sort=QueueSort.NEWEST, limit=1,
         tags=frozenset({tag}) if tag else frozenset()))
-    return uow.tickets.get(page.items[0].id) if page.items else None
+    return unit.tickets.get(page.items[0].id) if page.items else None
 
 
 def _subject(call: Call, customer: Contact | None) -> str:
@@ -338,5 +333,3 @@ def _article(call: Call, *, subject: str) -> dict[str, Any]:
 
 def _data(call: Call) -> dict[str, Any]:
     return {"provider_call_id": call.provider_call_id}
-
-

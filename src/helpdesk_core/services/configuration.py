@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from helpdesk_core.domain.incident_types import IncidentType, IncidentTypeTree
-from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.unit_of_work import Units
 
-__all__ = ["define_incident_type", "incident_types"]
-
-
-def define_incident_type(deps: Deps, incident_type: IncidentType) -> None:
-    """Add or replace a node; its parent must exist (the tree refuses orphans)."""
-    with deps.storage.unit_of_work() as uow:
-        IncidentTypeTree.of([*uow.incident_types.all(), incident_type])
-        uow.incident_types.put(incident_type)
-        uow.commit()
+__all__ = ["Configuration"]
 
 
-def incident_types(deps: Deps) -> list[IncidentType]:
-    with deps.storage.unit_of_work(read_only=True) as uow:
-        return uow.incident_types.all()
+class Configuration:
+    def __init__(self, *, units: Units) -> None:
+        self.units = units
+
+    def define_incident_type(self, incident_type: IncidentType) -> None:
+        """Add or replace a node; its parent must exist (the tree refuses orphans)."""
+        with self.units() as unit:
+            IncidentTypeTree.of([*unit.incident_types.all(), incident_type])
+            unit.incident_types.put(incident_type)
+            unit.commit()
+
+    def incident_types(self) -> list[IncidentType]:
+        with self.units(read_only=True) as unit:
+            return unit.incident_types.all()

@@ -10,6 +10,8 @@ from helpdesk_core.domain.contacts import Contact, Order, Organisation, Product,
 from helpdesk_core.domain.values import EntityRef
 from helpdesk_core.errors import ContactNotFound, ValidationError
 from helpdesk_core.ports.storage import Storage
+from helpdesk_core.services.messagebus import MessageBus
+from helpdesk_core.services.unit_of_work import Units
 
 __all__ = ["StorageDirectory"]
 
@@ -17,6 +19,8 @@ __all__ = ["StorageDirectory"]
 class StorageDirectory:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
+        # Contacts raise no ticket events: their units need no handlers.
+        self._units = Units(storage, MessageBus())
 
     @property
     def storage(self) -> Storage:
@@ -24,23 +28,23 @@ class StorageDirectory:
         return self._storage
 
     def customer(self, customer_id: str) -> Contact | None:
-        with self._storage.unit_of_work(read_only=True) as uow:
+        with self._units(read_only=True) as unit:
             try:
-                return uow.contacts.get(customer_id)
+                return unit.contacts.get(customer_id)
             except ContactNotFound:
                 return None
 
     def customer_by_email(self, email: str) -> Contact | None:
-        with self._storage.unit_of_work(read_only=True) as uow:
-            return uow.contacts.find_by_email(email)
+        with self._units(read_only=True) as unit:
+            return unit.contacts.find_by_email(email)
 
     def customer_by_phone(self, phone: str) -> Contact | None:
-        with self._storage.unit_of_work(read_only=True) as uow:
-            return uow.contacts.find_by_phone(phone)
+        with self._units(read_only=True) as unit:
+            return unit.contacts.find_by_phone(phone)
 
     def organisation(self, organisation_id: str) -> Organisation | None:
-        with self._storage.unit_of_work(read_only=True) as uow:
-            return uow.organisations.get(organisation_id)
+        with self._units(read_only=True) as unit:
+            return unit.organisations.get(organisation_id)
 
     def create_customer(
         self, *, name: str, email: str | None = None, phone: str | None = None,
@@ -48,9 +52,9 @@ class StorageDirectory:
     ) -> Contact:
         contact = Contact.create(name=name, email=email, phone=phone, language=language)
         try:
-            with self._storage.unit_of_work() as uow:
-                uow.contacts.add(contact)
-                uow.commit()
+            with self._units() as unit:
+                unit.contacts.add(contact)
+                unit.commit()
         except ValidationError:
             # Someone created the same address a moment ago: theirs is the contact.
             existing = (contact.email and self.customer_by_email(contact.email)) or (

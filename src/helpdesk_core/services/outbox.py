@@ -30,10 +30,11 @@ import attrs
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Actor, Channel, new_id
 from helpdesk_core.errors import DeliveryError, HelpdeskError, NotFound, ValidationError
+from helpdesk_core.ports import BlobStore, Clock
 from helpdesk_core.ports.messaging import MailSender, OutgoingAttachment, OutgoingMail, SmsSender
-from helpdesk_core.services.deps import Deps
+from helpdesk_core.services.unit_of_work import Units
 
-__all__ = ["DispatchPolicy", "DispatchReport", "dispatch", "resend"]
+__all__ = ["DispatchPolicy", "DispatchReport", "Dispatcher"]
 
 log = logging.getLogger("helpdesk_core.outbox")
 DISPATCHER = Actor.system("outbox")
@@ -63,212 +64,208 @@ class DispatchReport:
     uncertain: int = 0
 
 
-def dispatch(
-    deps: Deps,
-    *,
-    mail_sender: MailSender | None = None,
-    sms_sender: SmsSender | None = None,
-    policy: DispatchPolicy | None = None,
-) -> DispatchReport:
-    """One run over the outbox: send what is due through the given senders."""
-    policy = policy or DispatchPolicy()
-    report = DispatchReport()
-    _expire_sending(deps, policy, report)
-    channels = [c for c, s in ((Channel.EMAIL, mail_sender), (Channel.SMS, sms_sender)) if s]
-    for channel in channels:
-        now = deps.clock.now()
-        with deps.storage.unit_of_work() as uow:
-            claimed = uow.outbox.claim(now=now, lease=policy.lease, limit=policy.batch,
-                                       channel=channel)
-            uow.commit()
-        report.claimed += len(claimed)
-        for message in claimed:
-            if channel is Channel.EMAIL and mail_sender is not None:
-                _send_mail(deps, mail_sender, message, policy, report)
-            elif sms_sender is not None:
-                _send_sms(deps, sms_sender, message, policy, report)
-    return report
+class Dispatcher:
+    """Sends what the outbox holds and records each result (``helpdesk.outbox``)."""
 
+    def __init__(self, *, units: Units, clock: Clock, blob_store: BlobStore) -> None:
+        self.units = units
+        self.clock = clock
+        self.blob_store = blob_store
 
-def resend(deps: Deps, outbox_id: str, *, actor: Actor) -> OutboxMessage:
-    """Queue a failed or uncertain message again — with the same Message-ID."""
-    with deps.storage.unit_of_work() as uow:
-        message = uow.outbox.get(outbox_id)
-        if message.state not in (OutboxState.FAILED, OutboxState.UNCERTAIN):
-            raise ValidationError(f"a {message.state.value} message is not resent",
-                                  field="outbox_id")
-        again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0,
-                             next_attempt_at=None, leased_until=None, last_error=None)
-        uow.outbox.update(again)
-        ticket = uow.tickets.get(message.ticket_id)
-        ticket.record_delivery(outbox_id=message.id, kind=message.kind,
-                               channel=message.channel.value, state="resend requested",
-                               at=deps.clock.now(), actor=actor)
-        uow.tickets.save(ticket)
-        uow.commit()
-    return again
+    def dispatch(
+        self,
+        *,
+        mail_sender: MailSender | None = None,
+        sms_sender: SmsSender | None = None,
+        policy: DispatchPolicy | None = None,
+    ) -> DispatchReport:
+        """One run over the outbox: send what is due through the given senders."""
+        policy = policy or DispatchPolicy()
+        report = DispatchReport()
+        self._expire_sending(policy, report)
+        channels = [c for c, s in ((Channel.EMAIL, mail_sender), (Channel.SMS, sms_sender)) if s]
+        for channel in channels:
+            now = self.clock.now()
+            with self.units() as unit:
+                claimed = unit.outbox.claim(now=now, lease=policy.lease, limit=policy.batch,
+                                           channel=channel)
+                unit.commit()
+            report.claimed += len(claimed)
+            for message in claimed:
+                if channel is Channel.EMAIL and mail_sender is not None:
+                    self._send_mail(mail_sender, message, policy, report)
+                elif sms_sender is not None:
+                    self._send_sms(sms_sender, message, policy, report)
+        return report
 
-
-# -- steps ---------------------------------------------------------------------------------
-
-
-def _expire_sending(deps: Deps, policy: DispatchPolicy, report: DispatchReport) -> None:
-    now = deps.clock.now()
-    with deps.storage.unit_of_work() as uow:
-        stale = [m for m in uow.outbox.find(state=OutboxState.SENDING, limit=1000)
-                 if m.leased_until is None or m.leased_until <= now]
-    for message in stale:
-        _finish(deps, message, OutboxState.UNCERTAIN, report,
-                error="the dispatcher stopped while the message data was being sent")
-
-
-def _mark_sending(deps: Deps, message: OutboxMessage, policy: DispatchPolicy) -> None:
-    """Committed before the data goes out: a crash after this point is 'uncertain'."""
-    now = deps.clock.now()
-    with deps.storage.unit_of_work() as uow:
-        uow.outbox.update(attrs.evolve(message, state=OutboxState.SENDING,
-                                       leased_until=now + policy.lease))
-        uow.commit()
-
-
-def _send_mail(deps: Deps, sender: MailSender, message: OutboxMessage, policy: DispatchPolicy,
-               report: DispatchReport) -> None:
-    try:
-        mail = _outgoing(deps, message)
-    except HelpdeskError as exc:  # e.g. an attachment whose bytes are gone
-        _finish(deps, message, OutboxState.FAILED, report, error=str(exc))
-        return
-    def before_data() -> None:
-        _mark_sending(deps, message, policy)
-
-    try:
-        results = sender.send(mail, before_data=before_data)
-    except DeliveryError as exc:
-        _failed(deps, message, exc, policy, report)
-        return
-    except Exception as exc:  # a broken adapter must not stop the run
-        log.exception("sending outbox message %s failed", message.id)
-        error = DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
-        _failed(deps, message, error, policy, report)
-        return
-    _delivered(deps, message, dict(results), policy, report)
-
-
-def _send_sms(deps: Deps, sender: SmsSender, message: OutboxMessage, policy: DispatchPolicy,
-              report: DispatchReport) -> None:
-    # An SMS gateway's HTTP call either queues the message or does not: there is no separate
-    # data phase, so a lost answer is uncertain as well.
-    _mark_sending(deps, message, policy)
-    results: dict[str, str] = {}
-    provider_ids: list[str] = []
-    try:
-        for number in message.recipients:
-            provider_ids.append(sender.send(to=number, text=message.body_text,
-                                            reference=message.id))
-            results[number] = "sent"
-    except DeliveryError as exc:
-        _failed(deps, message, exc, policy, report)
-        return
-    sent = attrs.evolve(message, provider_id=provider_ids[0] if provider_ids else None)
-    _delivered(deps, sent, results, policy, report)
-
-
-def _failed(deps: Deps, message: OutboxMessage, exc: DeliveryError, policy: DispatchPolicy,
-            report: DispatchReport) -> None:
-    attempts = message.attempts + 1
-    if exc.uncertain:
-        _finish(deps, message, OutboxState.UNCERTAIN, report, error=str(exc),
-                attempts=attempts)
-    elif exc.transient and attempts < policy.max_attempts:
-        now = deps.clock.now()
-        retry = attrs.evolve(message, state=OutboxState.PENDING, attempts=attempts,
-                             last_error=str(exc)[:2000], leased_until=None,
-                             next_attempt_at=policy.retry_at(now, attempts))
-        with deps.storage.unit_of_work() as uow:
-            uow.outbox.update(retry)
-            uow.commit()
-        report.retried += 1
-    else:
-        _finish(deps, message, OutboxState.FAILED, report, error=str(exc), attempts=attempts)
-
-
-def _delivered(deps: Deps, message: OutboxMessage, results: dict[str, str],
-               policy: DispatchPolicy, report: DispatchReport) -> None:
-    deferred = tuple(r for r, outcome in results.items() if outcome.startswith("deferred"))
-    accepted = any(outcome == "sent" for outcome in results.values())
-    attempts = message.attempts + 1
-    if not accepted and deferred:
-        later = DeliveryError("; ".join(f"{r}: {results[r]}" for r in deferred), transient=True)
-        _failed(deps, message, later, policy, report)
-        return
-    state = OutboxState.SENT if accepted else OutboxState.FAILED
-    follow_up = None
-    if deferred and accepted:
-        # The same message, for the recipients that were refused for now only.
-        follow_up = attrs.evolve(message, id=new_id(), recipients=deferred, results={},
-                                 state=OutboxState.PENDING, attempts=0, leased_until=None,
-                                 next_attempt_at=policy.retry_at(deps.clock.now(), 1))
-    error = None if accepted else "every recipient was refused"
-    _finish(deps, message, state, report, results=results, error=error, attempts=attempts,
-            follow_up=follow_up)
-
-
-def _finish(deps: Deps, message: OutboxMessage, state: OutboxState, report: DispatchReport,
-            *, results: Mapping[str, str] | None = None, error: str | None = None,
-            attempts: int | None = None, follow_up: OutboxMessage | None = None) -> None:
-    now = deps.clock.now()
-    with deps.storage.unit_of_work() as uow:
-        # Re-read: a gateway's delivery report may have arrived while we were sending, and
-        # "delivered" or "failed" from the network must not be overwritten by "sent".
-        current = uow.outbox.get(message.id)
-        reported = {r: v for r, v in current.results.items() if _is_report(v)}
-        if state is OutboxState.SENT and current.state is OutboxState.FAILED and reported:
-            state = OutboxState.FAILED
-        done = attrs.evolve(
-            message, state=state, leased_until=None,
-            results={**message.results, **(results or {}), **reported},
-            last_error=error[:2000] if error else message.last_error,
-            attempts=message.attempts if attempts is None else attempts,
-            sent_at=now if state is OutboxState.SENT else message.sent_at,
-            provider_id=current.provider_id or message.provider_id)
-        uow.outbox.update(done)
-        if follow_up is not None:
-            uow.outbox.add(follow_up)
-        try:
-            ticket = uow.tickets.get(message.ticket_id)
-        except NotFound:  # pragma: no cover - outbox rows reference tickets
-            ticket = None
-        if ticket is not None:
+    def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
+        """Queue a failed or uncertain message again — with the same Message-ID."""
+        with self.units() as unit:
+            message = unit.outbox.get(outbox_id)
+            if message.state not in (OutboxState.FAILED, OutboxState.UNCERTAIN):
+                raise ValidationError(f"a {message.state.value} message is not resent",
+                                      field="outbox_id")
+            again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0,
+                                 next_attempt_at=None, leased_until=None, last_error=None)
+            unit.outbox.update(again)
+            ticket = unit.tickets.get(message.ticket_id)
             ticket.record_delivery(outbox_id=message.id, kind=message.kind,
-                                   channel=message.channel.value, state=state.value, at=now,
-                                   actor=DISPATCHER, results=dict(done.results), error=error)
-            uow.tickets.save(ticket)
-        uow.commit()
-    if state is OutboxState.SENT:
-        report.sent += 1
-    elif state is OutboxState.FAILED:
-        report.failed += 1
-    elif state is OutboxState.UNCERTAIN:
-        report.uncertain += 1
+                                   channel=message.channel.value, state="resend requested",
+                                   at=self.clock.now(), actor=actor)
+            unit.commit()
+        return again
 
+    # -- steps ---------------------------------------------------------------------------------
 
-def _is_report(result: str) -> bool:
-    """A result written by a delivery report, not by the handover."""
-    return result != "sent" and not result.startswith(("refused", "deferred"))
+    def _expire_sending(self, policy: DispatchPolicy, report: DispatchReport) -> None:
+        now = self.clock.now()
+        with self.units() as unit:
+            stale = [m for m in unit.outbox.find(state=OutboxState.SENDING, limit=1000)
+                     if m.leased_until is None or m.leased_until <= now]
+        for message in stale:
+            self._finish(message, OutboxState.UNCERTAIN, report,
+                    error="the dispatcher stopped while the message data was being sent")
 
+    def _mark_sending(self, message: OutboxMessage, policy: DispatchPolicy) -> None:
+        """Committed before the data goes out: a crash after this point is 'uncertain'."""
+        now = self.clock.now()
+        with self.units() as unit:
+            unit.outbox.update(attrs.evolve(message, state=OutboxState.SENDING,
+                                           leased_until=now + policy.lease))
+            unit.commit()
 
-def _outgoing(deps: Deps, message: OutboxMessage) -> OutgoingMail:
-    attachments = tuple(
-        OutgoingAttachment(filename=a.filename, content_type=a.content_type,
-                           data=deps.blob_store.get(a.blob_key))
-        for a in message.attachments
-    )
-    cc = tuple(c for c in message.cc if c in message.recipients)
-    return OutgoingMail(
-        message_id=message.message_id or f"<{message.id}@outbox.invalid>",
-        sender=message.sender, recipients=message.recipients, subject=message.subject,
-        text=message.body_text, html=message.body_html, headers=dict(message.headers),
-        sender_name=message.sender_name, cc=cc,
-        to=tuple(r for r in message.recipients if r not in cc),
-        reply_to=message.reply_to, attachments=attachments,
-    )
+    def _send_mail(self, sender: MailSender, message: OutboxMessage, policy: DispatchPolicy,
+                   report: DispatchReport) -> None:
+        try:
+            mail = self._outgoing(message)
+        except HelpdeskError as exc:  # e.g. an attachment whose bytes are gone
+            self._finish(message, OutboxState.FAILED, report, error=str(exc))
+            return
+        def before_data() -> None:
+            self._mark_sending(message, policy)
+
+        try:
+            results = sender.send(mail, before_data=before_data)
+        except DeliveryError as exc:
+            self._failed(message, exc, policy, report)
+            return
+        except Exception as exc:  # a broken adapter must not stop the run
+            log.exception("sending outbox message %s failed", message.id)
+            error = DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
+            self._failed(message, error, policy, report)
+            return
+        self._delivered(message, dict(results), policy, report)
+
+    def _send_sms(self, sender: SmsSender, message: OutboxMessage, policy: DispatchPolicy,
+                  report: DispatchReport) -> None:
+        # An SMS gateway's HTTP call either queues the message or does not: there is no separate
+        # data phase, so a lost answer is uncertain as well.
+        self._mark_sending(message, policy)
+        results: dict[str, str] = {}
+        provider_ids: list[str] = []
+        try:
+            for number in message.recipients:
+                provider_ids.append(sender.send(to=number, text=message.body_text,
+                                                reference=message.id))
+                results[number] = "sent"
+        except DeliveryError as exc:
+            self._failed(message, exc, policy, report)
+            return
+        sent = attrs.evolve(message, provider_id=provider_ids[0] if provider_ids else None)
+        self._delivered(sent, results, policy, report)
+
+    def _failed(self, message: OutboxMessage, exc: DeliveryError, policy: DispatchPolicy,
+                report: DispatchReport) -> None:
+        attempts = message.attempts + 1
+        if exc.uncertain:
+            self._finish(message, OutboxState.UNCERTAIN, report, error=str(exc),
+                    attempts=attempts)
+        elif exc.transient and attempts < policy.max_attempts:
+            now = self.clock.now()
+            retry = attrs.evolve(message, state=OutboxState.PENDING, attempts=attempts,
+                                 last_error=str(exc)[:2000], leased_until=None,
+                                 next_attempt_at=policy.retry_at(now, attempts))
+            with self.units() as unit:
+                unit.outbox.update(retry)
+                unit.commit()
+            report.retried += 1
+        else:
+            self._finish(message, OutboxState.FAILED, report, error=str(exc), attempts=attempts)
+
+    def _delivered(self, message: OutboxMessage, results: dict[str, str],
+                   policy: DispatchPolicy, report: DispatchReport) -> None:
+        deferred = tuple(r for r, outcome in results.items() if outcome.startswith("deferred"))
+        accepted = any(outcome == "sent" for outcome in results.values())
+        attempts = message.attempts + 1
+        if not accepted and deferred:
+            later = DeliveryError("; ".join(f"{r}: {results[r]}" for r in deferred), transient=True)
+            self._failed(message, later, policy, report)
+            return
+        state = OutboxState.SENT if accepted else OutboxState.FAILED
+        follow_up = None
+        if deferred and accepted:
+            # The same message, for the recipients that were refused for now only.
+            follow_up = attrs.evolve(message, id=new_id(), recipients=deferred, results={},
+                                     state=OutboxState.PENDING, attempts=0, leased_until=None,
+                                     next_attempt_at=policy.retry_at(self.clock.now(), 1))
+        error = None if accepted else "every recipient was refused"
+        self._finish(message, state, report, results=results, error=error, attempts=attempts,
+                follow_up=follow_up)
+
+    def _finish(self, message: OutboxMessage, state: OutboxState, report: DispatchReport,
+                *, results: Mapping[str, str] | None = None, error: str | None = None,
+                attempts: int | None = None, follow_up: OutboxMessage | None = None) -> None:
+        now = self.clock.now()
+        with self.units() as unit:
+            # Re-read: a gateway's delivery report may have arrived while we were sending, and
+            # "delivered" or "failed" from the network must not be overwritten by "sent".
+            current = unit.outbox.get(message.id)
+            reported = {r: v for r, v in current.results.items() if self._is_report(v)}
+            if state is OutboxState.SENT and current.state is OutboxState.FAILED and reported:
+                state = OutboxState.FAILED
+            done = attrs.evolve(
+                message, state=state, leased_until=None,
+                results={**message.results, **(results or {}), **reported},
+                last_error=error[:2000] if error else message.last_error,
+                attempts=message.attempts if attempts is None else attempts,
+                sent_at=now if state is OutboxState.SENT else message.sent_at,
+                provider_id=current.provider_id or message.provider_id)
+            unit.outbox.update(done)
+            if follow_up is not None:
+                unit.outbox.add(follow_up)
+            try:
+                ticket = unit.tickets.get(message.ticket_id)
+            except NotFound:  # pragma: no cover - outbox rows reference tickets
+                ticket = None
+            if ticket is not None:
+                ticket.record_delivery(outbox_id=message.id, kind=message.kind,
+                                       channel=message.channel.value, state=state.value, at=now,
+                                       actor=DISPATCHER, results=dict(done.results), error=error)
+            unit.commit()
+        if state is OutboxState.SENT:
+            report.sent += 1
+        elif state is OutboxState.FAILED:
+            report.failed += 1
+        elif state is OutboxState.UNCERTAIN:
+            report.uncertain += 1
+
+    @staticmethod
+    def _is_report(result: str) -> bool:
+        """A result written by a delivery report, not by the handover."""
+        return result != "sent" and not result.startswith(("refused", "deferred"))
+
+    def _outgoing(self, message: OutboxMessage) -> OutgoingMail:
+        attachments = tuple(
+            OutgoingAttachment(filename=a.filename, content_type=a.content_type,
+                               data=self.blob_store.get(a.blob_key))
+            for a in message.attachments
+        )
+        cc = tuple(c for c in message.cc if c in message.recipients)
+        return OutgoingMail(
+            message_id=message.message_id or f"<{message.id}@outbox.invalid>",
+            sender=message.sender, recipients=message.recipients, subject=message.subject,
+            text=message.body_text, html=message.body_html, headers=dict(message.headers),
+            sender_name=message.sender_name, cc=cc,
+            to=tuple(r for r in message.recipients if r not in cc),
+            reply_to=message.reply_to, attachments=attachments,
+        )

@@ -1,71 +1,55 @@
-"""Resolving a ticket: the status move, and the resolution message prepared automatically.
+"""The resolution message, prepared automatically when a ticket is resolved.
 
-When a ticket enters the *resolved* category, the ``resolution`` template (for its incident
-type and language) is rendered and queued to the customer in the same transaction, archived on
-the ticket as an outbound article; ``MailPolicy.resolution_message`` turns this off. A customer
-without an e-mail address gets nothing, and the move still happens.
+An in-transaction handler on ``status_changed``: when a ticket enters the *resolved*
+category — by an agent, an API call or any later capability — the ``resolution`` template
+(for its incident type and language) is rendered and queued to the customer in the same
+transaction, archived on the ticket as an outbound article. ``MailPolicy.resolution_message``
+turns it off. A customer without an e-mail address gets nothing, and the move still happens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.outgoing import Automation
 from helpdesk_core.domain.status import StatusCategory
-from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import Actor
+from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import NotFound
-from helpdesk_core.ports.storage import UnitOfWork
-from helpdesk_core.services.deps import Deps
-from helpdesk_core.services.replies import compose
-from helpdesk_core.services.templates import build_context, resolve_for_ticket
-from helpdesk_core.services.unit import change_ticket
-from helpdesk_core.templates import render_message
+from helpdesk_core.services.messagebus import Raised
+from helpdesk_core.services.replies import Replies
+from helpdesk_core.services.templates import Templates
+from helpdesk_core.services.unit_of_work import Unit
 
-__all__ = ["transition"]
+__all__ = ["RESOLVER", "ResolutionMessage"]
 
 RESOLVER = Actor.system("resolution")
 
 
-def transition(deps: Deps, key: str, to: str, *, actor: Actor,
-               expected_version: int | None = None) -> Ticket:
-    """Move to status ``to``; entering *resolved* queues the resolution message."""
-    target = deps.workflow.status(to)
+class ResolutionMessage:
+    """The ``resolution_message`` in-transaction handler."""
 
-    def move(ticket: Ticket) -> StatusCategory:
-        before = ticket.status_category
-        ticket.transition(to, workflow=deps.workflow, at=deps.clock.now(), actor=actor)
-        return before
+    def __init__(self, *, templates: Templates, replies: Replies, enabled: bool = True) -> None:
+        self.templates = templates
+        self.replies = replies
+        self.enabled = enabled
 
-    def resolution(uow: UnitOfWork, ticket: Ticket) -> Callable[[UnitOfWork], None] | None:
-        if target.category is not StatusCategory.RESOLVED or \
-                not deps.mail_policy.resolution_message:
-            return None
-        return _queue_resolution(deps, uow, ticket)
-
-    ticket, _before = change_ticket(deps, key, move, expected_version=expected_version,
-                                    within=resolution)
-    return ticket
-
-
-def _queue_resolution(deps: Deps, uow: UnitOfWork,
-                      ticket: Ticket) -> Callable[[UnitOfWork], None] | None:
-    customer = deps.directory.customer(ticket.customer_id) if ticket.customer_id else None
-    if customer is None or not customer.emails:
-        return None
-    try:
-        template = resolve_for_ticket(deps, ticket, "resolution", customer=customer)
-    except NotFound:
-        return None
-    context = build_context(deps, ticket, language=template.language, customer=customer)
-    rendered = render_message(template, context, limits=deps.template_limits)
-    _article, message, record = compose(
-        deps, uow, ticket, uow.tickets.history(ticket.id), author=RESOLVER, text=rendered.text,
-        html=rendered.html, subject=rendered.subject or None, at=deps.clock.now(),
-        kind="resolution", automatic=True)
-
-    def write(unit: UnitOfWork) -> None:
-        unit.outbox.add(message)
-        if record is not None:
-            unit.messages.add(record)
-
-    return write
+    def __call__(self, raised: Raised, unit: Unit) -> None:
+        resolved = [e for e in raised.of_kind(EventKind.STATUS_CHANGED)
+                    if e.data.get("to_category") == StatusCategory.RESOLVED.value]
+        if not self.enabled or not resolved:
+            return
+        ticket = raised.ticket
+        if ticket.status_category is not StatusCategory.RESOLVED:
+            return  # resolved and moved on within the same change
+        customer = self.templates.customer(ticket)
+        if customer is None or not customer.emails:
+            return
+        try:
+            rendered = self.templates.render(ticket, "resolution", customer=customer,
+                                             unit=unit)
+        except NotFound:
+            return
+        draft = self.replies.draft(unit, ticket, author=RESOLVER, text=rendered.text,
+                                   html=rendered.html, subject=rendered.subject or None,
+                                   channel=Channel.EMAIL, kind="resolution",
+                                   automation=Automation.GENERATED)
+        self.replies.send(unit, ticket, draft, author=RESOLVER)

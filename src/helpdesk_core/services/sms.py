@@ -1,14 +1,15 @@
 """SMS in: inbound messages become articles or tickets; delivery reports update the outbox.
 
 **Inbound SMS.** The sender's number is normalised to E.164 and looked up in the Directory. A
-known sender's message is appended to their newest active ticket (and reopens it if it waited
-on them); otherwise it opens a new ticket on the SMS channel. An unknown but valid number gets
-a contact (with that phone), so that the next message finds the same customer and ticket. A
-sender that is no phone number at all (``anonymous``, an alphanumeric sender id) opens a ticket
-without a customer: the message is kept, and an agent can link it. Every message is stored
-once: its gateway id is recorded in the Message-ID index as ``sms:<provider id>`` in the
-transaction of its article, so the same SMS delivered twice (a gateway retrying a callback) is
-one article.
+known sender's message is ``Ticket.customer_replied`` on their newest active ticket (it
+reopens it by the same rule as a mail); otherwise it opens a new ticket on the SMS channel
+(``Intake.build``, so it gets its SLA record and due date like every other channel). An
+unknown but valid number gets a contact (with that phone), so that the next message finds the
+same customer and ticket. A sender that is no phone number at all (``anonymous``, an
+alphanumeric sender id) opens a ticket without a customer: the message is kept, and an agent
+can link it. Every message is stored once: its gateway id is recorded in the Message-ID
+index as ``sms:<provider id>`` in the transaction of its article, so the same SMS delivered
+twice (a gateway retrying a callback) is one article.
 
 **Delivery reports.** A report finds its outbox message by the gateway's id (or, when the
 report came before the dispatcher stored that id, by the outbox reference the adapter put into
@@ -34,38 +35,29 @@ from helpdesk_core.domain.contacts import Contact, normalize_phone
 from helpdesk_core.domain.mailbox import MessageRecord
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
-from helpdesk_core.domain.status import StatusCategory
-from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.status import Workflow
+from helpdesk_core.domain.ticket import Ticket, follow_merges
 from helpdesk_core.domain.values import Actor, Channel, clean_line, ensure_utc
 from helpdesk_core.errors import (
     ConcurrencyError,
     DomainError,
-    InvalidTransition,
+    MergeConflict,
     NotFound,
     TicketNotFound,
     ValidationError,
 )
-from helpdesk_core.ports.storage import UnitOfWork
-from helpdesk_core.services.deps import Deps
-from helpdesk_core.services.intake import build_ticket
-from helpdesk_core.services.unit import publish
+from helpdesk_core.ports import Clock, Directory
+from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.unit_of_work import Unit, Units
 from helpdesk_core.sms.delivery import DeliveryStatus
 
-__all__ = [
-    "DeliveryOutcome",
-    "SmsOutcome",
-    "SmsOutcomeKind",
-    "receive_sms",
-    "record_delivery_report",
-    "sms_key",
-]
+__all__ = ["DeliveryOutcome", "SmsOutcome", "SmsOutcomeKind", "SmsService", "sms_key"]
 
 log = logging.getLogger("helpdesk_core.sms")
 SMS_GATEWAY = Actor.system("sms")
 MAX_SMS_TEXT = 10_000  # 255 concatenated UCS-2 parts hold 17,085 code units; nobody sends that
 _SUBJECT_LENGTH = 60
 _ATTEMPTS = 3
-_MAX_MERGE_HOPS = 20
 
 
 class SmsOutcomeKind:
@@ -109,39 +101,151 @@ def sms_key(provider_id: str) -> str:
 # -- inbound ------------------------------------------------------------------------------
 
 
-def receive_sms(deps: Deps, *, from_number: str, to_number: str, text: str, at: datetime,
-                provider_id: str, region: str = "CZ") -> SmsOutcome:
-    """Store one inbound SMS; the same ``provider_id`` twice is stored once.
+class SmsService:
+    """Inbound SMS and delivery reports (``helpdesk.sms``)."""
 
-    ``at`` is when the gateway received it (kept in the article's meta; the article itself is
-    dated by the helpdesk's clock). ``region`` decides how numbers without a country code are
-    read. Raises ValidationError for an empty ``provider_id`` or a text that is not text.
-    """
-    provider = clean_line(provider_id, field="provider_id", max_length=200)
-    key = sms_key(provider)[:255]
-    if not isinstance(text, str):
-        raise ValidationError("must be text", field="text")
-    body = text.strip() or "(empty SMS)"
-    if len(body) > MAX_SMS_TEXT:
-        body = body[:MAX_SMS_TEXT]
-    sender = _phone_or_none(from_number, region)
-    recipient = _phone_or_none(to_number, region)
-    meta = {"from": sender or _raw(from_number), "to": recipient or _raw(to_number),
-            "provider_id": provider, "received_at": ensure_utc(at).isoformat(),
-            "kind": "sms"}
-    with deps.storage.unit_of_work(read_only=True) as uow:
-        repeat = _repeat(uow, key)
-    if repeat is not None:
-        return repeat
-    customer = _customer(deps, sender)
-    for attempt in range(_ATTEMPTS):
-        try:
-            return _store(deps, key, body, meta, sender, customer)
-        except ConcurrencyError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            log.info("ticket changed while storing SMS %s; trying again", provider)
-    raise AssertionError("unreachable")  # pragma: no cover
+    def __init__(self, *, units: Units, clock: Clock, directory: Directory, intake: Intake,
+                 workflow: Workflow) -> None:
+        self.units = units
+        self.clock = clock
+        self.directory = directory
+        self.intake = intake
+        self.workflow = workflow
+
+    def receive(self, *, from_number: str, to_number: str, text: str, at: datetime,
+                    provider_id: str, region: str = "CZ") -> SmsOutcome:
+        """Store one inbound SMS; the same ``provider_id`` twice is stored once.
+
+        ``at`` is when the gateway received it (kept in the article's meta; the article itself is
+        dated by the helpdesk's clock). ``region`` decides how numbers without a country code are
+        read. Raises ValidationError for an empty ``provider_id`` or a text that is not text.
+        """
+        provider = clean_line(provider_id, field="provider_id", max_length=200)
+        key = sms_key(provider)[:255]
+        if not isinstance(text, str):
+            raise ValidationError("must be text", field="text")
+        body = text.strip() or "(empty SMS)"
+        if len(body) > MAX_SMS_TEXT:
+            body = body[:MAX_SMS_TEXT]
+        sender = _phone_or_none(from_number, region)
+        recipient = _phone_or_none(to_number, region)
+        meta = {"from": sender or _raw(from_number), "to": recipient or _raw(to_number),
+                "provider_id": provider, "received_at": ensure_utc(at).isoformat(),
+                "kind": "sms"}
+        with self.units(read_only=True) as unit:
+            repeat = _repeat(unit, key)
+        if repeat is not None:
+            return repeat
+        customer = self._customer(sender)
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._store(key, body, meta, sender, customer)
+            except ConcurrencyError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                log.info("ticket changed while storing SMS %s; trying again", provider)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _customer(self, sender: str | None) -> Contact | None:
+        """The sender's contact; a valid unknown number becomes one (its phone set)."""
+        if sender is None:
+            return None
+        found = self.directory.customer_by_phone(sender)
+        if found is not None:
+            return found
+        return self.directory.create_customer(name="", phone=sender)
+
+    def _store(self, key: str, body: str, meta: dict[str, str], sender: str | None,
+               customer: Contact | None) -> SmsOutcome:
+        now = self.clock.now()
+        with self.units() as unit:
+            repeat = _repeat(unit, key)
+            if repeat is not None:
+                return repeat
+            author = Actor.customer(customer.id if customer else None,
+                                    (customer.name if customer else "") or (sender or meta["from"]))
+            ticket = _newest_active(unit, customer) if customer is not None else None
+            if ticket is not None:
+                article = ticket.customer_replied(
+                    channel=Channel.SMS, author=author, body_text=body, at=now,
+                    workflow=self.workflow, reopened_by=SMS_GATEWAY, external_id=key,
+                    meta=meta)
+                outcome, article_id = SmsOutcomeKind.REPLY, article.id
+            else:
+                ticket = self.intake.build(
+                    unit, subject=_subject(body, meta["from"]), body=body,
+                    channel=Channel.SMS, actor=author, direction=Direction.INBOUND,
+                    customer=customer, links=[],
+                    data={"sms_from": meta["from"], "sms_to": meta["to"]},
+                    article={"external_id": key, "meta": meta},
+                )
+                outcome, article_id = SmsOutcomeKind.NEW_TICKET, ticket.pending_articles[0].id
+            unit.messages.add(MessageRecord(
+                message_id=key, ticket_id=ticket.id, direction=Direction.INBOUND, at=now,
+                article_id=article_id, fingerprint=hashlib.sha256(key.encode()).hexdigest()))
+            unit.commit()
+        return SmsOutcome(outcome, ticket.id, ticket.number, article_id,
+                          customer.id if customer else None, sender)
+
+    # -- delivery reports ---------------------------------------------------------------------
+
+    def delivery_report(self, *, provider_id: str, status: DeliveryStatus | str,
+                        at: datetime, detail: str = "", reference: str | None = None,
+                        recipient: str | None = None) -> DeliveryOutcome:
+        """Record a gateway's report about a sent SMS.
+
+        ``reference`` is the outbox id the adapter sent along (found by it when no message has the
+        ``provider_id`` yet); ``recipient`` the number the report is about (the message's only
+        recipient when not given). An unknown id is not an error: ``matched`` is false.
+        """
+        state = status if isinstance(status, DeliveryStatus) else _status(status)
+        provider = clean_line(provider_id, field="provider_id", max_length=200)
+        when = ensure_utc(at)
+        detail = " ".join(str(detail or "").split())[:500]
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._report(provider, state, when, detail, reference, recipient)
+            except ConcurrencyError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report(self, provider: str, status: DeliveryStatus, at: datetime, detail: str,
+                reference: str | None, recipient: str | None) -> DeliveryOutcome:
+        with self.units() as unit:
+            message = _find(unit, provider, reference)
+            if message is None:
+                log.info("delivery report for unknown SMS %s (%s)", provider, status.value)
+                return DeliveryOutcome(matched=False, status=status)
+            number = _recipient(message, recipient)
+            previous = message.results.get(number, "")
+            previous_status = _stored_status(previous)
+            if previous_status is not None and (previous_status is status
+                                                or previous_status.final):
+                return DeliveryOutcome(matched=True, outbox_id=message.id,
+                                       ticket_id=message.ticket_id, status=status)
+            result = status.value + (f": {detail}" if detail and status.failure else "")
+            changes: dict[str, object] = {"results": {**message.results, number: result}}
+            if message.provider_id is None:
+                changes["provider_id"] = provider
+            if status.failure:
+                changes.update(state=OutboxState.FAILED,
+                               last_error=f"{number}: {result}"[:2000])
+            elif status.success and message.state in (
+                    OutboxState.SENDING, OutboxState.UNCERTAIN, OutboxState.PENDING):
+                changes.update(state=OutboxState.SENT, sent_at=message.sent_at or at,
+                               leased_until=None)
+            updated = attrs.evolve(message, **changes)  # type: ignore[arg-type]
+            unit.outbox.update(updated)
+            note_id = None
+            if status.final:
+                ticket = _ticket(unit, message.ticket_id)
+                if ticket is not None:
+                    note_id = _note(ticket, message, number, status, detail, provider,
+                                    self.clock.now())
+            unit.commit()
+        return DeliveryOutcome(matched=True, outbox_id=message.id, ticket_id=message.ticket_id,
+                               status=status, changed=True, note_id=note_id)
 
 
 def _raw(value: object) -> str:
@@ -158,10 +262,10 @@ def _phone_or_none(value: object, region: str) -> str | None:
         return None
 
 
-def _repeat(uow: UnitOfWork, key: str) -> SmsOutcome | None:
-    for record in uow.messages.find([key]):
+def _repeat(unit: Unit, key: str) -> SmsOutcome | None:
+    for record in unit.messages.find([key]):
         try:
-            ticket = uow.tickets.get(record.ticket_id)
+            ticket = unit.tickets.get(record.ticket_id)
         except TicketNotFound:
             continue
         return SmsOutcome(SmsOutcomeKind.DUPLICATE, ticket.id, ticket.number,
@@ -169,65 +273,10 @@ def _repeat(uow: UnitOfWork, key: str) -> SmsOutcome | None:
     return None
 
 
-def _customer(deps: Deps, sender: str | None) -> Contact | None:
-    """The sender's contact; a valid unknown number becomes one (its phone set)."""
-    if sender is None:
-        return None
-    found = deps.directory.customer_by_phone(sender)
-    if found is not None:
-        return found
-    return deps.directory.create_customer(name="", phone=sender)
-
-
-def _newest_active(uow: UnitOfWork, customer: Contact) -> Ticket | None:
-    page = uow.tickets.query(TicketQuery.active(customer_id=customer.id,
-                                                sort=QueueSort.NEWEST, limit=1))
-    return page.items[0] if page.items else None
-
-
-def _store(deps: Deps, key: str, body: str, meta: dict[str, str], sender: str | None,
-           customer: Contact | None) -> SmsOutcome:
-    now = deps.clock.now()
-    with deps.storage.unit_of_work() as uow:
-        repeat = _repeat(uow, key)
-        if repeat is not None:
-            return repeat
-        author = Actor.customer(customer.id if customer else None,
-                                (customer.name if customer else "") or (sender or meta["from"]))
-        ticket = _newest_active(uow, customer) if customer is not None else None
-        if ticket is not None:
-            article = ticket.add_article(direction=Direction.INBOUND, channel=Channel.SMS,
-                                         author=author, body_text=body, at=now,
-                                         external_id=key, meta=meta)
-            if ticket.status_category is StatusCategory.WAITING_ON_CUSTOMER:
-                try:
-                    ticket.transition(StatusCategory.OPEN.value, workflow=deps.workflow,
-                                      at=now, actor=SMS_GATEWAY)
-                except InvalidTransition:
-                    log.info("ticket %s cannot be reopened from %s", ticket.number,
-                             ticket.status)
-            outcome, article_id = SmsOutcomeKind.REPLY, article.id
-            events = list(ticket.pending_events)
-            uow.tickets.save(ticket)
-        else:
-            ticket = build_ticket(
-                deps, uow, subject=_subject(body, meta["from"]), body=body,
-                channel=Channel.SMS, actor=author, direction=Direction.INBOUND,
-                customer=customer, links=[],
-                data={"sms_from": meta["from"], "sms_to": meta["to"]},
-                article={"external_id": key, "meta": meta},
-            )
-            outcome, article_id = SmsOutcomeKind.NEW_TICKET, ticket.pending_articles[0].id
-            events = list(ticket.pending_events)
-            uow.tickets.add(ticket)
-        uow.messages.add(MessageRecord(message_id=key, ticket_id=ticket.id,
-                                       direction=Direction.INBOUND, at=now,
-                                       article_id=article_id,
-                                       fingerprint=hashlib.sha256(key.encode()).hexdigest()))
-        uow.commit()
-    publish(deps, ticket, events)
-    return SmsOutcome(outcome, ticket.id, ticket.number, article_id,
-                      customer.id if customer else None, sender)
+def _newest_active(unit: Unit, customer: Contact) -> Ticket | None:
+    page = unit.tickets.query(TicketQuery.active(customer_id=customer.id,
+                                                 sort=QueueSort.NEWEST, limit=1))
+    return unit.tickets.get(page.items[0].id) if page.items else None
 
 
 def _subject(body: str, sender: str) -> str:
@@ -235,31 +284,6 @@ def _subject(body: str, sender: str) -> str:
     if len(first) > _SUBJECT_LENGTH:
         first = first[: _SUBJECT_LENGTH - 1].rstrip() + "…"
     return first or f"SMS from {sender or 'an unknown sender'}"
-
-
-# -- delivery reports ---------------------------------------------------------------------
-
-
-def record_delivery_report(deps: Deps, *, provider_id: str, status: DeliveryStatus | str,
-                           at: datetime, detail: str = "", reference: str | None = None,
-                           recipient: str | None = None) -> DeliveryOutcome:
-    """Record a gateway's report about a sent SMS.
-
-    ``reference`` is the outbox id the adapter sent along (found by it when no message has the
-    ``provider_id`` yet); ``recipient`` the number the report is about (the message's only
-    recipient when not given). An unknown id is not an error: ``matched`` is false.
-    """
-    state = status if isinstance(status, DeliveryStatus) else _status(status)
-    provider = clean_line(provider_id, field="provider_id", max_length=200)
-    when = ensure_utc(at)
-    detail = " ".join(str(detail or "").split())[:500]
-    for attempt in range(_ATTEMPTS):
-        try:
-            return _report(deps, provider, state, when, detail, reference, recipient)
-        except ConcurrencyError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _status(value: str) -> DeliveryStatus:
@@ -271,60 +295,19 @@ def _status(value: str) -> DeliveryStatus:
                               field="status") from None
 
 
-def _find(uow: UnitOfWork, provider: str, reference: str | None) -> OutboxMessage | None:
-    found = uow.outbox.find(provider_id=provider, limit=1)
+def _find(unit: Unit, provider: str, reference: str | None) -> OutboxMessage | None:
+    found = unit.outbox.find(provider_id=provider, limit=1)
     if found:
         return found[0]
     if not reference:
         return None
     try:
-        message = uow.outbox.get(reference)
+        message = unit.outbox.get(reference)
     except NotFound:
         return None
     if message.channel is not Channel.SMS or message.provider_id not in (None, provider):
         return None
     return message
-
-
-def _report(deps: Deps, provider: str, status: DeliveryStatus, at: datetime, detail: str,
-            reference: str | None, recipient: str | None) -> DeliveryOutcome:
-    with deps.storage.unit_of_work() as uow:
-        message = _find(uow, provider, reference)
-        if message is None:
-            log.info("delivery report for unknown SMS %s (%s)", provider, status.value)
-            return DeliveryOutcome(matched=False, status=status)
-        number = _recipient(message, recipient)
-        previous = message.results.get(number, "")
-        previous_status = _stored_status(previous)
-        if previous_status is not None and (previous_status is status or previous_status.final):
-            return DeliveryOutcome(matched=True, outbox_id=message.id,
-                                   ticket_id=message.ticket_id, status=status)
-        result = status.value + (f": {detail}" if detail and status.failure else "")
-        changes: dict[str, object] = {"results": {**message.results, number: result}}
-        if message.provider_id is None:
-            changes["provider_id"] = provider
-        if status.failure:
-            changes.update(state=OutboxState.FAILED,
-                           last_error=f"{number}: {result}"[:2000])
-        elif status.success and message.state in (OutboxState.SENDING, OutboxState.UNCERTAIN,
-                                                  OutboxState.PENDING):
-            changes.update(state=OutboxState.SENT, sent_at=message.sent_at or at,
-                           leased_until=None)
-        updated = attrs.evolve(message, **changes)  # type: ignore[arg-type]
-        uow.outbox.update(updated)
-        note_id, ticket, events = None, None, []
-        if status.final:
-            ticket = _ticket(uow, message.ticket_id)
-            if ticket is not None:
-                note_id = _note(ticket, message, number, status, detail, provider,
-                                deps.clock.now())
-                events = list(ticket.pending_events)
-                uow.tickets.save(ticket)
-        uow.commit()
-    if ticket is not None:
-        publish(deps, ticket, events)
-    return DeliveryOutcome(matched=True, outbox_id=message.id, ticket_id=message.ticket_id,
-                           status=status, changed=True, note_id=note_id)
 
 
 def _stored_status(result: str) -> DeliveryStatus | None:
@@ -342,16 +325,12 @@ def _recipient(message: OutboxMessage, recipient: str | None) -> str:
     return message.recipients[0] if message.recipients else (recipient or "?")
 
 
-def _ticket(uow: UnitOfWork, ticket_id: str) -> Ticket | None:
+def _ticket(unit: Unit, ticket_id: str) -> Ticket | None:
+    """The ticket the message's ticket lives on now; None if there is none to note on."""
     try:
-        ticket = uow.tickets.get(ticket_id)
-        for _hop in range(_MAX_MERGE_HOPS):
-            if ticket.merged_into is None:
-                return ticket
-            ticket = uow.tickets.get(ticket.merged_into)
-    except TicketNotFound:
+        return follow_merges(unit.tickets.get(ticket_id), unit.tickets.get)
+    except (TicketNotFound, MergeConflict):
         return None
-    return None
 
 
 _WORDS = {

@@ -22,6 +22,7 @@ from helpdesk_core.sla.clock import (
     next_deadline,
 )
 from helpdesk_core.sla.config import SlaConfig
+from helpdesk_core.sla.due import SLA_ACTOR, due_set_by_hand, sla_due_update
 from helpdesk_core.sla.policy import (
     EscalationLevel,
     NotifyChannel,
@@ -36,6 +37,7 @@ from helpdesk_core.sla.policy import (
 )
 
 __all__ = [
+    "SLA_ACTOR",
     "BusinessCalendar",
     "ClockState",
     "Cycle",
@@ -59,7 +61,9 @@ __all__ = [
     "TargetKind",
     "changes_between",
     "compute_clocks",
+    "due_set_by_hand",
     "holiday_dates",
     "initial_priority",
     "next_deadline",
+    "sla_due_update",
 ]

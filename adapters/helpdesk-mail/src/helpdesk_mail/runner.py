@@ -13,8 +13,8 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from helpdesk_core import FetchReport
 from helpdesk_core.errors import ConfigurationError
-from helpdesk_core.services.mail_fetch import FetchReport, fetch_mailbox
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.plugin import open_inbox
 
@@ -42,13 +42,12 @@ def fetch_all(helpdesk: Helpdesk, accounts: Iterable[MailAccount], *,
         if account.security != "none":
             account.ssl_context()  # raises ConfigurationError now, not in the middle of a run
         inboxes.append((account, open_inbox(account)))
-    deps = helpdesk.deps
     reports = []
     for account, inbox in inboxes:
-        max_bytes = min(account.max_bytes, deps.mail_policy.limits.max_bytes)
+        max_bytes = min(account.max_bytes, helpdesk.mail.max_bytes)
         try:
-            report = fetch_mailbox(deps, inbox, channel=_channel(helpdesk, account),
-                                   limit=limit, max_bytes=max_bytes)
+            report = helpdesk.mail.fetch(inbox, channel=_channel(helpdesk, account),
+                                         limit=limit, max_bytes=max_bytes)
         except ConfigurationError:
             raise
         except Exception as exc:  # one broken account must not keep the others waiting
@@ -59,7 +58,7 @@ def fetch_all(helpdesk: Helpdesk, accounts: Iterable[MailAccount], *,
 
 
 def _channel(helpdesk: Helpdesk, account: MailAccount) -> MailChannel:
-    configured = [c for c in helpdesk.deps.mail_channels if c.name == account.name]
+    configured = [c for c in helpdesk.mail.channels if c.name == account.name]
     if configured:
         return configured[0]
     log.warning(

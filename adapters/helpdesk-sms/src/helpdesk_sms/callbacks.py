@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from helpdesk_core.errors import HelpdeskError, ValidationError
-from helpdesk_core.services.sms import receive_sms, record_delivery_report
 from helpdesk_core.sms import DeliveryStatus
 from helpdesk_sms.twilio import TWILIO_STATUSES, verify_signature
 
@@ -260,7 +259,7 @@ class SmsCallbackApp:
                     form: str) -> tuple[str, bytes]:
         raw = self._kannel_params(query, form)
         self._check_token(_params(raw))
-        report = parse_kannel_dlr(raw, now=self.helpdesk.deps.clock.now())
+        report = parse_kannel_dlr(raw, now=self.helpdesk.clock.now())
         self._report(report)
         return "text/plain; charset=utf-8", b"ok\n"
 
@@ -268,7 +267,7 @@ class SmsCallbackApp:
                         form: str) -> tuple[str, bytes]:
         raw = self._kannel_params(query, form)
         self._check_token(_params(raw))
-        sms = parse_kannel_inbound(raw, now=self.helpdesk.deps.clock.now())
+        sms = parse_kannel_inbound(raw, now=self.helpdesk.clock.now())
         self._receive(sms)
         # smsbox sends a non-empty answer back to the sender as a reply SMS.
         return "text/plain; charset=utf-8", b""
@@ -300,27 +299,29 @@ class SmsCallbackApp:
     def _twilio_inbound(self, environ: dict[str, Any], query: str,
                         form: str) -> tuple[str, bytes]:
         params = self._twilio_params(environ, query, form)
-        self._receive(parse_twilio_inbound(params, now=self.helpdesk.deps.clock.now()))
+        self._receive(parse_twilio_inbound(params, now=self.helpdesk.clock.now()))
         return "text/xml; charset=utf-8", b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
     def _twilio_status(self, environ: dict[str, Any], query: str,
                        form: str) -> tuple[str, bytes]:
         params = self._twilio_params(environ, query, form)
         reference = dict(urllib.parse.parse_qsl(query)).get("ref") or None
-        self._report(parse_twilio_status(params, now=self.helpdesk.deps.clock.now(),
+        self._report(parse_twilio_status(params, now=self.helpdesk.clock.now(),
                                          reference=reference))
         return "text/plain; charset=utf-8", b"ok\n"
 
     # -- the helpdesk ----------------------------------------------------------------------
 
     def _report(self, report: DeliveryReport) -> None:
-        record_delivery_report(self.helpdesk.deps, provider_id=report.provider_id,
-                               status=report.status, at=report.at, detail=report.detail,
-                               reference=report.reference, recipient=report.recipient)
+        self.helpdesk.sms.delivery_report(provider_id=report.provider_id,
+                                          status=report.status, at=report.at,
+                                          detail=report.detail, reference=report.reference,
+                                          recipient=report.recipient)
 
     def _receive(self, sms: InboundSms) -> None:
-        receive_sms(self.helpdesk.deps, from_number=sms.from_number, to_number=sms.to_number,
-                    text=sms.text, at=sms.at, provider_id=sms.provider_id, region=self.region)
+        self.helpdesk.sms.receive(from_number=sms.from_number, to_number=sms.to_number,
+                                  text=sms.text, at=sms.at, provider_id=sms.provider_id,
+                                  region=self.region)
 
 
 def _body(environ: dict[str, Any]) -> str:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from wsgiref.util import application_uri, request_uri
 
+from helpdesk_core import CallRecord, ScreenPop
 from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import (
     ConcurrencyError,
@@ -46,14 +47,6 @@ from helpdesk_core.errors import (
     ValidationError,
 )
 from helpdesk_core.ports.messaging import CallEvent, Telephony
-from helpdesk_core.services.calls import (
-    CallRecord,
-    ScreenPop,
-    find_recorded,
-    record_call,
-    record_missed_call,
-    screen_pop,
-)
 from helpdesk_core.telephony import Call, CallOutcome
 from helpdesk_telephony.forms import parse_form
 from helpdesk_telephony.sipgate import SipgateWebhook, parse_push, response_xml
@@ -119,11 +112,11 @@ class TelephonyApp:
 
     def feed(self, event: CallEvent, *, forwarded: bool = False) -> Call:
         """Take one event: pop the screen of a new call, record a call that ended unanswered."""
-        deps = self.helpdesk.deps
+        calls = self.helpdesk.calls
         call = Call.from_events(self.store.add(event))
         call_id = call.provider_call_id
         if not call.finished and self.store.screen_pop(call_id) is None:
-            pop = screen_pop(deps, event)
+            pop = calls.screen_pop(event)
             self.store.set_screen_pop(call_id, pop.to_dict())
             if self.on_screen_pop is not None:
                 try:
@@ -135,9 +128,9 @@ class TelephonyApp:
         if forwarded:
             self.store.forget(call_id)  # it goes on under a new call id
         elif call.outcome is not CallOutcome.ANSWERED:
-            record_missed_call(deps, call, callback_ticket=self.callback_tickets)
+            calls.record_missed(call, callback_ticket=self.callback_tickets)
             self.store.forget(call_id)
-        elif find_recorded(deps, call_id) is not None:
+        elif calls.find_recorded(call_id) is not None:
             self.store.forget(call_id)  # a replay of a call whose summary is stored
         return call
 
@@ -164,8 +157,8 @@ class TelephonyApp:
         if not call.finished or call.outcome is not CallOutcome.ANSWERED:
             raise ConcurrencyError(f"call {call_id!r} is {call.state.value}, not answered "
                                    "and ended")
-        record = record_call(self.helpdesk.deps, call=call, agent=agent, summary=summary,
-                             ticket_key=ticket_key, subject=subject)
+        record = self.helpdesk.calls.record(call=call, agent=agent, summary=summary,
+                                            ticket_key=ticket_key, subject=subject)
         self.store.forget(call_id)
         return record
 
@@ -249,7 +242,7 @@ class TelephonyApp:
             given = _query(environ).get("token", [""])[0]
             if not hmac.compare_digest(given.encode(), config.token.encode()):
                 raise _HttpError(403, "wrong or missing token")
-        push = parse_push(parse_form(self._body(environ)), at=self.helpdesk.deps.clock.now(),
+        push = parse_push(parse_form(self._body(environ)), at=self.helpdesk.clock.now(),
                           config=config)
         if push.call_event is not None:
             self.feed(push.call_event, forwarded=push.forwarded)
@@ -271,7 +264,7 @@ class TelephonyApp:
             log.warning("refused a Twilio request with a missing or wrong signature for %s", url)
             raise _HttpError(403, "missing or wrong X-Twilio-Signature")
         agent = _query(environ).get("agent", [None])[0]
-        status = parse_status(form, at=self.helpdesk.deps.clock.now(),
+        status = parse_status(form, at=self.helpdesk.clock.now(),
                               default_region=config.default_region, agent=agent)
         self.feed(status.event)
         return 200, (config.voice_twiml if voice else EMPTY_TWIML), "application/xml"

@@ -1,0 +1,63 @@
+"""``helpdesk.mail``: inbound mail — one raw mail, a mailbox run, the staged mail."""
+
+from __future__ import annotations
+
+from helpdesk_core.domain.mailbox import StagedMail, StagedState
+from helpdesk_core.mail.policy import MailChannel
+from helpdesk_core.ports.messaging import MailInbox
+from helpdesk_core.services.mail_fetch import FetchReport, MailFetcher
+from helpdesk_core.services.mail_ingest import MailIngest, MailOutcome
+from helpdesk_core.services.unit_of_work import Units
+
+__all__ = ["MailSection"]
+
+
+class MailSection:
+    """Run by the host's mail workers (the actor is the system)."""
+
+    def __init__(self, *, units: Units, ingest: MailIngest, fetcher: MailFetcher) -> None:
+        self._units = units
+        self._ingest = ingest
+        self._fetcher = fetcher
+
+    @property
+    def channels(self) -> tuple[MailChannel, ...]:
+        return self._ingest.channels
+
+    def channel(self, name: str) -> MailChannel:
+        """The configured channel called ``name``, or a bare one with no defaults."""
+        return self._ingest.channel(name)
+
+    def receive(self, raw: bytes, *, channel: str = "default") -> MailOutcome:
+        """Handle one raw inbound mail (bytes as received) in one transaction.
+
+        ``channel`` names a configured :class:`MailChannel` (its defaults apply to new
+        tickets). The outcome says what became of the mail: see ``Outcome``.
+        """
+        return self._ingest.receive(raw, channel=self._ingest.channel(channel))
+
+    def fetch(self, inbox: MailInbox, *, channel: MailChannel | None = None, limit: int = 100,
+              max_bytes: int | None = None) -> FetchReport:
+        """One crash-safe run over a mailbox: stage, handle, then acknowledge on the server.
+
+        ``channel`` defaults to the configured channel named like the inbox's account.
+        ``max_bytes`` (default: the policy's parser limit) refuses larger mail before it is
+        downloaded; an inbox that raises MessageTooLarge is obeyed the same way.
+        """
+        return self._fetcher.fetch(inbox, channel=channel, limit=limit, max_bytes=max_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        """The policy's size limit for one mail."""
+        return self._ingest.policy.limits.max_bytes
+
+    def staged(self, *, account: str | None = None, state: StagedState | None = None,
+               limit: int = 100) -> list[StagedMail]:
+        """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons."""
+        with self._units(read_only=True) as unit:
+            return unit.staged_mail.list(account=account, state=state, limit=limit)
+
+    def reprocess(self, *, account: str | None = None, keys: list[str] | None = None,
+                  ) -> list[tuple[StagedMail, MailOutcome | None]]:
+        """Run quarantined mail again."""
+        return self._fetcher.reprocess(account=account, keys=keys)

@@ -1,0 +1,155 @@
+"""``helpdesk.tickets``: opening, reading and working on tickets, and answering customers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from helpdesk_core.domain.access import Action, article_action, transition_action
+from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.intake import StaffVia
+from helpdesk_core.domain.outbox import OutboxMessage
+from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.status import Workflow
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Actor, ActorKind, Channel, CustomValue, EntityRef, Priority
+from helpdesk_core.facade.guard import Guard
+from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.replies import Replies
+from helpdesk_core.services.tickets import Tickets
+
+__all__ = ["TicketsSection"]
+
+
+class TicketsSection:
+    def __init__(self, *, guard: Guard, tickets: Tickets, intake: Intake, replies: Replies,
+                 workflow: Workflow) -> None:
+        self._guard = guard
+        self._tickets = tickets
+        self._intake = intake
+        self._replies = replies
+        self._workflow = workflow
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def open_from_web_form(self, fields: Mapping[str, object]) -> Ticket:
+        """A customer's own form. Fields: email, name, message, optional subject,
+        order_number, language. The order, if named, must be the customer's."""
+        return self._intake.open_from_web_form(fields)
+
+    def open_by_staff(self, *, agent: Actor, via: StaffVia, subject: str, message: str,
+                      **details: Any) -> Ticket:
+        """A request typed in by staff (phone, store, returns); see
+        :meth:`helpdesk_core.services.intake.Intake.open_by_staff` for ``details``."""
+        self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
+        return self._intake.open_by_staff(agent=agent, via=via, subject=subject,
+                                          message=message, **details)
+
+    def open_from_order(self, *, agent: Actor, order_number: str, subject: str, message: str,
+                        **details: Any) -> Ticket:
+        self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
+        return self._intake.open_from_order(agent=agent, order_number=order_number,
+                                            subject=subject, message=message, **details)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, key: str, *, actor: Actor | None = None) -> Ticket:
+        """By id or number; raises TicketNotFound. Without ``actor``: the host itself."""
+        self._guard.check(actor, Action.READ_TICKET, key)
+        return self._tickets.get(key)
+
+    def history(self, key: str, *, actor: Actor | None = None) -> list[TicketEvent]:
+        self._guard.check(actor, Action.READ_INTERNAL, key)
+        return self._tickets.history(key)
+
+    def articles(self, key: str, *, public_only: bool = False,
+                 actor: Actor | None = None) -> list[Article]:
+        """The communication log; a customer only ever sees the public articles."""
+        customer = actor is not None and actor.kind is ActorKind.CUSTOMER
+        self._guard.check(actor, Action.READ_PUBLIC_ARTICLES if public_only or customer
+                          else Action.READ_INTERNAL, key)
+        return self._tickets.articles(key, public_only=public_only or customer)
+
+    def queue(self, query: TicketQuery | None = None, *,
+              actor: Actor | None = None) -> Page[Ticket]:
+        """Defaults to the active queue sorted by priority."""
+        self._guard.check(actor, Action.VIEW_QUEUE)
+        return self._tickets.queue(query or TicketQuery.active())
+
+    # -- changing --------------------------------------------------------------------------
+
+    def transition(self, key: str, to: str, *, actor: Actor,
+                   expected_version: int | None = None) -> Ticket:
+        """Move to status ``to``; entering *resolved* queues the resolution message."""
+        self._guard.check(actor, lambda t: transition_action(self._workflow, t.status, to), key)
+        return self._tickets.transition(key, to, actor=actor, expected_version=expected_version)
+
+    def set_priority(self, key: str, priority: Priority, *, actor: Actor,
+                     expected_version: int | None = None) -> Ticket:
+        self._guard.check(actor, Action.SET_PRIORITY, key)
+        return self._tickets.set_priority(key, priority, actor=actor,
+                                          expected_version=expected_version)
+
+    def set_due(self, key: str, due_at: datetime | None, *, actor: Actor,
+                reason: str | None = None) -> Ticket:
+        """Set or clear the due date the queue sorts by; an SLA does not overwrite it."""
+        self._guard.check(actor, Action.SET_DUE, key)
+        return self._tickets.set_due(key, due_at, actor=actor, reason=reason)
+
+    def tag(self, key: str, *tags: str, actor: Actor) -> Ticket:
+        self._guard.check(actor, Action.TAG, key)
+        return self._tickets.tag(key, *tags, actor=actor)
+
+    def untag(self, key: str, *tags: str, actor: Actor) -> Ticket:
+        self._guard.check(actor, Action.TAG, key)
+        return self._tickets.untag(key, *tags, actor=actor)
+
+    def set_field(self, key: str, name: str, value: CustomValue, *, actor: Actor) -> Ticket:
+        self._guard.check(actor, Action.SET_FIELD, key)
+        return self._tickets.set_field(key, name, value, actor=actor)
+
+    def link(self, key: str, ref: EntityRef, *, actor: Actor) -> Ticket:
+        self._guard.check(actor, Action.LINK, key)
+        return self._tickets.link(key, ref, actor=actor)
+
+    def add_note(self, key: str, text: str, *, agent: Actor,
+                 attachments: Iterable[AttachmentMeta] = ()) -> Article:
+        """An internal note: never shown to the customer."""
+        self._guard.check(agent, Action.ADD_NOTE, key)
+        return self._tickets.add_article(key, direction=Direction.INTERNAL,
+                                         channel=Channel.STAFF, author=agent, body_text=text,
+                                         public=False, attachments=tuple(attachments))
+
+    def add_article(self, key: str, *, direction: Direction, channel: Channel, author: Actor,
+                    body_text: str, **details: Any) -> Article:
+        """A message or note written by ``author`` (who is also the actor checked)."""
+        self._guard.check(author, article_action(direction, public=details.get("public")), key)
+        return self._tickets.add_article(key, direction=direction, channel=channel,
+                                         author=author, body_text=body_text, **details)
+
+    def add_attachment(self, *, data: bytes, filename: str,
+                       content_type: str = "application/octet-stream",
+                       actor: Actor | None = None) -> AttachmentMeta:
+        self._guard.check(actor, Action.ATTACH)
+        return self._tickets.add_attachment(data=data, filename=filename,
+                                            content_type=content_type)
+
+    def start_followup(self, key: str, action: str, *, actor: Actor,
+                       data: Mapping[str, object] | None = None) -> EntityRef:
+        """Exchange, RMA, repair, refund … through the host's action; linked back."""
+        self._guard.check(actor, Action.START_FOLLOWUP, key)
+        return self._tickets.start_followup(key, action, actor=actor, data=data)
+
+    def reply(self, key: str, text: str, *, agent: Actor, channel: Channel = Channel.EMAIL,
+              html: str | None = None, attachments: Sequence[AttachmentMeta] = (),
+              to: Sequence[str] | None = None, cc: Sequence[str] = (),
+              subject: str | None = None,
+              mail_channel: str | None = None) -> tuple[Article, OutboxMessage]:
+        """Answer the customer: the article and its outbox message commit together; nothing
+        is sent until ``helpdesk.outbox.dispatch`` runs."""
+        self._guard.check(agent, Action.SEND_REPLY, key)
+        return self._replies.reply(key, agent=agent, text=text, channel=channel, html=html,
+                                   attachments=attachments, to=to, cc=cc, subject=subject,
+                                   mail_channel=mail_channel)

@@ -1,0 +1,307 @@
+"""The one unit-of-work path: load → call the domain → ``commit()``; the rest follows.
+
+:class:`Unit` wraps the storage adapter's :class:`~helpdesk_core.ports.storage.UnitOfWork`.
+It remembers every ticket loaded or added through it (Cosmic Python's ``seen``), and its
+``commit()`` does, in this order:
+
+1. the in-transaction handlers of the :class:`~helpdesk_core.services.messagebus.MessageBus`
+   see every new event (SLA record and due date, acknowledgement, resolution message ...);
+2. every new ticket is added and every changed one saved (events and articles with it,
+   guarded by its version);
+3. rows that refer to a ticket and were written through the unit — outbox messages,
+   Message-ID records, SLA records — are written now, after the tickets they refer to;
+4. the storage commits;
+5. the after-commit handlers (plugins' ``helpdesk_ticket_event``) see the committed events.
+
+A failure anywhere before 4 rolls everything back, handlers' writes included, and nothing
+reaches the after-commit handlers. Services never call the storage's ``commit`` themselves
+(a test keeps it so); they also never save a ticket: the unit saves what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from helpdesk_core.domain.article import Article
+from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
+from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.mailbox import MessageRecord
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Channel
+from helpdesk_core.errors import ConcurrencyError, TicketNotFound
+from helpdesk_core.ports.storage import (
+    ContactRepository,
+    IncidentTypeRepository,
+    MailStaging,
+    OrganisationRepository,
+    SequenceAllocator,
+    Storage,
+    UnitOfWork,
+)
+from helpdesk_core.services.messagebus import MessageBus
+
+__all__ = ["Unit", "Units"]
+
+T = TypeVar("T")
+
+
+class Units:
+    """Opens units of work on one storage with one bus; what services receive instead of
+    the storage itself."""
+
+    def __init__(self, storage: Storage, bus: MessageBus) -> None:
+        self.storage = storage
+        self.bus = bus
+
+    def __call__(self, *, read_only: bool = False) -> Unit:
+        return Unit(self.storage.unit_of_work(read_only=read_only), self.bus)
+
+    def change(self, key: str, change: Callable[[Ticket], T], *,
+               expected_version: int | None = None) -> tuple[Ticket, T]:
+        """Load the ticket ``key`` (id or number), apply ``change``, commit.
+
+        ``expected_version`` is the version the caller's view was built from (an agent's open
+        form); if the ticket moved on since, ConcurrencyError is raised before anything
+        changes."""
+        with self() as unit:
+            ticket = unit.tickets.load(key)
+            if expected_version is not None and ticket.version != expected_version:
+                raise ConcurrencyError(f"ticket {ticket.number} is at version "
+                                       f"{ticket.version}, not {expected_version}")
+            result = change(ticket)
+            unit.commit()
+        return ticket, result
+
+    def read(self, work: Callable[[Unit], T]) -> T:
+        """Run ``work`` in a read-only unit and return what it returns."""
+        with self(read_only=True) as unit:
+            return work(unit)
+
+
+class Unit:
+    """A unit of work that collects the events of the tickets it saw and runs the bus."""
+
+    def __init__(self, inner: UnitOfWork, bus: MessageBus) -> None:
+        self._inner = inner
+        self._bus = bus
+        self._seen: dict[str, tuple[Ticket, bool]] = {}  # id → (ticket, new)
+        self._history: dict[str, list[TicketEvent]] = {}
+        self._later: list[Callable[[], None]] = []
+        self._notes: dict[tuple[str, type[Any]], Any] = {}
+        self.tickets = _Tickets(self)
+        self.outbox = _Outbox(self)
+        self.messages = _Messages(self)
+        self.sla = _Sla(self)
+
+    # -- the storage's other repositories, unchanged --------------------------------------
+
+    @property
+    def contacts(self) -> ContactRepository:
+        return self._inner.contacts
+
+    @property
+    def organisations(self) -> OrganisationRepository:
+        return self._inner.organisations
+
+    @property
+    def incident_types(self) -> IncidentTypeRepository:
+        return self._inner.incident_types
+
+    @property
+    def sequences(self) -> SequenceAllocator:
+        return self._inner.sequences
+
+    @property
+    def staged_mail(self) -> MailStaging:
+        return self._inner.staged_mail
+
+    @property
+    def storage_unit(self) -> UnitOfWork:
+        """The adapter's own unit (a template or blob store that shares its transaction)."""
+        return self._inner
+
+    # -- what handlers use ---------------------------------------------------------------
+
+    def history(self, ticket: Ticket) -> list[TicketEvent]:
+        """The ticket's stored events, read once per unit (a new ticket has none)."""
+        cached = self._history.get(ticket.id)
+        if cached is None:
+            cached = [] if self.is_new(ticket) else self._inner.tickets.history(ticket.id)
+            self._history[ticket.id] = cached
+        return cached
+
+    def is_new(self, ticket: Ticket) -> bool:
+        """Whether ``ticket`` is being created in this unit."""
+        seen = self._seen.get(ticket.id)
+        return seen is not None and seen[1]
+
+    def note(self, ticket: Ticket, value: Any) -> None:
+        """Leave a value for the handlers of this unit, one per type and ticket (a mail's
+        acknowledgement request, a handler's answer); never stored."""
+        self._notes[(ticket.id, type(value))] = value
+
+    def noted(self, ticket: Ticket, kind: type[T]) -> T | None:
+        value = self._notes.get((ticket.id, kind))
+        return value if isinstance(value, kind) else None
+
+    def later(self, write: Callable[[], None]) -> None:
+        """Run ``write`` after the tickets were saved (a row that refers to a new ticket)."""
+        self._later.append(write)
+
+    # -- the one commit ---------------------------------------------------------------------
+
+    def commit(self) -> None:
+        self._bus.run_in_transaction(self, lambda: list(self._seen.values()))
+        committed: list[tuple[Ticket, list[TicketEvent]]] = []
+        for ticket, new in self._seen.values():
+            events = list(ticket.pending_events)
+            if new:
+                self._inner.tickets.add(ticket)
+            elif ticket.has_changes:
+                self._inner.tickets.save(ticket)
+            if events:
+                committed.append((ticket, events))
+        later, self._later = self._later, []
+        for write in later:
+            write()
+        self._inner.commit()
+        # Saved tickets are ordinary loaded ones now: a second commit only saves changes.
+        self._seen = {tid: (t, False) for tid, (t, _new) in self._seen.items()}
+        for ticket, _new in self._seen.values():
+            self._history.pop(ticket.id, None)
+        self._bus.run_after_commit(committed)
+
+    def rollback(self) -> None:
+        self._later.clear()
+        self._inner.rollback()
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._later.clear()
+        self._inner.__exit__(exc_type, exc, tb)
+
+    # -- tracking --------------------------------------------------------------------------
+
+    def _track(self, ticket: Ticket, *, new: bool) -> Ticket:
+        known = self._seen.get(ticket.id)
+        if known is not None:
+            return known[0]  # one object per ticket and unit
+        self._seen[ticket.id] = (ticket, new)
+        return ticket
+
+
+class _Tickets:
+    """The storage's ticket repository, remembering what passes through it."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._repo = unit.storage_unit.tickets
+
+    def add(self, ticket: Ticket) -> None:
+        """A new ticket: inserted when the unit commits, after the handlers ran."""
+        self._unit._track(ticket, new=True)
+
+    def get(self, ticket_id: str) -> Ticket:
+        known = self._unit._seen.get(ticket_id)
+        if known is not None:
+            return known[0]
+        return self._unit._track(self._repo.get(ticket_id), new=False)
+
+    def get_by_number(self, number: str) -> Ticket:
+        for ticket, _new in self._unit._seen.values():
+            if ticket.number == number:
+                return ticket
+        return self._unit._track(self._repo.get_by_number(number), new=False)
+
+    def load(self, key: str) -> Ticket:
+        """By id or by human-facing number; raises TicketNotFound."""
+        try:
+            return self.get(key)
+        except TicketNotFound:
+            return self.get_by_number(key)
+
+    def query(self, query: TicketQuery) -> Page[Ticket]:
+        return self._repo.query(query)
+
+    def history(self, ticket_id: str) -> list[TicketEvent]:
+        return self._repo.history(ticket_id)
+
+    def articles(self, ticket_id: str) -> list[Article]:
+        return self._repo.articles(ticket_id)
+
+
+class _Outbox:
+    """Reads at once; ``add`` waits until the tickets are saved (the row refers to one)."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._repo = unit.storage_unit.outbox
+
+    def add(self, message: OutboxMessage) -> None:
+        self._unit.later(lambda: self._repo.add(message))
+
+    def get(self, message_id: str) -> OutboxMessage:
+        return self._repo.get(message_id)
+
+    def update(self, message: OutboxMessage) -> None:
+        self._repo.update(message)
+
+    def claim(self, *, now: datetime, lease: timedelta, limit: int,
+              channel: Channel | None = None) -> list[OutboxMessage]:
+        return self._repo.claim(now=now, lease=lease, limit=limit, channel=channel)
+
+    def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
+             limit: int = 100) -> list[OutboxMessage]:
+        return self._repo.find(state=state, provider_id=provider_id, limit=limit)
+
+    def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
+        return self._repo.for_ticket(ticket_id)
+
+    def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
+        return self._repo.count_since(recipient=recipient, kind=kind, since=since)
+
+
+class _Messages:
+    """Reads at once; ``add`` waits until the tickets are saved."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._repo = unit.storage_unit.messages
+
+    def add(self, record: MessageRecord) -> None:
+        self._unit.later(lambda: self._repo.add(record))
+
+    def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        return self._repo.find(message_ids)
+
+
+class _Sla:
+    """Reads and ``fire`` at once (its answer decides); ``put`` waits for the tickets."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._repo = unit.storage_unit.sla
+
+    def put(self, record: SlaRecord) -> None:
+        self._unit.later(lambda: self._repo.put(record))
+
+    def get(self, ticket_id: str) -> SlaRecord | None:
+        return self._repo.get(ticket_id)
+
+    def due(self, *, now: datetime, limit: int) -> list[SlaRecord]:
+        return self._repo.due(now=now, limit=limit)
+
+    def fire(self, record: EscalationRecord) -> bool:
+        return self._repo.fire(record)
+
+    def fired(self, ticket_id: str) -> list[EscalationRecord]:
+        return self._repo.fired(ticket_id)
