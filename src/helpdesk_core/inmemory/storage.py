@@ -145,6 +145,24 @@ class _Tickets:
         stored = self._state().articles.get(ticket_id, [])
         return [*stored, *(a for a in self.new_articles if a.ticket_id == ticket_id)]
 
+    def check(self, state: _State) -> None:
+        numbers = {t.number: t.id for t in state.tickets.values()}
+        for ticket_id, (ticket, expected) in self.staged.items():
+            current = state.tickets.get(ticket_id)
+            if expected is None:
+                if current is not None or numbers.get(ticket.number, ticket_id) != ticket_id:
+                    raise StorageError(f"ticket {ticket.number} already exists")
+            elif current is None or current.version != expected:
+                raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+
+    def apply(self, state: _State) -> None:
+        for ticket_id, (ticket, _) in self.staged.items():
+            state.tickets[ticket_id] = ticket
+        for event in self.new_events:
+            state.events.setdefault(event.ticket_id, []).append(event)
+        for article in self.new_articles:
+            state.articles.setdefault(article.ticket_id, []).append(article)
+
 
 class _Contacts:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -183,6 +201,17 @@ class _Contacts:
     def find_by_phone(self, phone: str) -> Contact | None:
         return next((c for c in self._all().values() if phone in c.phones), None)
 
+    def check(self, state: _State) -> None:
+        for contact in self.staged.values():
+            for email in contact.emails:
+                owner = next((c.id for c in state.contacts.values() if email in c.emails),
+                             contact.id)
+                if owner != contact.id:
+                    raise ValidationError(f"{email} belongs to another contact", field="email")
+
+    def apply(self, state: _State) -> None:
+        state.contacts.update(self.staged)
+
 
 class _Organisations:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -197,6 +226,12 @@ class _Organisations:
             organisation_id
         )
 
+    def check(self, state: _State) -> None:
+        """Nothing can conflict."""
+
+    def apply(self, state: _State) -> None:
+        state.organisations.update(self.staged)
+
 
 class _IncidentTypes:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -209,6 +244,12 @@ class _IncidentTypes:
     def all(self) -> list[IncidentType]:
         merged = {**self._uow.storage._state.incident_types, **self.staged}
         return [merged[k] for k in sorted(merged)]
+
+    def check(self, state: _State) -> None:
+        """Nothing can conflict: the last definition wins."""
+
+    def apply(self, state: _State) -> None:
+        state.incident_types.update(self.staged)
 
 
 class _Sequences:
@@ -245,6 +286,14 @@ class _Messages:
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         wanted = set(message_ids)
         return [r for r in self._all() if r.message_id in wanted]
+
+    def check(self, state: _State) -> None:
+        for record in self.staged:
+            if any(_same_message(r, record) for r in state.messages):
+                raise StorageError(f"message {record.message_id} is already stored")
+
+    def apply(self, state: _State) -> None:
+        state.messages += self.staged
 
 
 class _StagedMail:
@@ -288,6 +337,17 @@ class _StagedMail:
                 and (state is None or m.state is state)]
         rows.sort(key=lambda m: (m.staged_at, m.account, m.key))
         return rows[:limit]
+
+    def check(self, state: _State) -> None:
+        if self.added & state.staged_mail.keys():
+            raise StorageError("mail was staged by someone else")
+        for key, expected_state in self.expected.items():
+            stored = state.staged_mail.get(key)  # absent: added by this very unit
+            if stored is not None and stored.state is not expected_state:
+                raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
+
+    def apply(self, state: _State) -> None:
+        state.staged_mail.update(self.staged)
 
 
 class _Outbox:
@@ -346,6 +406,17 @@ class _Outbox:
         return sum(1 for m in self._all()
                    if m.kind == kind and recipient in m.recipients and m.created_at >= since)
 
+    def check(self, state: _State) -> None:
+        """Ids are fresh; the last version written wins."""
+
+    def apply(self, state: _State) -> None:
+        for message in self.staged:
+            index = next((i for i, m in enumerate(state.outbox) if m.id == message.id), None)
+            if index is None:
+                state.outbox.append(message)
+            else:
+                state.outbox[index] = message
+
 
 class _Sla:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -379,6 +450,14 @@ class _Sla:
         return sorted((r for r in rows if r.ticket_id == ticket_id),
                       key=lambda r: (r.fired_at, r.target, r.cycle, r.level))
 
+    def check(self, state: _State) -> None:
+        if self.fired_now.keys() & state.escalations.keys():
+            raise StorageError("an escalation fired in another unit of work")
+
+    def apply(self, state: _State) -> None:
+        state.sla.update(self.staged)
+        state.escalations.update(self.fired_now)
+
 
 class InMemoryUnitOfWork:
     def __init__(self, storage: InMemoryStorage, *, read_only: bool = False) -> None:
@@ -409,56 +488,19 @@ class InMemoryUnitOfWork:
         self.rollback()
 
     def commit(self) -> None:
+        """Check every repository's staged writes against the committed state, then apply
+        them all — or, if one check fails, none (like a database transaction)."""
         if self.read_only and (self.tickets.staged or self.contacts.staged
                                or self.staged_mail.staged or self.outbox.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
+        staged = (self.tickets, self.contacts, self.organisations, self.incident_types,
+                  self.messages, self.staged_mail, self.outbox, self.sla)
         state = self.storage._state
         with self.storage._lock:
-            numbers = {t.number: t.id for t in state.tickets.values()}
-            for ticket_id, (ticket, expected) in self.tickets.staged.items():
-                current = state.tickets.get(ticket_id)
-                if expected is None:
-                    if current is not None or numbers.get(ticket.number, ticket_id) != ticket_id:
-                        raise StorageError(f"ticket {ticket.number} already exists")
-                elif current is None or current.version != expected:
-                    raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
-            for contact in self.contacts.staged.values():
-                for email in contact.emails:
-                    owner = next((c.id for c in state.contacts.values() if email in c.emails),
-                                 contact.id)
-                    if owner != contact.id:
-                        raise ValidationError(f"{email} belongs to another contact",
-                                              field="email")
-            if self.staged_mail.added & state.staged_mail.keys():
-                raise StorageError("mail was staged by someone else")
-            for key, expected_state in self.staged_mail.expected.items():
-                stored = state.staged_mail.get(key)  # absent: added by this very unit
-                if stored is not None and stored.state is not expected_state:
-                    raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
-            if self.sla.fired_now.keys() & state.escalations.keys():
-                raise StorageError("an escalation fired in another unit of work")
-            for record in self.messages.staged:
-                if any(_same_message(r, record) for r in state.messages):
-                    raise StorageError(f"message {record.message_id} is already stored")
-            for ticket_id, (ticket, _) in self.tickets.staged.items():
-                state.tickets[ticket_id] = ticket
-            for event in self.tickets.new_events:
-                state.events.setdefault(event.ticket_id, []).append(event)
-            for article in self.tickets.new_articles:
-                state.articles.setdefault(article.ticket_id, []).append(article)
-            state.contacts.update(self.contacts.staged)
-            state.organisations.update(self.organisations.staged)
-            state.incident_types.update(self.incident_types.staged)
-            state.messages += self.messages.staged
-            state.sla.update(self.sla.staged)
-            state.escalations.update(self.sla.fired_now)
-            state.staged_mail.update(self.staged_mail.staged)
-            for message in self.outbox.staged:
-                index = next((i for i, m in enumerate(state.outbox) if m.id == message.id), None)
-                if index is None:
-                    state.outbox.append(message)
-                else:
-                    state.outbox[index] = message
+            for repository in staged:
+                repository.check(state)
+            for repository in staged:
+                repository.apply(state)
         self._reset()
 
     def rollback(self) -> None:
