@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
-from helpdesk_sqlalchemy import SqlAlchemyBlobStore, SqlAlchemyStorage
-from sa_support import create_pg_schema, drop_pg_schema, sqlite_url_for
+from helpdesk_core.testing.contracts import Backend, Capabilities
+from helpdesk_sqlalchemy import SqlAlchemyBlobStore, SqlAlchemyStorage, SqlAlchemyTemplateStore
+from sa_support import (
+    create_pg_schema,
+    drop_pg_schema,
+    fresh_pg_storage,
+    fresh_sqlite_storage,
+    reopen_storage,
+    require_postgres,
+    sqlite_url_for,
+)
 
 # -- URLs -----------------------------------------------------------------------------------
 
@@ -69,3 +79,34 @@ def blob_store(storage: SqlAlchemyStorage) -> SqlAlchemyBlobStore:
     return SqlAlchemyBlobStore(storage.engine)
 
 
+# -- the core's contract suites (test_contract.py) ------------------------------------------
+
+
+def _sql_backend(name: str, make_storage: Callable[[], SqlAlchemyStorage],
+                 capabilities: Capabilities) -> Backend:
+    def engine(storage: object) -> Engine:
+        assert isinstance(storage, SqlAlchemyStorage)
+        return storage.engine
+
+    return Backend(
+        name=name, make_storage=make_storage, capabilities=capabilities,
+        # Blobs and templates live in the storage's database and join its units of work.
+        blob_store=lambda storage: SqlAlchemyBlobStore(engine(storage)),
+        template_store=lambda storage: SqlAlchemyTemplateStore(engine(storage)),
+        reopen=reopen_storage,
+    )
+
+
+@pytest.fixture(scope="session",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def helpdesk_backend(request: pytest.FixtureRequest) -> Backend:
+    """Each backend as the contract suites see it: a throwaway database per store.
+
+    SQLite lets one writer in at a time, so a second writer (or outbox dispatcher) waits for
+    the first instead of going on beside it.
+    """
+    if request.param == "postgresql":
+        require_postgres()  # skip locally, fail under CI, before any store is made
+        return _sql_backend("postgresql", fresh_pg_storage, Capabilities())
+    return _sql_backend("sqlite", fresh_sqlite_storage,
+                        Capabilities(concurrent_writers=False, skip_locked_claims=False))

@@ -290,3 +290,9 @@ def bulk_load_tickets(storage: SqlAlchemyStorage, count: int, seed: int = 42) ->
     with storage.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
+
+
+def reopen_storage(storage: Any) -> SqlAlchemyStorage:
+    """Another instance on the database of ``storage`` (a second process, or a restart); it
+    owns nothing, so closing it only releases its connections."""
+    return SqlAlchemyStorage.from_url(storage.engine.url.render_as_string(hide_password=False))

@@ -1,30 +1,12 @@
-"""The template store on SQLite and PostgreSQL: the core's contract, and the bootstrap wiring."""
+"""The template store on SQLite and PostgreSQL: the bootstrap wiring, and reads in the caller's
+unit of work. (The core's template-store contract runs in test_contract.py.)"""
 
 from __future__ import annotations
 
-import pytest
-
 from helpdesk_core import Settings, bootstrap
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
-from helpdesk_core.testing.template_contract import TemplateStoreContract
 from helpdesk_sqlalchemy import SqlAlchemyStorage, SqlAlchemyTemplateStore
 from helpdesk_sqlalchemy.templates import message_templates
-from test_contract import own_hypothesis_tests
-
-
-@own_hypothesis_tests
-class TestSqliteTemplateStore(TemplateStoreContract):
-    @pytest.fixture
-    def template_store(self, sqlite_storage: SqlAlchemyStorage) -> SqlAlchemyTemplateStore:
-        return SqlAlchemyTemplateStore(sqlite_storage.engine)
-
-
-@own_hypothesis_tests
-@pytest.mark.postgres
-class TestPostgresTemplateStore(TemplateStoreContract):
-    @pytest.fixture
-    def template_store(self, pg_storage: SqlAlchemyStorage) -> SqlAlchemyTemplateStore:
-        return SqlAlchemyTemplateStore(pg_storage.engine)
 
 
 def test_templates_saved_through_the_facade_survive_a_restart(url: str) -> None:

@@ -1,28 +1,25 @@
-"""The template-store contract: what every TemplateStore must do.
+"""The template store: one template per key, language and incident type.
 
-Usage in an adapter's test suite::
-
-    from helpdesk_core.testing.template_contract import TemplateStoreContract
-
-    class TestMyTemplateStore(TemplateStoreContract):
-        @pytest.fixture
-        def template_store(self, my_migrated_database):
-            return MyTemplateStore(my_migrated_database)
+Covers :class:`~helpdesk_core.ports.templates.TemplateStore`.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind, template_order
+from helpdesk_core.ports.storage import Storage
 from helpdesk_core.ports.templates import TemplateStore
 from helpdesk_core.testing.builders import T0
+from helpdesk_core.testing.contracts.backend import Backend
+from helpdesk_core.testing.contracts.capabilities import Capabilities
 
-__all__ = ["TemplateStoreContract", "message_templates"]
+__all__ = ["TestTemplateStore", "message_templates"]
+
+COVERS = (TemplateStore,)
 
 
 def _reply(key: str = "thanks", language: str = "cs", incident_type: str | None = None,
@@ -57,11 +54,7 @@ def message_templates(draw: st.DrawFn) -> MessageTemplate:
     )
 
 
-class TemplateStoreContract:
-    @pytest.fixture
-    def template_store(self) -> TemplateStore:
-        raise NotImplementedError("override the template_store fixture")
-
+class TestTemplateStore:
     def test_put_then_get_returns_an_equal_value(self, template_store: TemplateStore) -> None:
         template = _reply(body_html="<p>Dobrý den {{ customer.name }}</p>")
         template_store.put(template)
@@ -123,17 +116,32 @@ class TemplateStoreContract:
             template_store.put(template)
             assert template_store.get(key, "de") == template
 
+    # A fresh store per example. The same class may be collected by several test modules of
+    # one session (one per adapter); its instances are interchangeable executors.
     @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
     @given(st.lists(message_templates(), max_size=6))
-    def test_the_store_agrees_with_a_dict(self, template_store: TemplateStore,
+    def test_the_store_agrees_with_a_dict(self, helpdesk_backend: Backend,
                                           templates: list[MessageTemplate]) -> None:
-        for existing in template_store.all():
-            template_store.delete(*existing.identity)
-        model: dict[tuple[str, str, str | None], MessageTemplate] = {}
-        for template in templates:
-            template_store.put(template)
-            model[template.identity] = template
-        assert template_store.all() == sorted(model.values(), key=template_order)
-        for identity, template in model.items():
-            assert template_store.get(*identity) == template
+        with helpdesk_backend.fresh_storage() as storage:
+            template_store = helpdesk_backend.template_store(storage)
+            model: dict[tuple[str, str, str | None], MessageTemplate] = {}
+            for template in templates:
+                template_store.put(template)
+                model[template.identity] = template
+            assert template_store.all() == sorted(model.values(), key=template_order)
+            for identity, template in model.items():
+                assert template_store.get(*identity) == template
+
+    def test_another_instance_reads_the_templates(
+        self, helpdesk_backend: Backend, storage: Storage, template_store: TemplateStore,
+        storage_capabilities: Capabilities,
+    ) -> None:
+        storage_capabilities.require("durable")
+        template = _reply(body_html="<p>Děkujeme</p>")
+        template_store.put(template)
+        with helpdesk_backend.reopened(storage) as other:
+            again = helpdesk_backend.template_store(other)
+            assert again.all() == [template]
+            assert again.delete(*template.identity) is True
+        assert template_store.all() == []

@@ -1,0 +1,57 @@
+"""Raw mails staged before parsing: one row per (account, key), state changes that a second
+fetcher cannot repeat.
+
+Covers :class:`~helpdesk_core.ports.storage.MailStaging`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from helpdesk_core.domain.mailbox import StagedMail, StagedState
+from helpdesk_core.errors import ConcurrencyError, StorageError
+from helpdesk_core.ports.storage import MailStaging, Storage
+from helpdesk_core.testing.builders import T0
+
+__all__ = ["TestMailStaging"]
+
+COVERS = (MailStaging,)
+
+
+class TestMailStaging:
+    def test_staged_mail_lifecycle(self, storage: Storage) -> None:
+        staged = StagedMail.stage(account="support", key="7:1", size=10, at=T0,
+                                  blob_key="b" * 64, content_hash="c" * 64)
+        later = StagedMail.stage(account="support", key="7:2", size=99, at=T0 + timedelta(1),
+                                 blob_key=None, content_hash=None)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.add(later)
+            uow.staged_mail.add(staged)
+            uow.commit()
+        with pytest.raises(StorageError), storage.unit_of_work() as uow:
+            uow.staged_mail.add(staged)
+            uow.commit()
+        done = staged.processed(outcome="new_ticket", at=T0 + timedelta(seconds=5),
+                                ticket_id="t", article_id="a")
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(done, expected=StagedState.STAGED)
+            uow.staged_mail.update(later.quarantine("too large", at=T0))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:1") == done
+            assert uow.staged_mail.get("support", "nope") is None
+            assert uow.staged_mail.get_many("support", ["7:1", "nope", "7:2"]) == {
+                "7:1": done, "7:2": later.quarantine("too large", at=T0)}
+            assert uow.staged_mail.get_many("other", ["7:1"]) == {}
+            assert [m.key for m in uow.staged_mail.list()] == ["7:1", "7:2"]
+            quarantined = uow.staged_mail.list(state=StagedState.QUARANTINED)
+            assert [(m.key, m.reason) for m in quarantined] == [("7:2", "too large")]
+            assert uow.staged_mail.list(account="other") == []
+        # a second fetcher that still believes the mail is staged loses
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.staged_mail.update(done.mark_acknowledged(at=T0), expected=StagedState.STAGED)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:1") == done

@@ -1,0 +1,180 @@
+"""The outbox: messages written with their article, claimed by dispatchers under a lease.
+
+Covers :class:`~helpdesk_core.ports.storage.OutboxRepository`.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from helpdesk_core.domain.article import AttachmentMeta
+from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.values import Channel, new_id
+from helpdesk_core.errors import NotFound
+from helpdesk_core.ports.storage import OutboxRepository, Storage
+from helpdesk_core.testing.builders import T0, open_ticket, store_tickets
+from helpdesk_core.testing.contracts.capabilities import Capabilities
+
+__all__ = ["TestOutboxRepository"]
+
+COVERS = (OutboxRepository,)
+
+LEASE = timedelta(minutes=5)
+
+
+def _pending(storage: Storage, count: int) -> list[str]:
+    """``count`` pending e-mails of one ticket, a minute apart; their ids, oldest first."""
+    [ticket] = store_tickets(storage, [open_ticket()])
+    messages = [OutboxMessage.create(ticket_id=ticket.id, kind="reply", channel=Channel.EMAIL,
+                                     sender="s@us", recipients=("a@x.cz",), subject=f"m{i}",
+                                     body_text="text", at=T0 + timedelta(minutes=i))
+                for i in range(count)]
+    with storage.unit_of_work() as uow:
+        for message in messages:
+            uow.outbox.add(message)
+        uow.commit()
+    return [m.id for m in messages]
+
+
+class TestOutboxRepository:
+    def test_outbox(self, storage: Storage) -> None:
+        [ticket] = store_tickets(storage, [open_ticket()])
+        messages = [
+            OutboxMessage.create(ticket_id=ticket.id, kind=kind, channel=Channel.EMAIL,
+                                 sender="support@shop.example", recipients=(to,),
+                                 subject="[HD] Ihre Anfrage", body_text="Danke, Jürgen",
+                                 at=T0 + timedelta(minutes=minute), message_id=f"<m{minute}@us>",
+                                 headers={"Auto-Submitted": "auto-replied"})
+            for minute, kind, to in [(0, "acknowledgement", "a@x.cz"),
+                                     (10, "acknowledgement", "a@x.cz"),
+                                     (20, "reply", "a@x.cz"),
+                                     (30, "acknowledgement", "b@x.cz")]
+        ]
+        with storage.unit_of_work() as uow:
+            for message in messages:
+                uow.outbox.add(message)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.outbox.add(attrs.evolve(messages[0], id=new_id()))
+            uow.rollback()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.for_ticket(ticket.id) == messages
+            assert uow.outbox.for_ticket("other") == []
+            count = uow.outbox.count_since
+            assert count(recipient="a@x.cz", kind="acknowledgement", since=T0) == 2
+            assert count(recipient="a@x.cz", kind="acknowledgement",
+                         since=T0 + timedelta(minutes=5)) == 1
+            assert count(recipient="b@x.cz", kind="reply", since=T0) == 0
+
+    def test_outbox_claims_and_updates(self, storage: Storage) -> None:
+        [ticket] = store_tickets(storage, [open_ticket()])
+
+        def message(minute: int, **changes: Any) -> OutboxMessage:
+            created = OutboxMessage.create(
+                ticket_id=ticket.id, kind="reply", channel=Channel.EMAIL, sender="s@us",
+                recipients=("a@x.cz",), subject=f"m{minute}", body_text="text",
+                at=T0 + timedelta(minutes=minute),
+                attachments=(AttachmentMeta(blob_key="b" * 64, filename="faktura.pdf",
+                                            content_type="application/pdf", size=3),))
+            return attrs.evolve(created, **changes)
+
+        first, later, sms = message(0), message(1, next_attempt_at=T0 + timedelta(hours=1)), \
+            message(2, channel=Channel.SMS, recipients=("+420601234567",))
+        done = message(3, state=OutboxState.SENT)
+        with storage.unit_of_work() as uow:
+            for item in (first, later, sms, done):
+                uow.outbox.add(item)
+            uow.commit()
+        now = T0 + timedelta(minutes=30)
+        lease = timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim(now=now, lease=lease, limit=10)
+            uow.commit()
+        assert [m.id for m in claimed] == [first.id, sms.id]  # `later` is not due yet
+        assert all(m.leased_until == now + lease for m in claimed)
+        with storage.unit_of_work() as uow:  # leased: nobody else gets them meanwhile
+            assert uow.outbox.claim(now=now + timedelta(minutes=1), lease=lease, limit=10) == []
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            emails = uow.outbox.claim(now=now + timedelta(hours=2), lease=lease, limit=1,
+                                      channel=Channel.EMAIL)
+            uow.commit()
+        assert [m.id for m in emails] == [first.id]  # lease over; oldest first; limit 1
+        sent = attrs.evolve(emails[0], state=OutboxState.SENT, attempts=1, leased_until=None,
+                            sent_at=now, results={"a@x.cz": "sent"}, provider_id="gw-1")
+        with storage.unit_of_work() as uow:
+            uow.outbox.update(sent)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(first.id) == sent
+            assert uow.outbox.find(provider_id="gw-1") == [sent]
+            assert [m.id for m in uow.outbox.find(state=OutboxState.SENT)] == [first.id, done.id]
+            with pytest.raises(NotFound):
+                uow.outbox.get("missing")
+        with pytest.raises(NotFound), storage.unit_of_work() as uow:
+            uow.outbox.update(attrs.evolve(sent, id="missing"))
+
+    def test_dispatchers_claiming_at_once_never_share_a_message(self, storage: Storage) -> None:
+        ids = _pending(storage, 12)
+        now = T0 + timedelta(hours=1)
+        claims: list[list[str]] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def dispatch() -> None:
+            try:
+                start.wait(30)
+                while True:
+                    with storage.unit_of_work() as uow:
+                        batch = uow.outbox.claim(now=now, lease=LEASE, limit=2)
+                        uow.commit()
+                    if not batch:
+                        return
+                    claims.append([m.id for m in batch])
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=dispatch) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == []
+        assert not any(thread.is_alive() for thread in threads)
+        claimed = [message_id for batch in claims for message_id in batch]
+        assert sorted(claimed) == sorted(ids)  # every message once, none twice
+
+    def test_a_claim_passes_over_what_another_open_unit_claimed(
+        self, storage: Storage, storage_capabilities: Capabilities
+    ) -> None:
+        storage_capabilities.require("skip_locked_claims")
+        ids = _pending(storage, 4)
+        now = T0 + timedelta(hours=1)
+        other: dict[str, Any] = {}
+
+        def second_dispatcher() -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    other["ids"] = [m.id for m in uow.outbox.claim(now=now, lease=LEASE,
+                                                                   limit=10)]
+                    uow.commit()
+            except BaseException as error:  # reported below
+                other["error"] = error
+
+        with storage.unit_of_work() as uow:
+            mine = uow.outbox.claim(now=now, lease=LEASE, limit=2)
+            thread = threading.Thread(target=second_dispatcher)
+            thread.start()
+            thread.join(10)
+            finished_while_open = not thread.is_alive()
+            uow.commit()
+        thread.join(60)
+        assert finished_while_open, "the second claim waited for the first unit to end"
+        assert "error" not in other, other
+        assert [m.id for m in mine] == ids[:2]
+        assert other["ids"] == ids[2:]

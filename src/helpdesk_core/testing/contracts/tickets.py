@@ -1,0 +1,272 @@
+"""The ticket repository: round trip, saving, optimistic concurrency, history, articles, queue.
+
+Covers :class:`~helpdesk_core.ports.storage.TicketRepository`.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef, Priority
+from helpdesk_core.errors import ConcurrencyError, TicketNotFound, ValidationError
+from helpdesk_core.ports.storage import Storage, TicketRepository
+from helpdesk_core.testing import strategies
+from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
+from helpdesk_core.testing.contracts.backend import Backend
+from helpdesk_core.testing.contracts.support import WORKFLOW, all_pages, query_fields
+
+__all__ = ["TestTicketQueue", "TestTicketRepository"]
+
+COVERS = (TicketRepository,)
+
+
+class TestTicketRepository:
+    def test_add_then_get_round_trips_every_field(self, storage: Storage) -> None:
+        ticket = open_ticket(
+            subject="Reklamace: poškozená zásilka — Lieferung beschädigt 🙂",
+            channel=Channel.EMAIL, priority=Priority.HIGH, customer_id="cust-1",
+            organisation_id="org-1", incident_type="complaint/damaged",
+            links=[EntityRef(EntityKind.ORDER, "eshop", "2026-0042")],
+            tags=["VIP", "rückgabe"], custom_fields={"serial_no": "SN-1", "weight": 2.5,
+                                                     "fragile": True, "count": 3, "x": None},
+            team="returns", assignee="alice", language="cs",
+        )
+        ticket.set_due(T0 + timedelta(hours=8), at=T0, actor=AGENT)
+        expected = ticket.snapshot()
+        store_tickets(storage, [ticket])
+        with storage.unit_of_work(read_only=True) as uow:
+            loaded = uow.tickets.get(ticket.id)
+            by_number = uow.tickets.get_by_number(ticket.number)
+        expected["version"] = 1
+        assert loaded.snapshot() == expected
+        assert by_number.snapshot() == expected
+        assert loaded.created_at.tzinfo is not None
+        assert loaded.pending_events == []
+        assert loaded.pending_articles == []
+
+    def test_unknown_ticket_raises_ticket_not_found(self, storage: Storage) -> None:
+        with storage.unit_of_work(read_only=True) as uow:
+            with pytest.raises(TicketNotFound):
+                uow.tickets.get("no-such-id")
+            with pytest.raises(LookupError):
+                uow.tickets.get_by_number("HD-1999-000001")
+
+    def test_save_persists_changes_and_increments_version(self, storage: Storage) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            loaded.transition("open", workflow=WORKFLOW, at=T0, actor=AGENT)
+            loaded.set_priority(Priority.URGENT, at=T0, actor=AGENT)
+            loaded.add_tag("b2b", at=T0, actor=AGENT)
+            loaded.remove_tag("b2b", at=T0, actor=AGENT)
+            loaded.add_tag("vip", at=T0, actor=AGENT)
+            loaded.set_field("note", "řeší Bob", at=T0, actor=AGENT)
+            uow.tickets.save(loaded)
+            uow.commit()
+        assert loaded.version == 2
+        with storage.unit_of_work(read_only=True) as uow:
+            again = uow.tickets.get(ticket.id)
+        assert again.snapshot() == loaded.snapshot()
+        assert again.status_category is StatusCategory.OPEN
+        assert again.tags == frozenset({"vip"})
+
+    def test_save_without_changes_writes_nothing(self, storage: Storage) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            uow.tickets.save(loaded)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.tickets.get(ticket.id).version == 1
+
+    def test_stale_update_raises_concurrency_error_and_never_overwrites(
+        self, storage: Storage
+    ) -> None:
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work(read_only=True) as uow:
+            first = uow.tickets.get(ticket.id)
+            second = uow.tickets.get(ticket.id)
+        first.set_subject("first writer", at=T0, actor=AGENT)
+        second.set_subject("second writer", at=T0, actor=AGENT)
+        with storage.unit_of_work() as uow:
+            uow.tickets.save(first)
+            uow.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.tickets.save(second)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = uow.tickets.get(ticket.id)
+            history = uow.tickets.history(ticket.id)
+        assert stored.subject == "first writer"
+        assert stored.version == 2
+        assert [e.new for e in history if e.kind is EventKind.SUBJECT_CHANGED] == ["first writer"]
+
+    def test_two_units_saving_one_ticket_at_once_exactly_one_wins(
+        self, storage: Storage
+    ) -> None:
+        # Whether the second writer waits for the first (row or database locks) or both run
+        # and the first to commit wins (the in-memory store), one commits and the other gets
+        # ConcurrencyError with nothing of its change written.
+        (ticket,) = store_tickets(storage, [open_ticket()])
+        with storage.unit_of_work(read_only=True) as uow:
+            copies = {"first": uow.tickets.get(ticket.id), "second": uow.tickets.get(ticket.id)}
+        for name, copy in copies.items():
+            copy.set_subject(f"{name} writer", at=T0, actor=AGENT)
+        outcomes: dict[str, BaseException | None] = {}
+
+        def second_writer() -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    uow.tickets.save(copies["second"])
+                    uow.commit()
+                outcomes["second"] = None
+            except BaseException as error:  # reported below
+                outcomes["second"] = error
+
+        with storage.unit_of_work() as uow:
+            uow.tickets.save(copies["first"])
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            thread.join(0.5)  # it may finish meanwhile, or wait for this unit's locks
+            try:
+                uow.commit()
+                outcomes["first"] = None
+            except ConcurrencyError as error:
+                outcomes["first"] = error
+        thread.join(60)
+        assert not thread.is_alive(), "the second writer never finished"
+        lost = sorted(name for name, error in outcomes.items() if error is not None)
+        assert len(lost) == 1, outcomes
+        assert isinstance(outcomes[lost[0]], ConcurrencyError), outcomes
+        [winner] = {"first", "second"} - set(lost)
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = uow.tickets.get(ticket.id)
+            history = uow.tickets.history(ticket.id)
+        assert stored.subject == f"{winner} writer"
+        assert stored.version == 2
+        assert [e.new for e in history if e.kind is EventKind.SUBJECT_CHANGED] == [
+            f"{winner} writer"]
+
+    def test_duplicate_ticket_number_is_refused(self, storage: Storage) -> None:
+        store_tickets(storage, [open_ticket(seq=7)])
+        with pytest.raises(Exception) as info, storage.unit_of_work() as uow:
+            uow.tickets.add(open_ticket(seq=7))
+            uow.commit()
+        assert "sqlalchemy" not in type(info.value).__module__
+        with storage.unit_of_work(read_only=True) as uow:
+            assert len(uow.tickets.query(TicketQuery()).items) == 1
+
+    def test_history_and_articles_in_order(self, storage: Storage) -> None:
+        ticket = open_ticket()
+        ticket.add_article(direction=Direction.INBOUND, channel=Channel.WEB_FORM,
+                           author=Actor.customer("cust-1", "Jana"), body_text="Dobrý den,\n…",
+                           at=T0)
+        store_tickets(storage, [ticket])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(ticket.id)
+            loaded.add_article(direction=Direction.INTERNAL, channel=Channel.STAFF,
+                               author=AGENT, body_text="internal", at=T0 + timedelta(minutes=1))
+            loaded.add_article(direction=Direction.OUTBOUND, channel=Channel.EMAIL,
+                               author=AGENT, body_text="reply", at=T0 + timedelta(minutes=1),
+                               external_id="<abc@helpdesk>", meta={"to": "jana@example.cz"})
+            loaded.assign("bob", at=T0, actor=AGENT, reason={"resolver": "manual"})
+            uow.tickets.save(loaded)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            history = uow.tickets.history(ticket.id)
+            articles = uow.tickets.articles(ticket.id)
+        assert [e.seq for e in history] == list(range(1, len(history) + 1))
+        assert [e.kind for e in history] == [
+            EventKind.CREATED, EventKind.ARTICLE_ADDED, EventKind.ARTICLE_ADDED,
+            EventKind.ARTICLE_ADDED, EventKind.ASSIGNED,
+        ]
+        assert history[-1].data == {"reason": {"resolver": "manual"}}
+        assert history[-1].actor == AGENT
+        assert [a.body_text for a in articles] == ["Dobrý den,\n…", "internal", "reply"]
+        assert [a.public for a in articles] == [True, False, True]
+        assert articles[2].external_id == "<abc@helpdesk>"
+        assert articles[2].meta == {"to": "jana@example.cz"}
+
+
+class TestTicketQueue:
+    # A fresh store per example. The same class may be collected by several test modules of
+    # one session (one per adapter); its instances are interchangeable executors.
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+    @given(data=st.data())
+    def test_queue_matches_the_reference_rules(self, helpdesk_backend: Backend,
+                                               data: Any) -> None:
+        tickets = [
+            open_ticket(**kw) for kw in data.draw(
+                st.lists(strategies.ticket_kwargs(), min_size=0, max_size=12)
+            )
+        ]
+        query = data.draw(strategies.queries())
+        with helpdesk_backend.fresh_storage() as storage:
+            store_tickets(storage, tickets)
+            everything = query.apply(tickets)
+            expected = [t.id for t in TicketQuery(**{**query_fields(query), "limit": 500})
+                        .apply(tickets).items]
+            assert [t.id for t in all_pages(storage, query)] == expected
+            with storage.unit_of_work(read_only=True) as uow:
+                first = uow.tickets.query(query)
+        assert [t.id for t in first.items] == [t.id for t in everything.items]
+        assert (first.next_cursor is None) == (everything.next_cursor is None)
+
+    def test_queue_filters(self, storage: Storage) -> None:
+        a = open_ticket(team="t-filter", assignee="alice", incident_type="complaint/damaged",
+                        customer_id="c1", priority=Priority.HIGH, tags=["vip"])
+        b = open_ticket(team="t-filter", incident_type="complaint", customer_id="c2",
+                        priority=Priority.LOW)
+        c = open_ticket(team="t-filter", assignee="bob", incident_type="question")
+        c.transition("closed", workflow=WORKFLOW, at=T0, actor=AGENT)
+        store_tickets(storage, [a, b, c])
+
+        def ids(**kwargs: Any) -> set[str]:
+            with storage.unit_of_work(read_only=True) as uow:
+                page = uow.tickets.query(TicketQuery(team="t-filter", **kwargs))
+            return {t.id for t in page.items}
+
+        assert ids() == {a.id, b.id, c.id}
+        assert ids(assignee="alice") == {a.id}
+        assert ids(unassigned=True) == {b.id}
+        assert ids(incident_type="complaint") == {a.id, b.id}
+        assert ids(incident_type="complaint/damaged") == {a.id}
+        assert ids(customer_id="c2") == {b.id}
+        assert ids(priorities=frozenset({Priority.HIGH, Priority.URGENT})) == {a.id}
+        assert ids(tags=frozenset({"vip"})) == {a.id}
+        assert ids(status_categories=frozenset({StatusCategory.CLOSED})) == {c.id}
+        with storage.unit_of_work(read_only=True) as uow:
+            active = uow.tickets.query(TicketQuery.active(team="t-filter"))
+        assert {t.id for t in active.items} == {a.id, b.id}
+
+    def test_pages_neither_skip_nor_repeat_while_tickets_arrive(self, storage: Storage) -> None:
+        store_tickets(storage, [open_ticket(team="t-page", at=T0 + timedelta(minutes=i))
+                                for i in range(7)])
+        query = TicketQuery(team="t-page", sort=QueueSort.OLDEST, limit=3)
+        with storage.unit_of_work(read_only=True) as uow:
+            first = uow.tickets.query(query)
+        store_tickets(storage, [open_ticket(team="t-page", at=T0 - timedelta(days=1))])
+        seen = [t.id for t in first.items]
+        cursor = first.next_cursor
+        while cursor:
+            with storage.unit_of_work(read_only=True) as uow:
+                page = uow.tickets.query(
+                    TicketQuery(team="t-page", sort=QueueSort.OLDEST, limit=3, after=cursor))
+            seen += [t.id for t in page.items]
+            cursor = page.next_cursor
+        assert len(seen) == len(set(seen)) == 7
+
+    def test_a_garbage_cursor_is_a_validation_error(self, storage: Storage) -> None:
+        with pytest.raises(ValidationError):
+            TicketQuery(after="not-a-cursor")
