@@ -105,6 +105,7 @@ def _servers(page: str, found: list[Block], request: pytest.FixtureRequest,
 def _run_page(page: str, found: list[Block], workdir: Path, run: int,
               request: pytest.FixtureRequest) -> None:
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    imported_before = set(sys.modules)
     with contextlib.ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
             if name.startswith("HELPDESK_") and name != "HELPDESK_TEST_DATABASE_URL":
@@ -132,7 +133,7 @@ def _run_page(page: str, found: list[Block], workdir: Path, run: int,
                     _run_sh(block, where, workdir)
         finally:
             _close_helpdesks(namespace)
-            _forget_modules(workdir)
+            _forget_modules(workdir, imported_before)
 
 
 def _compile(block: Block, where: str, workdir: Path) -> Any:
@@ -195,10 +196,14 @@ def _close_helpdesks(namespace: dict[str, Any]) -> None:
                 value.close()
 
 
-def _forget_modules(workdir: Path) -> None:
+def _forget_modules(workdir: Path, imported_before: set[str]) -> None:
     """Modules the page wrote and imported, so that the next run imports its own files."""
-    for name, module in list(sys.modules.items()):
-        places = [getattr(module, "__file__", None) or "",
-                  *(getattr(module, "__path__", None) or [])]
+    for name in set(sys.modules) - imported_before:
+        module = sys.modules[name]
+        try:
+            places = [getattr(module, "__file__", None) or "",
+                      *(getattr(module, "__path__", None) or [])]
+        except Exception:  # a namespace package whose parent is gone cannot list its path
+            continue
         if any(place and Path(place).is_relative_to(workdir) for place in places):
             del sys.modules[name]
