@@ -365,11 +365,11 @@ class PrintingSender:
 
 def answer_and_send(helpdesk: Helpdesk, clock: FakeClock, number: str) -> None:
     clock.advance(minutes=20)
-    _article, queued = helpdesk.tickets.reply(number,
-                                              "Guten Tag Herr Becker,\ndie Rechnung schicken wir "
-                                      "heute an die Firmenadresse.\nEva", agent=EVA)
-    print(f"  Eva's reply is queued ({queued.state.value}) with the acknowledgement; "
-          "the dispatcher sends both:")
+    _article, queued = helpdesk.tickets.reply(
+        number, "Guten Tag Herr Becker,\ndie Rechnung schicken wir heute an die "
+                "Firmenadresse.\nEva", agent=EVA)
+    print(f"  Eva's reply is queued ({queued.state.value}) with the acknowledgements of the "
+          "mail and the web-form ticket; the dispatcher sends them all:")
     report = helpdesk.outbox.dispatch(mail_sender=PrintingSender())
     print(f"  dispatch: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
     clocks = helpdesk.sla.clocks(number)

@@ -159,19 +159,21 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
             tickets=Tickets(units=units, clock=clock, workflow=settings.workflow,
                             blob_store=blob_store, followup_actions=hooks.followup_actions)),
         staff=StaffSection(guard=guard, assignment=assignment),
-        mail=MailSection(units=units, ingest=ingest, fetcher=MailFetcher(
+        mail=MailSection(guard=guard, units=units, ingest=ingest, fetcher=MailFetcher(
             units=units, clock=clock, blob_store=blob_store, ingest=ingest)),
         outbox=OutboxSection(guard=guard, units=units, dispatcher=Dispatcher(
             units=units, clock=clock, blob_store=blob_store)),
-        sms=SmsSection(service=SmsService(units=units, clock=clock, directory=directory,
-                                          intake=intake, workflow=settings.workflow)),
+        sms=SmsSection(guard=guard, service=SmsService(
+            units=units, clock=clock, directory=directory, intake=intake,
+            workflow=settings.workflow)),
         calls=CallsSection(guard=guard, calls=Calls(units=units, clock=clock,
                                                     directory=directory, intake=intake)),
         sla=SlaSection(guard=guard, service=SlaService(
             units=units, clock=clock, config=settings.sla, tracker=tracker,
             templates=rendering, headers=policy.headers())),
         templates=TemplatesSection(guard=guard, units=units, templates=rendering),
-        configuration=ConfigurationSection(configuration=Configuration(units=units)),
+        configuration=ConfigurationSection(guard=guard,
+                                           configuration=Configuration(units=units)),
         settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
         blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
         hooks=hooks,

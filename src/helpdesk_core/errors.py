@@ -5,7 +5,7 @@
     HelpdeskError
     ├── DomainError                    a business rule refused the request
     │   ├── ValidationError            (also ValueError) bad input: field, value, reason
-    │   │   └── TemplateError          a template refused or failed: problems with lines
+    │   │   ├── TemplateError          a template refused or failed: problems with lines
     │   │   └── SmsTooLong             an SMS over the policy's segment cap (segments, limit)
     │   ├── InvalidTransition          (also ValueError) status move not in the workflow
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else

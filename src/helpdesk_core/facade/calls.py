@@ -17,9 +17,10 @@ class CallsSection:
         self._guard = guard
         self._calls = calls
 
-    def screen_pop(self, event: CallEvent) -> ScreenPop:
+    def screen_pop(self, event: CallEvent, *, actor: Actor | None = None) -> ScreenPop:
         """What the agent sees when the phone rings: caller, organisation, open tickets,
         recent orders."""
+        self._guard.check(actor, Action.LOOK_UP_CALLER)
         return self._calls.screen_pop(event)
 
     def record(self, *, call: Call, agent: Actor, summary: str, ticket_key: str | None = None,
@@ -30,10 +31,15 @@ class CallsSection:
                                   ticket_key=ticket_key, subject=subject)
 
     def record_missed(self, call: Call, *, callback_ticket: bool = True,
-                      ticket_key: str | None = None) -> CallRecord | None:
+                      ticket_key: str | None = None,
+                      actor: Actor | None = None) -> CallRecord | None:
         """A call that did not connect; a known customer's can raise a callback ticket."""
+        self._guard.check(actor, Action.RECEIVE_INBOUND)
         return self._calls.record_missed(call, callback_ticket=callback_ticket,
                                          ticket_key=ticket_key)
 
-    def find_recorded(self, provider_call_id: str) -> CallRecord | None:
+    def find_recorded(self, provider_call_id: str, *,
+                      actor: Actor | None = None) -> CallRecord | None:
+        """Where the call was recorded (its ticket and article), or None."""
+        self._guard.check(actor, Action.READ_INTERNAL)
         return self._calls.find_recorded(provider_call_id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
+from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.guard import Guard
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.ports.messaging import MailInbox
 from helpdesk_core.services.mail_fetch import FetchReport, MailFetcher
@@ -13,9 +16,11 @@ __all__ = ["MailSection"]
 
 
 class MailSection:
-    """Run by the host's mail workers (the actor is the system)."""
+    """Run by the host's mail workers: without ``actor``, the host itself."""
 
-    def __init__(self, *, units: Units, ingest: MailIngest, fetcher: MailFetcher) -> None:
+    def __init__(self, *, guard: Guard, units: Units, ingest: MailIngest,
+                 fetcher: MailFetcher) -> None:
+        self._guard = guard
         self._units = units
         self._ingest = ingest
         self._fetcher = fetcher
@@ -28,22 +33,25 @@ class MailSection:
         """The configured channel called ``name``, or a bare one with no defaults."""
         return self._ingest.channel(name)
 
-    def receive(self, raw: bytes, *, channel: str = "default") -> MailOutcome:
+    def receive(self, raw: bytes, *, channel: str = "default",
+                actor: Actor | None = None) -> MailOutcome:
         """Handle one raw inbound mail (bytes as received) in one transaction.
 
         ``channel`` names a configured :class:`MailChannel` (its defaults apply to new
         tickets). The outcome says what became of the mail: see ``Outcome``.
         """
+        self._guard.check(actor, Action.RECEIVE_INBOUND)
         return self._ingest.receive(raw, channel=self._ingest.channel(channel))
 
     def fetch(self, inbox: MailInbox, *, channel: MailChannel | None = None, limit: int = 100,
-              max_bytes: int | None = None) -> FetchReport:
+              max_bytes: int | None = None, actor: Actor | None = None) -> FetchReport:
         """One crash-safe run over a mailbox: stage, handle, then acknowledge on the server.
 
         ``channel`` defaults to the configured channel named like the inbox's account.
         ``max_bytes`` (default: the policy's parser limit) refuses larger mail before it is
         downloaded; an inbox that raises MessageTooLarge is obeyed the same way.
         """
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._fetcher.fetch(inbox, channel=channel, limit=limit, max_bytes=max_bytes)
 
     @property
@@ -52,12 +60,14 @@ class MailSection:
         return self._ingest.policy.limits.max_bytes
 
     def staged(self, *, account: str | None = None, state: StagedState | None = None,
-               limit: int = 100) -> list[StagedMail]:
+               limit: int = 100, actor: Actor | None = None) -> list[StagedMail]:
         """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons."""
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         with self._units(read_only=True) as unit:
             return unit.staged_mail.list(account=account, state=state, limit=limit)
 
     def reprocess(self, *, account: str | None = None, keys: list[str] | None = None,
-                  ) -> list[tuple[StagedMail, MailOutcome | None]]:
+                  actor: Actor | None = None) -> list[tuple[StagedMail, MailOutcome | None]]:
         """Run quarantined mail again."""
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._fetcher.reprocess(account=account, keys=keys)

@@ -26,9 +26,10 @@ class OutboxSection:
             return unit.outbox.for_ticket(unit.tickets.load(key).id)
 
     def dispatch(self, *, mail_sender: MailSender | None = None,
-                 sms_sender: SmsSender | None = None,
-                 policy: DispatchPolicy | None = None) -> DispatchReport:
+                 sms_sender: SmsSender | None = None, policy: DispatchPolicy | None = None,
+                 actor: Actor | None = None) -> DispatchReport:
         """Send what is due through the given senders and record each result."""
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._dispatcher.dispatch(mail_sender=mail_sender, sms_sender=sms_sender,
                                          policy=policy)
 

@@ -25,11 +25,14 @@ class SlaSection:
         self._guard.check(actor, Action.READ_INTERNAL, key)
         return self._service.clocks(key, now=now)
 
-    def sweep(self, *, now: datetime | None = None, limit: int = 1000) -> SweepReport:
+    def sweep(self, *, now: datetime | None = None, limit: int = 1000,
+              actor: Actor | None = None) -> SweepReport:
         """Fire the escalation levels that are due, each once, and queue their notices."""
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._service.sweep(now=now, limit=limit)
 
-    def recompute(self, keys: list[str] | None = None) -> int:
+    def recompute(self, keys: list[str] | None = None, *, actor: Actor | None = None) -> int:
         """Rebuild deadlines after a policy or calendar change (default: every active
         ticket); each moved deadline is recorded with its reason."""
+        self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._service.recompute(keys=keys)

@@ -34,9 +34,13 @@ class TicketsSection:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def open_from_web_form(self, fields: Mapping[str, object]) -> Ticket:
+    def open_from_web_form(self, fields: Mapping[str, object], *,
+                           actor: Actor | None = None) -> Ticket:
         """A customer's own form. Fields: email, name, message, optional subject,
-        order_number, language. The order, if named, must be the customer's."""
+        order_number, language. The order, if named, must be the customer's. ``actor``: who
+        submits it, when the host knows (a signed-in customer); the form's e-mail names the
+        ticket's customer either way."""
+        self._guard.check(actor, Action.OPEN_OWN_TICKET)
         return self._intake.open_from_web_form(fields)
 
     def open_by_staff(self, *, agent: Actor, via: StaffVia, subject: str, message: str,

@@ -223,11 +223,12 @@ class _Tickets:
         return self._unit._track(self._repo.get_by_number(number), new=False)
 
     def load(self, key: str) -> Ticket:
-        """By id or by human-facing number; raises TicketNotFound."""
+        """By id or by human-facing number; raises TicketNotFound (for the number)."""
         try:
             return self.get(key)
         except TicketNotFound:
-            return self.get_by_number(key)
+            pass  # not an id: a number, or nothing (raised below, not chained to this)
+        return self.get_by_number(key)
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
         return self._repo.query(query)

@@ -17,13 +17,13 @@ or None; without ``authorize`` they are not served):
   agent (or for a group), each with its screen pop, as JSON.
 - ``GET /calls/<id>`` — one call and its screen pop.
 - ``POST /calls/<id>/record`` — ``{"summary": ..., "ticket": optional number}``: stores the
-  summary as the call article (see ``record_call``).
+  summary as the call article (see ``helpdesk.calls.record``).
 - ``POST /calls`` — ``{"number": ...}``: click-to-call through the configured ``Telephony``.
 
 While a call rings, its screen pop is kept in the :class:`CallStore` for the agent routes and,
 if the host gave ``on_screen_pop``, handed to it at once (to push to the agent's browser).
-A call that ends unanswered is recorded at once (``record_missed_call``: a callback ticket for a
-known customer); an answered call waits in the store for the agent's summary.
+A call that ends unanswered is recorded at once (``helpdesk.calls.record_missed``: a callback
+ticket for a known customer); an answered call waits in the store for the agent's summary.
 """
 
 from __future__ import annotations
