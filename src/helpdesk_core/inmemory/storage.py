@@ -5,16 +5,21 @@ stages its writes, and applies them atomically at commit, where a stale ticket v
 ConcurrencyError and nothing is applied. Loaded objects are copies, so mutating one without
 saving it changes nothing — the same as with a real database.
 
-The database is an object of its own (``_State``: the committed rows and the lock commits
-take). :meth:`InMemoryStorage.reopen` gives another instance on the same database, as a
-second process opens the same database server; the blob and template stores made for a
-storage keep their data in its database too.
+The database is an object of its own (``_State``: the committed rows, the lock commits take,
+and the outbox rows open units have claimed). :meth:`InMemoryStorage.reopen` gives another
+instance on the same database, as a second process opens the same database server; the
+blob and template stores made for a storage keep their data in its database too.
+
+Outbox claims behave like ``SELECT … FOR UPDATE SKIP LOCKED``: the lease is written in the
+claiming unit (seen by it at once, by others when it commits, never if it rolls back), and
+while the unit is open its rows are locked, so other units' claims pass over them.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -47,7 +52,7 @@ __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
 @attrs.define(eq=False)
 class _State:
-    """One in-memory database: what is committed, and the lock that guards it."""
+    """One in-memory database: what is committed, and the locks open units hold on it."""
 
     tickets: dict[str, Ticket] = attrs.field(factory=dict)
     events: dict[str, list[TicketEvent]] = attrs.field(factory=dict)
@@ -66,6 +71,11 @@ class _State:
     # Commits, sequence values and claims take it; re-entrant, since a thread may open a
     # unit inside another.
     lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
+    # Outbox message id -> the outbox of the open unit that claimed it (a row lock). Weak, so
+    # that a unit dropped without commit or rollback releases its rows as a lost
+    # connection's transaction would.
+    claimed: weakref.WeakValueDictionary[str, _Outbox] = attrs.field(
+        factory=weakref.WeakValueDictionary, repr=False)
 
 
 def _copy_ticket(ticket: Ticket) -> Ticket:
@@ -376,6 +386,7 @@ class _Outbox:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
         self.staged: list[OutboxMessage] = []
+        self.held: set[str] = set()  # the ids of the messages this unit claimed
 
     def _all(self) -> list[OutboxMessage]:
         latest = {m.id: m for m in [*self._uow.storage._state.outbox, *self.staged]}
@@ -399,20 +410,25 @@ class _Outbox:
 
     def claim(self, *, now: datetime, lease: timedelta, limit: int,
               channel: Channel | None = None) -> list[OutboxMessage]:
-        # Claims take effect at once under the database lock, like a row lock would.
+        # FOR UPDATE SKIP LOCKED: the rows another open unit claimed are passed over; the ones
+        # taken are locked until this unit ends, and their lease is one of its staged writes.
         state = self._uow.storage._state
         claimed: list[OutboxMessage] = []
         with state.lock:
-            for i, message in enumerate(state.outbox):
+            for message in self._all():
                 if len(claimed) >= limit:
                     break
+                if state.claimed.get(message.id, self) is not self:
+                    continue
                 if (message.state is OutboxState.PENDING
                         and (channel is None or message.channel is channel)
                         and (message.next_attempt_at is None or message.next_attempt_at <= now)
                         and (message.leased_until is None or message.leased_until <= now)):
-                    leased = attrs.evolve(message, leased_until=now + lease)
-                    state.outbox[i] = leased
-                    claimed.append(leased)
+                    claimed.append(attrs.evolve(message, leased_until=now + lease))
+            for message in claimed:
+                state.claimed[message.id] = self
+                self.held.add(message.id)
+        self.staged += claimed
         return claimed
 
     def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
@@ -429,7 +445,11 @@ class _Outbox:
                    if m.kind == kind and recipient in m.recipients and m.created_at >= since)
 
     def check(self, state: _State) -> None:
-        """Ids are fresh; the last version written wins."""
+        """Ids are fresh; the last version written wins.
+
+        (A database would hold up another unit's update of a claimed row until the claiming
+        unit ends; here that update is not held up, and whichever unit commits last wins.)
+        """
 
     def apply(self, state: _State) -> None:
         for message in self.staged:
@@ -438,6 +458,13 @@ class _Outbox:
                 state.outbox.append(message)
             else:
                 state.outbox[index] = message
+
+    def release(self, state: _State) -> None:
+        """The unit ended: unlock the rows it claimed."""
+        for message_id in self.held:
+            if state.claimed.get(message_id) is self:
+                del state.claimed[message_id]
+        self.held.clear()
 
 
 class _Sla:
@@ -541,7 +568,11 @@ class InMemoryUnitOfWork:
                 repository.check(state)
             for repository in staged:
                 repository.apply(state)
+            self.outbox.release(state)
         self._reset()
 
     def rollback(self) -> None:
+        state = self.storage._state
+        with state.lock:
+            self.outbox.release(state)
         self._reset()
