@@ -1,5 +1,6 @@
 """The contract suites themselves: every storage-side port has a contract module, the star
-import exposes every contract class, and a declared-missing capability is the only skip."""
+import exposes every contract class, nothing in them skips, and every capability flag is a
+branch with a check on each side."""
 
 from __future__ import annotations
 
@@ -40,11 +41,6 @@ def _test_classes(module: ModuleType) -> list[type]:
 
 def _tests(cls: type) -> list[str]:
     return [name for name in vars(cls) if name.startswith("test_")]
-
-
-def _calls(module: ModuleType) -> list[ast.Call]:
-    tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
 
 def _dotted(node: ast.expr) -> str:
@@ -90,43 +86,62 @@ def test_contract_classes_have_unique_names() -> None:
 
 
 SKIPS = {"pytest.skip", "pytest.importorskip", "pytest.xfail", "pytest.mark.skip",
-         "pytest.mark.skipif", "pytest.mark.xfail"}
+         "pytest.mark.skipif", "pytest.mark.xfail", "unittest.skip", "unittest.skipIf",
+         "unittest.skipUnless", "unittest.SkipTest"}
+SKIP_NAMES = {"skip", "importorskip", "xfail", "skipif", "skipIf", "skipUnless", "SkipTest"}
 
 
-def test_a_declared_missing_capability_is_the_only_skip() -> None:
-    for name, module in _contract_modules().items():
-        if name == "capabilities":
-            continue
-        source = Path(inspect.getfile(module)).read_text(encoding="utf-8")
-        tree = ast.parse(source)
-        used = {_dotted(node) for node in ast.walk(tree)
-                if isinstance(node, ast.Attribute)} & SKIPS
-        assert not used, f"{module.__name__} skips on its own: {used}"
-        assert "skip" not in {alias.name for node in ast.walk(tree)
-                              if isinstance(node, ast.ImportFrom) for alias in node.names}
+@pytest.mark.parametrize("name", sorted(_contract_modules()))
+def test_nothing_in_the_contract_suites_skips(name: str) -> None:
+    module = _contract_modules()[name]
+    tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
+    used = {_dotted(node) for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)} & SKIPS
+    assert not used, f"{module.__name__} skips: {used}"
+    imported = {alias.name for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert not imported & SKIP_NAMES, f"{module.__name__} imports {imported & SKIP_NAMES}"
 
 
-def test_every_capability_is_needed_by_a_test_and_every_need_is_a_capability() -> None:
-    required: set[str] = set()
+def _checks(statements: list[ast.stmt]) -> bool:
+    return any(isinstance(node, ast.Assert) or (isinstance(node, ast.Call)
+               and _dotted(node.func) == "pytest.raises")
+               for statement in statements for node in ast.walk(statement))
+
+
+def test_every_capability_is_a_branch_with_a_check_on_each_side() -> None:
+    """``if storage_capabilities.offers("flag"): <checks> else: <checks>`` is the only way a
+    contract test may ask for a flag, and every flag is asked for."""
+    asked: set[str] = set()
     for module in _contract_modules().values():
-        for call in _calls(module):
-            if _dotted(call.func).endswith(".require"):
-                [argument] = call.args
-                assert isinstance(argument, ast.Constant), ast.dump(call)
-                required.add(argument.value)
-    assert required == set(Capabilities.names())
+        tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
+        branches = {id(node.test): node for node in ast.walk(tree) if isinstance(node, ast.If)}
+        for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            if not _dotted(call.func).endswith(".offers"):
+                continue
+            where = f"{module.__name__}:{call.lineno}"
+            [argument] = call.args
+            assert isinstance(argument, ast.Constant), where
+            assert argument.value in Capabilities.names(), where
+            asked.add(argument.value)
+            branch = branches.get(id(call))
+            assert branch is not None, f"{where}: offers() is not the test of an `if`"
+            assert branch.orelse, f"{where}: nothing checked where the backend lacks it"
+            assert _checks(branch.body), f"{where}: nothing checked where it is offered"
+            assert _checks(branch.orelse), f"{where}: nothing checked where it is lacking"
+    assert asked == set(Capabilities.names()), "a capability no contract test checks"
 
 
-def test_require_skips_only_for_a_capability_declared_missing() -> None:
+def test_offers_answers_for_a_known_capability_only() -> None:
     everything = Capabilities()
     assert everything.lacking() == ()
-    everything.require("durable")  # offered: nothing happens
+    assert everything.offers("durable") is True
     lacking = Capabilities(durable=False)
     assert lacking.lacking() == ("durable",)
-    with pytest.raises(pytest.skip.Exception, match="declares it lacks 'durable'"):
-        lacking.require("durable")
+    assert lacking.offers("durable") is False
     with pytest.raises(ValueError, match="no capability"):
-        everything.require("durabel")
+        everything.offers("durabel")
+    assert not hasattr(Capabilities, "require")  # the skipping helper is gone for good
 
 
 def test_a_durable_backend_must_say_how_to_reopen_a_store() -> None:

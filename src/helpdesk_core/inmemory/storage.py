@@ -4,12 +4,22 @@ It behaves like a database with optimistic concurrency: a unit of work sees comm
 stages its writes, and applies them atomically at commit, where a stale ticket version raises
 ConcurrencyError and nothing is applied. Loaded objects are copies, so mutating one without
 saving it changes nothing — the same as with a real database.
+
+The database is an object of its own (``_State``: the committed rows, the lock commits take,
+and the outbox rows open units have claimed). :meth:`InMemoryStorage.reopen` gives another
+instance on the same database, as a second process opens the same database server; the
+blob and template stores made for a storage keep their data in its database too.
+
+Outbox claims behave like ``SELECT … FOR UPDATE SKIP LOCKED``: the lease is written in the
+claiming unit (seen by it at once, by others when it commits, never if it rolls back), and
+while the unit is open its rows are locked, so other units' claims pass over them.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -25,6 +35,7 @@ from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import (
@@ -39,8 +50,10 @@ from helpdesk_core.errors import (
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _State:
+    """One in-memory database: what is committed, and the locks open units hold on it."""
+
     tickets: dict[str, Ticket] = attrs.field(factory=dict)
     events: dict[str, list[TicketEvent]] = attrs.field(factory=dict)
     articles: dict[str, list[Article]] = attrs.field(factory=dict)
@@ -53,6 +66,16 @@ class _State:
     outbox: list[OutboxMessage] = attrs.field(factory=list)
     sla: dict[str, SlaRecord] = attrs.field(factory=dict)
     escalations: dict[tuple[str, str, int, str], EscalationRecord] = attrs.field(factory=dict)
+    blobs: dict[str, bytes] = attrs.field(factory=dict)
+    templates: dict[tuple[str, str, str | None], MessageTemplate] = attrs.field(factory=dict)
+    # Commits, sequence values and claims take it; re-entrant, since a thread may open a
+    # unit inside another.
+    lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
+    # Outbox message id -> the outbox of the open unit that claimed it (a row lock). Weak, so
+    # that a unit dropped without commit or rollback releases its rows as a lost
+    # connection's transaction would.
+    claimed: weakref.WeakValueDictionary[str, _Outbox] = attrs.field(
+        factory=weakref.WeakValueDictionary, repr=False)
 
 
 def _copy_ticket(ticket: Ticket) -> Ticket:
@@ -63,9 +86,18 @@ def _copy_ticket(ticket: Ticket) -> Ticket:
 
 
 class InMemoryStorage:
+    """A new, empty in-memory database and an instance on it."""
+
     def __init__(self) -> None:
         self._state = _State()
-        self._lock = threading.RLock()
+
+    def reopen(self) -> InMemoryStorage:
+        """Another instance on this instance's database, as a second process (or a restart)
+        opens the same database: each sees what the other commits, and both may write at
+        once. Closing either leaves the other working."""
+        other = InMemoryStorage()
+        other._state = self._state
+        return other
 
     def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self, read_only=read_only)
@@ -259,10 +291,10 @@ class _Sequences:
         self._uow = uow
 
     def next_value(self, scope: str) -> int:
-        storage = self._uow.storage
-        with storage._lock:
-            value = storage._state.sequences.get(scope, 0) + 1
-            storage._state.sequences[scope] = value
+        state = self._uow.storage._state
+        with state.lock:
+            value = state.sequences.get(scope, 0) + 1
+            state.sequences[scope] = value
         return value
 
 
@@ -354,6 +386,7 @@ class _Outbox:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
         self.staged: list[OutboxMessage] = []
+        self.held: set[str] = set()  # the ids of the messages this unit claimed
 
     def _all(self) -> list[OutboxMessage]:
         latest = {m.id: m for m in [*self._uow.storage._state.outbox, *self.staged]}
@@ -377,20 +410,25 @@ class _Outbox:
 
     def claim(self, *, now: datetime, lease: timedelta, limit: int,
               channel: Channel | None = None) -> list[OutboxMessage]:
-        # Claims take effect at once under the storage lock, like a row lock would.
+        # FOR UPDATE SKIP LOCKED: the rows another open unit claimed are passed over; the ones
+        # taken are locked until this unit ends, and their lease is one of its staged writes.
         state = self._uow.storage._state
         claimed: list[OutboxMessage] = []
-        with self._uow.storage._lock:
-            for i, message in enumerate(state.outbox):
+        with state.lock:
+            for message in self._all():
                 if len(claimed) >= limit:
                     break
+                if state.claimed.get(message.id, self) is not self:
+                    continue
                 if (message.state is OutboxState.PENDING
                         and (channel is None or message.channel is channel)
                         and (message.next_attempt_at is None or message.next_attempt_at <= now)
                         and (message.leased_until is None or message.leased_until <= now)):
-                    leased = attrs.evolve(message, leased_until=now + lease)
-                    state.outbox[i] = leased
-                    claimed.append(leased)
+                    claimed.append(attrs.evolve(message, leased_until=now + lease))
+            for message in claimed:
+                state.claimed[message.id] = self
+                self.held.add(message.id)
+        self.staged += claimed
         return claimed
 
     def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
@@ -407,7 +445,11 @@ class _Outbox:
                    if m.kind == kind and recipient in m.recipients and m.created_at >= since)
 
     def check(self, state: _State) -> None:
-        """Ids are fresh; the last version written wins."""
+        """Ids are fresh; the last version written wins.
+
+        (A database would hold up another unit's update of a claimed row until the claiming
+        unit ends; here that update is not held up, and whichever unit commits last wins.)
+        """
 
     def apply(self, state: _State) -> None:
         for message in self.staged:
@@ -416,6 +458,13 @@ class _Outbox:
                 state.outbox.append(message)
             else:
                 state.outbox[index] = message
+
+    def release(self, state: _State) -> None:
+        """The unit ended: unlock the rows it claimed."""
+        for message_id in self.held:
+            if state.claimed.get(message_id) is self:
+                del state.claimed[message_id]
+        self.held.clear()
 
 
 class _Sla:
@@ -459,6 +508,23 @@ class _Sla:
         state.escalations.update(self.fired_now)
 
 
+class _Blobs:
+    """Blobs put with the unit by a blob store on its database (see InMemoryBlobStore)."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self.staged: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes) -> None:
+        self.staged.setdefault(key, data)
+
+    def check(self, state: _State) -> None:
+        """Content addressed: the same key always holds the same bytes."""
+
+    def apply(self, state: _State) -> None:
+        for key, data in self.staged.items():
+            state.blobs.setdefault(key, data)
+
+
 class InMemoryUnitOfWork:
     def __init__(self, storage: InMemoryStorage, *, read_only: bool = False) -> None:
         self.storage = storage
@@ -475,6 +541,7 @@ class InMemoryUnitOfWork:
         self.staged_mail = _StagedMail(self)
         self.outbox = _Outbox(self)
         self.sla = _Sla(self)
+        self._blobs = _Blobs(self)
 
     def __enter__(self) -> Self:
         return self
@@ -494,14 +561,18 @@ class InMemoryUnitOfWork:
                                or self.staged_mail.staged or self.outbox.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         staged = (self.tickets, self.contacts, self.organisations, self.incident_types,
-                  self.messages, self.staged_mail, self.outbox, self.sla)
+                  self.messages, self.staged_mail, self.outbox, self.sla, self._blobs)
         state = self.storage._state
-        with self.storage._lock:
+        with state.lock:
             for repository in staged:
                 repository.check(state)
             for repository in staged:
                 repository.apply(state)
+            self.outbox.release(state)
         self._reset()
 
     def rollback(self) -> None:
+        state = self.storage._state
+        with state.lock:
+            self.outbox.release(state)
         self._reset()

@@ -42,8 +42,9 @@ The star import brings the test classes and the fixtures they use (``storage``,
 instead (``from helpdesk_core.testing.contracts.tickets import *``) together with the
 fixtures (``from helpdesk_core.testing.contracts.backend import *``).
 
-Tests that need an optional feature call ``storage_capabilities.require(flag)``; a skip for a
-capability the adapter declares missing is the only skip these suites allow (see
+Nothing in these suites skips. A test that concerns an optional feature branches on
+``storage_capabilities.offers(flag)`` and checks the feature where the backend offers it and
+the behaviour the adapter declares instead where it lacks it (see
 :mod:`~helpdesk_core.testing.contracts.capabilities`).
 """
 

@@ -177,6 +177,19 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
 
             self._both(work)
 
+        @rule(minutes=st.integers(0, 900), limit=st.integers(1, 4))
+        def claim_and_roll_back(self, minutes: int, limit: int) -> None:
+            # The same messages are claimed, and afterwards neither store keeps the lease.
+            now = self.clock + timedelta(minutes=minutes)
+            answers = []
+            for storage in (self.real, self.model):
+                with storage.unit_of_work() as uow:
+                    claimed = uow.outbox.claim(now=now, lease=timedelta(minutes=5),
+                                               limit=limit)
+                    answers.append([m.id for m in claimed])
+                    uow.rollback()
+            assert answers[0] == answers[1]
+
         @precondition(lambda self: self.ids)
         @rule(index=st.integers(0, 99), hours=st.none() | st.integers(-5, 5))
         def sla_record(self, index: int, hours: int | None) -> None:

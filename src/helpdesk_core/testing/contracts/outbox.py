@@ -19,6 +19,7 @@ from helpdesk_core.errors import NotFound
 from helpdesk_core.ports.storage import OutboxRepository, Storage
 from helpdesk_core.testing.builders import T0, open_ticket, store_tickets
 from helpdesk_core.testing.contracts.capabilities import Capabilities
+from helpdesk_core.testing.contracts.support import WAIT, Background
 
 __all__ = ["TestOutboxRepository"]
 
@@ -149,32 +150,56 @@ class TestOutboxRepository:
         claimed = [message_id for batch in claims for message_id in batch]
         assert sorted(claimed) == sorted(ids)  # every message once, none twice
 
-    def test_a_claim_passes_over_what_another_open_unit_claimed(
+    def test_a_claim_in_a_rolled_back_unit_leaves_the_messages_claimable(
+        self, storage: Storage
+    ) -> None:
+        ids = _pending(storage, 3)
+        now = T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim(now=now, lease=LEASE, limit=2)
+            assert [m.id for m in claimed] == ids[:2]
+            # the unit sees its own lease; other units see none before it commits
+            assert uow.outbox.get(ids[0]).leased_until == now + LEASE
+            with storage.unit_of_work(read_only=True) as reader:
+                assert reader.outbox.get(ids[0]).leased_until is None
+            uow.rollback()
+            # the rows are free again, for this very unit too
+            assert [m.id for m in uow.outbox.claim(now=now, lease=LEASE, limit=1)] == ids[:1]
+            # leaving the block without commit rolls back too
+        with storage.unit_of_work(read_only=True) as uow:
+            assert [uow.outbox.get(i).leased_until for i in ids] == [None, None, None]
+        with storage.unit_of_work() as uow:
+            again = uow.outbox.claim(now=now, lease=LEASE, limit=10)
+            uow.commit()
+        assert [m.id for m in again] == ids
+        assert all(m.leased_until == now + LEASE for m in again)
+
+    def test_a_second_claim_beside_an_open_claiming_unit(
         self, storage: Storage, storage_capabilities: Capabilities
     ) -> None:
-        storage_capabilities.require("skip_locked_claims")
         ids = _pending(storage, 4)
         now = T0 + timedelta(hours=1)
-        other: dict[str, Any] = {}
 
-        def second_dispatcher() -> None:
-            try:
-                with storage.unit_of_work() as uow:
-                    other["ids"] = [m.id for m in uow.outbox.claim(now=now, lease=LEASE,
-                                                                   limit=10)]
-                    uow.commit()
-            except BaseException as error:  # reported below
-                other["error"] = error
+        def second_dispatcher() -> list[str]:
+            with storage.unit_of_work() as uow:
+                got = [m.id for m in uow.outbox.claim(now=now, lease=LEASE, limit=10)]
+                uow.commit()
+            return got
 
         with storage.unit_of_work() as uow:
             mine = uow.outbox.claim(now=now, lease=LEASE, limit=2)
-            thread = threading.Thread(target=second_dispatcher)
-            thread.start()
-            thread.join(10)
-            finished_while_open = not thread.is_alive()
-            uow.commit()
-        thread.join(60)
-        assert finished_while_open, "the second claim waited for the first unit to end"
-        assert "error" not in other, other
+            second = Background(second_dispatcher)
+            if storage_capabilities.offers("skip_locked_claims"):
+                # it passes over the rows this unit holds, without waiting for it to end
+                assert second.finishes_within(10), "the second claim waited for the first unit"
+                uow.commit()
+            else:
+                # it waits until this unit ends
+                finished_while_open = second.finishes_within(WAIT)
+                uow.commit()
+                assert not finished_while_open, \
+                    f"the second claim did not wait for the first unit: {second.error!r}"
+        assert second.finishes_within(60), "the second claim still waits"
+        assert second.error is None, repr(second.error)
         assert [m.id for m in mine] == ids[:2]
-        assert other["ids"] == ids[2:]
+        assert second.result == ids[2:]  # only what the first unit did not claim

@@ -137,11 +137,16 @@ class TestTemplateStore:
         self, helpdesk_backend: Backend, storage: Storage, template_store: TemplateStore,
         storage_capabilities: Capabilities,
     ) -> None:
-        storage_capabilities.require("durable")
         template = _reply(body_html="<p>Děkujeme</p>")
         template_store.put(template)
-        with helpdesk_backend.reopened(storage) as other:
-            again = helpdesk_backend.template_store(other)
-            assert again.all() == [template]
-            assert again.delete(*template.identity) is True
-        assert template_store.all() == []
+        if storage_capabilities.offers("durable"):
+            with helpdesk_backend.reopened(storage) as other:
+                again = helpdesk_backend.template_store(other)
+                assert again.all() == [template]
+                assert again.delete(*template.identity) is True
+            assert template_store.all() == []
+        else:
+            # The store lives and dies with its instance: a new one has none of its templates.
+            with helpdesk_backend.fresh_storage() as other:
+                assert helpdesk_backend.template_store(other).all() == []
+            assert template_store.all() == [template]
