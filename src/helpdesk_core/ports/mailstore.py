@@ -1,0 +1,42 @@
+"""Inbound mail kept by the helpdesk: raw mail staged before parsing, and the Message-ID index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+
+__all__ = ["MailStaging", "MessageIndex"]
+
+
+class MessageIndex(Protocol):
+    """Every Message-ID stored on or sent from a ticket (threading and repeat detection)."""
+
+    def add(self, record: MessageRecord) -> None:
+        """Insert. A second record with the same (message_id, fingerprint) raises
+        StorageError: the same mail was stored concurrently, and this transaction must not
+        store it again."""
+
+    def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """Records whose Message-ID is one of ``message_ids`` (exact match), oldest first."""
+
+
+class MailStaging(Protocol):
+    """Raw mails made durable before they are parsed, keyed by (account, mailbox key)."""
+
+    def get(self, account: str, key: str) -> StagedMail | None: ...
+
+    def get_many(self, account: str, keys: Sequence[str]) -> dict[str, StagedMail]:
+        """The staged rows among ``keys`` of ``account``, by key (unknown keys are absent)."""
+
+    def add(self, mail: StagedMail) -> None:
+        """Insert a new row; raises StorageError if (account, key) is already staged."""
+
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+        """Replace the row of (account, key). With ``expected``, only if the stored row is
+        still in that state, else ConcurrencyError (another fetcher handled it)."""
+
+    def list(self, *, account: str | None = None, state: StagedState | None = None,
+             limit: int = 100) -> list[StagedMail]:
+        """Rows oldest staged first, optionally of one account and one state."""
