@@ -1,7 +1,6 @@
 """Message templates in the ``message_templates`` table.
 
-The table is defined here, on the adapter's shared ``metadata``; importing
-``helpdesk_sqlalchemy`` registers it, so the migration test compares it like any other.
+The table is defined with the others, in :mod:`helpdesk_sqlalchemy.tables`.
 The incident type is part of the primary key, which cannot hold NULL: "for every incident
 type" is stored as the empty text.
 """
@@ -11,36 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, Text, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
 from helpdesk_sqlalchemy import driver
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
 from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
-from helpdesk_sqlalchemy.tables import metadata
-from helpdesk_sqlalchemy.types import UTCDateTime, key_string
+from helpdesk_sqlalchemy.tables import message_templates
 
 if TYPE_CHECKING:
     from helpdesk_core.settings import Settings
 
 __all__ = ["SqlAlchemyTemplateStore", "message_templates"]
-
-message_templates = Table(
-    "message_templates",
-    metadata,
-    Column("key", key_string(), nullable=False),
-    Column("language", key_string(), nullable=False),
-    Column("incident_type", key_string(), nullable=False),  # "" = every incident type
-    Column("kind", String(), nullable=False),
-    Column("name", Text(), nullable=False),
-    Column("subject", Text(), nullable=False),
-    Column("body_text", Text(), nullable=False),
-    Column("body_html", Text(), nullable=True),
-    Column("updated_at", UTCDateTime(), nullable=True),
-    Column("updated_by", String(), nullable=True),
-    PrimaryKeyConstraint("key", "language", "incident_type"),
-)
 
 _ORDER = (message_templates.c.key, message_templates.c.language,
           message_templates.c.incident_type)
