@@ -19,7 +19,7 @@ from helpdesk_core.testing import strategies
 from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
 from helpdesk_sqlalchemy import SqlAlchemyStorage
 from helpdesk_sqlalchemy.convert import TICKET_COLUMNS
-from helpdesk_sqlalchemy.queue import query_parameters, query_statement
+from helpdesk_sqlalchemy.statements import query_parameters, query_statement
 from sa_support import executed_queue_statement, queue_statements, sqlite_trace, wipe_tickets
 
 WORKFLOW = Workflow.default()
