@@ -3,9 +3,15 @@
 On the hot paths (the agent queue, a mail's transaction) SQLAlchemy's per-execution work —
 cache key, parameter processing, result objects, events — costs several times what SQLite
 needs to run the statement. Here a Core statement is compiled once per pooled connection
-(and per set of column keys) and afterwards executed on that connection's DB-API cursor,
-inside the unit's transaction, with the column types' own bind processors. SQLAlchemy stays
-the only definition of the SQL.
+and afterwards executed on that connection's DB-API cursor, inside the unit's transaction,
+with the column types' own bind processors. SQLAlchemy stays the only definition of the SQL.
+Which statements may come here, and the key of the cache, are written at the top of
+:mod:`helpdesk_sqlalchemy.statements`.
+
+The compiled statements live in one cache per pooled connection (in its ``info``), used by
+:func:`compiled` for statements that are constants and by :func:`compiled_for` for statements
+built for a key (the agent queue's). A pooled connection serves one thread at a time, so the
+cache needs no lock; it keeps the :data:`KEPT` most recently used statements.
 
 Driver errors leave as SQLAlchemy's ``DBAPIError`` subclasses (``IntegrityError`` ...), so
 the callers' error handling is the same on both paths. These statements skip SQLAlchemy's
@@ -18,18 +24,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Compiled", "compiled", "execute", "fetch", "mappings", "reader", "run"]
+__all__ = [
+    "KEPT",
+    "Compiled",
+    "compiled",
+    "compiled_for",
+    "execute",
+    "fetch",
+    "mappings",
+    "reader",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
 _CACHE = "helpdesk_compiled"  # key in the pooled connection's ``info``
-_KEPT = 512  # compiled statements per pooled connection
+KEPT = 512  # compiled statements per pooled connection, the most recently used
 
 Params = Mapping[str, Any]
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s")
@@ -91,21 +108,50 @@ def compiled(conn: Connection, statement: Any, values: Params, *,
     An INSERT or UPDATE is compiled for exactly the keys of ``values`` (as SQLAlchemy does);
     a statement with an expanding list parameter passes the list's length as ``shape``.
     """
-    columns = bool(statement.is_dml)
-    keys = (tuple(values) if columns else (), shape)
-    info = conn.connection.info
-    cache: dict[tuple[int, Any], tuple[Any, Compiled]] | None = info.get(_CACHE)
-    if cache is None:
-        cache = info[_CACHE] = {}
-    found = cache.get((id(statement), keys))
+    columns = tuple(values) if statement.is_dml else None
+    key = (id(statement), columns, shape)
+    cache = _cache(conn)
+    found = cache.get(key)
     if found is not None:
+        cache.move_to_end(key)
         return found[1]
-    result = Compiled(statement, conn.dialect, values, keys[0] if columns else None)
-    if len(cache) >= _KEPT:
-        cache.clear()
     # The statement is kept with its compiled form so that its id cannot be reused.
-    cache[(id(statement), keys)] = (statement, result)
-    return result
+    return _keep(cache, key, statement, Compiled(statement, conn.dialect, values, columns))
+
+
+def compiled_for(conn: Connection, key: tuple[Hashable, ...], build: Callable[[str], Any],
+                 values: Params) -> Compiled:
+    """The statement for ``key``, built by ``build(dialect name)`` and compiled the first time
+    ``key`` is seen on ``conn``'s pooled connection (cached there, in the same cache as
+    :func:`compiled`).
+
+    ``key`` must decide the statement's SQL text: two calls with equal keys get the same
+    compiled statement, whatever their ``values``. It begins with a name of its own (the
+    agent queue's are ``("queue", ...)``), so that it cannot equal a key of :func:`compiled`.
+    """
+    cache = _cache(conn)
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found[1]
+    statement = build(conn.dialect.name)
+    return _keep(cache, key, statement, Compiled(statement, conn.dialect, values))
+
+
+def _cache(conn: Connection) -> OrderedDict[Hashable, tuple[Any, Compiled]]:
+    info = conn.connection.info
+    cache: OrderedDict[Hashable, tuple[Any, Compiled]] | None = info.get(_CACHE)
+    if cache is None:
+        cache = info[_CACHE] = OrderedDict()
+    return cache
+
+
+def _keep(cache: OrderedDict[Hashable, tuple[Any, Compiled]], key: Hashable, statement: Any,
+          done: Compiled) -> Compiled:
+    cache[key] = (statement, done)
+    if len(cache) > KEPT:
+        cache.popitem(last=False)  # the least recently used
+    return done
 
 
 def run(conn: Connection, done: Compiled, params: Params | Sequence[Params]) -> Any:

@@ -10,8 +10,8 @@ it is defined in this module, and it belongs here only if all three hold:
    received mail, the paths measured in docs/benchmarks.md, where SQLAlchemy's work per
    execution (tens of microseconds) costs as much as the database's or more.
 2. **Its SQL text is fixed by a small key**: it is a constant here, or it is built here from a
-   key with few values: the dialect, the length of an expanded list, the shape of a queue
-   query. Every value a caller chooses travels as a bound parameter.
+   key with few values: the dialect, the length of an expanded list, the shape of a queue query
+   (:func:`queue_key`). Every value a caller chooses travels as a bound parameter.
 3. **It needs nothing the fast path leaves out**: SQLAlchemy's events and ``echo`` (the
    ``helpdesk_sqlalchemy.driver`` logger shows these statements instead), ``Result`` objects
    (rows come back as tuples, or as mappings through the columns' result processors), and
@@ -24,15 +24,25 @@ claim, staged-mail listings), rare paths (a stale version's check, removing tags
 stores that own their connections. ``tests/test_sqlalchemy_statements.py`` checks that every
 statement handed to the driver comes from this module.
 
+The cache
+---------
+There is one cache of compiled statements, kept per pooled connection (a connection serves one
+thread at a time, so the cache needs no lock, and it goes when its connection does). Its key is
+the statement (the identity of a constant here, or :func:`queue_key` for the agent queue), the
+column keys of an INSERT or UPDATE, and the length of an expanded list.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+import attrs
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -84,6 +94,8 @@ __all__ = [
     "INSERT_TICKET",
     "LAST_POSITION",
     "MAIL_INSERTS",
+    "QUEUE_KEY_PARTS",
+    "QUEUE_VALUE_ONLY",
     "SAVE_TICKET",
     "TAGS_OF",
     "TAGS_OF_ONE",
@@ -95,6 +107,8 @@ __all__ = [
     "put_blob",
     "query_parameters",
     "query_statement",
+    "queue_key",
+    "queue_key_for",
 ]
 
 # -- tickets ----------------------------------------------------------------------------------
@@ -175,7 +189,54 @@ def put_blob(dialect: str) -> Any:
 # parameter named by query_parameters(); only the shape is rendered into the text: which
 # filters are set, the category and priority sets (small enums, rendered so that SQLite can
 # match its partial indexes), the number of tags, the sort, whether the page starts after a
-# cursor, the page size.
+# cursor. queue_key() is that shape, read from the fields of TicketQuery themselves.
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None
+
+
+def _incident_type_part(value: str | None) -> str | None:
+    # None: no filter; "" also matches tickets without a type, which changes the text.
+    return None if value is None else "" if value == "" else "subtree"
+
+
+# How the value of a TicketQuery field decides the SQL text, for the fields whose value is bound
+# as a parameter. Every field not named here, and every field added to TicketQuery later, is
+# part of the key with its whole value: a new filter can add entries to the cache, never be
+# served the SQL of another query.
+QUEUE_KEY_PARTS: Mapping[str, Callable[[Any], Hashable]] = {
+    "team": _is_set,
+    "assignee": _is_set,
+    "customer_id": _is_set,
+    "organisation_id": _is_set,
+    "incident_type": _incident_type_part,
+    "tags": len,  # one EXISTS term, with one bound tag, per tag
+    "after": _is_set,  # the keyset start; its values are bound, their number depends on sort
+}
+# Fields whose value is only ever a bound parameter and never changes the text: not in the key.
+QUEUE_VALUE_ONLY = frozenset({"limit"})
+
+
+def queue_key_for(cls: type[TicketQuery]) -> Callable[[TicketQuery], tuple[Hashable, ...]]:
+    """The cache key of the queue's SQL for queries of ``cls``: a part for every attrs field
+    of ``cls`` except :data:`QUEUE_VALUE_ONLY`, as :data:`QUEUE_KEY_PARTS` says or else the
+    field's value itself."""
+    names = [f.name for f in attrs.fields(cls) if f.name not in QUEUE_VALUE_ONLY]
+    values_of = operator.attrgetter(*names)  # a tuple of the values: TicketQuery has many
+    partial = [(i, QUEUE_KEY_PARTS[name]) for i, name in enumerate(names)
+               if name in QUEUE_KEY_PARTS]
+
+    def key(query: TicketQuery) -> tuple[Hashable, ...]:
+        values = list(values_of(query))
+        for i, part in partial:
+            values[i] = part(values[i])
+        return ("queue", *values)
+
+    return key
+
+
+queue_key = queue_key_for(TicketQuery)
 
 
 def _sort_columns(sort: QueueSort) -> list[Any]:
@@ -234,6 +295,7 @@ def query_parameters(query: TicketQuery) -> dict[str, Any]:
     if start is not None:
         for i, value in enumerate(start):
             params[f"after_{i}"] = value
+    params["limit"] = query.limit + 1
     return params
 
 
@@ -268,13 +330,14 @@ def query_conditions(query: TicketQuery, dialect: str) -> list[ColumnElement[boo
 def query_statement(query: TicketQuery, dialect: str) -> Select[Any]:
     """The SELECT for one page: ``limit + 1`` rows, the last only proving there is more.
 
-    ``dialect`` is the backend's name ("sqlite", "postgresql"); the values are bound
-    separately (:func:`query_parameters`)."""
+    ``dialect`` is the backend's name ("sqlite", "postgresql"). The values, the page size among
+    them, are bound separately (:func:`query_parameters`); the statement carries this query's
+    own only so that it can also be compiled on its own (to explain its plan, say)."""
     columns = _sort_columns(query.sort)
     order = [c.desc() if query.sort.descending else c.asc() for c in columns]
     return (
         select(*_TICKET_COLUMNS)
         .where(*query_conditions(query, dialect))
         .order_by(*order)
-        .limit(query.limit + 1)
+        .limit(bindparam("limit", query.limit + 1, type_=Integer()))
     )
