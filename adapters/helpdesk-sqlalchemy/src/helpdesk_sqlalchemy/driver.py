@@ -73,31 +73,64 @@ class Compiled:
         self.names: list[str] = (list(compiled.positiontup) if self.positional
                                  else _PYFORMAT.findall(self.sql))
         binds = compiled.binds
-        self.expanding = {name for name, bind in binds.items()
-                          if bind.expanding and not bind.literal_execute}
+        expanding = {name for name, bind in binds.items()
+                     if bind.expanding and not bind.literal_execute}
         self.fixed = {name: bind.effective_value for name, bind in binds.items()
-                      if name not in values and name not in self.expanding}
+                      if name not in values and name not in expanding}
         processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
-        self.processors = processors
+        # How to bind: per parameter, in the order of the placeholders, its processor and,
+        # for an expanded list, the placeholder names of its items (ids_1, ids_2, ...).
+        self._plan: list[tuple[str, Callable[[Any], Any] | None, list[str] | None]] = []
+        names = self.names
+        i = 0
+        while i < len(names):
+            name = names[i]
+            base = name.rpartition("_")[0]
+            if base in expanding and name == f"{base}_1":  # IN (ids_1, ids_2, ...)
+                items: list[str] = []
+                while i < len(names) and names[i] == f"{base}_{len(items) + 1}":
+                    items.append(names[i])
+                    i += 1
+                self._plan.append((base, processors.get(base), items))
+            else:
+                self._plan.append((name, processors.get(name), None))
+                i += 1
         # Column keys and result processors of a SELECT, set by ``mappings`` on first use.
         self.readers: tuple[list[str], list[Callable[[Any], Any]]] | None = None
 
     def parameters(self, values: Params) -> Sequence[Any] | dict[str, Any]:
-        bound = {**self.fixed, **values} if self.fixed else dict(values)
-        for name, process in self.processors.items():
-            if name in bound:
-                value = bound[name]
-                bound[name] = ([process(v) for v in value] if name in self.expanding
-                               else process(value))
-        for name in self.expanding:
-            bound.update((f"{name}_{i}", v) for i, v in enumerate(bound.pop(name), 1))
+        """The driver's parameters for one execution with ``values``."""
+        bound = {**self.fixed, **values} if self.fixed else values
         if self.positional:
-            return tuple([bound[name] for name in self.names])
-        return {name: bound[name] for name in self.names}
+            out: list[Any] = []
+            for name, process, items in self._plan:
+                value = bound[name]
+                if items is None:
+                    out.append(value if process is None else process(value))
+                else:
+                    _check_length(name, value, items)
+                    out.extend(value if process is None else map(process, value))
+            return tuple(out)
+        named: dict[str, Any] = {}
+        for name, process, items in self._plan:
+            value = bound[name]
+            if items is None:
+                named[name] = value if process is None else process(value)
+            else:
+                _check_length(name, value, items)
+                named.update(zip(items, value if process is None else map(process, value),
+                                 strict=True))
+        return named
+
+
+def _check_length(name: str, value: Sequence[Any], items: list[str]) -> None:
+    if len(value) != len(items):
+        raise ValueError(f"{name!r} has {len(value)} items; the statement was compiled for "
+                         f"{len(items)} (pass the length as its shape)")
 
 
 def compiled(conn: Connection, statement: Any, values: Params, *,
