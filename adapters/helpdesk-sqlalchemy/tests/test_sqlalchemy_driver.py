@@ -75,3 +75,13 @@ def test_each_statement_is_compiled_once_per_connection(storage: SqlAlchemyStora
         first = driver.compiled(conn, _LIMITED, {})
         assert driver.compiled(conn, _LIMITED, {}) is first
         assert driver.compiled(conn, _INSERT, _row(1)) is driver.compiled(conn, _INSERT, _row(2))
+
+
+def test_a_list_of_another_length_than_its_shape_is_refused(storage: SqlAlchemyStorage) -> None:
+    with storage.unit_of_work() as uow:
+        conn = uow.connection()
+        driver.execute(conn, _INSERT, [_row(n) for n in range(3)])
+        ids = [f"<m{n}@example.cz>" for n in range(3)]
+        assert len(driver.fetch(conn, _BY_IDS, {"ids": ids[:2]}, shape=2)) == 2
+        with pytest.raises(exc.StatementError, match="compiled for 2"):
+            driver.fetch(conn, _BY_IDS, {"ids": ids}, shape=2)

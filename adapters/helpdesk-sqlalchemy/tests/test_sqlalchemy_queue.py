@@ -9,17 +9,18 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import FAR_FUTURE, QueueSort, TicketQuery, encode_cursor
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import EntityKind, EntityRef, Priority
 from helpdesk_core.errors import StorageError
 from helpdesk_core.testing import strategies
 from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
-from helpdesk_sqlalchemy import SqlAlchemyStorage
+from helpdesk_sqlalchemy import SqlAlchemyStorage, driver, statements
 from helpdesk_sqlalchemy.convert import TICKET_COLUMNS
-from helpdesk_sqlalchemy.queue import query_parameters, query_statement
+from helpdesk_sqlalchemy.statements import query_parameters, query_statement
 from sa_support import executed_queue_statement, queue_statements, sqlite_trace, wipe_tickets
 
 WORKFLOW = Workflow.default()
@@ -238,16 +239,200 @@ def test_the_driver_columns_are_the_ticket_fields_in_order() -> None:
     assert list(TICKET_COLUMNS) == fields
 
 
-def test_compiled_shapes_are_kept_within_a_bound(sqlite_storage: SqlAlchemyStorage) -> None:
+# -- the cache of compiled statements ---------------------------------------------------------
+
+
+def test_one_cache_keeps_the_most_recently_used_statements(
+    sqlite_storage: SqlAlchemyStorage,
+) -> None:
     reader = sqlite_storage.queue
-    for limit in range(1, 301):
-        reader.statement_for(TicketQuery(limit=limit))
-    assert len(reader._shapes) == 256
-    # The same shape with other values reuses its compiled text.
-    first, _ = reader.statement_for(TicketQuery(team="a", limit=300))
-    again, params = reader.statement_for(TicketQuery(team="b", limit=300))
-    assert first is again
-    assert "b" in params
+    with sqlite_storage.unit_of_work(read_only=True) as uow:
+        conn = uow.connection()
+        # The same shape with other values, the page size among them, reuses its compiled text.
+        first, _ = reader.statement_for(conn, TicketQuery(team="a", limit=300))
+        again, params = reader.statement_for(conn, TicketQuery(team="b", limit=7))
+        assert first is again
+        assert list(params) == ["b", 8, 0]  # team, LIMIT, OFFSET
+        # Queue shapes and the other statements share one cache, bounded by recent use.
+        by_id = driver.compiled(conn, statements.TICKET_BY_ID, {"key": "t-1"})
+        shapes = [TicketQuery(status_categories=frozenset(categories), sort=sort,
+                              unassigned=unassigned)
+                  for categories in _subsets(list(StatusCategory))
+                  for sort in QueueSort for unassigned in (False, True)]
+        assert len(shapes) > driver.KEPT
+        for i, query in enumerate(shapes):
+            reader.statement_for(conn, query)
+            if i % 100 == 0:  # in use all along
+                assert driver.compiled(conn, statements.TICKET_BY_ID, {"key": "t-2"}) is by_id
+        cache = conn.connection.info["helpdesk_compiled"]
+        assert len(cache) == driver.KEPT
+        assert driver.compiled(conn, statements.TICKET_BY_ID, {"key": "t-3"}) is by_id
+        assert reader.statement_for(conn, TicketQuery(team="c"))[0] is not first  # evicted
+        assert reader.statement_for(conn, shapes[-1])[0] is reader.statement_for(
+            conn, shapes[-1])[0]
+
+
+def _subsets(items: list[Any]) -> list[list[Any]]:
+    return [[item for i, item in enumerate(items) if mask >> i & 1]
+            for mask in range(1 << len(items))]
+
+
+def test_the_cache_key_reads_every_field_of_the_query() -> None:
+    """A field TicketQuery gains is part of the key unless it is declared a value."""
+    read: set[str] = set()
+
+    class Recording(TicketQuery):
+        def __getattribute__(self, name: str) -> Any:
+            read.add(name)
+            return super().__getattribute__(name)
+
+    query = Recording()
+    read.clear()
+    statements.queue_key(query)
+    fields = {f.name for f in attrs.fields(TicketQuery)}
+    assert read == fields - statements.QUEUE_VALUE_ONLY
+    assert {"limit"} == statements.QUEUE_VALUE_ONLY
+    assert set(statements.QUEUE_KEY_PARTS) <= fields  # no part for a field that went away
+
+
+def test_a_new_field_is_part_of_the_key_with_its_value() -> None:
+    @attrs.frozen
+    class WithLanguage(TicketQuery):
+        language: str | None = None
+
+    key = statements.queue_key_for(WithLanguage)
+    keys = {key(WithLanguage(language=language)) for language in (None, "cs", "de")}
+    assert len(keys) == 3
+    assert key(WithLanguage(team="a")) == key(WithLanguage(team="b"))
+
+
+def test_the_key_tells_apart_what_changes_the_text() -> None:
+    key = statements.queue_key
+    assert key(TicketQuery(incident_type="")) != key(TicketQuery(incident_type="x"))
+    assert key(TicketQuery(incident_type="x")) == key(TicketQuery(incident_type="y/z"))
+    assert key(TicketQuery(tags=["vip"])) != key(TicketQuery(tags=["vip", "b2b"]))
+    assert key(TicketQuery(tags=["vip"])) == key(TicketQuery(tags=["b2b"]))
+    assert key(TicketQuery(limit=1)) == key(TicketQuery(limit=500))
+    assert key(TicketQuery(unassigned=True)) != key(TicketQuery())
+    assert key(TicketQuery(sort=QueueSort.DUE)) != key(TicketQuery())
+    assert key(TicketQuery(priorities=frozenset({Priority.HIGH}))) != key(
+        TicketQuery(priorities=frozenset({Priority.LOW})))
+
+
+# Values every field of TicketQuery takes in the property test below; a field added to
+# TicketQuery needs values here (test_every_field_has_values_in_the_property_test).
+def _field_values(sort: QueueSort) -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        "status_categories": _mostly_none([
+            ACTIVE, frozenset(), frozenset({StatusCategory.NEW, StatusCategory.OPEN}),
+            frozenset({StatusCategory.CLOSED, StatusCategory.RESOLVED}),
+            frozenset({StatusCategory.WAITING_ON_CUSTOMER}),
+        ]),
+        "team": _mostly_none(strategies.TEAMS),
+        "assignee": _mostly_none(strategies.AGENTS),
+        "unassigned": st.booleans(),
+        "incident_type": _mostly_none(QUERY_INCIDENT_TYPES),
+        "customer_id": _mostly_none(strategies.CUSTOMERS),
+        "organisation_id": _mostly_none(["org-1", "org-2"]),
+        "priorities": _mostly_none([frozenset({Priority.URGENT}),
+                                    frozenset({Priority.HIGH, Priority.LOW})]),
+        "tags": st.sampled_from([frozenset(), frozenset({"vip"}), frozenset({"b2b"}),
+                                 frozenset(strategies.TAGS[:2]), frozenset(strategies.TAGS[2:])]),
+        "sort": st.just(sort),
+        "limit": st.integers(1, 6),
+        "after": st.none() | _cursors(sort),
+    }
+
+
+def _cursors(sort: QueueSort) -> st.SearchStrategy[str]:
+    instants = st.sampled_from(INSTANTS + [T0 + timedelta(hours=1, minutes=m)
+                                           for m in (0, 1, 5)])
+    ids = st.sampled_from(IDS)
+    if sort is QueueSort.PRIORITY:
+        keys: st.SearchStrategy[tuple[Any, ...]] = st.tuples(st.integers(0, 3), instants, ids)
+    else:
+        keys = st.tuples(instants | st.just(FAR_FUTURE), ids)
+    return keys.map(lambda key: encode_cursor(key, sort))
+
+
+@st.composite
+def _queries(draw: st.DrawFn) -> TicketQuery:
+    values = _field_values(draw(st.sampled_from(list(QueueSort))))
+    fields = {name: draw(strategy) for name, strategy in values.items()}
+    fields["unassigned"] = fields["unassigned"] and fields["assignee"] is None
+    return TicketQuery(**fields)
+
+
+@st.composite
+def _same_key(draw: st.DrawFn, query: TicketQuery) -> TicketQuery:
+    """Another query that the key says has the same SQL: every field the key reads only in
+    part (or not at all) given another value with the same part."""
+    values = _field_values(query.sort)
+    fields = {f.name: getattr(query, f.name) for f in attrs.fields(TicketQuery)}
+    for name in [*statements.QUEUE_KEY_PARTS, *statements.QUEUE_VALUE_ONLY]:
+        candidate = draw(values[name])
+        part = statements.QUEUE_KEY_PARTS.get(name, lambda value: None)
+        if part(candidate) == part(fields[name]):
+            fields[name] = candidate
+    sibling = TicketQuery(**fields)
+    assert statements.queue_key(sibling) == statements.queue_key(query)
+    return sibling
+
+
+def test_every_field_has_values_in_the_property_test() -> None:
+    assert set(_field_values(QueueSort.DUE)) == {f.name for f in attrs.fields(TicketQuery)}
+
+
+def _fresh(conn: Any, query: TicketQuery) -> tuple[str, Any, list[str]]:
+    """The text and parameters SQLAlchemy itself sends for ``query``, compiled without any
+    cache (neither the adapter's nor SQLAlchemy's), and the ids it returns."""
+    sent: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", seen)
+    try:
+        rows = conn.execute(query_statement(query, conn.dialect.name), query_parameters(query),
+                            execution_options={"compiled_cache": None}).all()
+    finally:
+        event.remove(conn, "before_cursor_execute", seen)
+    [(statement, parameters)] = sent
+    return statement, parameters, [row.id for row in rows]
+
+
+def _same_parameters(served: Any, fresh: Any) -> bool:
+    if isinstance(fresh, dict):
+        return bool(served == fresh)
+    return list(served) == list(fresh)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tickets=ticket_sets(), data=st.data())
+def test_the_cached_sql_is_the_sql_compiled_afresh_and_pages_equal_the_reference(
+    storage: SqlAlchemyStorage, tickets: list[Ticket], data: st.DataObject
+) -> None:
+    wipe_tickets(storage)
+    store_tickets(storage, tickets)
+    queries = data.draw(st.lists(_queries(), min_size=1, max_size=5))
+    with storage.unit_of_work(read_only=True) as uow:
+        conn = uow.connection()
+        for query in queries:
+            # Whatever filled the cache for this key before, a query of the same key but
+            # other values is served first; the query is then served from the cache.
+            sibling = data.draw(_same_key(query))
+            for served_for in (sibling, query):
+                sql, parameters = storage.queue.statement_for(conn, served_for)
+                fresh_sql, fresh_parameters, fresh_ids = _fresh(conn, served_for)
+                assert sql == fresh_sql, served_for
+                assert _same_parameters(parameters, fresh_parameters), served_for
+                page = uow.tickets.query(served_for)
+                expected = served_for.apply(tickets)
+                assert [t.snapshot() for t in page.items] == [
+                    t.snapshot() for t in expected.items], served_for
+                assert page.next_cursor == expected.next_cursor, served_for
+                assert fresh_ids[:served_for.limit] == [t.id for t in page.items]
 
 
 def test_a_driver_error_is_a_storage_error(sqlite_storage: SqlAlchemyStorage) -> None:

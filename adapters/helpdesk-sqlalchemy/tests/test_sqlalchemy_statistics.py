@@ -8,7 +8,7 @@ from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
 from helpdesk_sqlalchemy import SqlAlchemyStorage
-from helpdesk_sqlalchemy.queue import query_statement
+from helpdesk_sqlalchemy.statements import query_statement
 
 WORKFLOW = Workflow.default()
 

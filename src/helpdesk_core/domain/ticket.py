@@ -139,6 +139,47 @@ class Ticket:
         )
         return ticket
 
+    @classmethod
+    def restore(
+        cls,
+        *,
+        id: str,
+        number: str,
+        subject: str,
+        status: str,
+        status_category: StatusCategory,
+        priority: Priority,
+        channel: Channel,
+        created_at: datetime,
+        updated_at: datetime,
+        customer_id: str | None,
+        organisation_id: str | None,
+        incident_type: str | None,
+        links: frozenset[EntityRef],
+        tags: frozenset[str],
+        custom_fields: dict[str, CustomValue],
+        assignee: str | None,
+        team: str | None,
+        language: str | None,
+        due_at: datetime | None,
+        merged_into: str | None,
+        version: int,
+        event_seq: int,
+    ) -> Ticket:
+        """A stored ticket rebuilt by a storage from its persisted fields.
+
+        The keywords are the keys of :meth:`snapshot`, every one required, with typed values
+        (enums, aware datetimes, frozensets of ``EntityRef`` and tags, the custom-field dict,
+        which the ticket keeps). Nothing is validated again: the ticket passed its checks
+        before it was stored. An unknown or missing keyword is a ``TypeError``. The ticket
+        has no pending events or articles.
+        """
+        return cls(
+            id, number, subject, status, status_category, priority, channel, created_at,
+            updated_at, customer_id, organisation_id, incident_type, links, tags,
+            custom_fields, assignee, team, language, due_at, merged_into, version, event_seq,
+        )
+
     # -- behaviour ------------------------------------------------------------------------
 
     def transition(self, to: str, *, workflow: Workflow, at: datetime, actor: Actor) -> None:

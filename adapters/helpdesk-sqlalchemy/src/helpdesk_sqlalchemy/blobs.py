@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from helpdesk_core.errors import NotFound, ValidationError
-from helpdesk_sqlalchemy import driver
+from helpdesk_sqlalchemy import driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
 from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
 from helpdesk_sqlalchemy.tables import blobs
@@ -20,12 +18,6 @@ if TYPE_CHECKING:
     from helpdesk_core.settings import Settings
 
 __all__ = ["SqlAlchemyBlobStore"]
-
-
-@functools.cache
-def _put_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(blobs).on_conflict_do_nothing(index_elements=["key"])
 
 
 class SqlAlchemyBlobStore:
@@ -51,7 +43,7 @@ class SqlAlchemyBlobStore:
             # Same database: the blob joins the unit's transaction.
             with storage_errors("storing a blob"):
                 conn = unit.connection()
-                driver.execute(conn, _put_statement(conn.dialect.name),
+                driver.execute(conn, statements.put_blob(conn.dialect.name),
                                {"key": key, "data": content, "size": len(content)})
             return key
         writer = self.engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})

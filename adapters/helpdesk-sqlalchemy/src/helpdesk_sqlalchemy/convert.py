@@ -79,8 +79,8 @@ def ticket_to_row(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-# The columns of a ticket in the order ``ticket_from_values`` unpacks them: the fields of
-# ``Ticket`` in declaration order (tags live in their own table).
+# The columns of a ticket in the order ``ticket_from_values`` unpacks them: the keys of
+# ``Ticket.snapshot()`` in their order, without the tags (they live in their own table).
 TICKET_COLUMNS = (
     "id", "number", "subject", "status", "status_category", "priority", "channel",
     "created_at", "updated_at", "customer_id", "organisation_id", "incident_type", "links",
@@ -88,12 +88,13 @@ TICKET_COLUMNS = (
     "event_seq",
 )
 _NO_TAGS: frozenset[str] = frozenset()
+_NO_LINKS: frozenset[EntityRef] = frozenset()
 
 
 def ticket_from_values(dialect: Dialect) -> Callable[[Sequence[Any], Iterable[str]], Ticket]:
     """A reader of driver rows (``TICKET_COLUMNS``, as the DB-API returns them) for one
     dialect: the column types' own result processors, applied without SQLAlchemy's
-    per-row machinery, then one positional ``Ticket``.
+    per-row machinery, then ``Ticket.restore`` with every field by name.
 
     Loading must give back what ``ticket_to_row`` stored (the round-trip tests check it).
     """
@@ -110,12 +111,16 @@ def ticket_from_values(dialect: Dialect) -> Callable[[Sequence[Any], Iterable[st
          customer, organisation, incident_type, links, custom_fields, assignee, team,
          language, due, merged_into, version, event_seq) = values
         links = json_doc(links)
-        return Ticket(
-            id_, number, subject, status, categories[category], priorities[priority],
-            channels[channel], stamp(created), stamp(updated), customer, organisation,
-            incident_type, frozenset(map(parse_ref, links)) if links else frozenset(),
-            frozenset(tags) if tags else _NO_TAGS, json_doc(custom_fields) or {}, assignee,
-            team, language, stamp(due), merged_into, version, event_seq,
+        return Ticket.restore(
+            id=id_, number=number, subject=subject, status=status,
+            status_category=categories[category], priority=priorities[priority],
+            channel=channels[channel], created_at=stamp(created), updated_at=stamp(updated),
+            customer_id=customer, organisation_id=organisation, incident_type=incident_type,
+            links=frozenset(map(parse_ref, links)) if links else _NO_LINKS,
+            tags=frozenset(tags) if tags else _NO_TAGS,
+            custom_fields=json_doc(custom_fields) or {}, assignee=assignee, team=team,
+            language=language, due_at=None if due is None else stamp(due),
+            merged_into=merged_into, version=version, event_seq=event_seq,
         )
 
     return read

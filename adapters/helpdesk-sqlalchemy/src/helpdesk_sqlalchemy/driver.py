@@ -3,9 +3,15 @@
 On the hot paths (the agent queue, a mail's transaction) SQLAlchemy's per-execution work —
 cache key, parameter processing, result objects, events — costs several times what SQLite
 needs to run the statement. Here a Core statement is compiled once per pooled connection
-(and per set of column keys) and afterwards executed on that connection's DB-API cursor,
-inside the unit's transaction, with the column types' own bind processors. SQLAlchemy stays
-the only definition of the SQL.
+and afterwards executed on that connection's DB-API cursor, inside the unit's transaction,
+with the column types' own bind processors. SQLAlchemy stays the only definition of the SQL.
+Which statements may come here, and the key of the cache, are written at the top of
+:mod:`helpdesk_sqlalchemy.statements`.
+
+The compiled statements live in one cache per pooled connection (in its ``info``), used by
+:func:`compiled` for statements that are constants and by :func:`compiled_for` for statements
+built for a key (the agent queue's). A pooled connection serves one thread at a time, so the
+cache needs no lock; it keeps the :data:`KEPT` most recently used statements.
 
 Driver errors leave as SQLAlchemy's ``DBAPIError`` subclasses (``IntegrityError`` ...), so
 the callers' error handling is the same on both paths. These statements skip SQLAlchemy's
@@ -18,18 +24,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Compiled", "compiled", "execute", "fetch", "mappings", "reader", "run"]
+__all__ = [
+    "KEPT",
+    "Compiled",
+    "compiled",
+    "compiled_for",
+    "execute",
+    "fetch",
+    "mappings",
+    "reader",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
 _CACHE = "helpdesk_compiled"  # key in the pooled connection's ``info``
-_KEPT = 512  # compiled statements per pooled connection
+KEPT = 512  # compiled statements per pooled connection, the most recently used
 
 Params = Mapping[str, Any]
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s")
@@ -56,31 +73,64 @@ class Compiled:
         self.names: list[str] = (list(compiled.positiontup) if self.positional
                                  else _PYFORMAT.findall(self.sql))
         binds = compiled.binds
-        self.expanding = {name for name, bind in binds.items()
-                          if bind.expanding and not bind.literal_execute}
+        expanding = {name for name, bind in binds.items()
+                     if bind.expanding and not bind.literal_execute}
         self.fixed = {name: bind.effective_value for name, bind in binds.items()
-                      if name not in values and name not in self.expanding}
+                      if name not in values and name not in expanding}
         processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
-        self.processors = processors
+        # How to bind: per parameter, in the order of the placeholders, its processor and,
+        # for an expanded list, the placeholder names of its items (ids_1, ids_2, ...).
+        self._plan: list[tuple[str, Callable[[Any], Any] | None, list[str] | None]] = []
+        names = self.names
+        i = 0
+        while i < len(names):
+            name = names[i]
+            base = name.rpartition("_")[0]
+            if base in expanding and name == f"{base}_1":  # IN (ids_1, ids_2, ...)
+                items: list[str] = []
+                while i < len(names) and names[i] == f"{base}_{len(items) + 1}":
+                    items.append(names[i])
+                    i += 1
+                self._plan.append((base, processors.get(base), items))
+            else:
+                self._plan.append((name, processors.get(name), None))
+                i += 1
         # Column keys and result processors of a SELECT, set by ``mappings`` on first use.
         self.readers: tuple[list[str], list[Callable[[Any], Any]]] | None = None
 
     def parameters(self, values: Params) -> Sequence[Any] | dict[str, Any]:
-        bound = {**self.fixed, **values} if self.fixed else dict(values)
-        for name, process in self.processors.items():
-            if name in bound:
-                value = bound[name]
-                bound[name] = ([process(v) for v in value] if name in self.expanding
-                               else process(value))
-        for name in self.expanding:
-            bound.update((f"{name}_{i}", v) for i, v in enumerate(bound.pop(name), 1))
+        """The driver's parameters for one execution with ``values``."""
+        bound = {**self.fixed, **values} if self.fixed else values
         if self.positional:
-            return tuple([bound[name] for name in self.names])
-        return {name: bound[name] for name in self.names}
+            out: list[Any] = []
+            for name, process, items in self._plan:
+                value = bound[name]
+                if items is None:
+                    out.append(value if process is None else process(value))
+                else:
+                    _check_length(name, value, items)
+                    out.extend(value if process is None else map(process, value))
+            return tuple(out)
+        named: dict[str, Any] = {}
+        for name, process, items in self._plan:
+            value = bound[name]
+            if items is None:
+                named[name] = value if process is None else process(value)
+            else:
+                _check_length(name, value, items)
+                named.update(zip(items, value if process is None else map(process, value),
+                                 strict=True))
+        return named
+
+
+def _check_length(name: str, value: Sequence[Any], items: list[str]) -> None:
+    if len(value) != len(items):
+        raise ValueError(f"{name!r} has {len(value)} items; the statement was compiled for "
+                         f"{len(items)} (pass the length as its shape)")
 
 
 def compiled(conn: Connection, statement: Any, values: Params, *,
@@ -91,21 +141,50 @@ def compiled(conn: Connection, statement: Any, values: Params, *,
     An INSERT or UPDATE is compiled for exactly the keys of ``values`` (as SQLAlchemy does);
     a statement with an expanding list parameter passes the list's length as ``shape``.
     """
-    columns = bool(statement.is_dml)
-    keys = (tuple(values) if columns else (), shape)
-    info = conn.connection.info
-    cache: dict[tuple[int, Any], tuple[Any, Compiled]] | None = info.get(_CACHE)
-    if cache is None:
-        cache = info[_CACHE] = {}
-    found = cache.get((id(statement), keys))
+    columns = tuple(values) if statement.is_dml else None
+    key = (id(statement), columns, shape)
+    cache = _cache(conn)
+    found = cache.get(key)
     if found is not None:
+        cache.move_to_end(key)
         return found[1]
-    result = Compiled(statement, conn.dialect, values, keys[0] if columns else None)
-    if len(cache) >= _KEPT:
-        cache.clear()
     # The statement is kept with its compiled form so that its id cannot be reused.
-    cache[(id(statement), keys)] = (statement, result)
-    return result
+    return _keep(cache, key, statement, Compiled(statement, conn.dialect, values, columns))
+
+
+def compiled_for(conn: Connection, key: tuple[Hashable, ...], build: Callable[[str], Any],
+                 values: Params) -> Compiled:
+    """The statement for ``key``, built by ``build(dialect name)`` and compiled the first time
+    ``key`` is seen on ``conn``'s pooled connection (cached there, in the same cache as
+    :func:`compiled`).
+
+    ``key`` must decide the statement's SQL text: two calls with equal keys get the same
+    compiled statement, whatever their ``values``. It begins with a name of its own (the
+    agent queue's are ``("queue", ...)``), so that it cannot equal a key of :func:`compiled`.
+    """
+    cache = _cache(conn)
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found[1]
+    statement = build(conn.dialect.name)
+    return _keep(cache, key, statement, Compiled(statement, conn.dialect, values))
+
+
+def _cache(conn: Connection) -> OrderedDict[Hashable, tuple[Any, Compiled]]:
+    info = conn.connection.info
+    cache: OrderedDict[Hashable, tuple[Any, Compiled]] | None = info.get(_CACHE)
+    if cache is None:
+        cache = info[_CACHE] = OrderedDict()
+    return cache
+
+
+def _keep(cache: OrderedDict[Hashable, tuple[Any, Compiled]], key: Hashable, statement: Any,
+          done: Compiled) -> Compiled:
+    cache[key] = (statement, done)
+    if len(cache) > KEPT:
+        cache.popitem(last=False)  # the least recently used
+    return done
 
 
 def run(conn: Connection, done: Compiled, params: Params | Sequence[Params]) -> Any:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -16,7 +16,7 @@ from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
-from helpdesk_sqlalchemy import driver
+from helpdesk_sqlalchemy import driver, statements
 from helpdesk_sqlalchemy.engine import UnitRepository, guarded
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
@@ -27,21 +27,14 @@ def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: st
     """Insert; a key conflict is a StorageError after which the caller rolls back (no
     savepoint: the port says the transaction must not go on)."""
     try:
-        driver.execute(conn, _INSERTS[table.name], row)
+        driver.execute(conn, statements.MAIL_INSERTS[table.name], row)
     except sa_exc.IntegrityError as exc:
         raise StorageError(conflict) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"{table.name}: {exc}") from exc
 
 
-# Built once: constructing a statement costs more than running it on SQLite.
-_INSERTS = {table.name: table.insert() for table in (mail_messages, mail_staging, outbox)}
-_FIND_MESSAGES = (
-    select(mail_messages.c.message_id, mail_messages.c.fingerprint, mail_messages.c.ticket_id,
-           mail_messages.c.article_id, mail_messages.c.direction, mail_messages.c.at)
-    .where(mail_messages.c.message_id.in_(bindparam("ids", expanding=True)))
-    .order_by(mail_messages.c.at)
-)
+# These run through SQLAlchemy Core (see the rule in statements.py), built once all the same.
 _GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("account"),
                                          mail_staging.c.key == bindparam("key"))
 _OUTBOX_BY_ID = select(outbox).where(outbox.c.id == bindparam("id"))
@@ -49,9 +42,6 @@ _UPDATE_OUTBOX = update(outbox).where(outbox.c.id == bindparam("b_id"))
 _STAGED_MANY = select(mail_staging).where(
     mail_staging.c.account == bindparam("account"),
     mail_staging.c.key.in_(bindparam("keys", expanding=True)))
-_COUNT_SENT = select(func.count()).select_from(outbox).where(
-    outbox.c.first_recipient == bindparam("recipient"), outbox.c.kind == bindparam("kind"),
-    outbox.c.created_at >= bindparam("since"))
 
 
 class SqlAlchemyMessageIndex(UnitRepository):
@@ -67,7 +57,7 @@ class SqlAlchemyMessageIndex(UnitRepository):
         if not message_ids:
             return []
         conn = self._conn()
-        rows = driver.fetch(conn, _FIND_MESSAGES, {"ids": list(message_ids)},
+        rows = driver.fetch(conn, statements.FIND_MESSAGES, {"ids": list(message_ids)},
                             shape=len(message_ids))
         read_at = driver.reader(conn, mail_messages.c.at)
         return [MessageRecord(message_id=message_id, ticket_id=ticket_id,
@@ -181,7 +171,7 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
 class SqlAlchemyOutbox(UnitRepository):
     @guarded
     def add(self, message: OutboxMessage) -> None:
-        driver.execute(self._conn(), _INSERTS["outbox"], _outbox_row(message))
+        driver.execute(self._conn(), statements.MAIL_INSERTS["outbox"], _outbox_row(message))
 
     @guarded
     def get(self, message_id: str) -> OutboxMessage:
@@ -240,6 +230,6 @@ class SqlAlchemyOutbox(UnitRepository):
     @guarded
     def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
         # Only the first recipient is indexed; acknowledgements have exactly one.
-        [(count,)] = driver.fetch(self._conn(), _COUNT_SENT,
+        [(count,)] = driver.fetch(self._conn(), statements.COUNT_SENT,
                                   {"recipient": recipient, "kind": kind, "since": since})
         return int(count)

@@ -13,7 +13,6 @@ belongs to another contact is ``ValidationError(field="email")``.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -22,8 +21,6 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
-    func,
-    insert,
     select,
     update,
 )
@@ -44,7 +41,7 @@ from helpdesk_core.errors import (
     TicketNotFound,
     ValidationError,
 )
-from helpdesk_sqlalchemy import convert, driver
+from helpdesk_sqlalchemy import convert, driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
 from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyMailStaging,
@@ -53,15 +50,12 @@ from helpdesk_sqlalchemy.mailstore import (
 )
 from helpdesk_sqlalchemy.queue import QueueReader
 from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
-from helpdesk_sqlalchemy.tables import articles as article_rows
 from helpdesk_sqlalchemy.tables import (
     contact_emails,
     contact_phones,
     contacts,
     incident_types,
     organisations,
-    sequences,
-    ticket_events,
     ticket_tags,
     tickets,
 )
@@ -224,28 +218,9 @@ class _Repository:
         return self._uow.connection()
 
 
-# Statements of the ticket repository, built once (building costs more than running them).
-_TICKET_COLUMNS = [tickets.c[name] for name in convert.TICKET_COLUMNS]
-_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("key"))
-_TICKET_BY_NUMBER = select(*_TICKET_COLUMNS).where(tickets.c.number == bindparam("key"))
+# Run through SQLAlchemy Core: only when a save found no row of the expected version.
 _TICKET_EXISTS = select(tickets.c.id).where(tickets.c.id == bindparam("key"))
-# Parameters named like columns become the SET clause; the version is bumped in SQL.
-_SAVE_TICKET = (update(tickets)
-                .where(tickets.c.id == bindparam("b_id"),
-                       tickets.c.version == bindparam("b_expected"))
-                .values(version=tickets.c.version + 1))
-_LAST_POSITION = select(func.max(article_rows.c.position)).where(
-    article_rows.c.ticket_id == bindparam("ticket_id"))
-_HISTORY = (select(ticket_events).where(ticket_events.c.ticket_id == bindparam("ticket_id"))
-            .order_by(ticket_events.c.seq))
-_ARTICLES = (select(article_rows).where(article_rows.c.ticket_id == bindparam("ticket_id"))
-             .order_by(article_rows.c.position))
-_TAGS_OF_ONE = select(ticket_tags.c.tag).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
 _TAG_EVENTS = frozenset({EventKind.TAG_ADDED, EventKind.TAG_REMOVED})
-_INSERT_TICKET = insert(tickets)
-_INSERT_TAG = insert(ticket_tags)
-_INSERT_EVENT = insert(ticket_events)
-_INSERT_ARTICLE = insert(article_rows)
 
 
 class SqlAlchemyTicketRepository(_Repository):
@@ -256,7 +231,7 @@ class SqlAlchemyTicketRepository(_Repository):
         row = convert.ticket_to_row(ticket)
         row["version"] = 1
         try:
-            driver.execute(conn, _INSERT_TICKET, row)
+            driver.execute(conn, statements.INSERT_TICKET, row)
         except sa_exc.IntegrityError as error:
             raise StorageError(f"ticket {ticket.number} already exists") from error
         self._uow._wrote_aggregates = True
@@ -267,11 +242,11 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def get(self, ticket_id: str) -> Ticket:
-        return self._load_one(_TICKET_BY_ID, ticket_id)
+        return self._load_one(statements.TICKET_BY_ID, ticket_id)
 
     @guarded
     def get_by_number(self, number: str) -> Ticket:
-        return self._load_one(_TICKET_BY_NUMBER, number)
+        return self._load_one(statements.TICKET_BY_NUMBER, number)
 
     @guarded
     def save(self, ticket: Ticket) -> None:
@@ -281,7 +256,7 @@ class SqlAlchemyTicketRepository(_Repository):
         expected = ticket.version
         row = convert.ticket_to_row(ticket)
         del row["id"], row["version"]
-        changed = driver.execute(conn, _SAVE_TICKET,
+        changed = driver.execute(conn, statements.SAVE_TICKET,
                                  {**row, "b_id": ticket.id, "b_expected": expected})
         if changed != 1:
             found = conn.execute(_TICKET_EXISTS, {"key": ticket.id}).first()
@@ -295,7 +270,8 @@ class SqlAlchemyTicketRepository(_Repository):
         events, new_articles = ticket.collect()
         first_position = 1
         if new_articles:
-            [(last,)] = driver.fetch(conn, _LAST_POSITION, {"ticket_id": ticket.id})
+            [(last,)] = driver.fetch(conn, statements.LAST_POSITION,
+                                     {"ticket_id": ticket.id})
             first_position = (last or 0) + 1
         self._insert_changes(conn, events, new_articles, first_position=first_position)
         ticket.version = expected + 1
@@ -306,12 +282,12 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def history(self, ticket_id: str) -> list[TicketEvent]:
-        rows = driver.mappings(self._conn(), _HISTORY, {"ticket_id": ticket_id})
+        rows = driver.mappings(self._conn(), statements.HISTORY, {"ticket_id": ticket_id})
         return [convert.event_from_row(r) for r in rows]
 
     @guarded
     def articles(self, ticket_id: str) -> list[Article]:
-        rows = driver.mappings(self._conn(), _ARTICLES, {"ticket_id": ticket_id})
+        rows = driver.mappings(self._conn(), statements.ARTICLES, {"ticket_id": ticket_id})
         return [convert.article_from_row(r) for r in rows]
 
     # -- internals --------------------------------------------------------------------------
@@ -327,10 +303,11 @@ class SqlAlchemyTicketRepository(_Repository):
     def _insert_tags(conn: Connection, ticket_id: str, tags: Iterable[str]) -> None:
         values = [{"ticket_id": ticket_id, "tag": tag} for tag in sorted(tags)]
         if values:
-            driver.execute(conn, _INSERT_TAG, values)
+            driver.execute(conn, statements.INSERT_TAG, values)
 
     def _sync_tags(self, conn: Connection, ticket_id: str, tags: frozenset[str]) -> None:
-        stored = {tag for (tag,) in driver.fetch(conn, _TAGS_OF_ONE, {"ticket_id": ticket_id})}
+        stored = {tag for (tag,) in driver.fetch(conn, statements.TAGS_OF_ONE,
+                                                 {"ticket_id": ticket_id})}
         removed = stored - tags
         if removed:
             conn.execute(
@@ -349,11 +326,12 @@ class SqlAlchemyTicketRepository(_Repository):
         first_position: int,
     ) -> None:
         if events:
-            driver.execute(conn, _INSERT_EVENT, [convert.event_to_row(e) for e in events])
+            driver.execute(conn, statements.INSERT_EVENT,
+                           [convert.event_to_row(e) for e in events])
         if new_articles:
             driver.execute(
                 conn,
-                _INSERT_ARTICLE,
+                statements.INSERT_ARTICLE,
                 [
                     convert.article_to_row(a, position=first_position + i)
                     for i, a in enumerate(new_articles)
@@ -373,13 +351,6 @@ _CONTACT_EMAILS = (select(contact_emails.c.email)
 _CONTACT_PHONES = (select(contact_phones.c.phone)
                    .where(contact_phones.c.contact_id == bindparam("contact_id"))
                    .order_by(contact_phones.c.position))
-_EMAIL_OWNER = select(contact_emails.c.contact_id).where(
-    contact_emails.c.email == bindparam("email"))
-# Contacts are numbered in the order they were added (the oldest wins a shared phone).
-_INSERT_CONTACT = insert(contacts).values(
-    ordinal=select(func.coalesce(func.max(contacts.c.ordinal), 0) + 1).scalar_subquery())
-_INSERT_CONTACT_EMAIL = insert(contact_emails)
-_INSERT_CONTACT_PHONE = insert(contact_phones)
 
 
 class SqlAlchemyContactRepository(_Repository):
@@ -389,7 +360,7 @@ class SqlAlchemyContactRepository(_Repository):
         # An existing id or an address of another contact is refused by the primary key and
         # the unique index; the savepoint turns either into the port's error.
         with self._savepoint(conn, contact):
-            driver.execute(conn, _INSERT_CONTACT, convert.contact_to_row(contact))
+            driver.execute(conn, statements.INSERT_CONTACT, convert.contact_to_row(contact))
             self._insert_details(conn, contact)
         self._uow._wrote_aggregates = True
 
@@ -445,7 +416,7 @@ class SqlAlchemyContactRepository(_Repository):
 
     @staticmethod
     def _owner_of(conn: Connection, email: str) -> str | None:
-        found = driver.fetch(conn, _EMAIL_OWNER, {"email": email})
+        found = driver.fetch(conn, statements.EMAIL_OWNER, {"email": email})
         return found[0][0] if found else None
 
     @staticmethod
@@ -453,7 +424,7 @@ class SqlAlchemyContactRepository(_Repository):
         if contact.emails:
             driver.execute(
                 conn,
-                _INSERT_CONTACT_EMAIL,
+                statements.INSERT_CONTACT_EMAIL,
                 [
                     {"contact_id": contact.id, "position": i, "email": email}
                     for i, email in enumerate(contact.emails)
@@ -462,7 +433,7 @@ class SqlAlchemyContactRepository(_Repository):
         if contact.phones:
             driver.execute(
                 conn,
-                _INSERT_CONTACT_PHONE,
+                statements.INSERT_CONTACT_PHONE,
                 [
                     {"contact_id": contact.id, "position": i, "phone": phone}
                     for i, phone in enumerate(contact.phones)
@@ -530,29 +501,8 @@ class SqlAlchemyIncidentTypeRepository(_Repository):
 
     @guarded
     def all(self) -> list[IncidentType]:
-        rows = driver.mappings(self._conn(), _ALL_INCIDENT_TYPES, {})
+        rows = driver.mappings(self._conn(), statements.ALL_INCIDENT_TYPES, {})
         return [convert.incident_type_from_row(r) for r in rows]
-
-
-# Statements used on every ticket creation are built once: building one costs more than
-# running it on SQLite.
-_ALL_INCIDENT_TYPES = select(incident_types).order_by(incident_types.c.key)
-
-
-@functools.cache
-def _next_value_statement(dialect: str) -> Any:
-    stmt: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(sequences)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(sequences)
-    else:
-        raise StorageError(f"unsupported database {dialect!r}")
-    return (
-        stmt.values(scope=bindparam("scope"), value=1)
-        .on_conflict_do_update(index_elements=["scope"], set_={"value": sequences.c.value + 1})
-        .returning(sequences.c.value)
-    )
 
 
 class SqlAlchemySequenceAllocator(_Repository):
@@ -560,6 +510,6 @@ class SqlAlchemySequenceAllocator(_Repository):
     def next_value(self, scope: str) -> int:
         """One atomic upsert: concurrent callers queue on the counter row until commit."""
         conn = self._conn()
-        stmt = _next_value_statement(conn.dialect.name)
-        [(value,)] = driver.fetch(conn, stmt, {"scope": scope})
+        [(value,)] = driver.fetch(conn, statements.next_value(conn.dialect.name),
+                                  {"scope": scope})
         return int(value)

@@ -37,6 +37,7 @@ __all__ = [
     "incident_types",
     "mail_messages",
     "mail_staging",
+    "message_templates",
     "metadata",
     "organisations",
     "outbox",
@@ -225,6 +226,26 @@ incident_types = Table(
     Column("name", Text(), nullable=False),
     Column("responsible", String(), nullable=True),
     Column("team", String(), nullable=True),
+)
+
+# -- message templates ---------------------------------------------------------------------
+
+# The incident type is part of the primary key, which cannot hold NULL: "for every incident
+# type" is stored as the empty text.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("key", key_string(), nullable=False),
+    Column("language", key_string(), nullable=False),
+    Column("incident_type", key_string(), nullable=False),  # "" = every incident type
+    Column("kind", String(), nullable=False),
+    Column("name", Text(), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("body_text", Text(), nullable=False),
+    Column("body_html", Text(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=True),
+    Column("updated_by", String(), nullable=True),
+    PrimaryKeyConstraint("key", "language", "incident_type"),
 )
 
 sequences = Table(

@@ -1,7 +1,7 @@
 """Message templates in the ``message_templates`` table.
 
-The table is defined here, on the adapter's shared ``metadata``; importing
-``helpdesk_sqlalchemy`` registers it, so the migration test compares it like any other.
+The table is defined with the others (:mod:`helpdesk_sqlalchemy.tables`) and the statements a
+unit of work runs on the driver path are in :mod:`helpdesk_sqlalchemy.statements`.
 The incident type is part of the primary key, which cannot hold NULL: "for every incident
 type" is stored as the empty text.
 """
@@ -11,39 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, Text, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from helpdesk_core.domain.templates import MessageTemplate, TemplateKind
-from helpdesk_sqlalchemy import driver
+from helpdesk_sqlalchemy import driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, storage_errors
 from helpdesk_sqlalchemy.storage import SqlAlchemyUnitOfWork, dialect_insert
-from helpdesk_sqlalchemy.tables import metadata
-from helpdesk_sqlalchemy.types import UTCDateTime, key_string
+from helpdesk_sqlalchemy.tables import message_templates
 
 if TYPE_CHECKING:
     from helpdesk_core.settings import Settings
 
 __all__ = ["SqlAlchemyTemplateStore", "message_templates"]
-
-message_templates = Table(
-    "message_templates",
-    metadata,
-    Column("key", key_string(), nullable=False),
-    Column("language", key_string(), nullable=False),
-    Column("incident_type", key_string(), nullable=False),  # "" = every incident type
-    Column("kind", String(), nullable=False),
-    Column("name", Text(), nullable=False),
-    Column("subject", Text(), nullable=False),
-    Column("body_text", Text(), nullable=False),
-    Column("body_html", Text(), nullable=True),
-    Column("updated_at", UTCDateTime(), nullable=True),
-    Column("updated_by", String(), nullable=True),
-    PrimaryKeyConstraint("key", "language", "incident_type"),
-)
-
-_ORDER = (message_templates.c.key, message_templates.c.language,
-          message_templates.c.incident_type)
 
 
 def _row(template: MessageTemplate) -> dict[str, Any]:
@@ -63,10 +43,6 @@ def _template(row: Mapping[Any, Any]) -> MessageTemplate:
         body_text=row["body_text"], body_html=row["body_html"],
         updated_at=row["updated_at"], updated_by=row["updated_by"],
     )
-
-
-_ALL = select(message_templates).order_by(*_ORDER)
-_ALL_WITH_KEY = _ALL.where(message_templates.c.key == bindparam("key"))
 
 
 def _identity(key: str, language: str, incident_type: str | None) -> Any:
@@ -114,7 +90,7 @@ class SqlAlchemyTemplateStore:
         return bool(result.rowcount)
 
     def all(self, *, key: str | None = None, unit: object = None) -> list[MessageTemplate]:
-        query = _ALL if key is None else _ALL_WITH_KEY
+        query = statements.TEMPLATES if key is None else statements.TEMPLATES_WITH_KEY
         params = {} if key is None else {"key": key}
         if isinstance(unit, SqlAlchemyUnitOfWork) and unit.storage.engine.url == self.engine.url:
             # Same database: read in the unit's transaction (no connection of our own).
