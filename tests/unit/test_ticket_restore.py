@@ -91,3 +91,31 @@ def test_restore_keeps_the_stored_values_as_given() -> None:
     restored = Ticket.restore(**values)
     assert restored.subject == values["subject"]
     assert restored.custom_fields is values["custom_fields"]
+
+
+# -- the restorer: the same ticket, the fields in an order of the storage's choosing ---------
+
+
+@settings(max_examples=100, deadline=None)
+@given(ticket=stored_tickets(), order=st.permutations(sorted(Ticket.open(
+    number="HD-1", subject="x", channel=Channel.EMAIL, at=open_ticket().created_at,
+    actor=AGENT).snapshot())))
+def test_a_restorer_builds_what_restore_builds_for_any_order_of_the_fields(
+        ticket: Ticket, order: list[str]) -> None:
+    values = stored_values(ticket)
+    built = Ticket.restorer(order)([values[name] for name in order])
+    assert built.snapshot() == Ticket.restore(**values).snapshot() == ticket.snapshot()
+    assert built.pending_events == []
+    assert built.pending_articles == []
+
+
+@pytest.mark.parametrize("names", [
+    ["id"],  # most fields missing
+    [*stored_values(open_ticket()), "colour"],  # one unknown
+    [*stored_values(open_ticket()), "id"],  # one twice
+    [n for n in stored_values(open_ticket()) if n != "tags"],  # one missing
+])
+def test_a_restorer_refuses_names_that_are_not_every_persisted_field_once(
+        names: list[str]) -> None:
+    with pytest.raises(TypeError, match="every persisted field once"):
+        Ticket.restorer(names)

@@ -94,7 +94,7 @@ _NO_LINKS: frozenset[EntityRef] = frozenset()
 def ticket_from_values(dialect: Dialect) -> Callable[[Sequence[Any], Iterable[str]], Ticket]:
     """A reader of driver rows (``TICKET_COLUMNS``, as the DB-API returns them) for one
     dialect: the column types' own result processors, applied without SQLAlchemy's
-    per-row machinery, then ``Ticket.restore`` with every field by name.
+    per-row machinery, then ``Ticket.restorer`` with every field named once.
 
     Loading must give back what ``ticket_to_row`` stored (the round-trip tests check it).
     """
@@ -106,22 +106,26 @@ def ticket_from_values(dialect: Dialect) -> Callable[[Sequence[Any], Iterable[st
     categories, priorities, channels = _CATEGORIES, _PRIORITIES, _CHANNELS
     parse_ref = EntityRef.parse
 
+    # The ticket's fields in the order read() hands them over; Ticket.restorer checks the
+    # names (every persisted field once) and puts each value in its place.
+    build = Ticket.restorer((
+        "id", "number", "subject", "status", "status_category", "priority", "channel",
+        "created_at", "updated_at", "customer_id", "organisation_id", "incident_type", "links",
+        "custom_fields", "assignee", "team", "language", "due_at", "merged_into", "version",
+        "event_seq", "tags"))
+
     def read(values: Sequence[Any], tags: Iterable[str]) -> Ticket:
         (id_, number, subject, status, category, priority, channel, created, updated,
          customer, organisation, incident_type, links, custom_fields, assignee, team,
          language, due, merged_into, version, event_seq) = values
         links = json_doc(links)
-        return Ticket.restore(
-            id=id_, number=number, subject=subject, status=status,
-            status_category=categories[category], priority=priorities[priority],
-            channel=channels[channel], created_at=stamp(created), updated_at=stamp(updated),
-            customer_id=customer, organisation_id=organisation, incident_type=incident_type,
-            links=frozenset(map(parse_ref, links)) if links else _NO_LINKS,
-            tags=frozenset(tags) if tags else _NO_TAGS,
-            custom_fields=json_doc(custom_fields) or {}, assignee=assignee, team=team,
-            language=language, due_at=None if due is None else stamp(due),
-            merged_into=merged_into, version=version, event_seq=event_seq,
-        )
+        return build((
+            id_, number, subject, status, categories[category], priorities[priority],
+            channels[channel], stamp(created), stamp(updated), customer, organisation,
+            incident_type, frozenset(map(parse_ref, links)) if links else _NO_LINKS,
+            json_doc(custom_fields) or {}, assignee, team, language,
+            None if due is None else stamp(due), merged_into, version, event_seq,
+            frozenset(tags) if tags else _NO_TAGS))
 
     return read
 
