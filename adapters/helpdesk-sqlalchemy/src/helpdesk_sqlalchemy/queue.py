@@ -6,8 +6,8 @@ processing, result rows, mappings) would cost several times the query. The SQL i
 :func:`helpdesk_sqlalchemy.statements.query_statement` and compiled by SQLAlchemy once per
 *shape* of query (:func:`helpdesk_sqlalchemy.statements.queue_key`), in the driver's cache of
 compiled statements; a page then costs one execution of the compiled text on the DB-API cursor
-of the unit's connection, inside the unit's transaction, one query for the page's tags, and one
-``Ticket.restorer`` per row (:func:`helpdesk_sqlalchemy.convert.ticket_from_values`).
+of the unit's connection, inside the unit's transaction, one query for the page's tags, and a
+ticket per row from the reader of :func:`helpdesk_sqlalchemy.convert.ticket_from_values`.
 
 The statements run through :mod:`helpdesk_sqlalchemy.driver` (and are logged there).
 """
