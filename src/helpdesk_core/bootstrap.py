@@ -139,17 +139,19 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
                         builtin_directory=isinstance(directory, StorageDirectory)
                         and directory.storage is storage)
 
-    # The side rules of every change, in the order they run (docs/explanation/architecture.md).
+    # The side rules of every change, in the order they run (docs/explanation/architecture.md);
+    # a capability the settings turn off (SLA, resolution message) registers no handler.
     bus = units.bus
     bus.in_transaction("acknowledgement", Acknowledger(templates=rendering, policy=policy,
                                                        channels=channels, clock=clock),
-                       kinds=[EventKind.CREATED])
-    bus.in_transaction("resolution_message",
-                       ResolutionMessage(templates=rendering, replies=replies,
-                                         enabled=policy.resolution_message),
-                       kinds=[EventKind.STATUS_CHANGED])
-    bus.in_transaction("sla", tracker,
-                       kinds=[k for k in EventKind if k not in SLA_IGNORED])
+                       kinds=[EventKind.CREATED])  # says why it sent none, when it is off
+    if policy.resolution_message:
+        bus.in_transaction("resolution_message",
+                           ResolutionMessage(templates=rendering, replies=replies),
+                           kinds=[EventKind.STATUS_CHANGED])
+    if settings.sla is not None:
+        bus.in_transaction("sla", tracker,
+                           kinds=[k for k in EventKind if k not in SLA_IGNORED])
     bus.after_commit("helpdesk_ticket_event", hooks.ticket_event)
 
     guard = Guard(units=units, directory=directory)

@@ -110,19 +110,22 @@ class MessageBus:
         recorded before it runs, including those of handlers before it in this pass; events
         it records itself reach it in the next pass, which runs until nothing is new.
         """
+        subscriptions = self._in_transaction
         seen: dict[tuple[int, str], int] = {}
         for _pass in range(MAX_ROUNDS):
             progressed = False
-            for index, subscription in enumerate(self._in_transaction):
-                for ticket, new in tracked():
+            tickets = tracked()
+            for index, subscription in enumerate(subscriptions):
+                kinds = subscription.kinds
+                for ticket, new in tickets:
                     events = ticket.pending_events
-                    start = seen.get((index, ticket.id), 0)
-                    if start >= len(events):
+                    end, key = len(events), (index, ticket.id)
+                    start = seen.get(key, 0)
+                    if start >= end:
                         continue
-                    seen[(index, ticket.id)] = len(events)
-                    fresh = tuple(events[start:])
-                    if subscription.kinds is not None:
-                        fresh = tuple(e for e in fresh if e.kind in subscription.kinds)
+                    seen[key] = end
+                    fresh = tuple(events[start:end] if kinds is None
+                                  else (e for e in events[start:end] if e.kind in kinds))
                     if fresh:
                         progressed = True
                         subscription.handler(Raised(ticket, fresh, new), unit)

@@ -4,7 +4,8 @@ An in-transaction handler on ``status_changed``: when a ticket enters the *resol
 category — by an agent, an API call or any later capability — the ``resolution`` template
 (for its incident type and language) is rendered and queued to the customer in the same
 transaction, archived on the ticket as an outbound article. ``MailPolicy.resolution_message``
-turns it off. A customer without an e-mail address gets nothing, and the move still happens.
+turns it off (the handler is then not registered). A customer without an e-mail address gets
+nothing, and the move still happens.
 """
 
 from __future__ import annotations
@@ -27,15 +28,14 @@ RESOLVER = Actor.system("resolution")
 class ResolutionMessage:
     """The ``resolution_message`` in-transaction handler."""
 
-    def __init__(self, *, templates: Templates, replies: Replies, enabled: bool = True) -> None:
+    def __init__(self, *, templates: Templates, replies: Replies) -> None:
         self.templates = templates
         self.replies = replies
-        self.enabled = enabled
 
     def __call__(self, raised: Raised, unit: Unit) -> None:
         resolved = [e for e in raised.of_kind(EventKind.STATUS_CHANGED)
                     if e.data.get("to_category") == StatusCategory.RESOLVED.value]
-        if not self.enabled or not resolved:
+        if not resolved:
             return
         ticket = raised.ticket
         if ticket.status_category is not StatusCategory.RESOLVED:
