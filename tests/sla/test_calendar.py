@@ -214,3 +214,26 @@ def test_a_year_of_business_time_is_added_fast() -> None:
     far = CZ_OFFICE.add(start, hours(8 * 250 * 10))  # about ten working years
     assert timer.perf_counter() - began < 1.0
     assert far.year >= 2035
+
+
+# -- days given as text (issue: closed days as ISO strings were silently ignored) ------------
+
+
+def test_closed_and_extra_days_given_as_iso_text_count_like_dates() -> None:
+    as_text = BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"},
+                                      closed_days=["2026-06-16"],
+                                      extra_days={"2026-06-20": "09:00-12:00"})
+    as_dates = BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"},
+                                       closed_days=[date(2026, 6, 16)],
+                                       extra_days={date(2026, 6, 20): "09:00-12:00"})
+    assert as_text == as_dates
+    assert as_text.hours_on(date(2026, 6, 16)) == ()
+    assert as_text.hours_on(date(2026, 6, 20)) != ()  # a Saturday with hours
+
+
+@pytest.mark.parametrize("closed", [["16.6.2026"], ["2026-06-31"], [20260616],
+                                    [datetime(2026, 6, 16, tzinfo=UTC)], "2026-06-16"])
+def test_a_closed_day_that_is_not_a_day_is_refused(closed: object) -> None:
+    with pytest.raises(ConfigurationError):
+        BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"},
+                                closed_days=closed)  # type: ignore[arg-type]

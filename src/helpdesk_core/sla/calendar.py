@@ -162,16 +162,29 @@ def _utc_of_wall(naive: datetime, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-def _days(value: Iterable[date]) -> frozenset[date]:
-    return frozenset(value)
+def _day(value: object, what: str) -> date:
+    """A calendar day: a ``date``, or its ISO text (``"2026-06-16"``, as read from a settings
+    file). Anything else is refused: a day that is silently not a day moves every deadline."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigurationError(f"{what} {value!r} is not a date like 2026-06-16") from None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ConfigurationError(f"{what} {value!r} must be a date")
+    return value
 
 
-def _extra_days(value: Mapping[date, IntervalSpec] | None) -> Mapping[date, tuple[Interval, ...]]:
-    result = {day: _intervals(spec) for day, spec in (value or {}).items()}
-    for day in result:
-        if not isinstance(day, date) or isinstance(day, datetime):
-            raise ConfigurationError(f"extra working day {day!r} must be a date")
-    return result
+def _days(value: Iterable[date | str]) -> frozenset[date]:
+    if isinstance(value, (str, date)):
+        raise ConfigurationError("closed_days must be a list of dates, not a single one")
+    return frozenset(_day(day, "closed day") for day in value)
+
+
+def _extra_days(value: Mapping[date | str, IntervalSpec] | None,
+                ) -> Mapping[date, tuple[Interval, ...]]:
+    return {_day(day, "extra working day"): _intervals(spec)
+            for day, spec in (value or {}).items()}
 
 
 def _week(value: Iterable[Iterable[Interval]]) -> tuple[tuple[Interval, ...], ...]:
@@ -230,8 +243,8 @@ class BusinessCalendar:
         *,
         country: str | None = None,
         subdivision: str | None = None,
-        closed_days: Iterable[date] = (),
-        extra_days: Mapping[date, IntervalSpec] | None = None,
+        closed_days: Iterable[date | str] = (),
+        extra_days: Mapping[date | str, IntervalSpec] | None = None,
     ) -> BusinessCalendar:
         """``BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-12:00, 12:30-16:30"},
         country="CZ")``. Days not named are closed."""
@@ -242,7 +255,7 @@ class BusinessCalendar:
                     raise ConfigurationError(f"{_DAY_NAMES[day]} is given twice")
                 week[day] = _intervals(spec)
         return cls(zone, week, country=country, subdivision=subdivision,
-                   closed_days=frozenset(closed_days), extra_days=dict(extra_days or {}))
+                   closed_days=_days(closed_days), extra_days=dict(extra_days or {}))
 
     # -- days ------------------------------------------------------------------------------
 
