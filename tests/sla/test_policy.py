@@ -184,3 +184,19 @@ def test_policies_and_calendars_are_values() -> None:
     assert same == COMPLAINTS
     assert {COMPLAINTS: "x"}[same] == "x"
     assert len({CZ_OFFICE, CZ_LUNCH, CZ_OFFICE}) == 2
+
+
+# -- a target's kind given as text (issue: a string or a typo measured nothing) --------------
+
+
+def test_a_target_kind_given_as_text_measures_like_the_enum() -> None:
+    assert SlaTarget.uniform("resolution", timedelta(hours=8)) == \
+        SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=8))
+    assert SlaTarget("first_response", {"normal": timedelta(hours=1)}).kind is \
+        TargetKind.FIRST_RESPONSE
+
+
+@pytest.mark.parametrize("kind", ["resolve", "Resolution", "", None, 3])
+def test_a_target_kind_that_is_no_kind_is_refused(kind: object) -> None:
+    with pytest.raises(ConfigurationError, match="is not one of"):
+        SlaTarget.uniform(kind, timedelta(hours=8))  # type: ignore[arg-type]

@@ -142,11 +142,16 @@ class EscalationLevel:
         return self.name or f"{self.fraction:.0%}"
 
 
+def _target_kind(value: TargetKind | str) -> TargetKind:
+    return _enum(TargetKind, value)
+
+
 @attrs.frozen
 class SlaTarget:
     """One measured promise. A priority missing from ``durations`` has no such target."""
 
-    kind: TargetKind
+    # Given as text ("resolution") too; a typo is refused instead of measuring nothing.
+    kind: TargetKind = attrs.field(converter=_target_kind)
     durations: Mapping[Priority, timedelta] = attrs.field(converter=_durations, hash=False)
     # None: the policy's levels apply; () switches escalation off for this target.
     escalation: tuple[EscalationLevel, ...] | None = None
@@ -155,7 +160,7 @@ class SlaTarget:
         return self.durations.get(priority)
 
     @classmethod
-    def uniform(cls, kind: TargetKind, duration: timedelta) -> SlaTarget:
+    def uniform(cls, kind: TargetKind | str, duration: timedelta) -> SlaTarget:
         """The same duration for every priority."""
         return cls(kind, dict.fromkeys(Priority, duration))
 
