@@ -220,3 +220,32 @@ def test_no_resolution_message_when_turned_off_or_without_address(
     loud.storage._state = quiet.storage._state  # type: ignore[attr-defined]
     loud.tickets.transition(ticket.number, "resolved", actor=AGENT)  # nobody to write to
     assert loud.tickets.get(ticket.number).status == "resolved"
+
+
+def test_what_became_of_a_message_reaches_the_ticket_event_hook(
+        make_helpdesk: MakeHelpdesk) -> None:
+    """Delivery results (sent, failed, uncertain) are ticket events like any other: a host's
+    listener can alert on a failed delivery."""
+    from helpdesk_core import hookimpl
+    from helpdesk_core.domain.history import TicketEvent
+    from helpdesk_core.domain.ticket import Ticket
+
+    heard: list[tuple[str, object]] = []
+
+    class Listener:
+        @hookimpl
+        def helpdesk_ticket_event(self, event: TicketEvent, ticket: Ticket) -> None:
+            if event.kind is EventKind.DELIVERY:
+                heard.append((ticket.number, event.new))
+
+    channel = MailChannel(name="support", addresses=["support@shop.example"])
+    desk = make_helpdesk(plugins=(Listener(),), mail_channels=(channel,),
+                         mail_policy=MailPolicy(acknowledge=False))
+    number = mail_ticket(desk)
+    desk.tickets.reply(number, "První.", agent=AGENT)
+    desk.tickets.reply(number, "Druhá.", agent=AGENT)
+    desk.tickets.reply(number, "Třetí.", agent=AGENT)
+    desk.outbox.dispatch(mail_sender=ScriptedSender(
+        None, DeliveryError("550 no such user", transient=False),  # type: ignore[arg-type]
+        DeliveryError("lost", transient=False, uncertain=True)))
+    assert heard == [(number, "sent"), (number, "failed"), (number, "uncertain")]
