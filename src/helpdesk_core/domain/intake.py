@@ -44,6 +44,15 @@ class StaffVia(enum.Enum):
     def channel(self) -> Channel:
         return Channel.PHONE if self is StaffVia.PHONE else Channel.STAFF
 
+    @classmethod
+    def of(cls, value: object) -> StaffVia:
+        """``value`` as a StaffVia (its text, ``"phone"``, too); else ValidationError."""
+        try:
+            return value if isinstance(value, cls) else cls(value)
+        except ValueError:
+            known = ", ".join(v.value for v in cls)
+            raise ValidationError(f"{value!r} is not one of {known}", field="via") from None
+
 
 @attrs.frozen
 class WebFormSubmission:
@@ -58,6 +67,9 @@ class WebFormSubmission:
     def parse(cls, fields: Mapping[str, object]) -> WebFormSubmission:
         """Validate raw form fields (``email``, ``name``, ``message``, optional ``subject``,
         ``order_number``, ``language``); unknown fields are ignored."""
+        if not isinstance(fields, Mapping):
+            raise ValidationError("the form's fields must be a mapping of names to values",
+                                  field="fields")
         message = clean_text(fields.get("message"), field="message", max_length=MAX_MESSAGE)
         subject_raw = fields.get("subject") or ""
         subject = clean_line(subject_raw, field="subject", max_length=200, required=False)

@@ -48,6 +48,14 @@ MAX_TAGS = 50
 MAX_LINKS = 100
 
 
+def _priority(value: object) -> Priority:
+    try:
+        return value if isinstance(value, Priority) else Priority(value)
+    except ValueError:
+        known = ", ".join(p.value for p in Priority)
+        raise ValidationError(f"{value!r} is not one of {known}", field="priority") from None
+
+
 def _opt_line(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -218,8 +226,9 @@ class Ticket:
             data={"from_category": old_category.value, "to_category": target.category.value},
         )
 
-    def set_priority(self, priority: Priority, *, at: datetime, actor: Actor) -> None:
+    def set_priority(self, priority: Priority | str, *, at: datetime, actor: Actor) -> None:
         at = self._begin(at)
+        priority = _priority(priority)
         if priority is self.priority:
             return
         old, self.priority = self.priority, priority
@@ -473,6 +482,9 @@ class Ticket:
 
     def _record(self, kind: EventKind, at: datetime, actor: Actor, *, field: str | None = None,
                 old: Any = None, new: Any = None, data: dict[str, Any] | None = None) -> None:
+        if not isinstance(actor, Actor):  # who did it is part of every change
+            raise ValidationError("must be an Actor (Actor.agent(...), Actor.customer(...), "
+                                  "Actor.system(...))", field="actor")
         at = ensure_utc(at)
         self.event_seq += 1
         # The ticket's clock never runs backwards, even if a caller's clock does.

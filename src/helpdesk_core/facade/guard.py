@@ -12,6 +12,7 @@ from collections.abc import Callable
 from helpdesk_core.domain.access import Action, TicketScope, check
 from helpdesk_core.domain.ticket import Ticket, participants
 from helpdesk_core.domain.values import Actor, ActorKind
+from helpdesk_core.errors import ValidationError
 from helpdesk_core.ports import Directory
 from helpdesk_core.services.unit_of_work import Units
 
@@ -33,7 +34,11 @@ class Guard:
         ``action`` may depend on the ticket (a status change is a reopen, a close or another
         transition): then it is a function of the ticket, asked only for a customer.
         """
-        actor = actor or HOST
+        if actor is None:
+            actor = HOST
+        elif not isinstance(actor, Actor):
+            raise ValidationError("must be an Actor (Actor.agent(...), Actor.customer(...), "
+                                  "Actor.system(...))", field="actor")
         if actor.kind is not ActorKind.CUSTOMER or key is None:
             check(actor, action if isinstance(action, Action) else Action.TRANSITION)
             return

@@ -92,6 +92,7 @@ class Intake:
         The customer is named by id, or found (and if unknown, created) by e-mail or phone.
         """
         # Everything that can refuse the request is checked before a contact is created.
+        via = StaffVia.of(via)
         language = validate_language(language)
         self._check_incident_type(incident_type)
         customer, new_customer = self._staff_customer(

@@ -1,0 +1,79 @@
+"""Values of the wrong type at the facade get a typed error that names the field, and nothing
+is written — never an AttributeError from deep inside (found trying the library as a new user
+would)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.services.conftest import MakeHelpdesk
+
+from helpdesk_core import Actor, Helpdesk, Priority, StaffVia
+from helpdesk_core.errors import ValidationError
+
+EVA = Actor.agent("eva", "Eva")
+FORM = {"email": "jana@example.cz", "name": "Jana", "message": "Konvice netopí."}
+
+
+@pytest.fixture
+def desk(make_helpdesk: MakeHelpdesk) -> Helpdesk:
+    return make_helpdesk()
+
+
+def _stored(desk: Helpdesk) -> list[tuple[Any, ...]]:
+    return [(t.snapshot(), len(desk.tickets.history(t.id)))
+            for t in desk.tickets.queue().items]
+
+
+@pytest.mark.parametrize("fields", [None, ["email", "message"], "email=jana@example.cz", 42])
+def test_a_web_form_that_is_no_mapping_is_refused(desk: Helpdesk, fields: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        desk.tickets.open_from_web_form(fields)  # type: ignore[arg-type]
+    assert refused.value.field == "fields"
+    assert _stored(desk) == []
+
+
+def test_a_priority_given_as_its_text_counts_and_anything_else_is_refused(
+        desk: Helpdesk) -> None:
+    number = desk.tickets.open_from_web_form(FORM).number
+    assert desk.tickets.set_priority(number, "urgent", actor=EVA).priority is Priority.URGENT  # type: ignore[arg-type]
+    before = _stored(desk)
+    for wrong in ("panic", None, 1, Priority):
+        with pytest.raises(ValidationError) as refused:
+            desk.tickets.set_priority(number, wrong, actor=EVA)  # type: ignore[arg-type]
+        assert refused.value.field == "priority"
+    assert _stored(desk) == before
+
+
+@pytest.mark.parametrize("actor", ["eva", 7, {"kind": "agent"}])
+def test_an_actor_that_is_no_actor_is_refused(desk: Helpdesk, actor: object) -> None:
+    number = desk.tickets.open_from_web_form(FORM).number
+    before = _stored(desk)
+    with pytest.raises(ValidationError) as refused:
+        desk.tickets.tag(number, "vip", actor=actor)  # type: ignore[arg-type]
+    assert refused.value.field == "actor"
+    assert _stored(desk) == before
+
+
+def test_a_change_without_an_actor_is_refused_and_nothing_is_written(desk: Helpdesk) -> None:
+    number = desk.tickets.open_from_web_form(FORM).number
+    before = _stored(desk)
+    with pytest.raises(ValidationError) as refused:
+        desk.tickets.set_priority(number, Priority.HIGH, actor=None)  # type: ignore[arg-type]
+    assert refused.value.field == "actor"
+    assert _stored(desk) == before
+
+
+def test_staff_entry_takes_the_channel_as_its_text_and_refuses_others(desk: Helpdesk) -> None:
+    ticket = desk.tickets.open_by_staff(agent=EVA, via="phone", subject="Hovor",  # type: ignore[arg-type]
+                                        message="Volala zákaznice.")
+    assert ticket.channel.value == "phone"
+    before = _stored(desk)
+    for wrong in ("fax", None, 3):
+        with pytest.raises(ValidationError) as refused:
+            desk.tickets.open_by_staff(agent=EVA, via=wrong, subject="x",  # type: ignore[arg-type]
+                                       message="x")
+        assert refused.value.field == "via"
+    assert _stored(desk) == before
+    assert StaffVia.of("in_store") is StaffVia.IN_STORE
