@@ -77,3 +77,24 @@ def test_staff_entry_takes_the_channel_as_its_text_and_refuses_others(desk: Help
         assert refused.value.field == "via"
     assert _stored(desk) == before
     assert StaffVia.of("in_store") is StaffVia.IN_STORE
+
+
+@pytest.mark.parametrize("limit", ["10", 2.5, None, True])
+def test_a_queue_limit_that_is_no_whole_number_is_refused(desk: Helpdesk, limit: object) -> None:
+    from helpdesk_core import TicketQuery
+
+    with pytest.raises(ValidationError) as refused:
+        desk.tickets.queue(TicketQuery.active(limit=limit))  # type: ignore[arg-type]
+    assert refused.value.field == "limit"
+
+
+@pytest.mark.parametrize("version", ["abc", "1", 1.0, True])
+def test_an_expected_version_that_is_no_version_is_refused(desk: Helpdesk,
+                                                           version: object) -> None:
+    number = desk.tickets.open_from_web_form(FORM).number
+    before = _stored(desk)
+    with pytest.raises(ValidationError) as refused:
+        desk.tickets.set_priority(number, Priority.HIGH, actor=EVA,
+                                  expected_version=version)  # type: ignore[arg-type]
+    assert refused.value.field == "expected_version"
+    assert _stored(desk) == before

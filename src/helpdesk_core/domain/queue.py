@@ -72,6 +72,8 @@ class TicketQuery:
     after: str | None = None  # a cursor from Page.next_cursor
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.limit, int) or isinstance(self.limit, bool):
+            raise ValidationError("must be a whole number", field="limit")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise ValidationError(f"must be between 1 and {MAX_LIMIT}", field="limit")
         if self.unassigned and self.assignee is not None:

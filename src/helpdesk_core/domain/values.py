@@ -60,10 +60,15 @@ def ensure_utc(value: datetime, *, field: str = "at") -> datetime:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_text(value: object, *, field: str, max_length: int, required: bool = True) -> str:
     """Normalise multi-line text: NFC, CRLF → LF, control characters dropped, length checked."""
     if not isinstance(value, str):
         raise ValidationError("must be text", field=field)
+    if _SURROGATE.search(value):  # half of a UTF-16 pair: no encoder or database takes it
+        raise ValidationError("contains a lone surrogate, which is not text", field=field)
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text).strip()
     if required and not text:

@@ -33,7 +33,7 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
-from helpdesk_core.errors import ConcurrencyError, TicketNotFound
+from helpdesk_core.errors import ConcurrencyError, TicketNotFound, ValidationError
 from helpdesk_core.ports.storage import (
     ContactRepository,
     IncidentTypeRepository,
@@ -68,6 +68,10 @@ class Units:
         ``expected_version`` is the version the caller's view was built from (an agent's open
         form); if the ticket moved on since, ConcurrencyError is raised before anything
         changes."""
+        if expected_version is not None and (not isinstance(expected_version, int)
+                                             or isinstance(expected_version, bool)):
+            raise ValidationError("must be a ticket's version, a whole number",
+                                  field="expected_version")
         with self() as unit:
             ticket = unit.tickets.load(key)
             if expected_version is not None and ticket.version != expected_version:
