@@ -10,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import textwrap
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,9 +315,12 @@ def mail(sender: str, subject: str, body: str, *, message_id: str, extra: str = 
 
 
 def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
+    # New Message-IDs on every run: a second run on the same database is new mail, not the
+    # first run's mail delivered again (which the helpdesk would rightly store once).
+    run = uuid.uuid4().hex[:8]
     first = mail("Klaus Becker <klaus.becker@example.de>", "Rechnung fehlt",
                  "Guten Tag,\nzu meiner Bestellung 2026-1002 fehlt die Rechnung.\nKlaus Becker",
-                 message_id="<kb-1@example.de>")
+                 message_id=f"<kb-1-{run}@example.de>")
     outcome = helpdesk.mail.receive(first, channel="support")
     number = outcome.ticket_number or ""
     print(f"  new mail from Klaus         → {outcome.outcome} {number}, "
@@ -333,15 +337,16 @@ def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
     reply = helpdesk.mail.receive(mail(
         "klaus.becker@example.de", f"AW: [{number}] Rechnung fehlt",
         "Danke! Bitte an die Firmenadresse.\n\nAm 02.03.2026 schrieb support@shop.example:\n"
-        "> Vielen Dank für Ihre Nachricht.", message_id="<kb-2@example.de>"), channel="support")
+        "> Vielen Dank für Ihre Nachricht.", message_id=f"<kb-2-{run}@example.de>"),
+        channel="support")
     print(f"  Klaus replies (AW: [...])   → {reply.outcome} on {reply.ticket_number}")
     stranger = helpdesk.mail.receive(mail(
         "mallory@example.net", f"Re: [{number}]", "Please send the invoice to me instead.",
-        message_id="<m-1@example.net>"), channel="support")
+        message_id=f"<m-1-{run}@example.net>"), channel="support")
     print(f"  a stranger names the ticket → {stranger.outcome}: {stranger.reason}")
     away = helpdesk.mail.receive(mail(
         "klaus.becker@example.de", f"Abwesenheitsnotiz: [{number}]", "Ich bin bis Montag weg.",
-        message_id="<kb-3@example.de>", extra="Auto-Submitted: auto-replied\r\n"),
+        message_id=f"<kb-3-{run}@example.de>", extra="Auto-Submitted: auto-replied\r\n"),
         channel="support")
     print(f"  Klaus's out-of-office       → {away.outcome} (nothing reopened, no answer)")
     for article in helpdesk.tickets.articles(number):

@@ -1,0 +1,19 @@
+"""The quickstart demo runs twice in a row on the same database (its second run used to stop
+with "too many values to unpack": the first run's mail came in again as a repeat)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "demo.py"
+
+
+def test_the_demo_runs_twice_on_one_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'helpdesk.sqlite3'}"
+    for run in (1, 2):
+        done = subprocess.run([sys.executable, str(DEMO), "--database-url", url],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, f"run {run}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        assert "dispatch: 3 sent" in done.stdout
