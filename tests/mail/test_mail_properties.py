@@ -126,6 +126,7 @@ text_body = st.lists(line, min_size=1, max_size=8).map("\n".join)
 
 @settings(max_examples=60, deadline=None)
 @example(body="ÉŠ", subject="a", charset="iso-8859-2", cte="quoted-printable", names=[])
+@example(body="a", subject="a", charset="utf-8", cte="quoted-printable", names=["prn"])
 @given(
     body=text_body,
     subject=st.lists(word, min_size=1, max_size=15).map(" ".join),
@@ -164,4 +165,6 @@ def test_round_trip_through_the_stdlib_writer(
     assert parsed.message_id == "<round-trip@example.cz>"
     assert [a.data for a in parsed.attachments] == [f"file {i}".encode()
                                                      for i in range(len(names))]
-    assert [a.filename for a in parsed.attachments] == [f"{name}.pdf" for name in names]
+    # Names are made safe as they are stored ("prn.pdf", a Windows device name, is "_prn.pdf").
+    assert [a.filename for a in parsed.attachments] == [safe_filename(f"{name}.pdf")
+                                                        for name in names]

@@ -237,3 +237,31 @@ def test_a_closed_day_that_is_not_a_day_is_refused(closed: object) -> None:
     with pytest.raises(ConfigurationError):
         BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-16:00"},
                                 closed_days=closed)  # type: ignore[arg-type]
+
+
+# -- hours and zones in other shapes (they were AttributeError and TypeError) ----------------
+
+
+def test_hours_given_as_pairs_of_times_count_like_text() -> None:
+    from zoneinfo import ZoneInfo
+
+    as_text = BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-12:00, 12:30-16:30"})
+    as_pairs = BusinessCalendar.weekly(ZoneInfo("Europe/Prague"),  # type: ignore[arg-type]
+                                       {"mon-fri": [("08:00", "12:00"), ("12:30", "16:30")]})
+    one_pair = BusinessCalendar.weekly("Europe/Prague",
+                                       {"mon-fri": ("08:00", "16:30")})  # type: ignore[dict-item]
+    assert as_pairs == as_text
+    assert one_pair.hours_on(date(2026, 6, 15)) == (Interval.parse("08:00-16:30"),)
+
+
+@pytest.mark.parametrize("hours", [[(8, 12)], [("08:00",)], [("08:00", "12:00", "13:00")],
+                                   [None], 42])
+def test_hours_that_are_no_interval_are_a_configuration_error(hours: object) -> None:
+    with pytest.raises(ConfigurationError):
+        BusinessCalendar.weekly("Europe/Prague", {"mon-fri": hours})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("zone", [None, "", 7, "Mars/Olympus"])
+def test_a_zone_that_is_no_zone_is_a_configuration_error(zone: object) -> None:
+    with pytest.raises(ConfigurationError):
+        BusinessCalendar.weekly(zone, {"mon-fri": "08:00-16:00"})  # type: ignore[arg-type]

@@ -79,8 +79,14 @@ class Interval:
             raise ConfigurationError(f"interval {self} ends before it starts")
 
     @classmethod
-    def parse(cls, text: str) -> Interval:
-        """``"08:00-12:00"``; ``24:00`` is allowed as an end."""
+    def parse(cls, text: str | tuple[str, str]) -> Interval:
+        """``"08:00-12:00"``, or the pair ``("08:00", "12:00")``; ``24:00`` is allowed as an
+        end. Anything else is a ConfigurationError."""
+        if _is_pair(text):
+            text = f"{text[0]}-{text[1]}"
+        if not isinstance(text, str):
+            raise ConfigurationError(f"{text!r} is not an interval: give \"08:00-12:00\" or "
+                                     "(\"08:00\", \"12:00\")")
         head, sep, tail = text.partition("-")
         if not sep:
             raise ConfigurationError(f"{text!r} is not an interval (HH:MM-HH:MM)")
@@ -101,14 +107,25 @@ class Interval:
 IntervalSpec = str | Interval | Iterable[str | Interval]
 
 
+def _is_pair(spec: object) -> bool:
+    """``("08:00", "12:00")``: one interval as a pair of times (not two intervals)."""
+    return isinstance(spec, tuple) and len(spec) == 2 and \
+        all(isinstance(t, str) and "-" not in t for t in spec)
+
+
 def _intervals(spec: IntervalSpec) -> tuple[Interval, ...]:
     """Normalise ``"08:00-12:00, 12:30-16:30"`` or a list of intervals; checks no overlap."""
     if isinstance(spec, Interval):
         items: list[Interval] = [spec]
     elif isinstance(spec, str):
         items = [Interval.parse(part) for part in spec.split(",") if part.strip()]
-    else:
+    elif _is_pair(spec):
+        items = [Interval.parse(spec)]  # type: ignore[arg-type]  # one ("08:00", "12:00")
+    elif isinstance(spec, Iterable):
         items = [i if isinstance(i, Interval) else Interval.parse(i) for i in spec]
+    else:
+        raise ConfigurationError(f"{spec!r} are no business hours: give \"08:00-12:00\" or a "
+                                 "list of intervals")
     items.sort(key=lambda i: i.start)
     for before, after in itertools.pairwise(items):
         if before.ends_at_midnight or before.end > after.start:
@@ -194,6 +211,17 @@ def _week(value: Iterable[Iterable[Interval]]) -> tuple[tuple[Interval, ...], ..
     return days
 
 
+def _zone_name(value: str | ZoneInfo) -> str:
+    """An IANA zone name; a ``ZoneInfo`` gives its key. Anything else is refused here rather
+    than as a TypeError deep inside."""
+    if isinstance(value, ZoneInfo):
+        return value.key
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"a calendar needs an IANA time zone name like "
+                                 f"'Europe/Prague', not {value!r}")
+    return value.strip()
+
+
 @attrs.frozen
 class BusinessCalendar:
     """Business hours in a time zone, with public holidays and exceptions. Build it with
@@ -207,7 +235,7 @@ class BusinessCalendar:
       (a working Saturday; a holiday with reduced hours).
     """
 
-    zone: str
+    zone: str = attrs.field(converter=_zone_name)
     week: tuple[tuple[Interval, ...], ...] = attrs.field(converter=_week)
     country: str | None = None
     subdivision: str | None = None
