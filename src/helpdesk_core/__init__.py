@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
     from helpdesk_core.app import Helpdesk
     from helpdesk_core.bootstrap import bootstrap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import metadata
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from helpdesk_core.errors import ConfigurationError, PluginError
@@ -24,6 +25,39 @@ if TYPE_CHECKING:
 __all__ = ["Factories", "Registry"]
 
 T = TypeVar("T")
+
+# The adapters this project ships as distributions of their own, by the names they register:
+# a host that names one without installing it is told what to install.
+_SHIPPED = {  # distribution: (extra of helpdesk-core, kinds, names)
+    "helpdesk-sqlalchemy": ("sqlalchemy", {"storage", "blob store", "template store"},
+                            {"sqlalchemy"}),
+    "helpdesk-mail": ("mail", {"mail inbox", "mail sender"}, {"imap", "pop3", "smtp"}),
+    "helpdesk-sms": ("sms", {"SMS sender"}, {"kannel", "twilio"}),
+    "helpdesk-telephony": ("telephony", {"telephony"}, {"sipgate", "twilio"}),
+}
+
+
+def install_hint(kind: str, name: str) -> str:
+    """What to install for an adapter of ours that is not registered, or ``""``."""
+    for distribution, (extra, kinds, names) in _SHIPPED.items():
+        if kind in kinds and name in names:
+            if _installed(distribution):
+                return (f"; {distribution} is installed but its plugin was not loaded: is "
+                        f"plugin autoloading off (Settings.autoload_plugins, "
+                        f"HELPDESK_DISABLE_PLUGIN_AUTOLOAD) or the plugin blocked "
+                        f"(HELPDESK_BLOCK_PLUGINS)?")
+            return (f"; the {kind} {name!r} comes with the {distribution} distribution: "
+                    f"pip install 'helpdesk-core[{extra}]', or from a checkout "
+                    f"pip install -e adapters/{distribution} (docs/how-to/install.md)")
+    return ""
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 class Factories(Generic[T]):
@@ -53,6 +87,7 @@ class Factories(Generic[T]):
             known = ", ".join(sorted(self._factories)) or "none"
             raise ConfigurationError(
                 f"no {self.kind} named {name!r} (registered: {known})"
+                + install_hint(self.kind, name)
             ) from None
         return factory(settings)
 
