@@ -20,6 +20,8 @@ reaches the after-commit handlers. Services never call the storage's ``commit`` 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -49,6 +51,8 @@ __all__ = ["Unit", "Units"]
 
 T = TypeVar("T")
 
+CHANGE_ATTEMPTS = 8
+
 
 class Units:
     """Opens units of work on one storage with one bus; what services receive instead of
@@ -67,19 +71,32 @@ class Units:
 
         ``expected_version`` is the version the caller's view was built from (an agent's open
         form); if the ticket moved on since, ConcurrencyError is raised before anything
-        changes."""
+        changes. Without it, a change that lost a race with another save is applied again
+        to the fresh ticket (up to CHANGE_ATTEMPTS times): concurrent notes, tags and
+        assignments on one ticket all land."""
         if expected_version is not None and (not isinstance(expected_version, int)
                                              or isinstance(expected_version, bool)):
             raise ValidationError("must be a ticket's version, a whole number",
                                   field="expected_version")
-        with self() as unit:
-            ticket = unit.tickets.load(key)
-            if expected_version is not None and ticket.version != expected_version:
-                raise ConcurrencyError(f"ticket {ticket.number} is at version "
-                                       f"{ticket.version}, not {expected_version}")
-            result = change(ticket)
-            unit.commit()
-        return ticket, result
+        attempt = 1
+        while True:
+            try:
+                with self() as unit:
+                    ticket = unit.tickets.load(key)
+                    if expected_version is not None and ticket.version != expected_version:
+                        raise ConcurrencyError(f"ticket {ticket.number} is at version "
+                                               f"{ticket.version}, not {expected_version}")
+                    result = change(ticket)
+                    unit.commit()
+                return ticket, result
+            except ConcurrencyError:
+                # Someone saved the ticket between our load and our save. A change made
+                # against a version the caller saw is theirs to redo; any other is a domain
+                # call on the ticket as it is now, so it runs again on the fresh ticket.
+                if expected_version is not None or attempt == CHANGE_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * attempt))  # jitter, so racers part
+                attempt += 1
 
     def read(self, work: Callable[[Unit], T]) -> T:
         """Run ``work`` in a read-only unit and return what it returns."""

@@ -23,7 +23,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from helpdesk_core.errors import ConfigurationError, StorageError
+from helpdesk_core.errors import ConcurrencyError, ConfigurationError, StorageError
 
 __all__ = [
     "BEGIN_OPTION",
@@ -226,9 +226,17 @@ def _configure_sqlite(
                 time.sleep(min(0.05 * 2**attempt, 1.0))
 
 
-def storage_error(error: exc.SQLAlchemyError, what: str) -> StorageError:
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction lost a race and
+# was rolled back; trying again is the cure, as for a stale version.
+_LOST_RACE = {"40P01", "40001"}
+
+
+def storage_error(error: exc.SQLAlchemyError, what: str) -> StorageError | ConcurrencyError:
     detail = getattr(error, "orig", None) or error
-    return StorageError(f"{what} failed: {type(detail).__name__}: {detail}".strip())
+    message = f"{what} failed: {type(detail).__name__}: {detail}".strip()
+    if getattr(detail, "sqlstate", None) in _LOST_RACE:
+        return ConcurrencyError(message)
+    return StorageError(message)
 
 
 @contextmanager

@@ -102,7 +102,9 @@ __all__ = [
     "TEMPLATES",
     "TEMPLATES_WITH_KEY",
     "TICKET_BY_ID",
+    "TICKET_BY_ID_LOCKED",
     "TICKET_BY_NUMBER",
+    "TICKET_BY_NUMBER_LOCKED",
     "next_value",
     "put_blob",
     "query_parameters",
@@ -116,6 +118,11 @@ __all__ = [
 _TICKET_COLUMNS = [tickets.c[name] for name in TICKET_COLUMNS]
 TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("key"))
 TICKET_BY_NUMBER = select(*_TICKET_COLUMNS).where(tickets.c.number == bindparam("key"))
+# A writing unit locks the ticket it loads (PostgreSQL; SQLite's writers are serialised by
+# BEGIN IMMEDIATE), so concurrent changes of one ticket queue up instead of failing on the
+# version check at save.
+TICKET_BY_ID_LOCKED = TICKET_BY_ID.with_for_update(of=tickets)
+TICKET_BY_NUMBER_LOCKED = TICKET_BY_NUMBER.with_for_update(of=tickets)
 INSERT_TICKET = insert(tickets)
 # Parameters named like columns become the SET clause; the version is bumped in SQL.
 SAVE_TICKET = (update(tickets)

@@ -242,11 +242,13 @@ class SqlAlchemyTicketRepository(_Repository):
 
     @guarded
     def get(self, ticket_id: str) -> Ticket:
-        return self._load_one(statements.TICKET_BY_ID, ticket_id)
+        return self._load_one(statements.TICKET_BY_ID if self._uow.read_only
+                              else statements.TICKET_BY_ID_LOCKED, ticket_id)
 
     @guarded
     def get_by_number(self, number: str) -> Ticket:
-        return self._load_one(statements.TICKET_BY_NUMBER, number)
+        return self._load_one(statements.TICKET_BY_NUMBER if self._uow.read_only
+                              else statements.TICKET_BY_NUMBER_LOCKED, number)
 
     @guarded
     def save(self, ticket: Ticket) -> None:
