@@ -195,17 +195,17 @@ LEGIT = {
     "de": ("Guten Tag {{ customer.name }}, Anfrage {{ ticket.number }} vom "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) bis "
            "{{ sla.due_at|datetime }}. Betrag {{ 1234.5|money }}, {{ 1234567|number }} Stück.",
-           "vom 1. Dezember 2026 (01.12.2026) bis 3. Dezember 2026 17:00. "
+           "vom 1. Dezember 2026 (01.12.2026) bis 3. Dezember 2026, 17:00. "
            "Betrag 1.234,50\u00a0€, 1.234.567 Stück."),
     "sk": ("Dobrý deň {{ customer.name }}, požiadavka {{ ticket.number }} zo dňa "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) do "
            "{{ sla.due_at|datetime }}. Suma {{ 1234.5|money }}, {{ 1234567|number }} ks.",
-           "zo dňa 1. decembra 2026 (1. 12. 2026) do 3. decembra 2026 17:00. "
+           "zo dňa 1. decembra 2026 (1. 12. 2026) do 3. decembra 2026, 17:00. "
            "Suma 1\u00a0234,50\u00a0€, 1\u00a0234\u00a0567 ks."),
     "en": ("Hello {{ customer.name }}, request {{ ticket.number }} of "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) by "
            "{{ sla.due_at|datetime }}. Amount {{ 1234.5|money }}, {{ 1234567|number }} pcs.",
-           "of 1 December 2026 (1 Dec 2026) by 3 December 2026 17:00. "
+           "of 1 December 2026 (1 Dec 2026) by 3 December 2026, 17:00. "
            "Amount €1,234.50, 1,234,567 pcs."),
 }
 
