@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         SmsTooLong,
         StorageError,
         TemplateError,
+        TemplateNotFound,
         TicketNotFound,
         ValidationError,
     )
@@ -149,7 +150,7 @@ _LOCATIONS = {
          "MergeConflict", "MessageTooLarge", "SmsTooLong",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PermissionDenied", "PluginError",
          "StorageError",
-         "TemplateError", "TicketNotFound", "ValidationError"],
+         "TemplateError", "TemplateNotFound", "TicketNotFound", "ValidationError"],
         "helpdesk_core.errors",
     ),
 }

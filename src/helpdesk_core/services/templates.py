@@ -20,7 +20,7 @@ from helpdesk_core.domain.templates import (
 )
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, EntityKind
-from helpdesk_core.errors import NotFound, TemplateError
+from helpdesk_core.errors import TemplateError, TemplateNotFound, ValidationError
 from helpdesk_core.ports import Clock, Directory, TemplateStore
 from helpdesk_core.services.unit_of_work import Unit, Units
 from helpdesk_core.templates import (
@@ -56,6 +56,7 @@ class Templates:
         """Check every part and store the template; raises TemplateError listing each problem
         with its line. The host's globals for the template's language count as known names."""
         self.check(template)
+        self._check_kind(template)
         if template.incident_type is not None:
             with self.units(read_only=True) as unit:
                 IncidentTypeTree.of(unit.incident_types.all()).get(template.incident_type)
@@ -63,6 +64,16 @@ class Templates:
         stamped = template.stamped(at=self.clock.now(), by=by)
         self.store.put(stamped)
         return stamped
+
+    def _check_kind(self, template: MessageTemplate) -> None:
+        """A key names one kind of template in every language and incident type, so that a
+        reply never resolves to an SMS text or a text block in some language."""
+        for other in self.store.all(key=template.key):
+            if other.identity != template.identity and other.kind is not template.kind:
+                where = f"{other.language}, {other.incident_type or 'every incident type'}"
+                raise ValidationError(
+                    f"{template.key!r} is a template of kind {other.kind.value} ({where}); "
+                    f"one of kind {template.kind.value} needs a key of its own", field="kind")
 
     def check(self, template: MessageTemplate) -> None:
         problems = check_template(template, names=self.template_globals(template.language),
@@ -108,8 +119,10 @@ class Templates:
         found = resolve_template(candidates, key=key, incident_type=ticket.incident_type,
                                  languages=languages)
         if found is None:
-            raise NotFound(f"no template {key!r} in {', '.join(languages)} for ticket "
-                           f"{ticket.number}")
+            raise TemplateNotFound(
+                key, languages=languages, incident_type=ticket.incident_type,
+                available=[(t.incident_type, t.language) for t in candidates if t.key == key],
+                ticket=ticket.number)
         return found
 
     def context(self, ticket: Ticket, *, language: str, agent: Actor | None = None,
