@@ -330,6 +330,25 @@ def test_host_globals_are_known_names_and_render(make_helpdesk: MakeHelpdesk) ->
     assert desk.templates.preview(number, reply(body="{{ ticket.number }}")).text == number
 
 
+def test_a_name_a_plugin_gives_other_languages_only_says_so(make_helpdesk: MakeHelpdesk) -> None:
+    """'unknown placeholder' read like a typo when the plugin just did not cover the language."""
+    class CzechAndGermanSignatures:
+        @hookimpl
+        def helpdesk_template_globals(self, language: str) -> dict[str, Any]:
+            signature = {"cs": "S pozdravem", "de": "Mit freundlichen Grüßen"}
+            return {"signature": signature[language]} if language in signature else {}
+
+    desk = make_helpdesk(CzechAndGermanSignatures())
+    desk.templates.save(reply(body="{{ signature }}"))
+    with pytest.raises(TemplateError) as info:
+        desk.templates.save(reply(language="fr", body="Bonjour\n{{ signatur }}\n{{ signature }}"))
+    assert [str(p) for p in info.value.problems] == [
+        "text, line 2: unknown placeholder 'signatur'",
+        "text, line 3: unknown placeholder 'signature': a plugin provides it for cs, de, not "
+        "for fr",
+    ]
+
+
 # -- acknowledgements ---------------------------------------------------------------------------
 
 

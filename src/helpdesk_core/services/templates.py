@@ -7,13 +7,17 @@ render automatic messages (acknowledgement, resolution message, SLA notices).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import attrs
 
 from helpdesk_core.domain.contacts import Contact, Order
 from helpdesk_core.domain.incident_types import IncidentTypeTree
 from helpdesk_core.domain.templates import (
     MessageTemplate,
+    TemplateProblem,
     language_chain,
     resolve_template,
     template_order,
@@ -33,6 +37,8 @@ from helpdesk_core.templates import (
 )
 
 __all__ = ["Templates"]
+
+_UNKNOWN_NAME = re.compile(r"unknown placeholder '([^'.\[\]]+)'")
 
 
 class Templates:
@@ -79,7 +85,28 @@ class Templates:
         problems = check_template(template, names=self.template_globals(template.language),
                                   limits=self.limits)
         if problems:
-            raise TemplateError(problems, key=template.key)
+            raise TemplateError(self._explain_names(template, problems), key=template.key)
+
+    def _explain_names(self, template: MessageTemplate,
+                       problems: list[TemplateProblem]) -> list[TemplateProblem]:
+        """An unknown placeholder that the plugins provide for other languages says so: the
+        name is not misspelt, the plugin does not cover the template's language."""
+        unknown = [m.group(1) if (m := _UNKNOWN_NAME.fullmatch(p.message)) else None
+                   for p in problems]
+        if not any(unknown):
+            return problems
+        languages = sorted({*(t.language for t in DEFAULT_TEMPLATES), self.default_language,
+                            *(t.language for t in self.store.all())} - {template.language})
+        provided = {language: self.template_globals(language) for language in languages}
+        explained = []
+        for problem, name in zip(problems, unknown, strict=True):
+            where = [language for language, names in provided.items() if name in names]
+            if name and where:
+                problem = attrs.evolve(problem, message=(
+                    f"{problem.message}: a plugin provides it for {', '.join(where)}, "
+                    f"not for {template.language}"))
+            explained.append(problem)
+        return explained
 
     def all(self, *, key: str | None = None,
              include_defaults: bool = False) -> list[MessageTemplate]:
