@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         SmsTooLong,
         StorageError,
         TemplateError,
+        TemplateNotFound,
         TicketNotFound,
         ValidationError,
     )
@@ -151,7 +152,7 @@ _LOCATIONS = {
          "MergeConflict", "MessageTooLarge", "SmsTooLong",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PermissionDenied", "PluginError",
          "StorageError",
-         "TemplateError", "TicketNotFound", "ValidationError"],
+         "TemplateError", "TemplateNotFound", "TicketNotFound", "ValidationError"],
         "helpdesk_core.errors",
     ),
 }

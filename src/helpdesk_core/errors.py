@@ -14,7 +14,8 @@
     ├── NotFound                       (also LookupError)
     │   ├── TicketNotFound
     │   ├── ContactNotFound
-    │   └── OrderNotFound
+    │   ├── OrderNotFound
+    │   └── TemplateNotFound           no template applies: what was looked for, what exists
     ├── ConcurrencyError               stale version: someone saved the ticket first
     ├── ConfigurationError             (also ValueError) settings that cannot work
     ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
@@ -58,6 +59,7 @@ __all__ = [
     "SmsTooLong",
     "StorageError",
     "TemplateError",
+    "TemplateNotFound",
     "TicketNotFound",
     "ValidationError",
 ]
@@ -175,6 +177,55 @@ class OrderNotFound(NotFound):
     def __init__(self, number: str) -> None:
         super().__init__(f"no order {number!r}")
         self.number = number
+
+
+class TemplateNotFound(NotFound):
+    """No template ``key`` applies to a ticket. ``incident_type`` is the ticket's (None: it
+    has none; its broader types were tried too), ``languages`` the languages tried in order,
+    ``available`` the (incident type, language) pairs the key exists for (incident type None:
+    for every type) and ``ticket`` the ticket's number. The message says both, so a template
+    written for another incident type or language is not mistaken for a missing one."""
+
+    MAX_LISTED = 10  # incident types named in the message; the rest are counted
+
+    def __init__(self, key: str, *, languages: Iterable[str], incident_type: str | None = None,
+                 available: Iterable[tuple[str | None, str]] = (),
+                 ticket: str | None = None) -> None:
+        self.key = key
+        self.incident_type = incident_type
+        self.languages = tuple(languages)
+        self.available = tuple(sorted(set(available), key=lambda p: (p[0] or "", p[1])))
+        self.ticket = ticket
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        prefix = f"ticket {self.ticket}: " if self.ticket else ""
+        if not self.available:
+            return (f"{prefix}no template {self.key!r} exists, in any language or for any "
+                    f"incident type")
+        looked = (f"for incident type {self.incident_type!r}" if self.incident_type
+                  else "for a ticket without incident type")
+        by_type: dict[str | None, list[str]] = {}
+        for type_key, language in self.available:
+            by_type.setdefault(type_key, []).append(language)
+        found = []
+        if None in by_type:
+            found.append(f"every incident type ({', '.join(by_type.pop(None))})")
+        if by_type:
+            listed = [f"{t} ({', '.join(langs)})" for t, langs in by_type.items()]
+            more = len(listed) - self.MAX_LISTED
+            shown = ", ".join(listed[:self.MAX_LISTED]) + (f" and {more} more" if more > 0
+                                                            else "")
+            found.append(f"incident types: {shown}")
+        return (f"{prefix}no template {self.key!r} {looked} in {_either(self.languages)}; "
+                f"it exists for {' and for '.join(found)}")
+
+
+def _either(items: tuple[str, ...]) -> str:
+    """cs · cs or en · cs, de or en"""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 class ConcurrencyError(HelpdeskError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -93,3 +94,22 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
                    "{% if 1 %}" * 3000 + "x" + "{% endif %}" * 3000):
         assert [p.message for p in check_source(source)] == ["nested too deeply"]
         assert "nested too deeply" in str(refused(source))
+
+
+def test_what_the_date_and_number_filters_write_counts_against_the_build_limit() -> None:
+    # A short pattern that names long formats many times writes far more than it is long.
+    limits = TemplateLimits(max_built=5000)
+    now = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
+    error = refused("{{ now|date('LLLL' * 200) }}", {"now": now}, limits)
+    assert "built more than 5000" in str(error)
+    error = refused("{% for i in range(1000) %}{{ i|money('CZK') }}{% endfor %}", {}, limits)
+    assert "built more than 5000" in str(error)
+    assert render_source("{{ now|date('LL') }}", {"now": now}, limits=limits) == "7 December 2026"
+
+
+def test_a_number_too_long_to_write_is_refused_before_it_is_written() -> None:
+    for value in ("1E+999999999", "-1E+999999999", 10**1000):
+        started = time.monotonic()
+        assert "too large" in str(refused("{{ n|number }}", {"n": value}))
+        assert time.monotonic() - started < 0.5
+    assert render_source("{{ n|number }}", {"n": "1E-999999999"}) == "0"

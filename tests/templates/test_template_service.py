@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from helpdesk_core import (
@@ -18,7 +19,7 @@ from helpdesk_core import (
     TemplateKind,
     hookimpl,
 )
-from helpdesk_core.errors import NotFound, ValidationError
+from helpdesk_core.errors import NotFound, TemplateNotFound, ValidationError
 from helpdesk_core.services.acknowledgement import render_acknowledgement
 from helpdesk_core.templates import DEFAULT_TEMPLATES
 
@@ -133,6 +134,70 @@ def test_incident_type_inheritance_and_language_fallback(helpdesk: Helpdesk) -> 
         helpdesk.templates.render(other, "no-such-template")
 
 
+def test_a_missing_template_says_what_was_looked_for_and_what_exists(helpdesk: Helpdesk) -> None:
+    """It said "no template 'thanks' in cs, en" when the template existed, for another
+    incident type or in another language."""
+    types(helpdesk)
+    helpdesk.configuration.define_incident_type(IncidentType("general", "Dotaz"))
+    helpdesk.templates.save(reply(incident_type="general", body="cs"))
+    helpdesk.templates.save(reply(language="en", incident_type="general", body="en"))
+    complaint = helpdesk.tickets.open_by_staff(
+        agent=PETRA, via=StaffVia.PHONE, subject="Rozbité", message="...",
+        customer_email="jana@example.cz", incident_type="complaint").number
+    with pytest.raises(TemplateNotFound) as info:
+        helpdesk.templates.preview(complaint, "thanks", agent=PETRA)
+    assert str(info.value) == (
+        f"ticket {complaint}: no template 'thanks' for incident type 'complaint' in cs or en; "
+        "it exists for incident types: general (cs, en)")
+    assert info.value.available == (("general", "cs"), ("general", "en"))
+    # for the incident type, but only in another language
+    helpdesk.templates.save(reply(language="de", incident_type="complaint", body="de"))
+    with pytest.raises(TemplateNotFound) as info:
+        helpdesk.templates.render(complaint, "thanks", language="sk")
+    assert str(info.value) == (
+        f"ticket {complaint}: no template 'thanks' for incident type 'complaint' in sk, cs or "
+        "en; it exists for incident types: complaint (de), general (cs, en)")
+    # for every incident type, in another language; a ticket without an incident type
+    helpdesk.templates.save(reply(language="de", body="de"))
+    plain = helpdesk.tickets.open_by_staff(
+        agent=PETRA, via=StaffVia.PHONE, subject="Dotaz", message="...",
+        customer_email="jana@example.cz").number
+    with pytest.raises(TemplateNotFound, match=(
+            r"no template 'thanks' for a ticket without incident type in cs or en; it exists "
+            r"for every incident type \(de\) and for incident types: complaint \(de\), "
+            r"general \(cs, en\)$")):
+        helpdesk.templates.render(plain, "thanks")
+    with pytest.raises(TemplateNotFound, match=(
+            r"no template 'thanks-typo' exists, in any language or for any incident type$")):
+        helpdesk.templates.render(plain, "thanks-typo")
+
+
+def test_a_key_names_one_kind_of_template(helpdesk: Helpdesk) -> None:
+    """A reply must not resolve to an SMS text (no subject) in some language."""
+    helpdesk.templates.save(reply(language="cs"))
+    sms = MessageTemplate(key="thanks", kind=TemplateKind.SMS_REPLY, language="de",
+                          name="Danke", body_text="Danke {{ customer.name }}")
+    with pytest.raises(ValidationError) as info:
+        helpdesk.templates.save(sms)
+    assert info.value.field == "kind"
+    assert str(info.value) == ("kind: 'thanks' is a template of kind reply (cs, every incident "
+                               "type); one of kind sms_reply needs a key of its own")
+    assert [t.language for t in helpdesk.templates.list()] == ["cs"]
+    # the same template may change its kind when it is the only one with the key
+    helpdesk.templates.save(attrs.evolve(sms, language="cs"))
+    assert [t.kind for t in helpdesk.templates.list()] == [TemplateKind.SMS_REPLY]
+
+
+def test_an_unsaved_template_is_previewed_in_its_own_language(helpdesk: Helpdesk) -> None:
+    number = jana_ticket(helpdesk)
+    draft = reply(language="de", body="Guten Tag {{ customer.name }}")
+    assert helpdesk.templates.preview(number, draft, language="de").text == (
+        "Guten Tag Jana Nováková")
+    with pytest.raises(ValidationError) as info:
+        helpdesk.templates.preview(number, draft, language="cs")
+    assert info.value.field == "language"
+
+
 def test_a_ticket_without_the_language_falls_back_to_english(helpdesk: Helpdesk) -> None:
     helpdesk.templates.save(reply(language="en", body="english"))
     hans = helpdesk.tickets.open_from_web_form({"email": "hans@example.de",
@@ -195,17 +260,17 @@ LEGIT = {
     "de": ("Guten Tag {{ customer.name }}, Anfrage {{ ticket.number }} vom "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) bis "
            "{{ sla.due_at|datetime }}. Betrag {{ 1234.5|money }}, {{ 1234567|number }} Stück.",
-           "vom 1. Dezember 2026 (01.12.2026) bis 3. Dezember 2026 17:00. "
+           "vom 1. Dezember 2026 (01.12.2026) bis 3. Dezember 2026, 17:00. "
            "Betrag 1.234,50\u00a0€, 1.234.567 Stück."),
     "sk": ("Dobrý deň {{ customer.name }}, požiadavka {{ ticket.number }} zo dňa "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) do "
            "{{ sla.due_at|datetime }}. Suma {{ 1234.5|money }}, {{ 1234567|number }} ks.",
-           "zo dňa 1. decembra 2026 (1. 12. 2026) do 3. decembra 2026 17:00. "
+           "zo dňa 1. decembra 2026 (1. 12. 2026) do 3. decembra 2026, 17:00. "
            "Suma 1\u00a0234,50\u00a0€, 1\u00a0234\u00a0567 ks."),
     "en": ("Hello {{ customer.name }}, request {{ ticket.number }} of "
            "{{ ticket.created_at|date }} ({{ ticket.created_at|date('short') }}) by "
            "{{ sla.due_at|datetime }}. Amount {{ 1234.5|money }}, {{ 1234567|number }} pcs.",
-           "of 1 December 2026 (1 Dec 2026) by 3 December 2026 17:00. "
+           "of 1 December 2026 (1 Dec 2026) by 3 December 2026, 17:00. "
            "Amount €1,234.50, 1,234,567 pcs."),
 }
 
@@ -263,6 +328,25 @@ def test_host_globals_are_known_names_and_render(make_helpdesk: MakeHelpdesk) ->
         "Mit freundlichen Grüßen, Konvice.cz")
     # a host global never replaces a documented placeholder
     assert desk.templates.preview(number, reply(body="{{ ticket.number }}")).text == number
+
+
+def test_a_name_a_plugin_gives_other_languages_only_says_so(make_helpdesk: MakeHelpdesk) -> None:
+    """'unknown placeholder' read like a typo when the plugin just did not cover the language."""
+    class CzechAndGermanSignatures:
+        @hookimpl
+        def helpdesk_template_globals(self, language: str) -> dict[str, Any]:
+            signature = {"cs": "S pozdravem", "de": "Mit freundlichen Grüßen"}
+            return {"signature": signature[language]} if language in signature else {}
+
+    desk = make_helpdesk(CzechAndGermanSignatures())
+    desk.templates.save(reply(body="{{ signature }}"))
+    with pytest.raises(TemplateError) as info:
+        desk.templates.save(reply(language="fr", body="Bonjour\n{{ signatur }}\n{{ signature }}"))
+    assert [str(p) for p in info.value.problems] == [
+        "text, line 2: unknown placeholder 'signatur'",
+        "text, line 3: unknown placeholder 'signature': a plugin provides it for cs, de, not "
+        "for fr",
+    ]
 
 
 # -- acknowledgements ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from helpdesk_core.errors import (
     SmsTooLong,
     StorageError,
     TemplateError,
+    TemplateNotFound,
     TicketNotFound,
     ValidationError,
 )
@@ -45,6 +46,7 @@ TREE = [
     (TicketNotFound, NotFound, LookupError),
     (ContactNotFound, NotFound, LookupError),
     (OrderNotFound, NotFound, LookupError),
+    (TemplateNotFound, NotFound, LookupError),
     (ConcurrencyError, HelpdeskError, None),
     (ConfigurationError, HelpdeskError, ValueError),
     (AdapterError, HelpdeskError, None),
@@ -95,6 +97,14 @@ def test_error_payloads():
     assert TicketNotFound("HD-1").key == "HD-1"
     assert ContactNotFound("c1").key == "c1"
     assert OrderNotFound("2026-1").number == "2026-1"
+    missing = TemplateNotFound("thanks", languages=["cs", "en"], incident_type="complaint",
+                               available=[("general", "en"), ("general", "cs")],
+                               ticket="HD-1")
+    assert (missing.key, missing.incident_type, missing.languages, missing.ticket) == (
+        "thanks", "complaint", ("cs", "en"), "HD-1")
+    assert missing.available == (("general", "cs"), ("general", "en"))
+    assert str(missing) == ("ticket HD-1: no template 'thanks' for incident type 'complaint' "
+                            "in cs or en; it exists for incident types: general (cs, en)")
     too_long = SmsTooLong(segments=7, limit=6, encoding="ucs2")
     assert (too_long.segments, too_long.limit, too_long.encoding, too_long.field) == (
         7, 6, "ucs2", "text"

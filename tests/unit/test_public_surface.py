@@ -83,6 +83,7 @@ PUBLIC = [
     "TemplateError",
     "TemplateKind",
     "TemplateLimits",
+    "TemplateNotFound",
     "Ticket",
     "TicketEvent",
     "TicketNotFound",

@@ -8,6 +8,7 @@ from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.errors import ValidationError
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.templates import Templates
 from helpdesk_core.services.unit_of_work import Units
@@ -42,11 +43,16 @@ class TemplatesSection:
     def preview(self, key: str, template: MessageTemplate | str, *,
                 language: str | None = None, agent: Actor | None = None) -> RenderedMessage:
         """Render a template key, or an unsaved template (checked first, as ``save`` would),
-        against ticket ``key``; sends and stores nothing."""
+        against ticket ``key``; sends and stores nothing. An unsaved template is rendered in
+        its own language: a different ``language`` is refused rather than ignored."""
         self._guard.check(agent, Action.RENDER_TEMPLATE, key)
         ticket = self._ticket(key)
         if isinstance(template, str):
             return self._templates.render(ticket, template, language=language, agent=agent)
+        if language is not None and language != template.language:
+            raise ValidationError(
+                f"the unsaved template is in {template.language!r} and is rendered in it, "
+                f"not in {language!r}", field="language")
         self._templates.check(template)
         return self._templates.render_template(ticket, template, agent=agent)
 

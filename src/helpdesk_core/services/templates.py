@@ -7,20 +7,24 @@ render automatic messages (acknowledgement, resolution message, SLA notices).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import attrs
 
 from helpdesk_core.domain.contacts import Contact, Order
 from helpdesk_core.domain.incident_types import IncidentTypeTree
 from helpdesk_core.domain.templates import (
     MessageTemplate,
+    TemplateProblem,
     language_chain,
     resolve_template,
     template_order,
 )
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, EntityKind
-from helpdesk_core.errors import NotFound, TemplateError
+from helpdesk_core.errors import TemplateError, TemplateNotFound, ValidationError
 from helpdesk_core.ports import Clock, Directory, TemplateStore
 from helpdesk_core.services.unit_of_work import Unit, Units
 from helpdesk_core.templates import (
@@ -33,6 +37,8 @@ from helpdesk_core.templates import (
 )
 
 __all__ = ["Templates"]
+
+_UNKNOWN_NAME = re.compile(r"unknown placeholder '([^'.\[\]]+)'")
 
 
 class Templates:
@@ -56,6 +62,7 @@ class Templates:
         """Check every part and store the template; raises TemplateError listing each problem
         with its line. The host's globals for the template's language count as known names."""
         self.check(template)
+        self._check_kind(template)
         if template.incident_type is not None:
             with self.units(read_only=True) as unit:
                 IncidentTypeTree.of(unit.incident_types.all()).get(template.incident_type)
@@ -64,11 +71,42 @@ class Templates:
         self.store.put(stamped)
         return stamped
 
+    def _check_kind(self, template: MessageTemplate) -> None:
+        """A key names one kind of template in every language and incident type, so that a
+        reply never resolves to an SMS text or a text block in some language."""
+        for other in self.store.all(key=template.key):
+            if other.identity != template.identity and other.kind is not template.kind:
+                where = f"{other.language}, {other.incident_type or 'every incident type'}"
+                raise ValidationError(
+                    f"{template.key!r} is a template of kind {other.kind.value} ({where}); "
+                    f"one of kind {template.kind.value} needs a key of its own", field="kind")
+
     def check(self, template: MessageTemplate) -> None:
         problems = check_template(template, names=self.template_globals(template.language),
                                   limits=self.limits)
         if problems:
-            raise TemplateError(problems, key=template.key)
+            raise TemplateError(self._explain_names(template, problems), key=template.key)
+
+    def _explain_names(self, template: MessageTemplate,
+                       problems: list[TemplateProblem]) -> list[TemplateProblem]:
+        """An unknown placeholder that the plugins provide for other languages says so: the
+        name is not misspelt, the plugin does not cover the template's language."""
+        unknown = [m.group(1) if (m := _UNKNOWN_NAME.fullmatch(p.message)) else None
+                   for p in problems]
+        if not any(unknown):
+            return problems
+        languages = sorted({*(t.language for t in DEFAULT_TEMPLATES), self.default_language,
+                            *(t.language for t in self.store.all())} - {template.language})
+        provided = {language: self.template_globals(language) for language in languages}
+        explained = []
+        for problem, name in zip(problems, unknown, strict=True):
+            where = [language for language, names in provided.items() if name in names]
+            if name and where:
+                problem = attrs.evolve(problem, message=(
+                    f"{problem.message}: a plugin provides it for {', '.join(where)}, "
+                    f"not for {template.language}"))
+            explained.append(problem)
+        return explained
 
     def all(self, *, key: str | None = None,
              include_defaults: bool = False) -> list[MessageTemplate]:
@@ -108,8 +146,10 @@ class Templates:
         found = resolve_template(candidates, key=key, incident_type=ticket.incident_type,
                                  languages=languages)
         if found is None:
-            raise NotFound(f"no template {key!r} in {', '.join(languages)} for ticket "
-                           f"{ticket.number}")
+            raise TemplateNotFound(
+                key, languages=languages, incident_type=ticket.incident_type,
+                available=[(t.incident_type, t.language) for t in candidates if t.key == key],
+                ticket=ticket.number)
         return found
 
     def context(self, ticket: Ticket, *, language: str, agent: Actor | None = None,

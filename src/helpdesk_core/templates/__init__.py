@@ -1,6 +1,6 @@
 """Message templates: the sandbox, the save-time checks, rendering and the placeholder schema.
 
-Pure: imports jinja2, pendulum and the core's domain only. Storage and the use cases are in
+Pure: imports jinja2, pendulum, babel and the core's domain only. Storage and the use cases are in
 ``helpdesk_core.ports.templates`` and ``helpdesk_core.services.templates``.
 """
 

@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable
 from jinja2 import TemplateSyntaxError, nodes
 
 from helpdesk_core.domain.templates import MAX_TEMPLATE_SOURCE, MessageTemplate, TemplateProblem
+from helpdesk_core.templates.localise import currency_problem, style_problem
 from helpdesk_core.templates.sandbox import (
     ALLOWED_FILTERS,
     ALLOWED_METHODS,
@@ -145,6 +146,21 @@ class _Checker:
             elif isinstance(value.value, str) and any(
                     _refused_name(part) for part in value.value.split(".")):
                 self.problem(node, f"the attribute {value.value!r} is refused")
+
+    def check_local_argument(self, node: nodes.Filter) -> None:
+        """A style of ``date``, ``time`` or ``datetime`` and a currency of ``money`` written
+        as text are checked now, so a misspelt one is refused when saved, not when sent."""
+        names = {"date": "style", "datetime": "style", "time": "style", "money": "currency"}
+        if node.name not in names:
+            return
+        argument = node.args[0] if node.args else next(
+            (k.value for k in node.kwargs if k.key == names[node.name]), None)
+        if not isinstance(argument, nodes.Const) or not isinstance(argument.value, str):
+            return
+        check = currency_problem if node.name == "money" else style_problem
+        problem = check(argument.value)
+        if problem:
+            self.problem(node, f"|{node.name}: {problem}")
 
     # -- statements -----------------------------------------------------------------------
 
@@ -284,6 +300,7 @@ class _Checker:
             self.problem(node, f"unknown filter {node.name!r}")
         if node.name in ATTRIBUTE_FILTERS:
             self.check_attribute_argument(node)
+        self.check_local_argument(node)
         source = self.expr(node.node) if node.node is not None else Shape("value")
         self.arguments(node)
         if node.name in ("list", "sort", "reverse", "unique"):

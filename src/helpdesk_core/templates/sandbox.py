@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -34,10 +34,13 @@ from jinja2.tests import TESTS as DEFAULT_TESTS
 from jinja2.visitor import NodeTransformer
 
 from helpdesk_core.templates.localise import (
+    DEFAULT_CURRENCY,
     format_date,
     format_datetime,
     format_money,
     format_number,
+    format_percent,
+    format_time,
 )
 
 __all__ = [
@@ -81,7 +84,8 @@ ALLOWED_FILTERS = frozenset({
     "reverse", "round", "sort", "string", "striptags", "sum", "title", "trim", "truncate",
     "unique", "upper", "wordcount",
 })
-LOCAL_FILTERS = frozenset({"date", "datetime", "number", "money"})
+# The helpdesk's own: dates, times and numbers in the template's language (see localise.py).
+LOCAL_FILTERS = frozenset({"date", "datetime", "time", "number", "percent", "money"})
 # Filters whose ``attribute=`` argument names a field: accepted as constant text only.
 ATTRIBUTE_FILTERS = frozenset({"sort", "sum", "min", "max", "unique", "dictsort"})
 ALLOWED_TESTS = frozenset({
@@ -180,7 +184,9 @@ class HelpdeskSandbox(ImmutableSandboxedEnvironment):
             "join": _join,
             "date": _date_filter,
             "datetime": _datetime_filter,
+            "time": _time_filter,
             "number": _number_filter,
+            "percent": _percent_filter,
             "money": _money_filter,
             _GUARD_ITER: _guard_iter,
             _GUARD_CONCAT: _guard_concat,
@@ -295,30 +301,64 @@ def _timezone(context: Context) -> str:
     return value if isinstance(value, str) else "UTC"
 
 
+def _written(name: str, write: Callable[[], str]) -> str:
+    """A local filter's text, counted against the budget; ``ValueError``s name the filter."""
+    try:
+        text = write()
+    except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
+        raise ValueError(f"|{name}: {exc}") from exc
+    _current().build(len(text))
+    return text
+
+
 @pass_context
 def _date_filter(context: Context, value: Any, style: str = "long") -> str:
     if value is None:
         return ""
-    return format_date(value, language=_language(context), timezone=_timezone(context),
-                       style=str(style))
+    return _written("date", lambda: format_date(
+        value, language=_language(context), timezone=_timezone(context), style=str(style)))
+
+
+@pass_context
+def _time_filter(context: Context, value: Any, style: str = "short") -> str:
+    if value is None:
+        return ""
+    return _written("time", lambda: format_time(
+        value, language=_language(context), timezone=_timezone(context), style=str(style)))
 
 
 @pass_context
 def _datetime_filter(context: Context, value: Any, style: str = "long") -> str:
     if value is None:
         return ""
-    return format_datetime(value, language=_language(context), timezone=_timezone(context),
-                           style=str(style))
+    return _written("datetime", lambda: format_datetime(
+        value, language=_language(context), timezone=_timezone(context), style=str(style)))
 
 
 @pass_context
 def _number_filter(context: Context, value: Any, decimals: int | None = None) -> str:
-    return format_number(value, language=_language(context), decimals=decimals)
+    if value is None:
+        return ""
+    return _written("number", lambda: format_number(
+        value, language=_language(context), decimals=decimals))
 
 
 @pass_context
-def _money_filter(context: Context, value: Any, currency: str = "EUR") -> str:
-    return format_money(value, currency, language=_language(context))
+def _percent_filter(context: Context, value: Any, decimals: int | None = None) -> str:
+    if value is None:
+        return ""
+    return _written("percent", lambda: format_percent(
+        value, language=_language(context), decimals=decimals))
+
+
+@pass_context
+def _money_filter(context: Context, value: Any, currency: str | None = None) -> str:
+    if value is None:
+        return ""
+    default = context.get("currency")
+    return _written("money", lambda: format_money(
+        value, currency, language=_language(context),
+        default_currency=default if isinstance(default, str) else DEFAULT_CURRENCY))
 
 
 @pass_context
