@@ -184,8 +184,8 @@ def test_cli_prefix_and_pattern(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert json.loads(capsys.readouterr().out)["ticket_numbers"] == ["SUP#0042"]
 
 
-def test_cli_bad_pattern_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["mail", "inspect", "--pattern", "{prefix}", str(CORPUS_FILES[0])]) == 1
+def test_cli_bad_pattern_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mail", "inspect", "--pattern", "{prefix}", str(CORPUS_FILES[0])]) == 2
     assert "pattern" in capsys.readouterr().err
 
 

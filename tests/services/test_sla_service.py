@@ -140,6 +140,21 @@ def test_each_level_fires_once_and_notifies(desk: Helpdesk, clock: FakeClock) ->
     assert record.next_at is None
 
 
+def test_a_sweep_over_its_limit_says_that_more_are_due(desk: Helpdesk,
+                                                      clock: FakeClock) -> None:
+    numbers = [open_jana(desk) for _ in range(3)]
+    clock.set(local("2026-12-28T13:30"))  # 75 % of each ticket's target has passed
+    calls: list[tuple[int, int]] = []
+    first = desk.sla.sweep(limit=2, progress=lambda done, total: calls.append((done, total)))
+    assert (first.due, first.fired, first.more_due) == (2, 2, True)
+    assert calls == [(1, 2), (2, 2)]
+    second = desk.sla.sweep(limit=2)
+    assert (second.due, second.fired, second.more_due) == (1, 1, False)
+    assert desk.sla.sweep(limit=2) == SweepReport()
+    fired = [n for n in numbers for e in desk.tickets.history(n) if e.kind is EventKind.ESCALATED]
+    assert sorted(fired) == sorted(numbers)  # each ticket once
+
+
 def test_a_resolved_ticket_escalates_no_more(desk: Helpdesk, clock: FakeClock) -> None:
     number = open_jana(desk)
     desk.tickets.transition(number, "resolved", actor=EVA)

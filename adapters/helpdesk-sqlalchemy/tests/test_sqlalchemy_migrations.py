@@ -108,9 +108,11 @@ def test_postgres_catalog_equals_create_all_including_predicates_and_collations(
 def test_migrate_is_idempotent_and_records_the_head(url: str) -> None:
     storage = SqlAlchemyStorage.from_url(url)
     assert current_revision(storage.engine) is None
+    assert storage.schema_revision() == (None, _head())
     storage.migrate()
     storage.migrate()
     assert current_revision(storage.engine) == _head()
+    assert storage.schema_revision() == (_head(), _head())
     tables = set(inspect(storage.engine).get_table_names())
     storage.close()
     assert tables == {*metadata.tables, VERSION_TABLE}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from helpdesk_core.domain.access import Action
@@ -26,10 +27,13 @@ class SlaSection:
         return self._service.clocks(key, now=now)
 
     def sweep(self, *, now: datetime | None = None, limit: int = 1000,
+              progress: Callable[[int, int], None] | None = None,
               actor: Actor | None = None) -> SweepReport:
-        """Fire the escalation levels that are due, each once, and queue their notices."""
+        """Fire the escalation levels that are due, each once, and queue their notices: at
+        most ``limit`` tickets; ``report.more_due`` says that more were due.
+        ``progress(done, total)`` is called after each ticket."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
-        return self._service.sweep(now=now, limit=limit)
+        return self._service.sweep(now=now, limit=limit, progress=progress)
 
     def recompute(self, keys: list[str] | None = None, *, actor: Actor | None = None) -> int:
         """Rebuild deadlines after a policy or calendar change (default: every active

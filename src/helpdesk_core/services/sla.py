@@ -18,7 +18,7 @@ which plugins see through ``helpdesk_ticket_event``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -51,10 +51,14 @@ log = logging.getLogger("helpdesk_core.sla")
 
 @attrs.define
 class SweepReport:
+    """``due``: the tickets this sweep looked at (at most its ``limit``); ``more_due``: more
+    tickets were due than that, and the next sweep takes them."""
+
     due: int = 0
     fired: int = 0
     notified: int = 0
     conflicts: int = 0
+    more_due: bool = False
 
 
 class SlaService:
@@ -84,16 +88,21 @@ class SlaService:
         return compute_clocks(history, choice.policy, None, now or self.clock.now(),
                               priority=ticket.priority)
 
-    def sweep(self, *, now: datetime | None = None, limit: int = 1000) -> SweepReport:
-        """Fire every escalation level that is due, each exactly once, and notify."""
+    def sweep(self, *, now: datetime | None = None, limit: int = 1000,
+              progress: Callable[[int, int], None] | None = None) -> SweepReport:
+        """Fire every escalation level that is due, each exactly once, and notify.
+
+        ``progress(done, total)`` is called after each ticket, when given."""
         report = SweepReport()
         if self.config is None:
             return report
         now = now or self.clock.now()
         with self.units(read_only=True) as unit:
-            due = unit.sla.due(now=now, limit=limit)
+            due = unit.sla.due(now=now, limit=limit + 1)  # one more says whether more are due
+        report.more_due = len(due) > limit
+        due = due[:limit]
         report.due = len(due)
-        for record in due:
+        for done, record in enumerate(due, start=1):
             try:
                 self._sweep_ticket(record.ticket_id, now, report)
             except ConcurrencyError:
@@ -101,7 +110,9 @@ class SlaService:
                 # rebuilt by that change, and the next sweep looks again.
                 report.conflicts += 1
             except TicketNotFound:  # pragma: no cover - records reference tickets
-                continue
+                pass
+            if progress is not None:
+                progress(done, report.due)
         return report
 
     def _sweep_ticket(self, ticket_id: str, now: datetime, report: SweepReport) -> None:

@@ -13,7 +13,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, storage_errors
 
-__all__ = ["SCRIPT_LOCATION", "VERSION_TABLE", "alembic_config", "upgrade"]
+__all__ = [
+    "SCRIPT_LOCATION",
+    "VERSION_TABLE",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
 
 SCRIPT_LOCATION = "helpdesk_sqlalchemy:migrations"
 VERSION_TABLE = "helpdesk_alembic_version"
@@ -43,8 +50,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at; None when it has none (an empty database)."""
     from alembic.runtime.migration import MigrationContext
 
     with storage_errors("reading the schema version"), engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision this version of the package migrates to."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its revisions
+        raise RuntimeError(f"no migrations in {SCRIPT_LOCATION}")
+    return head

@@ -126,6 +126,14 @@ class SqlAlchemyStorage:
 
         upgrade(self.engine)
 
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the revision the database is at — None for none —, the newest revision): what
+        ``helpdesk db current`` shows. Connecting to a SQLite file that does not exist
+        creates it; check first if that matters."""
+        from helpdesk_sqlalchemy.migrate import current_revision, head_revision
+
+        return current_revision(self.engine), head_revision()
+
     def close(self) -> None:
         """Close pooled connections; the engine reconnects if it is used again."""
         self.engine.dispose()

@@ -40,11 +40,29 @@ def test_list_and_reprocess_quarantined_mail(tmp_path: Path,
         assert ticket.channel.value == "email"
 
     assert main(["mail", "quarantine", "--database-url", url]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == "no quarantined mail\n"
+    assert main(["mail", "quarantine", "--database-url", url, "--json"]) == 0
+    assert capsys.readouterr() == ("", "helpdesk: no quarantined mail\n")
+    assert main(["mail", "reprocess", "--database-url", url, "--account", "support"]) == 0
+    assert capsys.readouterr().out == "no quarantined mail to reprocess in account 'support'\n"
 
 
-def test_a_database_that_cannot_be_opened_is_a_clear_error(
+def test_reprocessing_a_key_that_is_not_quarantined_is_not_found(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'missing-dir' / 'desk.sqlite3'}"
-    assert main(["mail", "quarantine", "--database-url", url]) == 1
-    assert capsys.readouterr().err.startswith("helpdesk: ")
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    bootstrap(Settings(database_url=url), environ={}).close()
+    assert main(["mail", "reprocess", "--database-url", url, "--key", "nope"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == ("helpdesk: no quarantined mail with the key nope "
+                   "(helpdesk mail quarantine lists them)\n")
+
+
+def test_the_database_can_come_from_the_settings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    bootstrap(Settings(database_url=url), environ={}).close()
+    (tmp_path / "shop_settings.py").write_text(
+        f"from helpdesk_core import Settings\nsettings = Settings(database_url={url!r})\n")
+    assert main(["mail", "quarantine", "--settings", "shop_settings:settings"]) == 0
+    assert capsys.readouterr().out == "no quarantined mail\n"
