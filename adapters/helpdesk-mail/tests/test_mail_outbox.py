@@ -166,6 +166,7 @@ def test_a_server_down_for_a_while_delays_but_loses_nothing(
     [waiting] = desk.outbox.for_ticket(number)
     assert waiting.state is OutboxState.PENDING
     assert waiting.next_attempt_at == T0 + timedelta(minutes=1)
+    assert f"cannot reach 127.0.0.1:{server.port}" in (waiting.last_error or "")
     assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).claimed == 0  # not due
     clock.advance(timedelta(minutes=1))
     assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).retried == 1
@@ -175,6 +176,7 @@ def test_a_server_down_for_a_while_delays_but_loses_nothing(
     assert len(server.received) == 1
     [sent] = desk.outbox.for_ticket(number)
     assert (sent.state, sent.attempts) == (OutboxState.SENT, 3)
+    assert sent.last_error is None  # the outage is over; the listing shows no stale error
 
 
 @pytest.mark.parametrize(("fault", "expected"), [("421-mail", OutboxState.PENDING),
