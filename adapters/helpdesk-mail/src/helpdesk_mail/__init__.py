@@ -7,7 +7,7 @@ over every account once.
 """
 
 from helpdesk_mail.accounts import MailAccount
-from helpdesk_mail.errors import MessageTooLarge
+from helpdesk_mail.errors import MessageTooLarge, SmtpConfigurationError
 from helpdesk_mail.imap import ImapInbox
 from helpdesk_mail.plugin import open_inbox
 from helpdesk_mail.pop3 import Pop3Inbox
@@ -19,6 +19,7 @@ __all__ = [
     "MailAccount",
     "MessageTooLarge",
     "Pop3Inbox",
+    "SmtpConfigurationError",
     "SmtpSender",
     "SmtpSettings",
     "build_message",

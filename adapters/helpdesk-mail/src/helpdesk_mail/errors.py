@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from helpdesk_core.errors import ConfigurationError, DeliveryError
 from helpdesk_core.errors import MessageTooLarge as CoreMessageTooLarge
 
-__all__ = ["MessageTooLarge", "scrub"]
+__all__ = ["MessageTooLarge", "SmtpConfigurationError", "scrub"]
 
 
 class MessageTooLarge(CoreMessageTooLarge):
@@ -18,6 +19,19 @@ class MessageTooLarge(CoreMessageTooLarge):
     def __init__(self, message: str, *, key: str, size: int, limit: int) -> None:
         super().__init__(key, size, limit)
         self.args = (message,)
+
+
+class SmtpConfigurationError(DeliveryError, ConfigurationError):
+    """The SMTP server and the sender's settings do not fit together: the server offers no
+    AUTH or no STARTTLS, refuses the username and password, or its certificate is not trusted.
+
+    A ``DeliveryError`` that is never transient, so the outbox marks the message failed instead
+    of retrying what cannot work; and a ``ConfigurationError``, because the fix is in the
+    settings (or on the server), not in the message. The text says what to change.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)
 
 
 def scrub(text: str, secret: str) -> str:
