@@ -131,6 +131,44 @@ def test_settings_are_checked() -> None:
     assert "secret" not in repr(SmtpSettings(host="x", username="u", password="secret"))
 
 
+@pytest.mark.parametrize("host", ["smtp.shop.example", "10.0.0.25", "::ffff:10.0.0.25",
+                                  "localhost.shop.example"])
+def test_plain_text_to_another_host_is_refused(host: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        SmtpSettings(host=host, security="none", username="helpdesk", password="s3cret")
+    assert str(refused.value).startswith(
+        f"SMTP security='none' would send the password and every message to {host} "
+        "unencrypted; use security='starttls' or 'tls', or set allow_plaintext=True")
+    assert "s3cret" not in str(refused.value)
+    with pytest.raises(ConfigurationError, match="would send every message to"):
+        SmtpSettings(host=host, security="none")  # no login: the mail still goes in clear
+    allowed = SmtpSettings(host=host, security="none", allow_plaintext=True)
+    assert allowed.allow_plaintext is True
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.53", "::1", "localhost"])
+def test_plain_text_to_this_machine_is_allowed(host: str) -> None:
+    assert SmtpSettings(host=host, security="none", username="u", password="p").host == host
+
+
+def test_the_plugin_refuses_plain_text_to_another_host_unless_allowed() -> None:
+    from helpdesk_core.plugins import Hooks, make_plugin_manager
+    from helpdesk_core.settings import Settings
+
+    registry = Hooks(make_plugin_manager(autoload=True)).register()
+    plain = {"host": "smtp.shop.example", "security": "none"}
+    with pytest.raises(ConfigurationError, match="allow_plaintext=True"):
+        registry.mail_senders.create("smtp", Settings(options={"smtp": plain}))
+    for value in (True, "true", "1"):
+        sender = registry.mail_senders.create("smtp", Settings(options={
+            "smtp": {**plain, "allow_plaintext": value}}))
+        assert isinstance(sender, SmtpSender)
+        assert sender.settings.allow_plaintext is True
+    with pytest.raises(ConfigurationError, match="allow_plaintext must be true or false"):
+        registry.mail_senders.create("smtp", Settings(options={
+            "smtp": {**plain, "allow_plaintext": "sometimes"}}))
+
+
 @pytest.mark.parametrize("field", ["subject", "sender_name"])
 @pytest.mark.parametrize("breaker", ["\r\nBcc: victim@example.org", "\nX: y", "\x00",
                                      "\u2028Bcc: a@b.c", "\x85", "\x0b"])

@@ -45,6 +45,7 @@ import idna
 
 from helpdesk_core.errors import ConfigurationError, DeliveryError, ValidationError
 from helpdesk_core.ports.messaging import OutgoingMail
+from helpdesk_mail.accounts import is_loopback, parse_flag
 from helpdesk_mail.errors import SmtpConfigurationError, scrub
 
 __all__ = ["SmtpSender", "SmtpSettings", "build_message"]
@@ -66,9 +67,18 @@ _NOT_TLS = {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "HTTPS_P
 _NAME_MISMATCH = {62, 64}
 
 
+def _flag(value: object) -> bool:
+    return parse_flag(value, what="SMTP allow_plaintext")
+
+
 @attrs.frozen
 class SmtpSettings:
-    """``security``: ``"tls"`` (implicit, port 465), ``"starttls"`` (587) or ``"none"``."""
+    """``security``: ``"tls"`` (implicit, port 465), ``"starttls"`` (587) or ``"none"``.
+
+    ``"none"`` sends the password and every message unencrypted, so it is refused for any host
+    but this machine (127.0.0.0/8, ::1, localhost) unless ``allow_plaintext=True`` says that
+    the network to the server is trusted.
+    """
 
     host: str
     port: int = 587
@@ -78,6 +88,7 @@ class SmtpSettings:
     timeout: float = 30.0
     local_hostname: str | None = None
     ca_file: str | None = None
+    allow_plaintext: bool = attrs.field(default=False, converter=_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.security not in ("tls", "starttls", "none"):
@@ -86,6 +97,13 @@ class SmtpSettings:
             raise ConfigurationError(f"bad SMTP port {self.port}")
         if (self.username is None) != (self.password is None):
             raise ConfigurationError("SMTP username and password go together")
+        if self.security == "none" and not self.allow_plaintext and not is_loopback(self.host):
+            what = "the password and every message" if self.username else "every message"
+            raise ConfigurationError(
+                f"SMTP security='none' would send {what} to {self.host} unencrypted; use "
+                "security='starttls' or 'tls', or set allow_plaintext=True if the network to "
+                "it is trusted (plain text is allowed without it only for 127.0.0.0/8, ::1 "
+                "and localhost)")
 
     @property
     def address(self) -> str:
