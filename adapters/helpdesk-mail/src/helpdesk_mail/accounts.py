@@ -12,6 +12,7 @@ import attrs
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.errors import ConfigurationError, ValidationError
 from helpdesk_core.mail.policy import MailChannel
+from helpdesk_mail.errors import Endpoint
 
 __all__ = ["DEFAULT_PORTS", "After", "MailAccount", "MailProtocol", "Security", "is_loopback",
            "parse_flag"]
@@ -208,6 +209,19 @@ class MailAccount:
     @property
     def address(self) -> str:
         return f"{self.protocol.upper()} account {self.name!r} ({self.host}:{self.port})"
+
+    @property
+    def label(self) -> str:
+        """The account in error messages whose text names the server itself."""
+        return f"{self.protocol.upper()} account {self.name!r}"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(host=self.host, port=self.port, security=self.security,
+                        timeout=self.timeout,
+                        tls_port=DEFAULT_PORTS[(self.protocol, "tls")],
+                        starttls_port=DEFAULT_PORTS[(self.protocol, "starttls")],
+                        secret=self.password)
 
     @property
     def plain_text(self) -> bool:

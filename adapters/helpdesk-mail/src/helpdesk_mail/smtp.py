@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -46,7 +45,7 @@ import idna
 from helpdesk_core.errors import ConfigurationError, DeliveryError, ValidationError
 from helpdesk_core.ports.messaging import OutgoingMail
 from helpdesk_mail.accounts import is_loopback, parse_flag
-from helpdesk_mail.errors import SmtpConfigurationError, scrub
+from helpdesk_mail.errors import Endpoint, SmtpConfigurationError, connection_problem, scrub
 
 __all__ = ["SmtpSender", "SmtpSettings", "build_message"]
 
@@ -59,12 +58,6 @@ _RESERVED = {"from", "to", "cc", "bcc", "subject", "message-id", "date", "reply-
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 # The mechanisms smtplib.SMTP.login can use, in its order of preference.
 _MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
-# OpenSSL's reasons when the other side sent something that is not TLS at all.
-_NOT_TLS = {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST",
-            "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"}
-# X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH: a valid certificate, but
-# made out to another name than the one connected to.
-_NAME_MISMATCH = {62, 64}
 
 
 def _flag(value: object) -> bool:
@@ -108,6 +101,12 @@ class SmtpSettings:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(host=self.host, port=self.port, security=self.security,
+                        timeout=self.timeout, tls_port=465, starttls_port=587,
+                        secret=self.password or "")
 
     def ssl_context(self) -> ssl.SSLContext:
         """A verifying TLS context: the system's CAs, or only those in ``ca_file``."""
@@ -300,32 +299,16 @@ class SmtpSender:
         where = s.address
         detail = scrub(str(exc) or type(exc).__name__, s.password or "")
         during = "" if step == "connect" else f" during {step}"
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            reason = (exc.verify_message or detail).rstrip(".")
-            if exc.verify_code in _NAME_MISMATCH:
-                return SmtpConfigurationError(
-                    f"the certificate of {where} is made out to another host ({reason}); "
-                    "set host= to a name the certificate names")
-            return SmtpConfigurationError(
-                f"the certificate of {where} is not trusted ({reason}); trust the CA that "
-                "signed it with ca_file=, or fix the server's certificate")
-        if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
-            return DeliveryError(f"{where} closed the connection during the TLS handshake: "
-                                 f"{detail}", transient=True)
-        if isinstance(exc, ssl.SSLError):
-            if exc.reason in _NOT_TLS and step == "connect":
-                return SmtpConfigurationError(
-                    f"{where} does not answer with TLS ({exc.reason}); security='tls' is TLS "
-                    "from the start (usually port 465): did you mean security='starttls' "
-                    "(usually port 587)?")
-            return SmtpConfigurationError(f"the TLS handshake with {where} failed{during}: "
-                                          f"{exc.reason or detail}")
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             return SmtpConfigurationError(f"the server {where} does not support what the "
                                           f"settings need{during}: {detail}")
         if isinstance(exc, smtplib.SMTPServerDisconnected):
+            if isinstance(exc.__context__, TimeoutError) and step == "connect":
+                return DeliveryError(f"{where} took the connection but sent no greeting within "
+                                     f"{s.timeout:g} s{s.endpoint.silent()}", transient=True)
             if isinstance(exc.__context__, TimeoutError):
-                return self._timeout(step, greeting=step == "connect")
+                return DeliveryError(f"{where} did not answer within {s.timeout:g} s{during}",
+                                     transient=True)
             return DeliveryError(f"{where} closed the connection{during}: {detail}",
                                  transient=True)
         if isinstance(exc, smtplib.SMTPResponseException):
@@ -334,29 +317,14 @@ class SmtpSender:
                     "STARTTLS": "STARTTLS"}.get(step, step)
             return DeliveryError(f"the server {where} refused {what}: {reply}",
                                  transient=400 <= exc.smtp_code < 500)
-        if isinstance(exc, TimeoutError):
-            return self._timeout(step, greeting=False)
-        if isinstance(exc, socket.gaierror):
-            return DeliveryError(f"cannot reach {where}: the host name {s.host!r} cannot be "
-                                 f"resolved ({exc.strerror or detail})", transient=True)
-        if isinstance(exc, ConnectionRefusedError):
-            return DeliveryError(f"cannot reach {where}: connection refused (no server "
-                                 "listening on that port)", transient=True)
-        if isinstance(exc, OSError) and step == "connect":
-            return DeliveryError(f"cannot reach {where}: {detail}", transient=True)
-        return DeliveryError(f"the SMTP conversation with {where} failed{during}: {detail}",
-                             transient=True)
-
-    def _timeout(self, step: str, *, greeting: bool) -> DeliveryError:
-        s = self.settings
-        if greeting:
-            hint = ("" if s.security == "tls" else "; a server that expects TLS from the start "
-                    "(usually port 465) stays silent: security='tls'?")
-            return DeliveryError(f"{s.address} took the connection but sent no greeting within "
-                                 f"{s.timeout:g} s{hint}", transient=True)
-        during = "connecting" if step == "connect" else step
-        return DeliveryError(f"{s.address} did not answer within {s.timeout:g} s "
-                             f"({during})", transient=True)
+        if isinstance(exc, smtplib.SMTPException):
+            return DeliveryError(f"the SMTP conversation with {where} failed{during}: "
+                                 f"{detail}", transient=True)
+        problem = connection_problem(exc, s.endpoint, connecting=step == "connect",
+                                     during=during)
+        if problem.configuration:
+            return SmtpConfigurationError(problem.text)
+        return DeliveryError(problem.text, transient=True)
 
     def _converse(self, smtp: smtplib.SMTP, sender: str, envelope: Mapping[str, str],
                   data: bytes, before_data: Callable[[], None] | None) -> dict[str, str]:
