@@ -249,3 +249,47 @@ def test_what_became_of_a_message_reaches_the_ticket_event_hook(
         None, DeliveryError("550 no such user", transient=False),  # type: ignore[arg-type]
         DeliveryError("lost", transient=False, uncertain=True)))
     assert heard == [(number, "sent"), (number, "failed"), (number, "uncertain")]
+
+
+def test_a_message_sent_after_a_failed_attempt_shows_no_error(desk: Helpdesk,
+                                                               clock: FakeClock) -> None:
+    number = mail_ticket(desk)
+    desk.tickets.reply(number, "text", agent=AGENT)
+    sender = ScriptedSender(DeliveryError("cannot reach smtp.shop.example:587", transient=True))
+    assert desk.outbox.dispatch(mail_sender=sender).retried == 1
+    [waiting] = desk.outbox.for_ticket(number)
+    assert (waiting.state, waiting.last_error) == (OutboxState.PENDING,
+                                                   "cannot reach smtp.shop.example:587")
+    clock.advance(timedelta(hours=1))
+    assert desk.outbox.dispatch(mail_sender=sender).sent == 1
+    [sent] = desk.outbox.for_ticket(number)
+    assert (sent.state, sent.attempts, sent.last_error) == (OutboxState.SENT, 2, None)
+
+
+def test_a_resent_message_shows_no_error_and_the_history_keeps_the_failure(
+        desk: Helpdesk) -> None:
+    number = mail_ticket(desk)
+    _article, message = desk.tickets.reply(number, "text", agent=AGENT)
+    desk.outbox.dispatch(mail_sender=ScriptedSender(
+        DeliveryError("550 5.1.1 no such user", transient=False)))
+    desk.outbox.resend(message.id, actor=AGENT)
+    desk.outbox.dispatch(mail_sender=ScriptedSender())
+    [sent] = desk.outbox.for_ticket(number)
+    assert (sent.state, sent.last_error) == (OutboxState.SENT, None)
+    events = [e for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
+    assert [(e.new, e.data.get("error")) for e in events] == [
+        ("failed", "550 5.1.1 no such user"), ("resend requested", None), ("sent", None)]
+
+
+def test_a_follow_up_for_deferred_recipients_starts_without_an_error(
+        desk: Helpdesk, clock: FakeClock) -> None:
+    number = mail_ticket(desk)
+    desk.tickets.reply(number, "text", agent=AGENT, cc=["pavel@example.cz"])
+    desk.outbox.dispatch(mail_sender=ScriptedSender(DeliveryError("421 busy", transient=True)))
+    clock.advance(timedelta(hours=1))
+    desk.outbox.dispatch(mail_sender=ScriptedSender(
+        {"jana@example.cz": "sent", "pavel@example.cz": "deferred: 451 4.2.0 busy"}))
+    messages = sorted(desk.outbox.for_ticket(number), key=lambda m: -len(m.recipients))
+    assert [(m.state, m.recipients, m.last_error) for m in messages] == [
+        (OutboxState.SENT, ("jana@example.cz", "pavel@example.cz"), None),
+        (OutboxState.PENDING, ("pavel@example.cz",), None)]

@@ -209,3 +209,14 @@ def test_an_unknown_status_is_refused(helpdesk):
     with pytest.raises(ValidationError) as caught:
         helpdesk.sms.delivery_report(provider_id="gw-1", status="lost", at=T0)
     assert caught.value.field == "status"
+
+
+def test_a_delivered_report_clears_the_error_of_an_uncertain_message(helpdesk):
+    message = queued_sms(helpdesk, state=OutboxState.UNCERTAIN)
+    with helpdesk.storage.unit_of_work() as uow:
+        uow.outbox.update(attrs.evolve(message, last_error="the gateway did not answer"))
+        uow.commit()
+    helpdesk.sms.delivery_report(provider_id="gw-1", status="delivered", at=T0)
+    [after] = helpdesk.outbox.for_ticket(message.ticket_id)
+    assert (after.state, after.last_error) == (OutboxState.SENT, None)
+    assert after.results == {JANA_PHONE: "delivered"}

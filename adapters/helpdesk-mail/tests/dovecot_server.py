@@ -3,6 +3,12 @@
 Everything lives in one temporary directory: configuration, sockets, state, logs and mail.
 Every user name logs in with the one password (a static passdb), and a mailbox is created on
 first login, so a test gets a fresh mailbox by picking a new user name.
+
+Servers that do not fit an account's settings, on the same ports of other loopback addresses:
+``STRICT_HOST`` (127.0.0.2) allows password logins only over TLS (IMAP advertises
+LOGINDISABLED, POP3 lists no USER until STLS), ``NO_TLS_HOST`` (127.0.0.3) offers no TLS at
+all (no STARTTLS, no STLS). A user ``...@unavailable.test`` cannot log in for now: the server
+answers [UNAVAILABLE] (IMAP) or [SYS/TEMP] (POP3), as when its user database is down.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
 INSTALL_LOCK = "/tmp/helpdesk-dovecot-install.lock"
 PASSWORD = "s3cret-Helpdesk-pw"  # no spaces: static passdb args split on them
+STRICT_HOST = "127.0.0.2"
+NO_TLS_HOST = "127.0.0.3"
+UNAVAILABLE_DOMAIN = "unavailable.test"
 # Dovecot refuses to serve mail as root; mail runs as nobody/nogroup.
 MAIL_UID = 65534
 MAIL_GID = 65534
@@ -41,7 +50,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 instance_name = helpdesk-test-{port_imap}
 protocols = imap pop3
-listen = 127.0.0.1
+listen = 127.0.0.1, {strict_host}, {no_tls_host}
 ssl = yes
 ssl_cert = <{root}/tls/cert.pem
 ssl_key = <{root}/tls/key.pem
@@ -58,6 +67,13 @@ first_valid_gid = {gid}
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 100
 pop3_uidl_format = %08Xu%08Xv
+# A user database that fails for now (checkpassword's exit status 111) for *@unavailable.test.
+passdb {{
+  driver = checkpassword
+  args = {root}/auth-unavailable.sh
+  username_filter = *@{unavailable_domain}
+  result_internalfail = return-fail
+}}
 passdb {{
   driver = static
   args = password={password}
@@ -90,6 +106,12 @@ service pop3-login {{
     port = {port_pop3s}
     ssl = yes
   }}
+}}
+local {strict_host} {{
+  disable_plaintext_auth = yes
+}}
+local {no_tls_host} {{
+  ssl = no
 }}
 """
 
@@ -176,7 +198,8 @@ def _make_certificate(directory: Path) -> None:
     directory.mkdir()
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-subj", "/CN=localhost",
+         "-addext", f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{STRICT_HOST}",
          "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")],
         capture_output=True, check=True, timeout=60,
     )
@@ -221,6 +244,9 @@ def _prepare(root: Path) -> None:
         (root / "mail").mkdir()
         os.chown(root / "mail", MAIL_UID, MAIL_GID)
         _make_certificate(root / "tls")
+        unavailable = root / "auth-unavailable.sh"
+        unavailable.write_text("#!/bin/sh\n# checkpassword: 111 is a temporary failure\nexit 111\n")
+        unavailable.chmod(0o755)
     except (OSError, subprocess.SubprocessError) as exc:
         raise DovecotUnavailable(f"cannot prepare {root}: {exc}") from exc
 
@@ -232,7 +258,8 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], Dovecot]:
         config = root / "dovecot.conf"
         config.write_text(CONFIG.format(
             root=root, port_imap=imap, port_imaps=imaps, port_pop3=pop3, port_pop3s=pop3s,
-            uid=MAIL_UID, gid=MAIL_GID, password=PASSWORD,
+            uid=MAIL_UID, gid=MAIL_GID, password=PASSWORD, strict_host=STRICT_HOST,
+            no_tls_host=NO_TLS_HOST, unavailable_domain=UNAVAILABLE_DOMAIN,
             internal_user=_user("dovecot", "nobody"), login_user=_user("dovenull", "nobody"),
         ))
         with (root / "stderr.log").open("wb") as stderr:
@@ -342,7 +369,8 @@ def message(number: int, *, body: bytes = b"", subject: str = "") -> bytes:
 
 class CuttingProxy:
     """Forwards 127.0.0.1:<port> to a server; ``cut_after(n)`` closes every connection once
-    ``n`` more bytes went from the server to the client (one shot)."""
+    ``n`` more bytes went from the server to the client (one shot); ``cut_on(b"PASS ")``
+    closes a connection instead of forwarding a command that starts so."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -350,6 +378,7 @@ class CuttingProxy:
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._budget: int | None = None
+        self._cut_on: bytes | None = None
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self.cuts = 0
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -358,6 +387,10 @@ class CuttingProxy:
     def cut_after(self, count: int) -> None:
         with self._lock:
             self._budget = count
+
+    def cut_on(self, command: bytes) -> None:
+        with self._lock:
+            self._cut_on = command
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -387,6 +420,15 @@ class CuttingProxy:
         try:
             while chunk := source.recv(4096):
                 cut = False
+                if not downstream:
+                    with self._lock:
+                        command = self._cut_on
+                    if command is not None and any(
+                            line.upper().startswith(command)
+                            or line.upper().split(b" ", 1)[-1].startswith(command)
+                            for line in chunk.splitlines()):
+                        self.cuts += 1
+                        break
                 if downstream:
                     with self._lock:
                         if self._budget is not None and len(chunk) >= self._budget:

@@ -37,7 +37,8 @@ def _account(**overrides: Any) -> MailAccount:
 )
 def test_the_port_defaults_by_protocol_and_security(protocol: str, security: str,
                                                     port: int) -> None:
-    assert _account(protocol=protocol, security=security).port == port
+    plain = {"allow_plaintext": True} if security == "none" else {}
+    assert _account(protocol=protocol, security=security, **plain).port == port
 
 
 def test_defaults() -> None:
@@ -104,6 +105,49 @@ def test_invalid_accounts_are_refused(overrides: dict[str, Any], message: str) -
         _account(**overrides)
     assert message in str(refused.value)
     assert "Top-s3cret" not in str(refused.value)
+
+
+LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "::ffff:127.0.0.1",
+            "localhost", "LocalHost", "localhost."]
+ELSEWHERE = ["mail.example.cz", "10.0.0.5", "192.168.1.10", "0.0.0.0", "::ffff:10.0.0.1",
+             "fe80::1", "localhost.example.cz", "127.0.0.1.nip.io", "mylocalhost"]
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+@pytest.mark.parametrize("host", ELSEWHERE)
+def test_plain_text_to_another_host_is_refused(protocol: str, host: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        _account(protocol=protocol, host=host, security="none")
+    message = str(refused.value)
+    assert message.startswith(f"mail account 'support': security='none' would send the "
+                              f"password and the mail to {host} unencrypted")
+    assert "allow_plaintext=True" in message
+    assert "Top-s3cret" not in message
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_plain_text_to_this_machine_is_allowed(host: str) -> None:
+    assert _account(host=host, security="none").plain_text
+
+
+def test_plain_text_to_another_host_when_allowed() -> None:
+    account = _account(security="none", allow_plaintext=True)
+    assert (account.plain_text, account.port) == (True, 143)
+    with pytest.raises(ConfigurationError, match="allow_plaintext must be True or False"):
+        _account(security="none", allow_plaintext="yes")
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("true", True), ("Yes", True), ("1", True),
+                                                ("false", False), ("no", False), ("", False)])
+def test_from_mapping_reads_allow_plaintext(value: str, allowed: bool) -> None:
+    values = {**BASE, "security": "none", "allow_plaintext": value}
+    if allowed:
+        assert MailAccount.from_mapping(values).allow_plaintext is True
+    else:
+        with pytest.raises(ConfigurationError, match="would send the password"):
+            MailAccount.from_mapping(values)
+    with pytest.raises(ConfigurationError, match="allow_plaintext must be true or false"):
+        MailAccount.from_mapping({**values, "allow_plaintext": "maybe"})
 
 
 def test_a_valid_move_account() -> None:

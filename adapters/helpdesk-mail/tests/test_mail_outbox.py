@@ -166,6 +166,7 @@ def test_a_server_down_for_a_while_delays_but_loses_nothing(
     [waiting] = desk.outbox.for_ticket(number)
     assert waiting.state is OutboxState.PENDING
     assert waiting.next_attempt_at == T0 + timedelta(minutes=1)
+    assert f"cannot reach 127.0.0.1:{server.port}" in (waiting.last_error or "")
     assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).claimed == 0  # not due
     clock.advance(timedelta(minutes=1))
     assert desk.outbox.dispatch(mail_sender=smtp(server), policy=policy).retried == 1
@@ -175,6 +176,7 @@ def test_a_server_down_for_a_while_delays_but_loses_nothing(
     assert len(server.received) == 1
     [sent] = desk.outbox.for_ticket(number)
     assert (sent.state, sent.attempts) == (OutboxState.SENT, 3)
+    assert sent.last_error is None  # the outage is over; the listing shows no stale error
 
 
 @pytest.mark.parametrize(("fault", "expected"), [("421-mail", OutboxState.PENDING),
@@ -302,3 +304,23 @@ def test_two_dispatchers_on_postgresql_send_each_message_once(server: SmtpServer
             helpdesk.close()
     finally:
         _drop(schema)
+
+
+def test_a_server_without_auth_fails_the_message_at_once_with_what_to_change(
+        desk: Helpdesk, server: SmtpServer) -> None:
+    """The server was reached, but it offers no AUTH for the configured login: retrying cannot
+    help, so the message fails at once and says what to change (it was retried for hours as
+    'cannot reach')."""
+    number = ticket_with_mail(desk)
+    with_login = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security="none",
+                                         username="helpdesk", password="s3cret", timeout=5))
+    report = desk.outbox.dispatch(mail_sender=with_login)
+    assert (report.claimed, report.retried, report.failed) == (1, 0, 1)
+    [message] = desk.outbox.for_ticket(number)
+    assert message.state is OutboxState.FAILED
+    expected = f"the server 127.0.0.1:{server.port} does not offer AUTH (advertised: "
+    assert (message.last_error or "").startswith(expected)
+    assert "remove the credentials" in (message.last_error or "")
+    [event] = [e for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
+    assert (event.new, event.data["error"]) == ("failed", message.last_error)
+    assert server.received == []

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 import crash_child
-from dovecot_server import Dovecot, UserMailbox, free_ports
+from dovecot_server import STRICT_HOST, Dovecot, UserMailbox, free_ports
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.bootstrap import bootstrap
 from helpdesk_core.domain.article import Direction
@@ -86,8 +86,32 @@ def test_a_failing_account_does_not_stop_the_others(
     with _desk(tmp_path, accounts) as desk:
         broken, working = fetch_all(desk, accounts)
         assert broken.error is not None
-        assert "cannot connect" in broken.error
+        assert "cannot reach" in broken.error
+        assert "connection refused" in broken.error
         assert (working.error, working.processed) == (None, 1)
+
+
+def test_a_login_the_server_refuses_is_reported_as_such_and_the_others_run(
+    mailbox: UserMailbox, returns: UserMailbox, tmp_path: Path
+) -> None:
+    mailbox.append(MAILS[0])
+    returns.append(MAILS[1])
+    accounts = [
+        mailbox.account("imap", name="support", password="Wr0ng-s3cret"),
+        returns.account("pop3", name="returns", host=STRICT_HOST),
+    ]
+    with _desk(tmp_path, accounts) as desk:
+        support, returned = fetch_all(desk, accounts)
+    assert support.error == (
+        f"IMAP account 'support': the server 127.0.0.1:{mailbox.server.imap_port} refused the "
+        f"login of {mailbox.user!r} ([AUTHENTICATIONFAILED] Authentication failed.); check the "
+        "username and password")
+    assert returned.error is not None
+    assert returned.error.startswith(
+        f"POP3 account 'returns': the server {STRICT_HOST}:{returns.server.pop3_port} allows "
+        "no USER/PASS login on this connection")
+    assert (support.processed, returned.processed) == (0, 0)
+    assert len(mailbox.bodies()) == len(returns.bodies()) == 1  # left on the servers
 
 
 def test_an_unexpected_failure_is_reported_and_the_next_account_runs(

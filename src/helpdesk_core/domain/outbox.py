@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -44,6 +45,7 @@ class OutboxMessage:
     headers: dict[str, str] = attrs.field(factory=dict)
     state: OutboxState = OutboxState.PENDING
     attempts: int = 0
+    # Why the last attempt did not deliver; none once the message is sent (``settled``).
     last_error: str | None = None
     attachments: tuple[AttachmentMeta, ...] = ()
     next_attempt_at: datetime | None = None
@@ -69,3 +71,20 @@ class OutboxMessage:
                    body_html=body_html, headers=dict(headers or {}),
                    attachments=tuple(attachments), cc=tuple(cc), reply_to=reply_to,
                    sender_name=sender_name)
+
+    def settled(self, state: OutboxState, *, error: str | None = None,
+                **changes: Any) -> OutboxMessage:
+        """This message once an attempt ended in ``state``, without a lease; ``changes`` are
+        further fields (results, attempts, sent_at ...).
+
+        A sent message shows no error: ``last_error`` is cleared, because what failed before
+        (a retry, an uncertain handover the gateway later confirmed) no longer describes the
+        message; the ticket's history keeps the failures it recorded. Any other state keeps
+        ``error``, or the earlier error when there is no new one.
+        """
+        if state is OutboxState.SENT:
+            last_error = None
+        else:
+            last_error = error[:2000] if error else self.last_error
+        return attrs.evolve(self, state=state, leased_until=None, last_error=last_error,
+                            **changes)

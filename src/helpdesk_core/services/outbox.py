@@ -207,6 +207,7 @@ class Dispatcher:
             # The same message, for the recipients that were refused for now only.
             follow_up = attrs.evolve(message, id=new_id(), recipients=deferred, results={},
                                      state=OutboxState.PENDING, attempts=0, leased_until=None,
+                                     last_error=None,
                                      next_attempt_at=policy.retry_at(self.clock.now(), 1))
         error = None if accepted else "every recipient was refused"
         self._finish(message, state, report, results=results, error=error, attempts=attempts,
@@ -223,10 +224,9 @@ class Dispatcher:
             reported = {r: v for r, v in current.results.items() if self._is_report(v)}
             if state is OutboxState.SENT and current.state is OutboxState.FAILED and reported:
                 state = OutboxState.FAILED
-            done = attrs.evolve(
-                message, state=state, leased_until=None,
+            done = message.settled(
+                state, error=error,
                 results={**message.results, **(results or {}), **reported},
-                last_error=error[:2000] if error else message.last_error,
                 attempts=message.attempts if attempts is None else attempts,
                 sent_at=now if state is OutboxState.SENT else message.sent_at,
                 provider_id=current.provider_id or message.provider_id)

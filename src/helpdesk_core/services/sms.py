@@ -231,11 +231,11 @@ class SmsService:
             if status.failure:
                 changes.update(state=OutboxState.FAILED,
                                last_error=f"{number}: {result}"[:2000])
-            elif status.success and message.state in (
-                    OutboxState.SENDING, OutboxState.UNCERTAIN, OutboxState.PENDING):
-                changes.update(state=OutboxState.SENT, sent_at=message.sent_at or at,
-                               leased_until=None)
             updated = attrs.evolve(message, **changes)  # type: ignore[arg-type]
+            if status.success and message.state in (
+                    OutboxState.SENDING, OutboxState.UNCERTAIN, OutboxState.PENDING):
+                # Delivered: an earlier error (an uncertain handover) is cleared.
+                updated = updated.settled(OutboxState.SENT, sent_at=message.sent_at or at)
             unit.outbox.update(updated)
             note_id = None
             if status.final:

@@ -7,7 +7,7 @@ over every account once.
 """
 
 from helpdesk_mail.accounts import MailAccount
-from helpdesk_mail.errors import MessageTooLarge
+from helpdesk_mail.errors import MailboxConfigurationError, MessageTooLarge, SmtpConfigurationError
 from helpdesk_mail.imap import ImapInbox
 from helpdesk_mail.plugin import open_inbox
 from helpdesk_mail.pop3 import Pop3Inbox
@@ -17,8 +17,10 @@ from helpdesk_mail.smtp import SmtpSender, SmtpSettings, build_message
 __all__ = [
     "ImapInbox",
     "MailAccount",
+    "MailboxConfigurationError",
     "MessageTooLarge",
     "Pop3Inbox",
+    "SmtpConfigurationError",
     "SmtpSender",
     "SmtpSettings",
     "build_message",

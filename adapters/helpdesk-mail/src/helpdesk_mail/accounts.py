@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
@@ -11,8 +12,10 @@ import attrs
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.errors import ConfigurationError, ValidationError
 from helpdesk_core.mail.policy import MailChannel
+from helpdesk_mail.errors import Endpoint
 
-__all__ = ["DEFAULT_PORTS", "After", "MailAccount", "MailProtocol", "Security"]
+__all__ = ["DEFAULT_PORTS", "After", "MailAccount", "MailProtocol", "Security", "is_loopback",
+           "parse_flag"]
 
 MailProtocol = Literal["imap", "pop3"]
 Security = Literal["tls", "starttls", "none"]
@@ -44,6 +47,38 @@ def _default_after(account: MailAccount) -> After:
     return "delete" if account.protocol == "pop3" else "flag"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: 127.0.0.0/8, ::1 (also written ``[::1]`` or as
+    ``::ffff:127.0.0.1``) or ``localhost``. Nothing is resolved: only what the name says
+    counts, so traffic to such a host never crosses a network."""
+    name = host.strip().rstrip(".").lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
+
+
+def parse_flag(value: object, *, what: str) -> bool:
+    """A yes/no setting: a bool, or a string from a settings file or the environment
+    (true/false, yes/no, on/off, 1/0). Anything else is a ConfigurationError naming ``what``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigurationError(f"{what} must be true or false, not {value!r}")
+
+
 def _addresses(value: str | Iterable[str]) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     return tuple(item.strip().lower() for item in items if item.strip())
@@ -55,7 +90,11 @@ class MailAccount:
     name           our name for the account (logs, ``InboundMail.account``)
     protocol       "imap" or "pop3"
     host, port     the server; the port defaults by protocol and security (993, 143, 995, 110)
-    security       "tls" (implicit TLS), "starttls", or "none" (plain text: tests, localhost)
+    security       "tls" (implicit TLS), "starttls", or "none" (plain text: only for a host on
+                   this machine — 127.0.0.0/8, ::1, localhost — unless allow_plaintext)
+    allow_plaintext
+                   True lets security="none" reach another host; the password and the mail
+                   then cross the network unencrypted (a trusted network only)
     username       login name
     password       login password; never shown in repr or error messages
     folder         IMAP folder to read ("INBOX"); POP3 has only the one mailbox
@@ -88,6 +127,7 @@ class MailAccount:
     incident_type: str | None = None
     owner: str | None = None
     language: str | None = None
+    allow_plaintext: bool = False
 
     def __attrs_post_init__(self) -> None:
         def refuse(reason: str) -> ConfigurationError:
@@ -102,6 +142,14 @@ class MailAccount:
         if self.security not in SECURITIES:
             raise refuse(f"security must be one of {', '.join(SECURITIES)}, "
                          f"not {self.security!r}")
+        if not isinstance(self.allow_plaintext, bool):
+            raise refuse(f"allow_plaintext must be True or False, not {self.allow_plaintext!r}")
+        if self.security == "none" and not self.allow_plaintext and not is_loopback(self.host):
+            raise refuse(
+                f"security='none' would send the password and the mail to {self.host} "
+                "unencrypted; use security='tls' or 'starttls', or set allow_plaintext=True "
+                "if the network to it is trusted (plain text is allowed without it only for "
+                "127.0.0.0/8, ::1 and localhost)")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not (
             0 < self.port < 65536
         ):
@@ -163,6 +211,19 @@ class MailAccount:
         return f"{self.protocol.upper()} account {self.name!r} ({self.host}:{self.port})"
 
     @property
+    def label(self) -> str:
+        """The account in error messages whose text names the server itself."""
+        return f"{self.protocol.upper()} account {self.name!r}"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(host=self.host, port=self.port, security=self.security,
+                        timeout=self.timeout,
+                        tls_port=DEFAULT_PORTS[(self.protocol, "tls")],
+                        starttls_port=DEFAULT_PORTS[(self.protocol, "starttls")],
+                        secret=self.password)
+
+    @property
     def plain_text(self) -> bool:
         """True when the password crosses the network unencrypted."""
         return self.security == "none"
@@ -193,6 +254,8 @@ class MailAccount:
                 value = _number(int, key, value, label)
             elif key == "timeout":
                 value = _number(float, key, value, label)
+            elif key == "allow_plaintext":
+                value = parse_flag(value, what=f"mail account {label!r}: allow_plaintext")
             elif key in {"move_to", "ca_file", "team", "incident_type", "owner", "language"}:
                 value = value or None
             kwargs[key] = value

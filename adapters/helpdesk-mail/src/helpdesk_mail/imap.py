@@ -19,7 +19,15 @@ from imapclient.exceptions import LoginError
 from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
-from helpdesk_mail.errors import MessageTooLarge, scrub
+from helpdesk_mail.errors import (
+    MailboxConfigurationError,
+    MessageTooLarge,
+    Problem,
+    connection_problem,
+    response_code,
+    scrub,
+    server_text,
+)
 
 __all__ = ["DONE_KEYWORD", "ImapInbox"]
 
@@ -33,6 +41,8 @@ DRIVER_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
 # An answer we cannot read (a missing UIDVALIDITY, a size that is not a number) is the
 # server's failure too; the session is dropped like after a protocol error.
 ANSWER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
+# Response codes (RFC 5530) of a refused LOGIN that pass by themselves: the next run may work.
+LOGIN_LATER = {"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"}
 
 
 class ImapInbox:
@@ -125,6 +135,10 @@ class ImapInbox:
         return self._client
 
     def _connect(self) -> Any:
+        """Connect, STARTTLS, log in. A server that does not fit the settings (no STARTTLS,
+        LOGINDISABLED, a refused login, an untrusted certificate) is a
+        MailboxConfigurationError that says what to change; the password is sent only where
+        the server accepts a password login."""
         account = self.mail_account
         context = account.ssl_context() if account.security != "none" else None
         try:
@@ -133,24 +147,81 @@ class ImapInbox:
                 ssl_context=context, timeout=account.timeout,
             )
         except DRIVER_ERRORS as exc:
-            raise MailboxError(
-                f"{account.address}: cannot connect: {self._describe(exc)}"
-            ) from exc
+            raise self._failure(exc, during="") from exc
+        during = ""
         try:
             if account.security == "starttls":
+                if not client.has_capability("STARTTLS"):
+                    raise MailboxConfigurationError(
+                        f"{account.label}: the server {account.endpoint.where} does not offer "
+                        f"STARTTLS (capabilities: {_capabilities(client)}); use security='tls' "
+                        "if it expects TLS from the start (usually port 993)")
+                during = " during STARTTLS"
                 client.starttls(context)
+            during = " during the login"
+            if client.has_capability("LOGINDISABLED"):
+                raise MailboxConfigurationError(self._login_disabled(client))
             client.login(account.username, account.password)
         except LoginError as exc:
             self._shutdown(client)
-            raise MailboxError(
-                f"{account.address}: the server refused the login of {account.username!r}"
-            ) from exc
+            if isinstance(exc.__context__, imaplib.IMAP4.abort):  # the connection broke
+                raise self._failure(exc.__context__, during=during) from exc
+            raise self._login_refused(exc) from exc
+        except MailboxError:
+            self._shutdown(client)
+            raise
         except DRIVER_ERRORS as exc:
             self._shutdown(client)
-            raise MailboxError(
-                f"{account.address}: cannot log in: {self._describe(exc)}"
-            ) from exc
+            raise self._failure(exc, during=during) from exc
         return client
+
+    def _failure(self, exc: BaseException, *, during: str) -> MailboxError:
+        """The MailboxError for a driver error while connecting (``during`` empty) or in a
+        later step of the login."""
+        account = self.mail_account
+        where = account.endpoint.where
+        if isinstance(exc, OSError):
+            problem = connection_problem(exc, account.endpoint, connecting=not during,
+                                         during=during)
+        elif isinstance(exc, imaplib.IMAP4.abort | EOFError):
+            problem = Problem(f"{where} closed the connection{during}: "
+                              f"{server_text(exc, account.password)}")
+        elif not during:  # a greeting other than OK
+            problem = Problem(f"the server {where} refused the connection: "
+                              f"{server_text(exc, account.password)}")
+        else:
+            problem = Problem(f"the server {where} failed{during}: "
+                              f"{server_text(exc, account.password)}")
+        error = MailboxConfigurationError if problem.configuration else MailboxError
+        return error(f"{account.label}: {problem.text}")
+
+    def _login_disabled(self, client: Any) -> str:
+        account = self.mail_account
+        if account.security == "none" and client.has_capability("STARTTLS"):
+            hint = "use security='starttls' (it offers STARTTLS) or 'tls'"
+        elif account.security == "none":
+            hint = "use security='tls'"
+        else:
+            hint = ("it may take another login mechanism (AUTHENTICATE), which this inbox does "
+                    "not use")
+        return (f"{account.label}: the server {account.endpoint.where} allows no password "
+                f"login on this connection (LOGINDISABLED); {hint}. The password was not sent")
+
+    def _login_refused(self, exc: LoginError) -> MailboxError:
+        account = self.mail_account
+        where = account.endpoint.where
+        text = server_text(exc, account.password)
+        code = response_code(text)
+        if code in LOGIN_LATER:
+            return MailboxError(f"{account.label}: the server {where} cannot log in "
+                                f"{account.username!r} now ({text}); the next run tries again")
+        if code == "PRIVACYREQUIRED":
+            return MailboxConfigurationError(
+                f"{account.label}: the server {where} allows no password login without TLS "
+                f"({text}); use security='starttls' or 'tls'")
+        return MailboxConfigurationError(
+            f"{account.label}: the server {where} refused the login of {account.username!r} "
+            f"({text}); check the username and password")
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -182,6 +253,7 @@ class ImapInbox:
 
     def _describe(self, exc: BaseException) -> str:
         return scrub(str(exc) or type(exc).__name__, self.mail_account.password)
+
 
     # -- folder and keys -------------------------------------------------------------------
 
@@ -259,3 +331,7 @@ class ImapInbox:
             client.uid_expunge([uid])
         else:
             client.expunge()
+
+
+def _capabilities(client: Any) -> str:
+    return " ".join(c.decode("ascii", "replace") for c in client.capabilities()) or "none"

@@ -22,7 +22,15 @@ from typing import BinaryIO, cast
 from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
-from helpdesk_mail.errors import MessageTooLarge, scrub
+from helpdesk_mail.errors import (
+    MailboxConfigurationError,
+    MessageTooLarge,
+    Problem,
+    connection_problem,
+    response_code,
+    scrub,
+    server_text,
+)
 
 __all__ = ["Pop3Inbox"]
 
@@ -31,6 +39,8 @@ log = logging.getLogger(__name__)
 DRIVER_ERRORS = (poplib.error_proto, OSError, EOFError)
 # An answer we cannot read (a LIST line without a size) is the server's failure too.
 ANSWER_ERRORS = (ValueError, KeyError, IndexError)
+# Response codes (RFC 2449, RFC 3206) of a refused login that pass by themselves.
+LOGIN_LATER = {"SYS/TEMP", "IN-USE", "LOGIN-DELAY"}
 
 
 class _LongLines:
@@ -147,6 +157,10 @@ class Pop3Inbox:
         return self._pop
 
     def _connect(self) -> poplib.POP3:
+        """Connect, STLS, USER and PASS. A server that does not fit the settings (no STLS, no
+        USER/PASS login on this connection, a refused login, an untrusted certificate) is a
+        MailboxConfigurationError that says what to change; the password is sent only where
+        the server offers a USER/PASS login (when it answers CAPA)."""
         account = self.mail_account
         context = account.ssl_context() if account.security != "none" else None
         pop: _POP3 | _POP3SSL
@@ -157,32 +171,91 @@ class Pop3Inbox:
             else:
                 pop = _POP3(account.host, account.port, timeout=account.timeout)
         except DRIVER_ERRORS as exc:
-            raise MailboxError(
-                f"{account.address}: cannot connect: {self._describe(exc)}"
-            ) from exc
+            raise self._failure(exc, during="") from exc
         pop.max_line = max(_LongLines.max_line, account.max_bytes)
+        during = " during CAPA"
         try:
+            capabilities = _capabilities(pop)
             if account.security == "starttls":
+                if capabilities is not None and "STLS" not in capabilities:
+                    raise MailboxConfigurationError(
+                        f"{account.label}: the server {account.endpoint.where} does not offer "
+                        f"STLS (CAPA: {_listed(capabilities)}); use security='tls' if it "
+                        "expects TLS from the start (usually port 995)")
+                during = " during STLS"
                 pop.stls(context)
+                capabilities = _capabilities(pop)
+            if capabilities is not None and "USER" not in capabilities:
+                raise MailboxConfigurationError(self._no_user_login(capabilities))
+            during = " during the login"
             pop.user(account.username)
-        except DRIVER_ERRORS as exc:
-            _close_socket(pop)
-            raise MailboxError(
-                f"{account.address}: cannot log in: {self._describe(exc)}"
-            ) from exc
-        try:
             pop.pass_(account.password)
+        except MailboxError:
+            _close_socket(pop)
+            raise
         except poplib.error_proto as exc:
             _close_socket(pop)
-            raise MailboxError(
-                f"{account.address}: the server refused the login of {account.username!r}"
-            ) from exc
+            if during == " during the login" and _answered(exc):
+                raise self._login_refused(exc) from exc
+            raise self._failure(exc, during=during) from exc
         except DRIVER_ERRORS as exc:
             _close_socket(pop)
-            raise MailboxError(
-                f"{account.address}: cannot log in: {self._describe(exc)}"
-            ) from exc
+            raise self._failure(exc, during=during) from exc
         return pop
+
+    def _failure(self, exc: BaseException, *, during: str) -> MailboxError:
+        """The MailboxError for a driver error while connecting (``during`` empty) or in a
+        later step of the login."""
+        account = self.mail_account
+        where = account.endpoint.where
+        if isinstance(exc, OSError):
+            problem = connection_problem(exc, account.endpoint, connecting=not during,
+                                         during=during)
+        elif isinstance(exc, EOFError) or (
+                isinstance(exc, poplib.error_proto) and not _answered(exc)):
+            problem = Problem(f"{where} closed the connection{during}: "
+                              f"{server_text(exc, account.password)}")
+        elif not during:  # a greeting other than +OK
+            problem = Problem(f"the server {where} refused the connection: "
+                              f"{server_text(exc, account.password)}")
+        else:
+            problem = Problem(f"the server {where} failed{during}: "
+                              f"{server_text(exc, account.password)}")
+        error = MailboxConfigurationError if problem.configuration else MailboxError
+        return error(f"{account.label}: {problem.text}")
+
+    def _no_user_login(self, capabilities: dict[str, list[str]]) -> str:
+        account = self.mail_account
+        if account.security == "none" and "STLS" in capabilities:
+            hint = "use security='starttls' (it offers STLS) or 'tls'"
+        elif account.security == "none":
+            hint = "use security='tls'"
+        else:
+            hint = "it may take another login mechanism (SASL), which this inbox does not use"
+        return (f"{account.label}: the server {account.endpoint.where} allows no USER/PASS "
+                f"login on this connection (CAPA: {_listed(capabilities)}); {hint}. The "
+                "password was not sent")
+
+    def _login_refused(self, exc: poplib.error_proto) -> MailboxError:
+        account = self.mail_account
+        where = account.endpoint.where
+        text = server_text(exc, account.password)
+        code = response_code(text)
+        if code in LOGIN_LATER:
+            return MailboxError(f"{account.label}: the server {where} cannot log in "
+                                f"{account.username!r} now ({text}); the next run tries again")
+        if code == "SYS/PERM":
+            return MailboxError(f"{account.label}: the server {where} refuses the login of "
+                                f"{account.username!r} for a reason of its own ({text}); ask "
+                                "its administrator")
+        if account.security == "none" and any(
+                word in text.lower() for word in ("plaintext", "tls", "ssl", "secure")):
+            return MailboxConfigurationError(
+                f"{account.label}: the server {where} allows no password login without TLS "
+                f"({text}); use security='starttls' or 'tls'")
+        return MailboxConfigurationError(
+            f"{account.label}: the server {where} refused the login of {account.username!r} "
+            f"({text}); check the username and password")
 
     def _quit(self) -> None:
         pop, self._pop = self._pop, None
@@ -246,6 +319,26 @@ def _size(pop: poplib.POP3, number: int) -> int:
     # multi-line form).
     answer = cast(bytes, pop.list(number))
     return int(answer.split()[2])
+
+
+def _answered(exc: poplib.error_proto) -> bool:
+    """Whether the server sent this ``-ERR``; poplib (and ``_LongLines``) raise the same class
+    with a text of their own for a connection that closed or a line that is too long."""
+    return bool(exc.args) and isinstance(exc.args[0], bytes)
+
+
+def _capabilities(pop: poplib.POP3) -> dict[str, list[str]] | None:
+    """The server's CAPA answer, or None from a server without CAPA (it is optional)."""
+    try:
+        return pop.capa()
+    except poplib.error_proto as exc:
+        if not _answered(exc):
+            raise
+        return None
+
+
+def _listed(capabilities: dict[str, list[str]]) -> str:
+    return " ".join(capabilities) or "nothing"
 
 
 def _close_socket(pop: poplib.POP3) -> None:
