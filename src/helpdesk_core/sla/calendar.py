@@ -22,6 +22,7 @@ Both rules keep boundaries in wall-clock order, so adjacent intervals stay adjac
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
 import re
@@ -161,6 +162,10 @@ def holiday_dates(country: str, subdivision: str | None, year: int) -> Mapping[d
         {day: str(name) for day, name in found.items() if day.year == year})
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _utc_of_wall(naive: datetime, zone: ZoneInfo) -> datetime:
     """The first instant at which the wall clock in ``zone`` shows ``naive`` (or later)."""
     first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first pass
@@ -244,6 +249,7 @@ class BusinessCalendar:
     extra_days: Mapping[date, tuple[Interval, ...]] = attrs.field(
         factory=dict, converter=_extra_days, hash=False)
     _tz: ZoneInfo = attrs.field(init=False, eq=False, repr=False)
+    _fingerprint: str = attrs.field(init=False, eq=False, repr=False)
     # Day → UTC spans; a memo of a pure function, bounded, invisible to equality.
     _spans_memo: dict[date, tuple[tuple[datetime, datetime], ...]] = attrs.field(
         init=False, eq=False, repr=False, factory=dict)
@@ -262,6 +268,7 @@ class BusinessCalendar:
             raise ConfigurationError(f"{min(both)} is both a closed and an extra working day")
         if not any(self.week) and not self.extra_days:
             raise ConfigurationError("a calendar needs some business hours")
+        object.__setattr__(self, "_fingerprint", _digest(self._canonical()))
 
     @classmethod
     def weekly(
@@ -290,6 +297,21 @@ class BusinessCalendar:
     @property
     def tzinfo(self) -> ZoneInfo:
         return self._tz
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of everything that decides business time: the zone, the weekly hours,
+        the holiday country and subdivision, the closed and the extra days. Equal for equal
+        calendars in every process, so a stored one tells whether the calendar changed since."""
+        return self._fingerprint
+
+    def _canonical(self) -> str:
+        week = ";".join(",".join(map(str, day)) for day in self.week)
+        closed = ",".join(day.isoformat() for day in sorted(self.closed_days))
+        extra = ";".join(f"{day.isoformat()}={','.join(map(str, hours))}"
+                         for day, hours in sorted(self.extra_days.items()))
+        return "|".join((self.zone, week, self.country or "", self.subdivision or "", closed,
+                         extra))
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday on ``day``, if any (whether or not an extra day overrides it)."""

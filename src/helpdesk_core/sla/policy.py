@@ -15,6 +15,7 @@ ancestors (``complaint/damaged`` inherits from ``complaint``), then a default.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -36,6 +37,7 @@ __all__ = [
     "Recipient",
     "SlaPolicy",
     "SlaTarget",
+    "SlaTerms",
     "TargetKind",
 ]
 
@@ -203,6 +205,55 @@ class SlaPolicy:
         if target is None:
             return ()
         return self.escalation if target.escalation is None else _levels(target.escalation)
+
+    @property
+    def terms(self) -> SlaTerms:
+        """What deadlines under this policy are computed from (see :class:`SlaTerms`)."""
+        return SlaTerms(self.name, _targets_digest(self.targets), self.calendar.fingerprint)
+
+
+def _targets_digest(targets: Iterable[SlaTarget]) -> str:
+    """A digest of the durations of ``targets``: equal in every process for equal targets.
+    Escalation levels are left out; they move no deadline."""
+    micro = timedelta(microseconds=1)
+    text = ";".join(
+        f"{target.kind.value}:" + ",".join(
+            f"{priority.value}={duration // micro}"
+            for priority, duration in sorted(target.durations.items(),
+                                             key=lambda item: item[0].value))
+        for target in sorted(targets, key=lambda t: t.kind.value))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@attrs.frozen
+class SlaTerms:
+    """What a ticket's deadlines were computed from: the chosen policy's name (None: no policy)
+    and digests of its targets' durations and of its calendar. The ticket's SLA record keeps
+    them, so that when a deadline moves without the ticket changing, the SLA can say what moved
+    it. A digest that is None is not known (a record stored before digests were kept)."""
+
+    policy: str | None = None
+    targets: str | None = None
+    calendar: str | None = None
+
+    @classmethod
+    def of(cls, policy: SlaPolicy | None) -> SlaTerms:
+        return cls() if policy is None else policy.terms
+
+    def moved_since(self, before: SlaTerms) -> str | None:
+        """What changed from ``before`` to these terms, in words — ``policy 'gold contract' →
+        'damaged goods'``, ``targets changed``, ``calendar changed`` — or None when nothing did,
+        or when ``before`` does not say."""
+        if before.policy != self.policy:
+            if before.policy is None:
+                return f"policy {self.policy!r} applies, none did before"
+            if self.policy is None:
+                return f"policy {before.policy!r} no longer applies"
+            return f"policy {before.policy!r} → {self.policy!r}"
+        changed = [what for what, old, new in (("targets", before.targets, self.targets),
+                                               ("calendar", before.calendar, self.calendar))
+                   if old is not None and old != new]
+        return " and ".join(changed) + " changed" if changed else None
 
 
 @attrs.frozen
