@@ -367,6 +367,11 @@ class PolicySelector:
             rules.append(PolicyRule(default, name="default"))
         return cls(tuple(rules))
 
+    @property
+    def policies(self) -> tuple[SlaPolicy, ...]:
+        """Every policy a rule names, once each, in the order of the rules."""
+        return tuple(dict.fromkeys(rule.policy for rule in self.rules))
+
     def choose(self, subject: PolicySubject) -> PolicyChoice | None:
         """The first matching rule's policy with its reason; None when no rule matches."""
         for rule in self.rules:
