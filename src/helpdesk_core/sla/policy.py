@@ -266,11 +266,15 @@ class SlaPolicy:
     escalation: tuple[EscalationLevel, ...] = attrs.field(default=(), converter=_levels)
     responsible: str | None = None
     team: str | None = None
+    # Read at every change of every ticket: computed once.
+    _terms: SlaTerms = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.escalation and not self.targets:
             raise ConfigurationError(f"SLA policy {self.name!r} has escalation levels but no "
                                      "targets: they would never be reached")
+        object.__setattr__(self, "_terms", SlaTerms(
+            self.name, _targets_digest(self.targets), self.calendar.fingerprint))
 
     def target(self, kind: TargetKind) -> SlaTarget | None:
         for target in self.targets:
@@ -287,7 +291,7 @@ class SlaPolicy:
     @property
     def terms(self) -> SlaTerms:
         """What deadlines under this policy are computed from (see :class:`SlaTerms`)."""
-        return SlaTerms(self.name, _targets_digest(self.targets), self.calendar.fingerprint)
+        return self._terms
 
 
 def _targets_digest(targets: Iterable[SlaTarget]) -> str:
