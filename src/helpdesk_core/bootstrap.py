@@ -132,6 +132,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
                     default_language=settings.default_language)
     replies = Replies(units=units, clock=clock, directory=directory, policy=policy,
                       channels=channels)
+    if settings.sla is not None:
+        settings.sla.check()  # refused here, not at every intake
     tracker = SlaTracker(settings.sla, clock)
     ingest = MailIngest(units=units, clock=clock, directory=directory, policy=policy,
                         channels=channels, blob_store=blob_store, intake=intake,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from tests.services.conftest import MakeHelpdesk
 from helpdesk_core import Helpdesk, SweepReport
 from helpdesk_core.domain import Actor, EventKind, Priority, StatusCategory
 from helpdesk_core.domain.outbox import OutboxState
+from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.sla import (
     BusinessCalendar,
@@ -218,3 +220,14 @@ def test_a_due_date_set_by_hand_is_kept(desk: Helpdesk, clock: FakeClock) -> Non
     resolution = clocks.get(TargetKind.RESOLUTION)
     assert resolution is not None
     assert resolution.state.value == "paused"  # the SLA clock itself still runs its course
+
+
+def test_bootstrap_refuses_a_calendar_that_never_opens(make_helpdesk: MakeHelpdesk,
+                                                      directory: InMemoryDirectory) -> None:
+    """Issue 11: such a calendar was accepted and then refused every new ticket at intake."""
+    restored = pickle.loads(pickle.dumps(config(directory)))  # built by an older version
+    for policy in restored.selector.policies:
+        object.__setattr__(policy.calendar, "week", ((),) * 7)
+    with pytest.raises(ConfigurationError, match="SLA policy 'vip': calendar Europe/Prague "
+                                                 "has no business hours on any weekday"):
+        make_helpdesk(sla=restored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time as timer
 from datetime import UTC, date, datetime, timedelta
 
@@ -186,12 +187,49 @@ def test_impossible_calendars_are_refused(kwargs: dict[str, object], message: st
         BusinessCalendar.weekly(**kwargs)  # type: ignore[arg-type]
 
 
-def test_a_calendar_without_open_days_in_years_fails_instead_of_looping() -> None:
-    once = BusinessCalendar.weekly("UTC", {}, extra_days={date(2026, 1, 5): "08:00-09:00"})
-    assert once.add(datetime(2026, 1, 1, tzinfo=UTC), hours(1)) == datetime(
+# -- calendars that never open again (issue 11: accepted, then every intake failed) ----------
+
+
+def test_a_calendar_open_only_on_extra_days_is_refused_when_built() -> None:
+    """It would work until its last extra day and then refuse every new ticket."""
+    with pytest.raises(ConfigurationError, match=r"calendar 'events' has no business hours on "
+                                                 r"any weekday.*after 2026-01-05 it never opens"):
+        BusinessCalendar.weekly("UTC", {}, extra_days={date(2026, 1, 5): "08:00-09:00"},
+                                name="events")
+
+
+@pytest.mark.parametrize("week", [{}, {"mon-fri": ""}, {"mon": [], "tue-sun": " , "}])
+def test_weekly_hours_that_are_all_empty_are_refused(week: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError, match="calendar Europe/Prague has no business hours"):
+        BusinessCalendar.weekly("Europe/Prague", week,  # type: ignore[arg-type]
+                                extra_days={date(2026, 1, 5): ""})
+
+
+def test_a_long_closed_stretch_only_delays_the_next_opening() -> None:
+    """Closed days are finite: after the last one the weekly hours count again, however long
+    the closed stretch (it was refused at intake after three years)."""
+    first = date(2026, 1, 1)
+    closed = [first + timedelta(days=n) for n in range(4 * 366)]
+    shut = BusinessCalendar.weekly("UTC", {"mon-fri": "08:00-16:00"}, closed_days=closed)
+    start = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    due = shut.add(start, hours(9))
+    assert due == datetime(2030, 1, 7, 9, tzinfo=UTC)  # Fri 4 Jan 2030: 8 h, Monday: 1 h
+    assert shut.elapsed(start, due) == hours(9)
+
+
+def test_a_calendar_that_escaped_the_check_fails_instead_of_looping() -> None:
+    """Built by an older version and unpickled, say: it fails with the reason, never loops."""
+    once = BusinessCalendar.weekly("UTC", {"mon": "08:00-09:00"},
+                                   extra_days={date(2026, 1, 5): "08:00-09:00"})
+    restored = pickle.loads(pickle.dumps(once))
+    object.__setattr__(restored, "week", ((),) * 7)
+    restored._spans_memo.clear()
+    assert restored.add(datetime(2026, 1, 1, tzinfo=UTC), hours(1)) == datetime(
         2026, 1, 5, 9, tzinfo=UTC)
-    with pytest.raises(ConfigurationError, match="no business hours"):
-        once.add(datetime(2026, 1, 1, tzinfo=UTC), hours(2))
+    with pytest.raises(ConfigurationError, match="never opens again after 2026-01-05"):
+        restored.add(datetime(2026, 1, 1, tzinfo=UTC), hours(2))
+    with pytest.raises(ConfigurationError, match="no business hours on any weekday"):
+        restored.check()
 
 
 def test_24_00_is_the_end_of_the_day() -> None:

@@ -3,12 +3,14 @@ shifts and boundaries inside the hours the clocks skip or repeat."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.sla.support import ALWAYS, CZ_LUNCH, CZ_OFFICE
 
+from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.sla import BusinessCalendar
 
 FAST = settings(max_examples=150, deadline=None)
@@ -117,3 +119,63 @@ def test_round_the_clock_business_time_is_real_time(start: datetime,
                                                     duration: timedelta) -> None:
     assert ALWAYS.add(start, duration) == start + duration
     assert ALWAYS.elapsed(start, start + duration) == duration
+
+
+# -- every calendar accepted when built finds a deadline (issue 11) -------------------------
+# A calendar open only on extra days was accepted and then refused every ticket at intake once
+# they had passed; one closed for more than three years in a row failed the same way.
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _spec(points: list[int]) -> str:
+    """Sorted distinct minutes of the day, paired into intervals: ``08:00-12:00, 13:00-24:00``."""
+    pairs = zip(points[::2], points[1::2], strict=False)
+    return ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in pairs)
+
+
+_day_hours = st.one_of(
+    st.just(""),
+    st.lists(st.integers(0, 24 * 60).map(lambda m: m - m % 10), min_size=2, max_size=6,
+             unique=True).map(sorted).map(lambda p: _spec(p[: len(p) // 2 * 2])),
+)
+_weeks = st.lists(_day_hours, min_size=7, max_size=7).map(
+    lambda days: {day: hours for day, hours in zip(("mon", "tue", "wed", "thu", "fri", "sat",
+                                                    "sun"), days, strict=True) if hours})
+_ranges = st.lists(st.tuples(st.dates(date(2000, 1, 1), date(2099, 1, 1)),
+                             st.integers(0, 1500)), max_size=3)
+_extra = st.dictionaries(st.dates(date(2000, 1, 1), date(2100, 1, 1)), _day_hours, max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["UTC", "Europe/Prague", "America/New_York", "Australia/Lord_Howe"]),
+       _weeks, st.sampled_from([None, "CZ", "US"]), _ranges, _extra,
+       st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
+                    timezones=st.just(UTC)),
+       st.none() | st.integers(0, 1600 * 24 * 60),
+       st.integers(0, 400 * 60).map(lambda m: timedelta(minutes=m)))
+def test_a_calendar_accepted_when_built_yields_a_deadline_from_any_start(
+        zone: str, week: dict[str, str], country: str | None,
+        ranges: list[tuple[date, int]], extra: dict[date, str], anywhere: datetime,
+        into_closed: int | None, duration: timedelta) -> None:
+    """Starts anywhere in the century, or inside (or just after) a closed stretch."""
+    closed = {first + timedelta(days=n) for first, length in ranges for n in range(length)}
+    extra = {day: hours for day, hours in extra.items() if day not in closed}
+    if not week:  # refused exactly when no weekday has hours
+        with pytest.raises(ConfigurationError, match="no business hours on any weekday"):
+            BusinessCalendar.weekly(zone, week, country=country, closed_days=closed,
+                                    extra_days=extra)
+        return
+    calendar = BusinessCalendar.weekly(zone, week, country=country, closed_days=closed,
+                                       extra_days=extra)
+    start = anywhere
+    if ranges and into_closed is not None:
+        first = datetime.combine(ranges[0][0], datetime.min.time(), tzinfo=UTC)
+        start = first + timedelta(minutes=into_closed)
+    due = calendar.add(start, duration)
+    assert due >= start
+    assert calendar.elapsed(start, due) == duration
+    if duration:
+        assert calendar.is_open(due - _MICRO)

@@ -149,9 +149,13 @@ def test_no_rule_no_policy() -> None:
 
 
 def test_rules_are_taken_in_the_order_given() -> None:
-    selector = PolicySelector([PolicyRule(COMPLAINTS, incident_type="complaint"),
-                               PolicyRule(DAMAGED, incident_type="complaint/damaged")])
-    choice = selector.choose(PolicySubject(incident_type="complaint/damaged"))
+    selector = PolicySelector([PolicyRule(VIP, customer_id="c-vip"),
+                               PolicyRule(COMPLAINTS, incident_type="complaint")])
+    choice = selector.choose(PolicySubject(incident_type="complaint", customer_id="c-vip"))
+    assert choice is not None
+    assert choice.policy is VIP
+    swapped = PolicySelector(reversed(selector.rules))
+    choice = swapped.choose(PolicySubject(incident_type="complaint", customer_id="c-vip"))
     assert choice is not None
     assert choice.policy is COMPLAINTS
 
@@ -200,3 +204,80 @@ def test_a_target_kind_given_as_text_measures_like_the_enum() -> None:
 def test_a_target_kind_that_is_no_kind_is_refused(kind: object) -> None:
     with pytest.raises(ConfigurationError, match="is not one of"):
         SlaTarget.uniform(kind, timedelta(hours=8))  # type: ignore[arg-type]
+
+
+# -- configuration that measured nothing or failed at intake (issue 11) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: EscalationLevel("0.75", ["assignee"]), "is a number"),
+        (lambda: EscalationLevel(-0.5, ["assignee"]), "above 0"),
+        (lambda: EscalationLevel(True, ["assignee"]), "is a number"),
+        (lambda: EscalationLevel(150, ["assignee"]), "at most 100"),
+        (lambda: EscalationLevel(1.0, "assignee"), "must be a list"),
+        (lambda: EscalationLevel(1.0, ["assignee"], channels="sms"), "must be a list"),
+        (lambda: SlaTarget(TargetKind.RESOLUTION, {}), "at least one priority"),
+        (lambda: SlaTarget(TargetKind.RESOLUTION, hours(8)),  # type: ignore[arg-type]
+         "SlaTarget.uniform"),
+        # A target's own levels were checked only when a ticket first needed them: at intake.
+        (lambda: SlaTarget("resolution", {"normal": hours(8)},
+                           [EscalationLevel(1.0, ["assignee"]),  # type: ignore[arg-type]
+                            EscalationLevel(1.0, ["team_lead"])]),
+         "same fraction"),
+        # Fired levels are kept by label: a second level of the same label never fired.
+        (lambda: SlaPolicy("x", CZ_OFFICE, [SlaTarget.uniform("resolution", hours(8))],
+                           escalation=[EscalationLevel(0.751, ["assignee"]),
+                                       EscalationLevel(0.752, ["team_lead"])]),
+         "called '75%'"),
+        (lambda: SlaPolicy("x", CZ_OFFICE, [SlaTarget.uniform("resolution", hours(8))],
+                           escalation=[EscalationLevel(0.5, ["assignee"], name="warn"),
+                                       EscalationLevel(0.75, ["team_lead"], name="warn")]),
+         "called 'warn'"),
+        (lambda: SlaPolicy("x", CZ_OFFICE, escalation=[EscalationLevel(1.0, ["assignee"])]),
+         "no targets"),
+        (lambda: SlaPolicy(" ", CZ_OFFICE), "needs a name"),
+        (lambda: SlaPolicy("x", None), "BusinessCalendar"),  # type: ignore[arg-type]
+        (lambda: SlaPolicy("x", CZ_OFFICE, ["resolution"]), "SlaTargets"),  # type: ignore[list-item]
+        (lambda: PolicyRule("gold contract"), "by name"),  # type: ignore[arg-type]
+        (lambda: PolicyRule(GOLD, contract="contract@erp:K-1"), "not a contract"),  # type: ignore[arg-type]
+        (lambda: PolicyRule(GOLD, incident_type="Complaint/Damaged"), "never match"),
+        (lambda: PolicySelector.standard(by_incident_type={"complaint/": COMPLAINTS}),
+         "never match"),
+        (lambda: PolicySelector([GOLD]), "PolicyRule\\(policy\\)"),  # type: ignore[list-item]
+    ],
+)
+def test_configuration_that_would_measure_nothing_or_fail_at_intake_is_refused(
+        build: object, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        build()  # type: ignore[operator]
+
+
+def test_a_rule_that_can_never_win_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"rule 'VIP' never applies: rule 'default' "):
+        PolicySelector([PolicyRule(STANDARD, name="default"),
+                        PolicyRule(VIP, name="VIP", customer_id="c-vip")])
+    with pytest.raises(ConfigurationError, match=r"\(incident type complaint/damaged → policy "
+                                                 r"'damaged goods'\) never applies"):
+        PolicySelector([PolicyRule(COMPLAINTS, incident_type="complaint"),
+                        PolicyRule(DAMAGED, incident_type="complaint/damaged")])
+    with pytest.raises(ConfigurationError, match="never applies"):
+        PolicySelector.standard(overrides=[
+            PolicyRule(GOLD, name="Gold", contract=GOLD_CONTRACT),
+            PolicyRule(VIP, name="Gold VIP", contract=GOLD_CONTRACT, customer_id="c-vip")])
+    # More specific first is how it is meant: both can win.
+    PolicySelector([PolicyRule(DAMAGED, incident_type="complaint/damaged"),
+                    PolicyRule(COMPLAINTS, incident_type="complaint"),
+                    PolicyRule(VIP, customer_id="c-vip"), PolicyRule(STANDARD)])
+
+
+def test_a_policy_without_targets_promises_nothing() -> None:
+    """The documented meaning: a rule's way to exempt some tickets from a default policy."""
+    exempt = SlaPolicy("no promise", CZ_OFFICE)
+    start = prague(2026, 12, 21, 9)
+    ticket = Ticket.open(number="HD-2026-000001", subject="Spam", channel=Channel.EMAIL,
+                         at=start, actor=Actor.customer("c-1"))
+    clocks = compute_clocks(ticket.pending_events, exempt, None, start + hours(100))
+    assert clocks.clocks == ()
+    assert clocks.next_deadline is None

@@ -22,13 +22,21 @@ def _optional_utc(value: datetime | None) -> datetime | None:
 
 @attrs.frozen
 class SlaRecord:
-    """The policy chosen for a ticket (and why), and the next instant an escalation is due."""
+    """The policy chosen for a ticket (and why), and the next instant an escalation is due.
+
+    ``targets_digest`` and ``calendar_digest`` fingerprint the policy's target durations and
+    its calendar as they were when the ticket's deadlines were last computed (None: not known,
+    a record kept before they were stored), so that a recomputation can tell what moved a
+    deadline: another policy, other targets, or another calendar.
+    """
 
     ticket_id: str
     policy: str | None
     reason: str
     updated_at: datetime = attrs.field(converter=ensure_utc)
     next_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    targets_digest: str | None = None
+    calendar_digest: str | None = None
 
 
 @attrs.frozen

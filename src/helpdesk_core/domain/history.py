@@ -64,7 +64,9 @@ class TicketEvent:
                     "internal": "an internal note"}.get(direction, "an article")
             return f"{who} added {noun}"
         if self.kind is EventKind.SLA_POLICY:
-            return f"{who} chose SLA policy {_shown(self.new)}: {self.data.get('reason', '')}"
+            was = f" (was {_shown(self.old)})" if self.old is not None else ""
+            return (f"{who} chose SLA policy {_shown(self.new)}{was}: "
+                    f"{self.data.get('reason', '')}")
         if self.kind is EventKind.ESCALATED:
             target = str(self.data.get("target", "")).replace("_", " ")
             sent = ", ".join(self.data.get("notified", ())) or "nobody"

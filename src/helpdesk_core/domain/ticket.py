@@ -426,10 +426,11 @@ class Ticket:
                            **({"error": error[:1000]} if error else {})})
 
     def record_sla_policy(self, policy: str | None, *, reason: str, at: datetime,
-                          actor: Actor) -> None:
-        """The SLA policy chosen for the ticket (None: no rule matched) and why."""
+                          actor: Actor, old: str | None = None) -> None:
+        """The SLA policy chosen for the ticket (None: no rule matched) and why; ``old`` is the
+        policy it had before (None: none, or a new ticket)."""
         at = ensure_utc(at)
-        self._record(EventKind.SLA_POLICY, at, actor, field="sla_policy", new=policy,
+        self._record(EventKind.SLA_POLICY, at, actor, field="sla_policy", old=old, new=policy,
                      data={"reason": reason})
 
     def record_escalation(self, *, target: str, level: str, cycle: int,

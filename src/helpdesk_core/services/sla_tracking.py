@@ -22,8 +22,10 @@ from helpdesk_core.sla import (
     SLA_ACTOR,
     PolicySubject,
     SlaClocks,
+    SlaTerms,
     TargetKind,
     compute_clocks,
+    due_reason,
     sla_due_update,
 )
 from helpdesk_core.sla.config import SlaConfig
@@ -59,7 +61,8 @@ class SlaTracker:
 
     def refresh(self, unit: Unit, ticket: Ticket, *, now: datetime | None = None) -> None:
         """Bring the ticket's SLA record and ``due_at`` up to date inside ``unit``; the
-        ticket's unsaved events count."""
+        ticket's unsaved events count. A moved deadline says what moved it: another policy,
+        its targets or its calendar (compared with the record), else the new event."""
         config = self.config
         if config is None:
             return
@@ -70,32 +73,42 @@ class SlaTracker:
         record = unit.noted(ticket, SlaRecord)
         if record is None and not new:
             record = unit.sla.get(ticket.id)
-        policy_name = choice.policy.name if choice else None
+        policy = choice.policy if choice else None
+        terms = SlaTerms.of(policy)
         reason = choice.reason if choice else "no SLA rule matches the ticket"
-        if record is None or record.policy != policy_name:
-            ticket.record_sla_policy(policy_name, reason=reason, at=now, actor=SLA)
-        if choice is None:
-            self._put(unit, ticket, SlaRecord(ticket_id=ticket.id, policy=None, reason=reason,
-                                              updated_at=now))
-            return
-        read = compute_clocks(events, choice.policy, None, now, priority=ticket.priority)
-        resolution = read.get(TargetKind.RESOLUTION)
+        if record is None or record.policy != terms.policy:
+            ticket.record_sla_policy(terms.policy, old=record.policy if record else None,
+                                     reason=reason, at=now, actor=SLA)
+        read = None if policy is None else compute_clocks(events, policy, None, now,
+                                                          priority=ticket.priority)
+        resolution = None if read is None else read.get(TargetKind.RESOLUTION)
         due = resolution.due if resolution is not None and resolution.open else None
         if sla_due_update(events, sla_due=due, current=ticket.due_at):
-            why = next((c.reason for c in reversed(read.changes)
-                        if c.target is TargetKind.RESOLUTION), "SLA resolution target")
-            ticket.set_due(due, at=now, actor=SLA, reason=f"SLA {choice.policy.name}: {why}")
-        fired = set() if new else {(r.target, r.cycle, r.level)
-                                   for r in unit.sla.fired(ticket.id)}
-        self._put(unit, ticket, SlaRecord(ticket_id=ticket.id, policy=policy_name,
-                                          reason=reason, updated_at=now,
-                                          next_at=_next_escalation(read, fired)))
+            # A new ticket has nothing to compare with; one without a record had no policy.
+            before = None if new and record is None else _terms(record)
+            why = due_reason(terms, before, read, since_seq=min(
+                (e.seq for e in ticket.pending_events), default=None))
+            ticket.set_due(due, at=now, actor=SLA,
+                           reason=f"SLA {policy.name}: {why}" if policy else f"SLA: {why}")
+        fired = set() if new or read is None else {(r.target, r.cycle, r.level)
+                                                   for r in unit.sla.fired(ticket.id)}
+        self._put(unit, ticket, SlaRecord(
+            ticket_id=ticket.id, policy=terms.policy, reason=reason, updated_at=now,
+            next_at=None if read is None else _next_escalation(read, fired),
+            targets_digest=terms.targets, calendar_digest=terms.calendar))
 
     @staticmethod
     def _put(unit: Unit, ticket: Ticket, record: SlaRecord) -> None:
         unit.note(ticket, record)  # a second refresh in this unit compares with this one
         unit.note(ticket, _Refreshed(len(ticket.pending_events)))
         unit.sla.put(record)
+
+
+def _terms(record: SlaRecord | None) -> SlaTerms:
+    """The terms a ticket's deadlines were last computed from; none without a record."""
+    if record is None:
+        return SlaTerms()
+    return SlaTerms(record.policy, record.targets_digest, record.calendar_digest)
 
 
 def _next_escalation(read: SlaClocks, fired: set[tuple[str, int, str]]) -> datetime | None:

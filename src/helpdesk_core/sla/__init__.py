@@ -22,7 +22,13 @@ from helpdesk_core.sla.clock import (
     next_deadline,
 )
 from helpdesk_core.sla.config import SlaConfig
-from helpdesk_core.sla.due import SLA_ACTOR, due_set_by_hand, sla_due_update
+from helpdesk_core.sla.due import (
+    RECOMPUTED,
+    SLA_ACTOR,
+    due_reason,
+    due_set_by_hand,
+    sla_due_update,
+)
 from helpdesk_core.sla.policy import (
     EscalationLevel,
     NotifyChannel,
@@ -33,10 +39,12 @@ from helpdesk_core.sla.policy import (
     Recipient,
     SlaPolicy,
     SlaTarget,
+    SlaTerms,
     TargetKind,
 )
 
 __all__ = [
+    "RECOMPUTED",
     "SLA_ACTOR",
     "BusinessCalendar",
     "ClockState",
@@ -57,10 +65,12 @@ __all__ = [
     "SlaPolicy",
     "SlaState",
     "SlaTarget",
+    "SlaTerms",
     "TargetClock",
     "TargetKind",
     "changes_between",
     "compute_clocks",
+    "due_reason",
     "due_set_by_hand",
     "holiday_dates",
     "initial_priority",

@@ -17,11 +17,19 @@ Wall-clock boundaries on days when the clocks change:
   skipped hour does not exist that day.
 
 Both rules keep boundaries in wall-clock order, so adjacent intervals stay adjacent.
+
+A calendar must open again after any instant, or no deadline could ever be found in it. The
+closed and extra days are finite, and public holidays close a few dates a year, never a weekday
+for good, so after the last closed or extra day a weekday with hours comes round within days: a
+calendar opens again after every instant exactly when some weekday has business hours. One
+without (extra working days alone, or hours that are all empty) is refused when it is built. A
+long stretch of closed days only delays the next opening; it is accepted.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
 import re
@@ -40,9 +48,11 @@ __all__ = ["BusinessCalendar", "Interval", "holiday_dates"]
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
-# A calendar whose days are all closed for this long has no business hours at all; adding
-# business time to it would never end.
-_MAX_CLOSED_RUN = 3 * 366
+# A calendar accepted when built opens within days of its last closed or extra day: its week
+# has hours, and public holidays never close a weekday for good. Closed this long after that
+# day, it never opens again (a calendar that escaped the check, say by unpickling an older
+# version); adding business time to it would never end.
+_MAX_CLOSED_RUN = 366
 _CACHE_LIMIT = 4096
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -161,6 +171,10 @@ def holiday_dates(country: str, subdivision: str | None, year: int) -> Mapping[d
         {day: str(name) for day, name in found.items() if day.year == year})
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _utc_of_wall(naive: datetime, zone: ZoneInfo) -> datetime:
     """The first instant at which the wall clock in ``zone`` shows ``naive`` (or later)."""
     first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first pass
@@ -204,6 +218,12 @@ def _extra_days(value: Mapping[date | str, IntervalSpec] | None,
             for day, spec in (value or {}).items()}
 
 
+def _name(value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"a calendar's name must be text, not {value!r}")
+    return value.strip()
+
+
 def _week(value: Iterable[Iterable[Interval]]) -> tuple[tuple[Interval, ...], ...]:
     days = tuple(_intervals(tuple(day)) for day in value)
     if len(days) != 7:
@@ -233,6 +253,9 @@ class BusinessCalendar:
     - ``closed_days``: extra days off (a company holiday).
     - ``extra_days``: days with their own hours, overriding the weekday, a holiday and the week
       (a working Saturday; a holiday with reduced hours).
+    - ``name``: what messages call the calendar (else its zone); it decides nothing.
+
+    Some weekday must have hours (:meth:`check`), else a ConfigurationError.
     """
 
     zone: str = attrs.field(converter=_zone_name)
@@ -243,7 +266,11 @@ class BusinessCalendar:
     # Compared but not hashed (a dict); equal calendars still hash alike.
     extra_days: Mapping[date, tuple[Interval, ...]] = attrs.field(
         factory=dict, converter=_extra_days, hash=False)
+    # For people: errors and reasons name the calendar by it (else by its zone).
+    name: str = attrs.field(default="", converter=_name)
     _tz: ZoneInfo = attrs.field(init=False, eq=False, repr=False)
+    _fingerprint: str = attrs.field(init=False, eq=False, repr=False)
+    _last_special: date | None = attrs.field(init=False, eq=False, repr=False)
     # Day → UTC spans; a memo of a pure function, bounded, invisible to equality.
     _spans_memo: dict[date, tuple[tuple[datetime, datetime], ...]] = attrs.field(
         init=False, eq=False, repr=False, factory=dict)
@@ -260,8 +287,30 @@ class BusinessCalendar:
         both = self.closed_days & set(self.extra_days)
         if both:
             raise ConfigurationError(f"{min(both)} is both a closed and an extra working day")
-        if not any(self.week) and not self.extra_days:
-            raise ConfigurationError("a calendar needs some business hours")
+        object.__setattr__(self, "_fingerprint", _digest(self._canonical()))
+        object.__setattr__(self, "_last_special",
+                           max(self.closed_days | set(self.extra_days), default=None))
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a calendar that does not open again after every instant: one without
+        business hours on any weekday. A ConfigurationError names the calendar and why."""
+        if any(self.week):
+            return
+        open_extra = sorted(day for day, hours in self.extra_days.items() if hours)
+        if open_extra:
+            raise ConfigurationError(
+                f"calendar {self.label} has no business hours on any weekday, only on extra "
+                f"working days: after {open_extra[-1]} it never opens again, so no deadline "
+                "could be found; give it weekly hours")
+        raise ConfigurationError(
+            f"calendar {self.label} has no business hours on any weekday: it never opens, so "
+            "no deadline could be found; give it weekly hours")
+
+    @property
+    def label(self) -> str:
+        """How messages name the calendar: ``'Prague office'``, or its zone when unnamed."""
+        return repr(self.name) if self.name else self.zone
 
     @classmethod
     def weekly(
@@ -273,9 +322,10 @@ class BusinessCalendar:
         subdivision: str | None = None,
         closed_days: Iterable[date | str] = (),
         extra_days: Mapping[date | str, IntervalSpec] | None = None,
+        name: str = "",
     ) -> BusinessCalendar:
         """``BusinessCalendar.weekly("Europe/Prague", {"mon-fri": "08:00-12:00, 12:30-16:30"},
-        country="CZ")``. Days not named are closed."""
+        country="CZ")``. Days not named are closed; some day must have hours."""
         week: list[tuple[Interval, ...]] = [() for _ in range(7)]
         for key, spec in hours.items():
             for day in _weekdays(key):
@@ -283,13 +333,28 @@ class BusinessCalendar:
                     raise ConfigurationError(f"{_DAY_NAMES[day]} is given twice")
                 week[day] = _intervals(spec)
         return cls(zone, week, country=country, subdivision=subdivision,
-                   closed_days=_days(closed_days), extra_days=dict(extra_days or {}))
+                   closed_days=_days(closed_days), extra_days=dict(extra_days or {}), name=name)
 
     # -- days ------------------------------------------------------------------------------
 
     @property
     def tzinfo(self) -> ZoneInfo:
         return self._tz
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of everything that decides business time: the zone, the weekly hours,
+        the holiday country and subdivision, the closed and the extra days. Equal for equal
+        calendars in every process, so a stored one tells whether the calendar changed since."""
+        return self._fingerprint
+
+    def _canonical(self) -> str:
+        week = ";".join(",".join(map(str, day)) for day in self.week)
+        closed = ",".join(day.isoformat() for day in sorted(self.closed_days))
+        extra = ";".join(f"{day.isoformat()}={','.join(map(str, hours))}"
+                         for day, hours in sorted(self.extra_days.items()))
+        return "|".join((self.zone, week, self.country or "", self.subdivision or "", closed,
+                         extra))
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday on ``day``, if any (whether or not an extra day overrides it)."""
@@ -333,14 +398,14 @@ class BusinessCalendar:
     def _days_from(self, instant: datetime) -> Iterator[tuple[date, tuple[tuple[datetime,
                                                                               datetime], ...]]]:
         day = self._local_date(instant)
-        closed_run = 0
+        last = self._last_special
+        closed_run = 0  # closed days in a row after the last closed or extra day
         while True:
             spans = self._spans(day)
-            closed_run = 0 if spans else closed_run + 1
+            closed_run = 0 if spans or (last is not None and day <= last) else closed_run + 1
             if closed_run > _MAX_CLOSED_RUN:
                 raise ConfigurationError(
-                    f"calendar {self.zone} has no business hours for {_MAX_CLOSED_RUN} days "
-                    f"from {instant:%Y-%m-%d}")
+                    f"calendar {self.label} never opens again after {day - closed_run * _DAY}")
             yield day, spans
             day += _DAY
 

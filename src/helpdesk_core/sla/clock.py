@@ -41,7 +41,7 @@ ticket's priority.
 - **Escalation levels** are instants at which a fraction of the duration has elapsed, found the
   same way; :func:`next_deadline` is the earliest of them, or of the due instants, after now.
 - **Explanations**: every event that moves a due instant adds a :class:`DeadlineChange`
-  saying when, which target, old and new due, and why.
+  saying when, which target, old and new due, why, and which event (its ``seq``).
 - Events are applied in ``seq`` order; an event stamped earlier than its predecessor is taken
   to happen at its predecessor's time. :func:`compute_clocks` ignores events after ``now``.
 """
@@ -159,13 +159,15 @@ class Cycle:
 
 @attrs.frozen
 class DeadlineChange:
-    """A due instant moved: at ``at``, ``target``'s due went from ``old_due`` to ``new_due``."""
+    """A due instant moved: at ``at``, ``target``'s due went from ``old_due`` to ``new_due``.
+    ``seq`` is the history event that moved it (None: no event did, as for a policy change)."""
 
     at: datetime
     target: TargetKind
     old_due: datetime | None
     new_due: datetime | None
     reason: str
+    seq: int | None = None
 
 
 @attrs.frozen
@@ -359,8 +361,8 @@ class SlaState:
         state, reasons = self._step(event, at)
         after = state._pending_dues()
         changes = [
-            DeadlineChange(at, kind, before.get(kind), due, reasons.get(kind, reasons.get(None,
-                                                                                    "")))
+            DeadlineChange(at, kind, before.get(kind), due,
+                           reasons.get(kind, reasons.get(None, "")), event.seq)
             for kind, due in after.items() if due != before.get(kind)
         ]
         return attrs.evolve(state, last_at=at, changes=(*self.changes, *changes))

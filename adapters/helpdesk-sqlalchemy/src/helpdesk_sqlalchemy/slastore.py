@@ -27,13 +27,16 @@ _FIRED = (select(sla_escalations)
                     sla_escalations.c.cycle, sla_escalations.c.level))
 
 
+_COLUMNS = ("policy", "reason", "updated_at", "next_at", "targets_digest", "calendar_digest")
+
+
 @functools.cache
 def _statements(dialect: str) -> tuple[Any, Any]:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     put = insert(sla_state)
     put = put.on_conflict_do_update(
         index_elements=["ticket_id"],
-        set_={c: put.excluded[c] for c in ("policy", "reason", "updated_at", "next_at")})
+        set_={c: put.excluded[c] for c in _COLUMNS})
     # DO NOTHING: a second transaction firing the same level waits for the first one's
     # commit and then inserts nothing — rowcount 0 tells it the level fired already.
     fire = insert(sla_escalations).on_conflict_do_nothing().returning(
@@ -42,8 +45,7 @@ def _statements(dialect: str) -> tuple[Any, Any]:
 
 
 def _record(row: RowMapping) -> SlaRecord:
-    return SlaRecord(ticket_id=row["ticket_id"], policy=row["policy"], reason=row["reason"],
-                     updated_at=row["updated_at"], next_at=row["next_at"])
+    return SlaRecord(ticket_id=row["ticket_id"], **{c: row[c] for c in _COLUMNS})
 
 
 class SqlAlchemySlaRepository(UnitRepository):
@@ -51,9 +53,8 @@ class SqlAlchemySlaRepository(UnitRepository):
     def put(self, record: SlaRecord) -> None:
         conn = self._conn()
         conn.execute(_statements(conn.dialect.name)[0],
-                     {"ticket_id": record.ticket_id, "policy": record.policy,
-                      "reason": record.reason, "updated_at": record.updated_at,
-                      "next_at": record.next_at})
+                     {"ticket_id": record.ticket_id,
+                      **{c: getattr(record, c) for c in _COLUMNS}})
 
     @guarded
     def get(self, ticket_id: str) -> SlaRecord | None:

@@ -346,6 +346,9 @@ sla_state = Table(
     Column("reason", Text(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("next_at", UTCDateTime(), nullable=True),
+    # What the deadlines were computed from, so a recomputation can say what moved them.
+    Column("targets_digest", String(), nullable=True),
+    Column("calendar_digest", String(), nullable=True),
     # The sweep's only read: due rows by next_at. Rows without a next instant stay out of it.
     Index("ix_sla_state_next_at", "next_at", "ticket_id"),
 )

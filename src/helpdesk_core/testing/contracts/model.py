@@ -191,12 +191,14 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             assert answers[0] == answers[1]
 
         @precondition(lambda self: self.ids)
-        @rule(index=st.integers(0, 99), hours=st.none() | st.integers(-5, 5))
-        def sla_record(self, index: int, hours: int | None) -> None:
+        @rule(index=st.integers(0, 99), hours=st.none() | st.integers(-5, 5),
+              digest=st.none() | st.sampled_from(["0123456789abcdef", "fedcba9876543210"]))
+        def sla_record(self, index: int, hours: int | None, digest: str | None) -> None:
             record = SlaRecord(ticket_id=self.ids[index % len(self.ids)], policy="p",
                                reason="r", updated_at=self.clock,
                                next_at=None if hours is None
-                               else self.clock + timedelta(hours=hours))
+                               else self.clock + timedelta(hours=hours),
+                               targets_digest=digest, calendar_digest=digest)
             self._both(lambda uow: uow.sla.put(record))
 
         @precondition(lambda self: self.ids)

@@ -35,12 +35,21 @@ class TestSlaRepository:
             assert uow.sla.get(tickets[2].id) == records[2]
             assert uow.sla.get("missing") is None
         moved = attrs.evolve(records[1], next_at=T0 + timedelta(hours=9), policy="vip",
-                             reason="customer rule")
+                             reason="customer rule", targets_digest="3f2a9c01d4e5b6a7",
+                             calendar_digest="0a1b2c3d4e5f6a7b")
         with storage.unit_of_work() as uow:
             uow.sla.put(moved)
             uow.commit()
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.sla.get(tickets[1].id) == moved
+        # The digests are replaced like every other field, back to unknown too.
+        unknown = attrs.evolve(moved, targets_digest=None, calendar_digest="ffffffffffffffff")
+        with storage.unit_of_work() as uow:
+            uow.sla.put(unknown)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.sla.get(tickets[1].id) == unknown
+            assert uow.sla.due(now=T0 + timedelta(hours=9), limit=10)[-1] == unknown
 
     def test_an_escalation_fires_once(self, storage: Storage) -> None:
         [ticket] = store_tickets(storage, [open_ticket()])
