@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from helpdesk_core.domain import Actor, ActorKind, AttachmentMeta, EntityKind, EntityRef
 from helpdesk_core.domain.article import safe_filename
+from helpdesk_core.domain.values import MAX_TAG, validate_tag
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.testing.strategies import entity_refs
 
@@ -192,3 +194,58 @@ def test_actor_factories_and_round_trip():
         assert Actor.from_dict(actor.to_dict()) == actor
     with pytest.raises(ValidationError):
         Actor.agent("")
+
+
+# -- tags --------------------------------------------------------------------------------------
+
+_TAG_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+
+
+def _tag_or_none(text: str) -> str | None:
+    try:
+        return validate_tag(text)
+    except ValidationError as refused:
+        if refused.field != "tag":
+            raise
+        return None
+
+
+@FAST
+@given(text=st.text(_TAG_CHARS, max_size=80))
+def test_a_normalised_tag_is_valid_and_normalising_it_again_changes_nothing(text):
+    tag = _tag_or_none(text)
+    if tag is None:
+        return
+    assert validate_tag(tag) == tag
+    assert 1 <= len(tag) <= MAX_TAG
+    assert re.fullmatch(r"\w[\w.:/+-]*", tag)
+    assert not any(c.isspace() or unicodedata.category(c).startswith("C") for c in tag)
+
+
+@FAST
+@given(words=st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.]{0,8}", fullmatch=True),
+                      min_size=1, max_size=5),
+       gaps=st.lists(st.sampled_from([" ", "  ", "\t", " - ", "\u00a0", "\n "]),
+                     min_size=4, max_size=4))
+def test_whitespace_between_words_becomes_one_hyphen_and_case_does_not_matter(words, gaps):
+    spaced = words[0] + "".join(g + w for g, w in zip(gaps, words[1:], strict=False))
+    expected = "-".join(w.lower() for w in words)
+    assert validate_tag(f"  {spaced} ") == expected
+    assert validate_tag(spaced.upper()) == validate_tag(spaced.lower()) == expected
+
+
+@pytest.mark.parametrize(("given_", "stored"), [
+    ("  VIP   Customer ", "vip-customer"), ("vip - customer", "vip-customer"),
+    ("Rückgabe", "rückgabe"), ("\uff36\uff29\uff30", "vip"), ("a--b", "a--b"), ("x" * 64, "x" * 64),
+    ("b2b:eu/cz", "b2b:eu/cz"),
+])
+def test_tags_are_normalised(given_, stored):
+    assert validate_tag(given_) == stored
+
+
+@pytest.mark.parametrize("tag", ["", " \t ", "x" * 65, "nul\x00", "bell\x07", "zero\u200bwidth",
+                                 "rtl\u202eoverride", "-dash", ".dot", "semi;colon", None, 7])
+def test_odd_tags_are_refused(tag):
+    with pytest.raises(ValidationError) as refused:
+        validate_tag(tag)
+    assert refused.value.field == "tag"

@@ -19,6 +19,7 @@ import attrs
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
+    "MAX_TAG",
     "Actor",
     "ActorKind",
     "Channel",
@@ -223,17 +224,38 @@ class EntityRef:
         return cls(entity_kind, system, ident)
 
 
-_TAG = re.compile(r"[\w][\w .:/+-]{0,63}")
+MAX_TAG = 64
+# A letter, digit or underscore, then those and . : / + - (no spaces: they become hyphens).
+_TAG = re.compile(r"\w[\w.:/+-]*")
+# A run of whitespace, with the hyphens around it: one hyphen ("vip - customer": vip-customer).
+_TAG_GAP = re.compile(r"-*\s[\s-]*")
 
 
 def validate_tag(tag: object) -> str:
-    """Tags are short, case-folded labels."""
+    """A tag as it is stored and compared: compatibility-normalised (NFKC, so full-width
+    and ligature forms count as their plain letters), case-folded, trimmed, every run of
+    whitespace one hyphen (``"  VIP   Customer "`` → ``vip-customer``).
+
+    Refused with a ValidationError on the field ``tag``: no text, nothing left after
+    trimming, more than :data:`MAX_TAG` characters, or characters other than letters,
+    digits and ``_ . : / + -`` (control and formatting characters among them), or a first
+    character that is not a letter, digit or ``_``. A returned tag is always valid, and
+    normalising it again returns it unchanged.
+    """
     if not isinstance(tag, str):
         raise ValidationError("must be text", field="tag")
-    normalised = " ".join(unicodedata.normalize("NFC", tag).split()).casefold()
-    if not _TAG.fullmatch(normalised):
-        raise ValidationError(f"invalid tag {tag!r}", field="tag")
-    return normalised
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", tag).casefold())
+    text = _TAG_GAP.sub("-", text.strip())
+    if not text:
+        raise ValidationError("must not be empty", field="tag")
+    if len(text) > MAX_TAG:
+        raise ValidationError(f"{tag[:MAX_TAG]!r}… is longer than {MAX_TAG} characters",
+                              field="tag")
+    if not _TAG.fullmatch(text):
+        raise ValidationError(
+            f"invalid tag {tag[:MAX_TAG]!r}: letters, digits and _ . : / + - only, starting with a "
+            "letter, digit or _", field="tag")
+    return text
 
 
 def tag_set(values: object) -> frozenset[str]:
