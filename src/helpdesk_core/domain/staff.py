@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from helpdesk_core.domain.values import base_language, language_tag
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
@@ -153,6 +154,13 @@ def _words(values: Iterable[str]) -> frozenset[str]:
     return frozenset(v.strip().casefold() for v in values if v.strip())
 
 
+def _languages(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        raise ValidationError("must be a list of language codes, not a single string",
+                              field="languages")
+    return frozenset(language_tag(v, field="languages") for v in values)
+
+
 def _ids(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         raise ValidationError("must be a list, not a single string", field="members")
@@ -172,7 +180,7 @@ class Agent:
     name: str = ""
     teams: tuple[str, ...] = attrs.field(default=(), converter=_ids)
     skills: frozenset[str] = attrs.field(default=frozenset(), converter=_words)
-    languages: frozenset[str] = attrs.field(default=frozenset(), converter=_words)
+    languages: frozenset[str] = attrs.field(default=frozenset(), converter=_languages)
     active: bool = True
     working_hours: WorkingHours | None = None
 
@@ -307,11 +315,14 @@ def skill_match(agent: Agent, *, language: str | None, tags: Iterable[str],
                 incident_type: str | None) -> list[str]:
     """What of the ticket the agent covers: ``language:cs``, ``tag:x``, ``incident_type:y``.
 
-    A skill matches a tag, or the incident type or one of its ancestors (a ``complaint``
-    skill covers ``complaint/damaged``).
+    An agent's language covers the ticket's language, or the ticket's regional form of it
+    (an agent who speaks ``pt`` covers a ``pt-BR`` ticket). A skill matches a tag, or the
+    incident type or one of its ancestors (a ``complaint`` skill covers
+    ``complaint/damaged``).
     """
     matched: list[str] = []
-    if language and language.casefold() in agent.languages:
+    if language and (language in agent.languages
+                     or base_language(language) in agent.languages):
         matched.append(f"language:{language}")
     for tag in sorted({t.casefold() for t in tags} & agent.skills):
         matched.append(f"tag:{tag}")

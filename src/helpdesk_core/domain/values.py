@@ -7,6 +7,7 @@ headers, host ids) is hostile until a constructor here has accepted it.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 import unicodedata
@@ -27,11 +28,14 @@ __all__ = [
     "EntityKind",
     "EntityRef",
     "Priority",
+    "base_language",
     "clean_line",
     "clean_text",
     "ensure_utc",
+    "language_tag",
     "name_line",
     "new_id",
+    "optional_language",
     "optional_name_line",
     "tag_set",
     "validate_custom_fields",
@@ -263,6 +267,76 @@ def tag_set(values: object) -> frozenset[str]:
     if isinstance(values, str) or not hasattr(values, "__iter__"):
         raise ValidationError("must be a collection of tags", field="tags")
     return frozenset(validate_tag(t) for t in values)
+
+
+# A language subtag of two letters, an optional script (four letters) and an optional region
+# (two letters or three digits), joined by hyphens or underscores: cs, CS, pt_BR, zh-Hant-TW.
+_LANGUAGE_SHAPE = re.compile(r"[A-Za-z]{2}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?")
+_LANGUAGE_EXAMPLE = "a language code such as cs, de or pt-BR"
+
+
+@functools.cache
+def _cldr() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, str]]:
+    """The ISO 639-1 languages, scripts and regions the Unicode CLDR knows (through Babel),
+    and the current codes of withdrawn two-letter ones (iw → he). Read once, when the first
+    language is checked, so that importing the model loads no locale data."""
+    from babel import Locale
+    from babel.core import get_global
+
+    english = Locale("en")
+    languages = frozenset(code for code in english.languages
+                          if isinstance(code, str) and len(code) == 2)
+    scripts = frozenset(english.scripts) - {"Zzzz"}  # "unknown script"
+    regions = frozenset(english.territories) - {"ZZ"}  # "unknown region"
+    aliases = {old: new for old, new in get_global("language_aliases").items()
+               if len(old) == 2 and len(new) == 2 and new in languages}
+    return languages, scripts, regions, aliases
+
+
+def language_tag(value: object, *, field: str = "language") -> str:
+    """A language as the helpdesk keeps it: the BCP 47 tag of an ISO 639-1 language, with an
+    optional script and region — ``cs``, ``pt-BR``, ``zh-Hant-TW``.
+
+    Case is normalised (``CS`` → ``cs``, ``pt_br`` and ``PT-BR`` → ``pt-BR``), underscores
+    become hyphens, a withdrawn code becomes its successor (``iw`` → ``he``). The language,
+    script and region must be ones the Unicode CLDR knows (``xx`` and ``cs-XX`` are not);
+    anything else — extensions, variants, private use, three-letter languages — is a
+    ValidationError on ``field``.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"must be {_LANGUAGE_EXAMPLE}", field=field)
+    text = value.strip()
+    if not _LANGUAGE_SHAPE.fullmatch(text):
+        raise ValidationError(f"{value[:40]!r} is not {_LANGUAGE_EXAMPLE}", field=field)
+    languages, scripts, regions, aliases = _cldr()
+    first, *rest = re.split("[-_]", text)
+    language = aliases.get(first.lower(), first.lower())
+    if language not in languages:
+        raise ValidationError(f"{first!r} is not an ISO 639-1 language ({_LANGUAGE_EXAMPLE})",
+                              field=field)
+    parts = [language]
+    for part in rest:
+        if len(part) == 4:
+            if part.title() not in scripts:
+                raise ValidationError(f"{part!r} in {text!r} is not a script", field=field)
+            parts.append(part.title())
+        elif part.upper() not in regions:
+            raise ValidationError(f"{part!r} in {text!r} is not a region", field=field)
+        else:
+            parts.append(part.upper())
+    return "-".join(parts)
+
+
+def optional_language(value: object, *, field: str = "language") -> str | None:
+    """:func:`language_tag`, with None and empty text meaning "not said"."""
+    if value is None or value == "":
+        return None
+    return language_tag(value, field=field)
+
+
+def base_language(tag: str) -> str:
+    """The language of a tag without script and region: ``pt-BR`` → ``pt``."""
+    return tag.partition("-")[0]
 
 
 def name_line(value: object) -> str:
