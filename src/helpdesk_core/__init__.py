@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         StorageError,
         TemplateError,
         TicketNotFound,
+        UnknownStaff,
         ValidationError,
     )
     from helpdesk_core.mail.policy import MailChannel, MailPolicy
@@ -149,7 +150,7 @@ _LOCATIONS = {
          "MergeConflict", "MessageTooLarge", "SmsTooLong",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PermissionDenied", "PluginError",
          "StorageError",
-         "TemplateError", "TicketNotFound", "ValidationError"],
+         "TemplateError", "TicketNotFound", "UnknownStaff", "ValidationError"],
         "helpdesk_core.errors",
     ),
 }

@@ -27,6 +27,7 @@ from helpdesk_core.errors import (
     StorageError,
     TemplateError,
     TicketNotFound,
+    UnknownStaff,
     ValidationError,
 )
 
@@ -37,6 +38,7 @@ TREE = [
     (ValidationError, DomainError, ValueError),
     (TemplateError, ValidationError, ValueError),
     (SmsTooLong, ValidationError, ValueError),
+    (UnknownStaff, ValidationError, ValueError),
     (InvalidTransition, DomainError, ValueError),
     (OrderNotOwned, DomainError, PermissionError),
     (MergeConflict, DomainError, None),

@@ -88,6 +88,7 @@ PUBLIC = [
     "TicketNotFound",
     "TicketNumberFormat",
     "TicketQuery",
+    "UnknownStaff",
     "ValidationError",
     "Workflow",
     "WorkingHours",
