@@ -164,7 +164,7 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
                             blob_store=blob_store, followup_actions=hooks.followup_actions)),
         staff=StaffSection(guard=guard, assignment=assignment),
         mail=MailSection(guard=guard, units=units, ingest=ingest, fetcher=MailFetcher(
-            units=units, clock=clock, blob_store=blob_store, ingest=ingest)),
+            units=units, clock=clock, blob_store=blob_store, ingest=ingest, staff=staff)),
         outbox=OutboxSection(guard=guard, units=units, dispatcher=Dispatcher(
             units=units, clock=clock, blob_store=blob_store)),
         sms=SmsSection(guard=guard, service=SmsService(

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from assign_support import AGENTS, EVA, RETURNS, T0, open_ticket, staff, the_reason
+from assign_support import AGENTS, EVA, RETURNS, T0, open_ticket, raw_mail, staff, the_reason
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +48,7 @@ from helpdesk_core.sla import (
     SlaTarget,
     TargetKind,
 )
+from helpdesk_core.testing import MemoryInbox
 
 JANA = Agent("jana", "Jana Nováková")
 
@@ -165,6 +166,21 @@ def test_bootstrap_refuses_configuration_naming_nobody(clock, directory, setting
     assert repr(value) in str(refused.value)
     if value == "Jana Nováková":
         assert str(refused.value).endswith("did you mean 'jana'?")
+
+
+def test_a_mail_channel_given_to_a_fetch_run_is_checked_before_anything_is_fetched(
+        clock, directory):
+    inbox = MemoryInbox("extra")
+    inbox.deliver(raw_mail())
+    with _boot(clock, directory) as helpdesk:
+        with pytest.raises(ConfigurationError, match=r"mail_channels\.extra\.owner: no agent "
+                                                     r"'Jana Nováková'.*'jana'"):
+            helpdesk.mail.fetch(inbox, channel=MailChannel("extra", owner="Jana Nováková"))
+        assert helpdesk.mail.staged() == []
+        report = helpdesk.mail.fetch(inbox, channel=MailChannel("extra", owner="jana"))
+        assert report.outcomes == {"new_ticket": 1}
+        [ticket] = helpdesk.tickets.queue().items
+        assert ticket.assignee == "jana"
 
 
 def test_bootstrap_checks_a_host_s_own_staff_directory(clock, directory):
