@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         TemplateError,
         TemplateNotFound,
         TicketNotFound,
+        UnknownStaff,
         ValidationError,
     )
     from helpdesk_core.mail.policy import MailChannel, MailPolicy
@@ -152,7 +153,8 @@ _LOCATIONS = {
          "MergeConflict", "MessageTooLarge", "SmsTooLong",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PermissionDenied", "PluginError",
          "StorageError",
-         "TemplateError", "TemplateNotFound", "TicketNotFound", "ValidationError"],
+         "TemplateError", "TemplateNotFound", "TicketNotFound", "UnknownStaff",
+         "ValidationError"],
         "helpdesk_core.errors",
     ),
 }

@@ -30,7 +30,7 @@ from helpdesk_core.plugins.registry import Registry
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage, TemplateStore
 from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.acknowledgement import Acknowledger
-from helpdesk_core.services.assignment import Assignment
+from helpdesk_core.services.assignment import Assignment, check_staff_references
 from helpdesk_core.services.calls import Calls
 from helpdesk_core.services.configuration import Configuration
 from helpdesk_core.services.directory import StorageDirectory
@@ -119,6 +119,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
               staff: StaffDirectory) -> Helpdesk:
     """Every service with the dependencies it names; the bus's handlers; the sections."""
     policy, channels = settings.mail_policy, settings.mail_channels
+    check_staff_references(staff, mail_channels=channels, rules=settings.classification_rules,
+                           sla=settings.sla)
     rendering = Templates(units=units, store=templates, directory=directory, clock=clock,
                           template_globals=hooks.template_globals,
                           limits=settings.template_limits, timezone=settings.template_timezone,
@@ -164,7 +166,7 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
                             blob_store=blob_store, followup_actions=hooks.followup_actions)),
         staff=StaffSection(guard=guard, assignment=assignment),
         mail=MailSection(guard=guard, units=units, ingest=ingest, fetcher=MailFetcher(
-            units=units, clock=clock, blob_store=blob_store, ingest=ingest)),
+            units=units, clock=clock, blob_store=blob_store, ingest=ingest, staff=staff)),
         outbox=OutboxSection(guard=guard, units=units, dispatcher=Dispatcher(
             units=units, clock=clock, blob_store=blob_store)),
         sms=SmsSection(guard=guard, service=SmsService(
@@ -177,7 +179,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
             templates=rendering, headers=policy.headers())),
         templates=TemplatesSection(guard=guard, units=units, templates=rendering),
         configuration=ConfigurationSection(guard=guard,
-                                           configuration=Configuration(units=units)),
+                                           configuration=Configuration(units=units,
+                                                                       staff=staff)),
         settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
         blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
         hooks=hooks,

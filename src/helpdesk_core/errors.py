@@ -6,7 +6,8 @@
     ├── DomainError                    a business rule refused the request
     │   ├── ValidationError            (also ValueError) bad input: field, value, reason
     │   │   ├── TemplateError          a template refused or failed: problems with lines
-    │   │   └── SmsTooLong             an SMS over the policy's segment cap (segments, limit)
+    │   │   ├── SmsTooLong             an SMS over the policy's segment cap (segments, limit)
+    │   │   └── UnknownStaff           an agent or team the staff directory does not list
     │   ├── InvalidTransition          (also ValueError) status move not in the workflow
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
     │   └── MergeConflict              tickets that cannot be merged
@@ -61,6 +62,7 @@ __all__ = [
     "TemplateError",
     "TemplateNotFound",
     "TicketNotFound",
+    "UnknownStaff",
     "ValidationError",
 ]
 
@@ -93,6 +95,23 @@ class SmsTooLong(ValidationError):
         self.segments = segments
         self.limit = limit
         self.encoding = encoding
+
+
+class UnknownStaff(ValidationError):
+    """An agent id or team key that the staff directory does not list, where the directory
+    lists its people (with no staff configured, any id is taken as given). ``kind`` is
+    ``"agent"`` or ``"team"``, ``value`` what was given, ``suggestions`` the ids or keys whose
+    display name (or id, in another case) is ``value`` — "Jana Nováková" for ``jana``."""
+
+    def __init__(self, kind: str, value: str, *, field: str,
+                 suggestions: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self.value = value
+        self.suggestions: tuple[str, ...] = tuple(suggestions)
+        hint = ""
+        if self.suggestions:
+            hint = "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(f"no {kind} {value!r} in the staff directory{hint}", field=field)
 
 
 class TemplateError(ValidationError):

@@ -16,7 +16,8 @@ from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.staff import HelpdeskStaff
 from helpdesk_core.domain.status import Workflow
-from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.domain.values import language_tag
+from helpdesk_core.errors import ConfigurationError, ValidationError
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.sla.config import SlaConfig
 from helpdesk_core.templates.sandbox import TemplateLimits
@@ -30,6 +31,13 @@ AUTOLOAD_OFF = "HELPDESK_DISABLE_PLUGIN_AUTOLOAD"
 BLOCK_PLUGINS = "HELPDESK_BLOCK_PLUGINS"
 
 
+def _default_language(value: object) -> str:
+    try:
+        return language_tag(value, field="default_language")
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
 @attrs.frozen
 class Settings:
     """
@@ -39,7 +47,8 @@ class Settings:
     directory          name of a registered Directory; "builtin" keeps contacts in our storage
     ticket_number      how ticket numbers look
     workflow           statuses and allowed moves
-    default_language   language of customers who did not say (ISO 639-1)
+    default_language   language of customers who did not say: an ISO 639-1 code, with an
+                       optional script and region (cs, pt-BR), normalised like every language
     options            adapter-specific settings, e.g. {"sqlite_busy_timeout_ms": "30000"}
     autoload_plugins   load plugins from the ``helpdesk_core`` entry-point group
     blocked_plugins    entry-point names never to load
@@ -64,7 +73,7 @@ class Settings:
     directory: str = "builtin"
     ticket_number: TicketNumberFormat = attrs.field(factory=TicketNumberFormat)
     workflow: Workflow = attrs.field(factory=Workflow.default)
-    default_language: str = "en"
+    default_language: str = attrs.field(default="en", converter=_default_language)
     options: Mapping[str, Any] = attrs.field(factory=dict)
     autoload_plugins: bool = True
     blocked_plugins: frozenset[str] = frozenset()

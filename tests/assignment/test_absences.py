@@ -102,8 +102,8 @@ def test_an_inactive_agent_is_skipped(make_helpdesk):
         {"agent": "petr", "why": "inactive"}]
 
 
-def test_a_person_the_staff_does_not_know_is_taken_as_named(make_helpdesk):
-    helpdesk = make_helpdesk()
+def test_without_agents_configured_any_person_is_taken_as_named(make_helpdesk):
+    helpdesk = make_helpdesk(staff=staff(agents=(), teams=()))
     helpdesk.configuration.define_incident_type(IncidentType("complaint", "Complaint",
                                                responsible="external-lead"))
     ticket = open_ticket(helpdesk, incident_type="complaint")

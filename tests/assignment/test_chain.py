@@ -88,8 +88,8 @@ def test_without_any_answer_nothing_is_assigned(make_helpdesk):
     assert not [e for e in helpdesk.tickets.history(ticket.id) if e.kind is EventKind.ASSIGNED]
 
 
-def test_a_team_the_staff_does_not_know_keeps_the_ticket_in_its_queue(make_helpdesk):
-    helpdesk = make_helpdesk()
+def test_without_teams_configured_a_named_team_keeps_the_ticket_in_its_queue(make_helpdesk):
+    helpdesk = make_helpdesk(staff=staff(teams=()))
     helpdesk.configuration.define_incident_type(IncidentType("billing", "Billing",
                                                              team="accounting"))
     ticket = open_ticket(helpdesk, incident_type="billing", customer_email="petr@example.cz")

@@ -28,6 +28,7 @@ from helpdesk_core.errors import (
     TemplateError,
     TemplateNotFound,
     TicketNotFound,
+    UnknownStaff,
     ValidationError,
 )
 
@@ -38,6 +39,7 @@ TREE = [
     (ValidationError, DomainError, ValueError),
     (TemplateError, ValidationError, ValueError),
     (SmsTooLong, ValidationError, ValueError),
+    (UnknownStaff, ValidationError, ValueError),
     (InvalidTransition, DomainError, ValueError),
     (OrderNotOwned, DomainError, PermissionError),
     (MergeConflict, DomainError, None),

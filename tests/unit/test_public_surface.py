@@ -89,6 +89,7 @@ PUBLIC = [
     "TicketNotFound",
     "TicketNumberFormat",
     "TicketQuery",
+    "UnknownStaff",
     "ValidationError",
     "Workflow",
     "WorkingHours",

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
+from babel import Locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.domain import Actor, ActorKind, AttachmentMeta, EntityKind, EntityRef
 from helpdesk_core.domain.article import safe_filename
+from helpdesk_core.domain.staff import Agent, skill_match
+from helpdesk_core.domain.templates import language_chain
+from helpdesk_core.domain.values import (
+    MAX_TAG,
+    base_language,
+    language_tag,
+    optional_language,
+    validate_tag,
+)
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.testing.strategies import entity_refs
 
@@ -192,3 +203,123 @@ def test_actor_factories_and_round_trip():
         assert Actor.from_dict(actor.to_dict()) == actor
     with pytest.raises(ValidationError):
         Actor.agent("")
+
+
+# -- tags --------------------------------------------------------------------------------------
+
+_TAG_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+
+
+def _tag_or_none(text: str) -> str | None:
+    try:
+        return validate_tag(text)
+    except ValidationError as refused:
+        if refused.field != "tag":
+            raise
+        return None
+
+
+@FAST
+@given(text=st.text(_TAG_CHARS, max_size=80))
+def test_a_normalised_tag_is_valid_and_normalising_it_again_changes_nothing(text):
+    tag = _tag_or_none(text)
+    if tag is None:
+        return
+    assert validate_tag(tag) == tag
+    assert 1 <= len(tag) <= MAX_TAG
+    assert re.fullmatch(r"\w[\w.:/+-]*", tag)
+    assert not any(c.isspace() or unicodedata.category(c).startswith("C") for c in tag)
+
+
+@FAST
+@given(words=st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.]{0,8}", fullmatch=True),
+                      min_size=1, max_size=5),
+       gaps=st.lists(st.sampled_from([" ", "  ", "\t", " - ", "\u00a0", "\n "]),
+                     min_size=4, max_size=4))
+def test_whitespace_between_words_becomes_one_hyphen_and_case_does_not_matter(words, gaps):
+    spaced = words[0] + "".join(g + w for g, w in zip(gaps, words[1:], strict=False))
+    expected = "-".join(w.lower() for w in words)
+    assert validate_tag(f"  {spaced} ") == expected
+    assert validate_tag(spaced.upper()) == validate_tag(spaced.lower()) == expected
+
+
+@pytest.mark.parametrize(("given_", "stored"), [
+    ("  VIP   Customer ", "vip-customer"), ("vip - customer", "vip-customer"),
+    ("Rückgabe", "rückgabe"), ("\uff36\uff29\uff30", "vip"), ("a--b", "a--b"), ("x" * 64, "x" * 64),
+    ("b2b:eu/cz", "b2b:eu/cz"),
+])
+def test_tags_are_normalised(given_, stored):
+    assert validate_tag(given_) == stored
+
+
+@pytest.mark.parametrize("tag", ["", " \t ", "x" * 65, "nul\x00", "bell\x07", "zero\u200bwidth",
+                                 "rtl\u202eoverride", "-dash", ".dot", "semi;colon", None, 7])
+def test_odd_tags_are_refused(tag):
+    with pytest.raises(ValidationError) as refused:
+        validate_tag(tag)
+    assert refused.value.field == "tag"
+
+
+# -- languages ---------------------------------------------------------------------------------
+
+_CANONICAL = re.compile(r"[a-z]{2}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?")
+_ENGLISH = Locale("en")
+_LANGUAGES = sorted(c for c in _ENGLISH.languages if len(c) == 2)
+_SCRIPTS = sorted(set(_ENGLISH.scripts) - {"Zzzz"})
+_REGIONS = sorted(set(_ENGLISH.territories) - {"ZZ"})
+
+
+def _language_or_none(text: object) -> str | None:
+    try:
+        return language_tag(text)
+    except ValidationError as refused:
+        if refused.field != "language":
+            raise
+        return None
+
+
+@FAST
+@given(text=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+       | st.from_regex(r"[A-Za-z]{2}([-_][A-Za-z]{4})?([-_]([A-Za-z]{2}|[0-9]{3}))?",
+                       fullmatch=True))
+def test_a_language_is_refused_or_canonical_and_normalising_it_again_changes_nothing(text):
+    tag = _language_or_none(text)
+    if tag is None:
+        return
+    assert _CANONICAL.fullmatch(tag)
+    assert language_tag(tag) == tag
+    assert base_language(tag) in _LANGUAGES
+
+
+@FAST
+@given(language=st.sampled_from(_LANGUAGES), script=st.none() | st.sampled_from(_SCRIPTS),
+       region=st.none() | st.sampled_from(_REGIONS), data=st.data())
+def test_every_spelling_of_a_known_language_is_the_same_tag(language, script, region, data):
+    parts = [p for p in (language, script, region) if p]
+    expected = language_tag("-".join(parts))
+    spelt = [data.draw(st.sampled_from([p.lower(), p.upper(), p.title()])) for p in parts]
+    separator = data.draw(st.sampled_from(["-", "_"]))
+    assert language_tag(f" {separator.join(spelt)} ") == expected
+    assert _CANONICAL.fullmatch(expected)
+
+
+@pytest.mark.parametrize("text", ["xx", "qq", "cs-XX", "cs-ZZ", "sr-Qaaa", "fil", "x-klingon",
+                                  "en-US-posix", "de-CH-1996", "c1", "", " ", None, 7,
+                                  "\uff43\uff53"])
+def test_unknown_or_malformed_languages_are_refused(text):
+    with pytest.raises(ValidationError) as refused:
+        language_tag(text)
+    assert refused.value.field == "language"
+    assert _language_or_none(text) is None
+    assert optional_language(None) is None
+    assert optional_language("") is None
+
+
+def test_a_regional_language_falls_back_to_its_language():
+    assert language_chain("pt-BR", "cs-CZ", None, "cs", "en") == ("pt-BR", "pt", "cs-CZ",
+                                                                   "cs", "en")
+    speaks_pt = Agent("joao", languages=("pt",))
+    assert skill_match(speaks_pt, language="pt-BR", tags=(), incident_type=None) == [
+        "language:pt-BR"]
+    speaks_br = Agent("ana", languages=("pt_BR",))
+    assert skill_match(speaks_br, language="pt", tags=(), incident_type=None) == []

@@ -6,8 +6,13 @@ wins:
 - a person who is absent, outside their working hours or inactive is skipped;
 - a team (with no person, or after its person was skipped) hands the ticket to one of its
   available members by the team's strategy — round-robin, least load or skills;
-- a team the staff directory does not know, or one without members, keeps the ticket in its
-  queue unassigned.
+- a team without members keeps the ticket in its queue unassigned, and so does a team the
+  staff directory does not know when it lists no teams at all (no staff configured);
+- a person or a team the directory does not list, where it lists its agents (or teams), is
+  skipped: nobody takes a ticket for an id that names no one.
+
+:func:`known_agent` and :func:`known_team` apply the same rule to an id a person or the
+configuration gives: it must be one the directory lists, unless it lists none.
 
 :func:`choose` reads the staff through a :class:`StaffView` and asks for round-robin turns and
 agents' loads through two callables, so it does no I/O of its own; every step is kept in the
@@ -30,13 +35,16 @@ from helpdesk_core.domain.staff import (
     Agent,
     Team,
     TeamStrategy,
+    ensure_listed,
     round_robin_pick,
     skill_match,
     unavailability,
 )
 from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import clean_line
 
-__all__ = ["Decision", "ResolverStep", "Skipped", "StaffView", "TeamPick", "choose"]
+__all__ = ["Decision", "ResolverStep", "Skipped", "StaffView", "TeamPick", "choose",
+           "known_agent", "known_team"]
 
 log = logging.getLogger("helpdesk_core.assignment")
 
@@ -52,14 +60,49 @@ class StaffView(Protocol):
 
     def absences(self, at: datetime) -> list[Absence]: ...
 
+    def agents(self) -> list[Agent]: ...
+
+    def teams(self) -> list[Team]: ...
+
+
+def known_agent(staff: StaffView, agent_id: object, *, field: str = "assignee") -> str:
+    """``agent_id`` as a ticket stores it (one clean line), when the staff directory lists
+    that agent or lists no agents at all (no staff configured: any id is taken as given);
+    otherwise :class:`~helpdesk_core.errors.UnknownStaff` on ``field``, suggesting the id
+    of an agent whose name was given instead ("Jana Nováková" → ``jana``)."""
+    value = clean_line(agent_id, field=field, max_length=200)
+    if staff.agent(value) is not None:
+        return value
+    return ensure_listed("agent", value, [(a.id, a.name) for a in staff.agents()],
+                         field=field)
+
+
+def known_team(staff: StaffView, key: object, *, field: str = "team") -> str:
+    """:func:`known_agent` for a team key."""
+    value = clean_line(key, field=field, max_length=200)
+    if staff.team(value) is not None:
+        return value
+    return ensure_listed("team", value, [(t.key, t.name) for t in staff.teams()], field=field)
+
+
+def _listed(staff: StaffView, kind: str, value: str) -> bool:
+    """Whether ``value`` names someone: a listed agent (team), or any id when the directory
+    lists no agents (teams)."""
+    if kind == "agent":
+        return staff.agent(value) is not None or not staff.agents()
+    return staff.team(value) is not None or not staff.teams()
+
 
 @attrs.frozen
 class Skipped:
+    """An agent (or, with ``kind="team"``, a team) the chain passed over, and why."""
+
     agent: str
     why: str
+    kind: str = "agent"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"agent": self.agent, "why": self.why}
+        return {self.kind: self.agent, "why": self.why}
 
 
 @attrs.frozen
@@ -184,21 +227,31 @@ def _settle(ticket: Ticket, proposal: AssignmentProposal, name: str, *, now: dat
             ) -> tuple[ResolverStep, _Choice | None, _Choice | None]:
     """(the trace step, the choice this answer makes, a team to fall back to)."""
     step = ResolverStep(name, answer=proposal)
+    skipped: list[Skipped] = []
+    team_key = proposal.team
+    if team_key and not _listed(staff, "team", team_key):
+        skipped.append(Skipped(team_key, "not in the staff directory", kind="team"))
+        team_key = None
     if proposal.assignee:
         agent = staff.agent(proposal.assignee)
-        why_not = None if agent is None else unavailability(agent, now, staff.absences(now))
+        if agent is None and not _listed(staff, "agent", proposal.assignee):
+            why_not: str | None = "not in the staff directory"
+        else:
+            why_not = None if agent is None else unavailability(agent, now,
+                                                                staff.absences(now))
         if why_not is None:
-            return step, _Choice(proposal.resolver, proposal.assignee, proposal.team,
-                                 proposal.reason), None
-        step = attrs.evolve(step, skipped=(Skipped(proposal.assignee, why_not),))
-        if not proposal.team:
-            return step, None, None
-    assert proposal.team is not None
-    team = staff.team(proposal.team)
-    members = staff.team_members(proposal.team) if team else []
+            return attrs.evolve(step, skipped=tuple(skipped)), _Choice(
+                proposal.resolver, proposal.assignee, team_key, proposal.reason), None
+        skipped.insert(0, Skipped(proposal.assignee, why_not))
+    step = attrs.evolve(step, skipped=tuple(skipped))
+    if not team_key:
+        return step, None, None
+    team = staff.team(team_key)
+    members = staff.team_members(team_key) if team else []
     if team is None or not members:
-        # Nobody the directory knows: the ticket waits in the team's queue.
-        return step, _Choice(proposal.resolver, None, proposal.team, proposal.reason), None
+        # A team without members, or one named where no teams are listed: the ticket
+        # waits in the team's queue.
+        return step, _Choice(proposal.resolver, None, team_key, proposal.reason), None
     pick = _pick_member(ticket, team, members, now=now, staff=staff, turn=turn, load=load)
     step = attrs.evolve(step, team_pick=pick)
     if pick.picked is None:

@@ -20,6 +20,7 @@ from helpdesk_core.domain.values import (
     EntityRef,
     name_line,
     new_id,
+    optional_language,
     optional_name_line,
 )
 from helpdesk_core.errors import OrderNotOwned, ValidationError
@@ -101,14 +102,16 @@ class Organisation:
 
 @attrs.frozen
 class Contact:
-    """A person who writes to the helpdesk. ``emails`` and ``phones`` are normalised."""
+    """A person who writes to the helpdesk. ``emails``, ``phones`` and ``language`` (a
+    language code such as ``cs`` or ``pt-BR``, or None) are normalised; invalid ones are
+    refused with a ValidationError."""
 
     id: str
     name: str = attrs.field(converter=optional_name_line)
     emails: tuple[str, ...] = attrs.field(default=(), converter=_emails)
     phones: tuple[str, ...] = attrs.field(default=(), converter=_phones)
     organisation_id: str | None = None
-    language: str | None = None
+    language: str | None = attrs.field(default=None, converter=optional_language)
     account_owner: str | None = None
 
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import attrs
 
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import EntityRef, Priority, tag_set
+from helpdesk_core.domain.values import EntityRef, Priority, tag_set, validate_tag
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
@@ -77,7 +77,9 @@ def _keywords(values: object) -> tuple[str, ...]:
 
 
 def _tags(values: object) -> tuple[str, ...]:
-    return _words(values, "tags")
+    """Normalised as a ticket's tags are, so a rule's bad tag is refused when the rule is
+    made, not when a message matches it."""
+    return tuple(dict.fromkeys(validate_tag(t) for t in _words(values, "tags")))
 
 
 @attrs.frozen

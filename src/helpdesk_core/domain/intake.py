@@ -13,23 +13,19 @@ from collections.abc import Mapping
 import attrs
 
 from helpdesk_core.domain.contacts import normalize_email
-from helpdesk_core.domain.values import Channel, clean_line, clean_text
+from helpdesk_core.domain.values import Channel, clean_line, clean_text, optional_language
 from helpdesk_core.errors import ValidationError
 
 __all__ = ["MAX_MESSAGE", "StaffVia", "WebFormSubmission", "validate_language"]
 
 MAX_MESSAGE = 100_000
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
 _ORDER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")
 
 
 def validate_language(value: object) -> str | None:
-    """ISO 639-1 code (``cs``, ``de``, ``sk``, ``en`` ...) or None."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not _LANGUAGE.match(value.strip().lower()):
-        raise ValidationError("must be a two-letter language code", field="language")
-    return value.strip().lower()
+    """A language code (``cs``, ``de``, ``pt-BR`` ...) normalised, or None when none is given;
+    see :func:`helpdesk_core.domain.values.language_tag`."""
+    return optional_language(value)
 
 
 class StaffVia(enum.Enum):

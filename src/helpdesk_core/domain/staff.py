@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from helpdesk_core.errors import ValidationError
+from helpdesk_core.domain.values import base_language, language_tag
+from helpdesk_core.errors import UnknownStaff, ValidationError
 
 __all__ = [
     "BUILTIN_RESOLVERS",
@@ -28,6 +30,7 @@ __all__ = [
     "TeamStrategy",
     "WeeklyInterval",
     "WorkingHours",
+    "ensure_listed",
     "round_robin_pick",
     "skill_match",
     "unavailability",
@@ -153,6 +156,13 @@ def _words(values: Iterable[str]) -> frozenset[str]:
     return frozenset(v.strip().casefold() for v in values if v.strip())
 
 
+def _languages(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        raise ValidationError("must be a list of language codes, not a single string",
+                              field="languages")
+    return frozenset(language_tag(v, field="languages") for v in values)
+
+
 def _ids(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         raise ValidationError("must be a list, not a single string", field="members")
@@ -172,7 +182,7 @@ class Agent:
     name: str = ""
     teams: tuple[str, ...] = attrs.field(default=(), converter=_ids)
     skills: frozenset[str] = attrs.field(default=frozenset(), converter=_words)
-    languages: frozenset[str] = attrs.field(default=frozenset(), converter=_words)
+    languages: frozenset[str] = attrs.field(default=frozenset(), converter=_languages)
     active: bool = True
     working_hours: WorkingHours | None = None
 
@@ -220,6 +230,31 @@ class Team:
     lead: str | None = None
 
 
+def _folded(text: str) -> str:
+    """``text`` for comparing names: no accents, case or extra spaces ("Jana  NOVÁKOVÁ" is
+    "jana novakova")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def ensure_listed(kind: str, value: str, listed: Sequence[tuple[str, str]], *,
+                  field: str) -> str:
+    """``value`` when it is one of the ids (or keys) of ``listed`` — ``(id, display name)``
+    pairs of the agents or teams a staff directory lists — or when ``listed`` is empty (no
+    staff configured: any id is taken as given). Otherwise :class:`UnknownStaff` on
+    ``field``, suggesting the ids whose display name or id is ``value`` but for case,
+    accents and spacing ("Jana Nováková" → ``jana``)."""
+    if not listed or any(key == value for key, _ in listed):
+        return value
+    raise UnknownStaff(kind, value, field=field, suggestions=_suggestions(value, listed))
+
+
+def _suggestions(value: str, listed: Sequence[tuple[str, str]]) -> list[str]:
+    wanted = _folded(value)
+    return [key for key, name in listed if wanted in (_folded(key), _folded(name))]
+
+
 def _chain(values: Iterable[str]) -> tuple[str, ...]:
     names = _ids(values)
     if not names or len(set(names)) != len(names) or not all(n.strip() for n in names):
@@ -257,20 +292,34 @@ class HelpdeskStaff:
     chain: tuple[str, ...] = attrs.field(default=DEFAULT_CHAIN, converter=_chain)
 
     def __attrs_post_init__(self) -> None:
+        """Every agent and team it names is one it lists: team members and the helpdesk
+        team always; leads, absences and the helpdesk owner once any agent is listed, an
+        agent's teams once any team is (with nobody listed, ids are taken as given)."""
         ids = [a.id for a in self.agents]
         if len(set(ids)) != len(ids):
             raise ValidationError("agent ids must be unique", field="agents")
         keys = [t.key for t in self.teams]
         if len(set(keys)) != len(keys):
             raise ValidationError("team keys must be unique", field="teams")
-        known = set(ids)
+        agents = [(a.id, a.name) for a in self.agents]
+        teams = [(t.key, t.name) for t in self.teams]
         for team in self.teams:
-            unknown = [m for m in team.members if m not in known]
-            if unknown:
-                raise ValidationError(f"team {team.key!r} lists unknown agents {unknown}",
-                                      field="teams")
+            for member in team.members:
+                if member not in ids:
+                    raise UnknownStaff("agent", member, field=f"teams.{team.key}.members",
+                                       suggestions=_suggestions(member, agents))
+            if team.lead is not None:
+                ensure_listed("agent", team.lead, agents, field=f"teams.{team.key}.lead")
         if self.helpdesk_team is not None and self.helpdesk_team not in keys:
-            raise ValidationError(f"no team {self.helpdesk_team!r}", field="helpdesk_team")
+            raise UnknownStaff("team", self.helpdesk_team, field="helpdesk_team",
+                               suggestions=_suggestions(self.helpdesk_team, teams))
+        if self.helpdesk_owner is not None:
+            ensure_listed("agent", self.helpdesk_owner, agents, field="helpdesk_owner")
+        for absence in self.absences:
+            ensure_listed("agent", absence.agent_id, agents, field="absences")
+        for agent in self.agents:
+            for key in agent.teams:
+                ensure_listed("team", key, teams, field=f"agents.{agent.id}.teams")
 
     def agent(self, agent_id: str) -> Agent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -307,11 +356,14 @@ def skill_match(agent: Agent, *, language: str | None, tags: Iterable[str],
                 incident_type: str | None) -> list[str]:
     """What of the ticket the agent covers: ``language:cs``, ``tag:x``, ``incident_type:y``.
 
-    A skill matches a tag, or the incident type or one of its ancestors (a ``complaint``
-    skill covers ``complaint/damaged``).
+    An agent's language covers the ticket's language, or the ticket's regional form of it
+    (an agent who speaks ``pt`` covers a ``pt-BR`` ticket). A skill matches a tag, or the
+    incident type or one of its ancestors (a ``complaint`` skill covers
+    ``complaint/damaged``).
     """
     matched: list[str] = []
-    if language and language.casefold() in agent.languages:
+    if language and (language in agent.languages
+                     or base_language(language) in agent.languages):
         matched.append(f"language:{language}")
     for tag in sorted({t.casefold() for t in tags} & agent.skills):
         matched.append(f"tag:{tag}")

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import attrs
 
-from helpdesk_core.domain.values import clean_line, ensure_utc
+from helpdesk_core.domain.values import base_language, clean_line, ensure_utc
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
@@ -200,8 +200,9 @@ def template_order(template: MessageTemplate) -> tuple[str, str, str]:
 
 def language_chain(*preferred: str | None) -> tuple[str, ...]:
     """The languages to try, in order: the given ones (requested, the ticket's or customer's,
-    the deployment's default), without gaps or repeats, then English."""
-    chain = dict.fromkeys(p for p in preferred if p)
+    the deployment's default), each regional form followed by its language (``pt-BR``,
+    ``pt``), without gaps or repeats, then English."""
+    chain = dict.fromkeys(t for p in preferred if p for t in (p, base_language(p)))
     chain.setdefault(FALLBACK_LANGUAGE)
     return tuple(chain)
 

@@ -30,6 +30,7 @@ from helpdesk_core.domain.values import (
     clean_line,
     ensure_utc,
     new_id,
+    optional_language,
     validate_custom_fields,
     validate_tag,
 )
@@ -140,7 +141,7 @@ class Ticket:
             custom_fields=validate_custom_fields(dict(custom_fields or {})),
             assignee=_opt_line(assignee, "assignee"),
             team=_opt_line(team, "team"),
-            language=language,
+            language=optional_language(language),
         )
         ticket._record(
             EventKind.CREATED, at, actor,

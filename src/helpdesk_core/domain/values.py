@@ -7,6 +7,7 @@ headers, host ids) is hostile until a constructor here has accepted it.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 import unicodedata
@@ -19,6 +20,7 @@ import attrs
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
+    "MAX_TAG",
     "Actor",
     "ActorKind",
     "Channel",
@@ -26,11 +28,14 @@ __all__ = [
     "EntityKind",
     "EntityRef",
     "Priority",
+    "base_language",
     "clean_line",
     "clean_text",
     "ensure_utc",
+    "language_tag",
     "name_line",
     "new_id",
+    "optional_language",
     "optional_name_line",
     "tag_set",
     "validate_custom_fields",
@@ -223,17 +228,38 @@ class EntityRef:
         return cls(entity_kind, system, ident)
 
 
-_TAG = re.compile(r"[\w][\w .:/+-]{0,63}")
+MAX_TAG = 64
+# A letter, digit or underscore, then those and . : / + - (no spaces: they become hyphens).
+_TAG = re.compile(r"\w[\w.:/+-]*")
+# A run of whitespace, with the hyphens around it: one hyphen ("vip - customer": vip-customer).
+_TAG_GAP = re.compile(r"-*\s[\s-]*")
 
 
 def validate_tag(tag: object) -> str:
-    """Tags are short, case-folded labels."""
+    """A tag as it is stored and compared: compatibility-normalised (NFKC, so full-width
+    and ligature forms count as their plain letters), case-folded, trimmed, every run of
+    whitespace one hyphen (``"  VIP   Customer "`` → ``vip-customer``).
+
+    Refused with a ValidationError on the field ``tag``: no text, nothing left after
+    trimming, more than :data:`MAX_TAG` characters, or characters other than letters,
+    digits and ``_ . : / + -`` (control and formatting characters among them), or a first
+    character that is not a letter, digit or ``_``. A returned tag is always valid, and
+    normalising it again returns it unchanged.
+    """
     if not isinstance(tag, str):
         raise ValidationError("must be text", field="tag")
-    normalised = " ".join(unicodedata.normalize("NFC", tag).split()).casefold()
-    if not _TAG.fullmatch(normalised):
-        raise ValidationError(f"invalid tag {tag!r}", field="tag")
-    return normalised
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", tag).casefold())
+    text = _TAG_GAP.sub("-", text.strip())
+    if not text:
+        raise ValidationError("must not be empty", field="tag")
+    if len(text) > MAX_TAG:
+        raise ValidationError(f"{tag[:MAX_TAG]!r}… is longer than {MAX_TAG} characters",
+                              field="tag")
+    if not _TAG.fullmatch(text):
+        raise ValidationError(
+            f"invalid tag {tag[:MAX_TAG]!r}: letters, digits and _ . : / + - only, starting with a "
+            "letter, digit or _", field="tag")
+    return text
 
 
 def tag_set(values: object) -> frozenset[str]:
@@ -241,6 +267,76 @@ def tag_set(values: object) -> frozenset[str]:
     if isinstance(values, str) or not hasattr(values, "__iter__"):
         raise ValidationError("must be a collection of tags", field="tags")
     return frozenset(validate_tag(t) for t in values)
+
+
+# A language subtag of two letters, an optional script (four letters) and an optional region
+# (two letters or three digits), joined by hyphens or underscores: cs, CS, pt_BR, zh-Hant-TW.
+_LANGUAGE_SHAPE = re.compile(r"[A-Za-z]{2}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?")
+_LANGUAGE_EXAMPLE = "a language code such as cs, de or pt-BR"
+
+
+@functools.cache
+def _cldr() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, str]]:
+    """The ISO 639-1 languages, scripts and regions the Unicode CLDR knows (through Babel),
+    and the current codes of withdrawn two-letter ones (iw → he). Read once, when the first
+    language is checked, so that importing the model loads no locale data."""
+    from babel import Locale
+    from babel.core import get_global
+
+    english = Locale("en")
+    languages = frozenset(code for code in english.languages
+                          if isinstance(code, str) and len(code) == 2)
+    scripts = frozenset(english.scripts) - {"Zzzz"}  # "unknown script"
+    regions = frozenset(english.territories) - {"ZZ"}  # "unknown region"
+    aliases = {old: new for old, new in get_global("language_aliases").items()
+               if len(old) == 2 and len(new) == 2 and new in languages}
+    return languages, scripts, regions, aliases
+
+
+def language_tag(value: object, *, field: str = "language") -> str:
+    """A language as the helpdesk keeps it: the BCP 47 tag of an ISO 639-1 language, with an
+    optional script and region — ``cs``, ``pt-BR``, ``zh-Hant-TW``.
+
+    Case is normalised (``CS`` → ``cs``, ``pt_br`` and ``PT-BR`` → ``pt-BR``), underscores
+    become hyphens, a withdrawn code becomes its successor (``iw`` → ``he``). The language,
+    script and region must be ones the Unicode CLDR knows (``xx`` and ``cs-XX`` are not);
+    anything else — extensions, variants, private use, three-letter languages — is a
+    ValidationError on ``field``.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"must be {_LANGUAGE_EXAMPLE}", field=field)
+    text = value.strip()
+    if not _LANGUAGE_SHAPE.fullmatch(text):
+        raise ValidationError(f"{value[:40]!r} is not {_LANGUAGE_EXAMPLE}", field=field)
+    languages, scripts, regions, aliases = _cldr()
+    first, *rest = re.split("[-_]", text)
+    language = aliases.get(first.lower(), first.lower())
+    if language not in languages:
+        raise ValidationError(f"{first!r} is not an ISO 639-1 language ({_LANGUAGE_EXAMPLE})",
+                              field=field)
+    parts = [language]
+    for part in rest:
+        if len(part) == 4:
+            if part.title() not in scripts:
+                raise ValidationError(f"{part!r} in {text!r} is not a script", field=field)
+            parts.append(part.title())
+        elif part.upper() not in regions:
+            raise ValidationError(f"{part!r} in {text!r} is not a region", field=field)
+        else:
+            parts.append(part.upper())
+    return "-".join(parts)
+
+
+def optional_language(value: object, *, field: str = "language") -> str | None:
+    """:func:`language_tag`, with None and empty text meaning "not said"."""
+    if value is None or value == "":
+        return None
+    return language_tag(value, field=field)
+
+
+def base_language(tag: str) -> str:
+    """The language of a tag without script and region: ``pt-BR`` → ``pt``."""
+    return tag.partition("-")[0]
 
 
 def name_line(value: object) -> str:

@@ -50,3 +50,9 @@ class InMemoryStaffDirectory:
 
     def chain(self) -> tuple[str, ...]:
         return self._staff.chain
+
+    def agents(self) -> list[Agent]:
+        return list(self._staff.agents)
+
+    def teams(self) -> list[Team]:
+        return list(self._staff.teams)

@@ -58,6 +58,11 @@ class _State:
     events: dict[str, list[TicketEvent]] = attrs.field(factory=dict)
     articles: dict[str, list[Article]] = attrs.field(factory=dict)
     contacts: dict[str, Contact] = attrs.field(factory=dict)
+    # The contacts' indexes, as a database keeps them: address -> its contact's id, E.164
+    # number -> the ids of the contacts that have it (oldest first), id -> creation order.
+    contact_by_email: dict[str, str] = attrs.field(factory=dict)
+    contact_by_phone: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    contact_order: dict[str, int] = attrs.field(factory=dict)
     organisations: dict[str, Organisation] = attrs.field(factory=dict)
     incident_types: dict[str, IncidentType] = attrs.field(factory=dict)
     sequences: dict[str, int] = attrs.field(factory=dict)
@@ -201,11 +206,13 @@ class _Contacts:
         self._uow = uow
         self.staged: dict[str, Contact] = {}
 
-    def _all(self) -> dict[str, Contact]:
-        return {**self._uow.storage._state.contacts, **self.staged}
+    def _get(self, contact_id: str) -> Contact | None:
+        staged = self.staged.get(contact_id)
+        return staged if staged is not None else self._uow.storage._state.contacts.get(
+            contact_id)
 
     def add(self, contact: Contact) -> None:
-        if contact.id in self._all():
+        if self._get(contact.id) is not None:
             raise StorageError(f"contact {contact.id} exists")
         for email in contact.emails:
             if self.find_by_email(email) is not None:
@@ -213,36 +220,71 @@ class _Contacts:
         self.staged[contact.id] = contact
 
     def update(self, contact: Contact) -> None:
-        if contact.id not in self._all():
+        if self._get(contact.id) is None:
             raise ContactNotFound(contact.id)
         self.staged[contact.id] = contact
 
     def get(self, contact_id: str) -> Contact:
-        try:
-            return self._all()[contact_id]
-        except KeyError:
-            raise ContactNotFound(contact_id) from None
+        found = self._get(contact_id)
+        if found is None:
+            raise ContactNotFound(contact_id)
+        return found
 
     def find_by_email(self, email: str) -> Contact | None:
-        return next((c for c in self._all().values() if email in c.emails), None)
+        """Through the address index (and this unit's own staged contacts): no scan."""
+        state = self._uow.storage._state
+        owner = state.contact_by_email.get(email)
+        if owner is not None and owner not in self.staged:
+            return state.contacts[owner]
+        return next((c for c in self.staged.values() if email in c.emails), None)
 
     def id_by_email(self, email: str) -> str | None:
         found = self.find_by_email(email)
         return None if found is None else found.id
 
     def find_by_phone(self, phone: str) -> Contact | None:
-        return next((c for c in self._all().values() if phone in c.phones), None)
+        """The oldest contact with the number, through the number index (and this unit's
+        own staged contacts, which come after the committed ones): no scan."""
+        state = self._uow.storage._state
+        found = [state.contacts[i] for i in state.contact_by_phone.get(phone, ())
+                 if i not in self.staged]
+        found += [c for c in self.staged.values() if phone in c.phones]
+        if not found:
+            return None
+        later = {contact_id: n for n, contact_id in enumerate(self.staged)}
+        return min(found, key=lambda c: state.contact_order.get(
+            c.id, len(state.contact_order) + later.get(c.id, 0)))
 
     def check(self, state: _State) -> None:
         for contact in self.staged.values():
             for email in contact.emails:
-                owner = next((c.id for c in state.contacts.values() if email in c.emails),
-                             contact.id)
+                owner = state.contact_by_email.get(email, contact.id)
                 if owner != contact.id:
                     raise ValidationError(f"{email} belongs to another contact", field="email")
 
     def apply(self, state: _State) -> None:
-        state.contacts.update(self.staged)
+        for contact in self.staged.values():
+            old = state.contacts.get(contact.id)
+            if old is None:
+                state.contact_order[contact.id] = len(state.contact_order)
+            else:  # readers never miss an address or number the contact keeps
+                for email in set(old.emails) - set(contact.emails):
+                    if state.contact_by_email.get(email) == contact.id:
+                        del state.contact_by_email[email]
+                for phone in set(old.phones) - set(contact.phones):
+                    rest = tuple(i for i in state.contact_by_phone.get(phone, ())
+                                 if i != contact.id)
+                    if rest:
+                        state.contact_by_phone[phone] = rest
+                    else:
+                        state.contact_by_phone.pop(phone, None)
+            state.contacts[contact.id] = contact
+            for email in contact.emails:
+                state.contact_by_email[email] = contact.id
+            for phone in contact.phones:
+                ids = {*state.contact_by_phone.get(phone, ()), contact.id}
+                state.contact_by_phone[phone] = tuple(sorted(
+                    ids, key=state.contact_order.__getitem__))
 
 
 class _Organisations:

@@ -11,7 +11,8 @@ import attrs
 
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.domain.outgoing import HeaderPolicy
-from helpdesk_core.errors import ConfigurationError
+from helpdesk_core.domain.values import optional_language
+from helpdesk_core.errors import ConfigurationError, ValidationError
 from helpdesk_core.mail.parsed import MailLimits
 
 __all__ = ["DEFAULT_ORDER_PATTERN", "MailChannel", "MailPolicy"]
@@ -32,6 +33,13 @@ def _addresses(values: object) -> frozenset[str]:
     return frozenset(normalize_email(v, field="addresses") for v in values)
 
 
+def _channel_language(value: object) -> str | None:
+    try:
+        return optional_language(value)
+    except ValidationError as exc:
+        raise ConfigurationError(f"MailChannel {exc}") from exc
+
+
 @attrs.frozen
 class MailChannel:
     """The mailbox a mail arrived through, and the defaults it gives new tickets.
@@ -45,7 +53,7 @@ class MailChannel:
     team: str | None = None
     incident_type: str | None = None
     owner: str | None = None
-    language: str | None = None
+    language: str | None = attrs.field(default=None, converter=_channel_language)
 
     @property
     def sender(self) -> str | None:

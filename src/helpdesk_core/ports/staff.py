@@ -18,8 +18,9 @@ __all__ = ["StaffDirectory"]
 
 class StaffDirectory(Protocol):
     def agent(self, agent_id: str) -> Agent | None:
-        """The agent, or None for someone the directory does not know (availability of an
-        unknown person is not checked: the chain takes them as they are)."""
+        """The agent, or None for someone the directory does not know. Where it lists no
+        agents at all, the chain takes such a person as named (availability unchecked);
+        otherwise it skips them."""
 
     def team(self, key: str) -> Team | None: ...
 
@@ -34,3 +35,11 @@ class StaffDirectory(Protocol):
 
     def chain(self) -> tuple[str, ...]:
         """The order of the assignment chain, by resolver name."""
+
+    def agents(self) -> list[Agent]:
+        """Every agent the directory lists, active or not. Empty when no staff is configured:
+        then any agent id is taken as given; otherwise an id not among them is refused
+        (``UnknownStaff``) wherever a person or the configuration names one."""
+
+    def teams(self) -> list[Team]:
+        """Every team the directory lists; empty, any team key is taken as given."""

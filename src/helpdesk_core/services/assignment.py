@@ -9,25 +9,27 @@ the ``reason`` of the ASSIGNED (or TEAM_CHANGED) event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from helpdesk_core.domain.assignment import choose
+from helpdesk_core.domain.assignment import choose, known_agent, known_team
 from helpdesk_core.domain.contacts import Contact
-from helpdesk_core.domain.extensions import AssignmentProposal, AssignmentResolver
+from helpdesk_core.domain.extensions import AssignmentProposal, AssignmentResolver, KeywordRule
 from helpdesk_core.domain.history import EventKind
 from helpdesk_core.domain.incident_types import IncidentTypeTree
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.staff import HOOK_RESOLVERS, unavailability
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.errors import ConfigurationError, UnknownStaff
+from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.ports import Clock
 from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.unit_of_work import Unit, Units
 from helpdesk_core.sla import PolicySubject
 from helpdesk_core.sla.config import SlaConfig
 
-__all__ = ["ASSIGNER", "Assignment", "open_load"]
+__all__ = ["ASSIGNER", "Assignment", "check_staff_references", "open_load"]
 
 ASSIGNER = Actor.system("assignment")
 
@@ -167,9 +169,16 @@ class Assignment:
         if decision.assignee:
             ticket.assign(decision.assignee, at=now, actor=ASSIGNER, reason=reason)
 
+    def named(self, assignee: str | None, team: str | None) -> tuple[str | None, str | None]:
+        """The assignee and team a person gave, each one the staff directory lists (or any,
+        where it lists none); else :class:`UnknownStaff` naming the field."""
+        return (None if assignee is None else known_agent(self.staff, assignee),
+                None if team is None else known_team(self.staff, team))
+
     def assign(self, key: str, assignee: str | None, *, actor: Actor, team: str | None = None,
                expected_version: int | None = None) -> Ticket:
         """Manual (re)assignment; recorded with the agent who did it."""
+        assignee, team = self.named(assignee, team)
 
         def change(t: Ticket) -> None:
             now = self.clock.now()
@@ -183,7 +192,8 @@ class Assignment:
                  team: str | None = None, expected_version: int | None = None) -> Ticket:
         """An agent or supervisor gives the ticket to someone else; recorded with the reason
         and the previous assignee. An absent target is allowed (a person decided), but
-        noted."""
+        noted; one the staff directory does not list is refused."""
+        assignee, team = self.named(assignee, team)
 
         def change(t: Ticket) -> None:
             now = self.clock.now()
@@ -221,6 +231,42 @@ class Assignment:
                     item.update(recorded)
                 traces.append(item)
         return traces
+
+
+def check_staff_references(staff: StaffDirectory, *, mail_channels: Iterable[MailChannel] = (),
+                           rules: Iterable[KeywordRule] = (),
+                           sla: SlaConfig | None = None) -> None:
+    """Every agent and team the configuration names must be one the staff directory lists
+    (any, where it lists none): the helpdesk owner and team, each mail channel's owner and
+    team, each classification rule's team, each SLA policy's responsible person and team
+    and the persons its escalation levels notify. Checked once, by ``bootstrap()``; a
+    ConfigurationError names the setting, the unknown value and the id a display name
+    stands for."""
+    person, team = staff.helpdesk_owner()
+    named: list[tuple[str, str, str | None]] = [
+        ("staff.helpdesk_owner", "agent", person), ("staff.helpdesk_team", "team", team)]
+    for channel in mail_channels:
+        named += [(f"mail_channels.{channel.name}.owner", "agent", channel.owner),
+                  (f"mail_channels.{channel.name}.team", "team", channel.team)]
+    named += [(f"classification_rules.{i}.team", "team", rule.team)
+              for i, rule in enumerate(rules)]
+    for policy in [r.policy for r in sla.selector.rules] if sla is not None else []:
+        named += [(f"sla.{policy.name}.responsible", "agent", policy.responsible),
+                  (f"sla.{policy.name}.team", "team", policy.team)]
+        levels = [*policy.escalation, *(level for target in policy.targets
+                                       for level in target.escalation or ())]
+        named += [(f"sla.{policy.name}.escalation", "agent", recipient.person)
+                  for level in levels for recipient in level.notify]
+    for field, kind, value in named:
+        if value is None:
+            continue
+        try:
+            if kind == "agent":
+                known_agent(staff, value, field=field)
+            else:
+                known_team(staff, value, field=field)
+        except UnknownStaff as unknown:
+            raise ConfigurationError(str(unknown)) from unknown
 
 
 def open_load(unit: Unit, agent_id: str) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.assignment import known_team
 from helpdesk_core.domain.contacts import Contact, Order, normalize_email, normalize_phone
 from helpdesk_core.domain.extensions import Classification, KeywordRule, combine_classifications
 from helpdesk_core.domain.incident_types import IncidentTypeTree
@@ -18,7 +19,7 @@ from helpdesk_core.domain.intake import StaffVia, WebFormSubmission, validate_la
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel, EntityRef, Priority, clean_text
-from helpdesk_core.errors import OrderNotFound, ValidationError
+from helpdesk_core.errors import OrderNotFound, UnknownStaff, ValidationError
 from helpdesk_core.ports import Clock, Directory
 from helpdesk_core.services.assignment import Assignment
 from helpdesk_core.services.unit_of_work import Unit, Units
@@ -94,6 +95,7 @@ class Intake:
         # Everything that can refuse the request is checked before a contact is created.
         via = StaffVia.of(via)
         language = validate_language(language)
+        assignee, team = self.assignment.named(assignee, team)
         self._check_incident_type(incident_type)
         customer, new_customer = self._staff_customer(
             customer_id, customer_email, customer_name, customer_phone
@@ -130,6 +132,7 @@ class Intake:
         tags: Iterable[str] = (),
     ) -> Ticket:
         """The fastest entry: find the order, open a ticket linked to it and to its customer."""
+        assignee, team = self.assignment.named(assignee, team)
         order = self._order(order_number)
         customer = self._order_customer(order)
         return self._open(
@@ -266,6 +269,13 @@ class Intake:
         if best.priority and not explicit["priority"]:
             ticket.set_priority(best.priority, at=now, actor=CLASSIFIER)
         if best.team and not explicit["team"]:
-            ticket.set_team(best.team, at=now, actor=CLASSIFIER)
+            try:
+                team = known_team(self.assignment.staff, best.team)
+            except UnknownStaff as unknown:
+                # A classifier's suggestion: the ticket is not refused for it, only not used.
+                log.warning("classification %s suggested a team it cannot have: %s",
+                            best.source, unknown)
+            else:
+                ticket.set_team(team, at=now, actor=CLASSIFIER)
         for tag in sorted(best.tags):
             ticket.add_tag(tag, at=now, actor=CLASSIFIER)

@@ -32,6 +32,8 @@ from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.mail.threading import fingerprint
 from helpdesk_core.ports import BlobStore, Clock
 from helpdesk_core.ports.messaging import MailInbox, MailRef
+from helpdesk_core.ports.staff import StaffDirectory
+from helpdesk_core.services.assignment import check_staff_references
 from helpdesk_core.services.mail_ingest import MailIngest, MailOutcome
 from helpdesk_core.services.unit_of_work import Units
 
@@ -61,12 +63,13 @@ class FetchReport:
 
 class MailFetcher:
     def __init__(self, *, units: Units, clock: Clock, blob_store: BlobStore,
-                 ingest: MailIngest) -> None:
+                 ingest: MailIngest, staff: StaffDirectory) -> None:
         self.units = units
         self.clock = clock
         self.blob_store = blob_store
         self.ingest = ingest
         self.policy = ingest.policy
+        self.staff = staff
 
     def fetch(
         self,
@@ -76,7 +79,13 @@ class MailFetcher:
         limit: int = 100,
         max_bytes: int | None = None,
     ) -> FetchReport:
-        """One run over one mailbox; returns a report instead of raising for server failures."""
+        """One run over one mailbox; returns a report instead of raising for server failures.
+
+        A ``channel`` given here (not configured in the settings, which bootstrap checked)
+        whose owner or team the staff directory does not list is a ConfigurationError, before
+        anything is fetched."""
+        if channel is not None:
+            check_staff_references(self.staff, mail_channels=(channel,))
         channel = channel or self.ingest.channel(inbox.account)
         report = FetchReport(account=inbox.account)
         max_bytes = max_bytes or self.policy.limits.max_bytes
