@@ -2,10 +2,12 @@
 
 One test per page (its id is the page's path). The page's ``python`` blocks run in order in one
 namespace, so later blocks use the names of earlier ones, as in a script pasted together from
-the page; its ``sh``/``console`` blocks run with bash. Each run has a new, empty temporary
-working directory (also on ``sys.path``, like a script's folder), a new namespace and new
-servers; the second run proves that the page can be followed again (a block that creates a
-SQLite file must not fail because the file exists). ``HELPDESK_*`` variables of the calling
+the page; its ``sh``/``console`` blocks run with bash. The first run starts in a new, empty
+temporary working directory (also on ``sys.path``, like a script's folder); the second runs in
+the same directory, with a new namespace and new servers, so it proves that a reader can follow
+the page again where they followed it before: the SQLite files of the first run are still
+there (a block must not fail because its file or its tables exist, or because its ticket
+numbers moved on); the files the page writes (``file:`` markers) are written anew. ``HELPDESK_*`` variables of the calling
 environment are removed for the runs, except ``HELPDESK_TEST_DATABASE_URL``.
 
 Markers (HTML comments right before a block, see docblocks.py) say what not to run and why
@@ -49,8 +51,12 @@ def _page_params() -> Iterator[Any]:
 @pytest.mark.parametrize("page", list(_page_params()))
 def test_page(page: str, tmp_path_factory: pytest.TempPathFactory,
               request: pytest.FixtureRequest) -> None:
+    workdir = tmp_path_factory.mktemp(f"{Path(page).stem}-")
     for run in (1, 2):
-        workdir = tmp_path_factory.mktemp(f"{Path(page).stem}-run{run}-")
+        if run == 2:  # the page's own files are written again; its databases stay
+            for block in ALL[page]:
+                if block.action == "write":
+                    (workdir / str(block.file)).unlink(missing_ok=True)
         _run_page(page, ALL[page], workdir, run, request)
 
 
