@@ -44,6 +44,21 @@ def test_a_misspelled_hook_fails_fast():
         bootstrap(MEMORY, plugins=[Typo()], environ={})
 
 
+def test_a_plugin_module_is_read_for_its_hooks_only_and_a_misspelled_one_fails_fast():
+    """Modules are searched quickly (only their functions), with the same outcome."""
+    plugin = audit_plugin("acme_module")
+    plugin.helpdesk_registr = hookimpl(lambda registry: None)  # type: ignore[attr-defined]
+    plugin.helpdesk_not_marked = lambda registry: None  # type: ignore[attr-defined]
+    plugin.settings = {"helpdesk_register": "not a hook"}  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match="helpdesk_registr"):
+        bootstrap(MEMORY, plugins=[plugin], environ={})
+    del plugin.helpdesk_registr  # type: ignore[attr-defined]
+    helpdesk = bootstrap(MEMORY, plugins=[plugin], environ={})
+    assert helpdesk.hooks.template_globals("cs") == {"audited": True}
+    impls = helpdesk.plugin_manager.hook.helpdesk_template_globals.get_hookimpls()
+    assert [impl.plugin_name for impl in impls] == ["acme_module"]
+
+
 def test_a_hook_with_an_unknown_argument_is_a_plugin_error():
     class WrongArgs:
         @hookimpl
