@@ -75,24 +75,30 @@ _HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
 
 class _PluginManager(pluggy.PluginManager):
     """pluggy's manager, quicker to read a module: of the names in a module, only functions
-    (and methods) can be hook implementations or specifications, so the others are passed
-    over at once instead of each being looked up with ``inspect.getattr_static`` (which made
-    up most of the time a plugin module took to register). What is found is the same."""
+    (and methods) can be hook implementations or specifications, and a plain function only
+    if it carries the marker, so the others are passed over at once instead of each being
+    looked up with ``inspect.getattr_static`` (which made up most of the time a plugin
+    module took to register). What is found is the same."""
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
-        if _not_hookable(plugin, name):
+        if _not_marked(plugin, name, f"{self.project_name}_impl"):
             return None
         return super().parse_hookimpl_opts(plugin, name)
 
     def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
-        if _not_hookable(module_or_class, name):
+        if _not_marked(module_or_class, name, f"{self.project_name}_spec"):
             return None
         return super().parse_hookspec_opts(module_or_class, name)
 
 
-def _not_hookable(namespace: object, name: str) -> bool:
-    return isinstance(namespace, types.ModuleType) and not isinstance(
-        vars(namespace).get(name), _HOOKABLE)
+def _not_marked(namespace: object, name: str, marker: str) -> bool:
+    """True when pluggy would find no hook at ``name`` of a module; False to let it look."""
+    if not isinstance(namespace, types.ModuleType):
+        return False
+    value = vars(namespace).get(name)
+    if isinstance(value, types.FunctionType):
+        return getattr(value, marker, None) is None
+    return not isinstance(value, _HOOKABLE)
 
 
 _Found = list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]
