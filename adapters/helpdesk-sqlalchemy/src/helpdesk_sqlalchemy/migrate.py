@@ -20,6 +20,7 @@ database is left alone.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -123,15 +124,44 @@ def head_revision() -> str:
 def schema_status(engine: Engine) -> SchemaStatus:
     """Read the database's revision: one query when the version table exists (a second, to
     tell a missing table from a failure, only when it does not)."""
-    with storage_errors("reading the schema version"), engine.connect() as conn:
+    with storage_errors("reading the schema version"):
         try:
-            rows = conn.exec_driver_sql(_READ_VERSION).all()
+            return SchemaStatus(_read_revision(engine))
         except (sa_exc.OperationalError, sa_exc.ProgrammingError):
-            conn.rollback()  # PostgreSQL refuses every statement after an error until then
-            if inspect(conn).has_table(VERSION_TABLE):
-                raise
+            with engine.connect() as conn:
+                if inspect(conn).has_table(VERSION_TABLE):
+                    raise
             return SchemaStatus(None)
-    return SchemaStatus(_revision_of(rows))
+
+
+def _read_revision(engine: Engine) -> str | None:
+    """The one query of a start-up, on a pooled connection's DB-API cursor: SQLAlchemy's
+    connection, transaction and result objects would add a quarter of what opening a bare
+    connection costs. Driver errors leave as SQLAlchemy's ``DBAPIError`` subclasses, as on
+    the hot paths (:mod:`helpdesk_sqlalchemy.driver`); the statement is logged at DEBUG."""
+    log.debug("%s", _READ_VERSION)
+    dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+    try:
+        connection = engine.raw_connection()  # the pool does not translate driver errors
+    except dbapi_error as error:
+        raise sa_exc.DBAPIError.instance(None, None, error, dbapi_error,
+                                         dialect=engine.dialect) from error
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_READ_VERSION)
+            return _revision_of(cursor.fetchall())
+        except dbapi_error as error:
+            if engine.dialect.is_disconnect(error, connection.dbapi_connection,  # type: ignore[arg-type]
+                                            cursor):
+                connection.invalidate(error)  # the pool must not hand it out again
+            raise sa_exc.DBAPIError.instance(_READ_VERSION, None, error, dbapi_error,
+                                             dialect=engine.dialect) from error
+        finally:
+            with contextlib.suppress(dbapi_error):
+                cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls back what the driver began
 
 
 def check_schema(engine: Engine) -> SchemaStatus:
