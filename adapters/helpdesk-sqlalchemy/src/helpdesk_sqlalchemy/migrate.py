@@ -25,7 +25,6 @@ import enum
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
@@ -265,7 +264,7 @@ def _where(engine: Engine) -> str:
 _QUIET = threading.Lock()
 
 
-@contextmanager
+@contextlib.contextmanager
 def _alembic_quiet() -> Iterator[None]:
     """alembic's INFO lines stay out of the host's log, unless the host chose a level for the
     ``alembic`` logger itself (then it gets what it asked for)."""
