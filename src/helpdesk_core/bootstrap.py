@@ -91,8 +91,7 @@ def bootstrap(
     hooks = Hooks(pm)
     registry = hooks.register()
     storage = storage or registry.storages.create(settings.storage, settings)
-    if settings.migrate:
-        storage.migrate()
+    _prepare_schema(storage, settings)
     blob_store = blob_store or registry.blob_stores.create(
         settings.blob_store or settings.storage, settings
     )
@@ -198,9 +197,22 @@ def _template_store(registry: Registry, settings: Settings) -> TemplateStore:
                         name)
             name = "memory"
     store = registry.template_stores.create(name, settings)
-    if settings.migrate and name != settings.storage:
-        store.migrate()  # the storage's own migration covers a store of the same adapter
+    if name != settings.storage:
+        _prepare_schema(store, settings)  # the storage's own covers a store of its adapter
     return store
+
+
+def _prepare_schema(store: Storage | TemplateStore, settings: Settings) -> None:
+    """``Settings.migrate``: create or upgrade the schema when it is behind (an adapter checks
+    an up-to-date one with a query); otherwise refuse to start, with a ``SchemaError``, on a
+    schema that is not up to date. A store written before ``check_schema`` existed is not
+    checked."""
+    if settings.migrate:
+        store.migrate()
+        return
+    check = getattr(store, "check_schema", None)
+    if check is not None:
+        check()
 
 
 def _truthy(value: str) -> bool:

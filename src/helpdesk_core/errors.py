@@ -19,6 +19,8 @@
     │   └── TemplateNotFound           no template applies: what was looked for, what exists
     ├── ConcurrencyError               stale version: someone saved the ticket first
     ├── ConfigurationError             (also ValueError) settings that cannot work
+    │   └── SchemaError                the database's schema is missing, older or newer than
+    │                                  the storage adapter needs (current, required)
     ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
     │   ├── StorageError
     │   ├── MailboxError               an IMAP/POP3 server failed, refused or went away
@@ -57,6 +59,7 @@ __all__ = [
     "OrderNotOwned",
     "PermissionDenied",
     "PluginError",
+    "SchemaError",
     "SmsTooLong",
     "StorageError",
     "TemplateError",
@@ -253,6 +256,21 @@ class ConcurrencyError(HelpdeskError):
 
 class ConfigurationError(HelpdeskError, ValueError):
     """Settings or wiring that cannot work (unknown adapter name, bad number format...)."""
+
+
+class SchemaError(ConfigurationError):
+    """The database's schema is not the one the storage adapter needs, and ``bootstrap()`` was
+    not allowed to change it (``Settings(migrate=False)``), or it is newer than the adapter
+    (written by a later version; a schema is never downgraded). Nothing was changed.
+
+    ``current`` is the schema's revision (``None``: there is no schema), ``required`` the one
+    the adapter needs. The message says how to create or upgrade it.
+    """
+
+    def __init__(self, message: str, *, current: str | None, required: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.required = required
 
 
 class AdapterError(HelpdeskError):

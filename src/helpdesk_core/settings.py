@@ -52,7 +52,10 @@ class Settings:
     options            adapter-specific settings, e.g. {"sqlite_busy_timeout_ms": "30000"}
     autoload_plugins   load plugins from the ``helpdesk_core`` entry-point group
     blocked_plugins    entry-point names never to load
-    migrate            bring the schema up to date during bootstrap
+    migrate            create the schema, or upgrade it when it is behind, during bootstrap;
+                       on an up-to-date database this costs one query. False: never change
+                       the schema (it is created by ``helpdesk db upgrade``), and refuse to
+                       start with a SchemaError unless it is up to date
     classification_rules  keyword rules that suggest incident type, priority, team, tags
     mail_policy        how inbound mail is threaded, verified and acknowledged
     mail_channels      the mailboxes mail arrives through, with their defaults

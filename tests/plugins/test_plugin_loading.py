@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import textwrap
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +42,21 @@ def test_a_misspelled_hook_fails_fast():
 
     with pytest.raises(PluginError, match="helpdesk_registr"):
         bootstrap(MEMORY, plugins=[Typo()], environ={})
+
+
+def test_a_plugin_module_is_read_for_its_hooks_only_and_a_misspelled_one_fails_fast():
+    """Modules are searched quickly (only their functions), with the same outcome."""
+    plugin = audit_plugin("acme_module")
+    plugin.helpdesk_registr = hookimpl(lambda registry: None)  # type: ignore[attr-defined]
+    plugin.helpdesk_not_marked = lambda registry: None  # type: ignore[attr-defined]
+    plugin.settings = {"helpdesk_register": "not a hook"}  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match="helpdesk_registr"):
+        bootstrap(MEMORY, plugins=[plugin], environ={})
+    del plugin.helpdesk_registr  # type: ignore[attr-defined]
+    helpdesk = bootstrap(MEMORY, plugins=[plugin], environ={})
+    assert helpdesk.hooks.template_globals("cs") == {"audited": True}
+    impls = helpdesk.plugin_manager.hook.helpdesk_template_globals.get_hookimpls()
+    assert [impl.plugin_name for impl in impls] == ["acme_module"]
 
 
 def test_a_hook_with_an_unknown_argument_is_a_plugin_error():
@@ -180,6 +197,52 @@ def test_an_entry_point_plugin_can_be_blocked():
         bootstrap(Settings(storage="sqlalchemy", database_url="sqlite://"),
                   environ={"HELPDESK_BLOCK_PLUGINS": "sqlalchemy"})
     assert "memory" in str(info.value)
+
+
+def _install(folder: Path, name: str) -> None:
+    """A distribution as importlib.metadata finds it on sys.path: its .dist-info with an
+    entry point of our group, and the plugin module the entry point names."""
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {name}_plugin\n")
+    (folder / f"{name}_plugin.py").write_text(textwrap.dedent(f"""
+        from helpdesk_core.plugins import hookimpl
+
+        @hookimpl
+        def helpdesk_template_globals(language):
+            return {{"{name}": True}}
+    """))
+
+
+def test_entry_points_are_read_again_only_when_a_distribution_comes_or_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading every installed distribution's metadata was most of a bootstrap(); it happens
+    once per set of distributions on sys.path, and a new one is still found."""
+    reads: list[int] = []
+    read = importlib.metadata.distributions
+
+    def counted(**kwargs: Any) -> Any:
+        reads.append(1)
+        return read(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "distributions", counted)
+    _install(tmp_path, "acme_first")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = make_plugin_manager()
+    assert first.has_plugin("acme_first")
+    (tmp_path / "helpdesk.sqlite3").write_bytes(b"")  # the folder changes, not what it holds
+    second = make_plugin_manager(blocked=["acme_first"])
+    assert not second.has_plugin("acme_first")
+    assert Hooks(make_plugin_manager()).template_globals("en") == {"acme_first": True}
+    assert len(reads) == 1
+    _install(tmp_path, "acme_second")
+    third = make_plugin_manager()
+    assert Hooks(third).template_globals("en") == {"acme_first": True, "acme_second": True}
+    assert len(reads) == 2
+    # The plugins' distributions are listed as pluggy's own loader lists them.
+    listed = {dist.project_name for _, dist in third.list_plugin_distinfo()}
+    assert {"acme_first", "acme_second"} <= listed
 
 
 # -- settings from the environment -------------------------------------------------------------

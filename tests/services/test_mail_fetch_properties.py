@@ -60,6 +60,9 @@ class KillableStorage:
     def migrate(self) -> None:
         """Nothing to migrate."""
 
+    def check_schema(self) -> None:
+        """No schema to check."""
+
     def close(self) -> None:
         """Nothing to release."""
 

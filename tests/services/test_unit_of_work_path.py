@@ -123,6 +123,9 @@ class FailingStorage:
     def migrate(self) -> None:
         self.inner.migrate()
 
+    def check_schema(self) -> None:
+        self.inner.check_schema()
+
     def close(self) -> None:
         self.inner.close()
 

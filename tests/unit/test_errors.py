@@ -23,6 +23,7 @@ from helpdesk_core.errors import (
     OrderNotOwned,
     PermissionDenied,
     PluginError,
+    SchemaError,
     SmsTooLong,
     StorageError,
     TemplateError,
@@ -51,6 +52,7 @@ TREE = [
     (TemplateNotFound, NotFound, LookupError),
     (ConcurrencyError, HelpdeskError, None),
     (ConfigurationError, HelpdeskError, ValueError),
+    (SchemaError, ConfigurationError, ValueError),
     (AdapterError, HelpdeskError, None),
     (StorageError, AdapterError, None),
     (MailboxError, AdapterError, None),
@@ -112,6 +114,9 @@ def test_error_payloads():
         7, 6, "ucs2", "text"
     )
     assert "7 SMS segments" in str(too_long)
+    behind = SchemaError("upgrade it", current="0003", required="0005")
+    assert (behind.current, behind.required, str(behind)) == ("0003", "0005", "upgrade it")
+    assert SchemaError("create it", current=None, required="0005").current is None
 
 
 def test_builtin_twins_catch_our_errors():

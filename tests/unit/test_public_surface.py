@@ -66,6 +66,7 @@ PUBLIC = [
     "QueueSort",
     "Registry",
     "RenderedMessage",
+    "SchemaError",
     "ScreenPop",
     "Settings",
     "SmsOutcome",

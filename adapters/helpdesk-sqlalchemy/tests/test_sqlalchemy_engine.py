@@ -202,6 +202,9 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
     assert isinstance(info.value.__cause__, exc.OperationalError)
     with pytest.raises(StorageError):
         storage.migrate()
+    with pytest.raises(StorageError) as info:
+        storage.check_schema()
+    assert isinstance(info.value.__cause__, exc.OperationalError)
     storage.close()
 
 

@@ -110,6 +110,9 @@ class InMemoryStorage:
     def migrate(self) -> None:
         """Nothing to migrate."""
 
+    def check_schema(self) -> None:
+        """There is no schema to check."""
+
     def close(self) -> None:
         """Nothing to release."""
 

@@ -39,3 +39,6 @@ class InMemoryTemplateStore:
 
     def migrate(self) -> None:
         pass
+
+    def check_schema(self) -> None:
+        pass

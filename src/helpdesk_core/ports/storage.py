@@ -87,7 +87,15 @@ class Storage(Protocol):
         """A new unit of work. ``read_only`` lets a backend skip write locks."""
 
     def migrate(self) -> None:
-        """Bring the schema to the newest version (idempotent)."""
+        """Create the schema, or bring it to the newest version when it is behind
+        (idempotent). ``bootstrap()`` calls it on every start when ``Settings.migrate`` is
+        true, so on an up-to-date database it should cost no more than reading the schema's
+        version. A schema newer than the adapter raises ``SchemaError``."""
+
+    def check_schema(self) -> None:
+        """Raise ``SchemaError`` when the schema is missing, behind or newer than the
+        adapter, saying how to create or upgrade it; change nothing. ``bootstrap()`` calls it
+        when ``Settings.migrate`` is false. A store without a schema does nothing."""
 
     def close(self) -> None:
         """Release connections."""

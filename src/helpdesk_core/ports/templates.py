@@ -31,4 +31,10 @@ class TemplateStore(Protocol):
         (as ``BlobStore.put`` does); any other store ignores it."""
 
     def migrate(self) -> None:
-        """Create or upgrade what the store needs; a no-op where there is nothing to do."""
+        """Create or upgrade what the store needs; a no-op where there is nothing to do.
+        ``bootstrap()`` calls it on every start when ``Settings.migrate`` is true and the
+        store belongs to another adapter than the storage."""
+
+    def check_schema(self) -> None:
+        """Like ``Storage.check_schema``: raise ``SchemaError`` when what the store needs is
+        missing, behind or newer than the store; change nothing."""

@@ -15,7 +15,7 @@ The statements run through :mod:`helpdesk_sqlalchemy.driver` (and are logged the
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
@@ -32,7 +32,13 @@ class QueueReader:
     """Pages of the agent queue, and tickets from driver rows, for one engine's dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._read_ticket = ticket_from_values(dialect)
+        self._dialect = dialect
+
+    @functools.cached_property
+    def _read_ticket(self) -> Callable[[Sequence[Any], Iterable[str]], Ticket]:
+        # Built at the first read, not with the storage: bootstrap() on a new engine would
+        # spend a sixth of a bare connection's cost on it.
+        return ticket_from_values(self._dialect)
 
     def page(self, conn: Connection, query: TicketQuery) -> list[Ticket]:
         """Up to ``limit + 1`` tickets in queue order, read in ``conn``'s transaction."""

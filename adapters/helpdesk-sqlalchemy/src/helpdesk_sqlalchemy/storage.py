@@ -121,10 +121,17 @@ class SqlAlchemyStorage:
         return SqlAlchemyUnitOfWork(self, read_only=read_only)
 
     def migrate(self) -> None:
-        """Run every pending alembic revision (``upgrade head``) on this engine."""
-        from helpdesk_sqlalchemy.migrate import upgrade
+        """Create the schema or run the pending alembic revisions when it is behind; one
+        query when it is up to date (:func:`helpdesk_sqlalchemy.migrate.ensure_schema`)."""
+        from helpdesk_sqlalchemy.migrate import ensure_schema
 
-        upgrade(self.engine)
+        ensure_schema(self.engine)
+
+    def check_schema(self) -> None:
+        """SchemaError unless the schema is up to date; one query, nothing changed."""
+        from helpdesk_sqlalchemy.migrate import check_schema
+
+        check_schema(self.engine)
 
     def schema_revision(self) -> tuple[str | None, str]:
         """(the revision the database is at — None for none —, the newest revision): what

@@ -101,10 +101,17 @@ class SqlAlchemyTemplateStore:
             return [_template(row) for row in conn.execute(query, params).mappings()]
 
     def migrate(self) -> None:
-        """Create or upgrade the schema (the same migrations as the storage's)."""
-        from helpdesk_sqlalchemy.migrate import upgrade
+        """Create or upgrade the schema when it is behind (the same migrations and the same
+        one-query check as the storage's)."""
+        from helpdesk_sqlalchemy.migrate import ensure_schema
 
-        upgrade(self.engine)
+        ensure_schema(self.engine)
+
+    def check_schema(self) -> None:
+        """SchemaError unless the schema is up to date; nothing changed."""
+        from helpdesk_sqlalchemy.migrate import check_schema
+
+        check_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -29,6 +29,19 @@ def _ticket_ids(storage: Storage) -> set[str]:
 
 
 class TestUnitOfWork:
+    def test_a_migrated_store_passes_its_schema_check_and_migrating_again_keeps_the_data(
+            self, storage: Storage) -> None:
+        """``bootstrap()`` calls ``migrate()`` (``Settings.migrate``) or ``check_schema()``
+        on every start: on an up-to-date store both succeed and change nothing."""
+        ticket = open_ticket()
+        with storage.unit_of_work() as uow:
+            uow.tickets.add(ticket)
+            uow.commit()
+        storage.check_schema()
+        storage.migrate()
+        storage.check_schema()
+        assert _ticket_ids(storage) == {ticket.id}
+
     def test_rollback_discards_everything(self, storage: Storage) -> None:
         ticket = open_ticket()
         with storage.unit_of_work() as uow:
