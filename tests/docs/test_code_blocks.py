@@ -7,8 +7,9 @@ temporary working directory (also on ``sys.path``, like a script's folder); the 
 the same directory, with a new namespace and new servers, so it proves that a reader can follow
 the page again where they followed it before: the SQLite files of the first run are still
 there (a block must not fail because its file or its tables exist, or because its ticket
-numbers moved on); the files the page writes (``file:`` markers) are written anew. ``HELPDESK_*`` variables of the calling
-environment are removed for the runs, except ``HELPDESK_TEST_DATABASE_URL``.
+numbers moved on); the files the page writes (``file:`` markers) are written anew.
+``HELPDESK_*`` variables of the calling environment are removed for the runs, except
+``HELPDESK_TEST_DATABASE_URL``.
 
 Markers (HTML comments right before a block, see docblocks.py) say what not to run and why
 (installs and nox sessions only; a test lists them and checks each gives its reason), which
