@@ -17,9 +17,11 @@ import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
+
+from helpdesk_core.errors import SchemaError
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -250,14 +252,21 @@ def existing_helpdesk(where: Target) -> Iterator[Helpdesk]:
     from helpdesk_core.bootstrap import bootstrap
 
     require_database(where)
-    with bootstrap(attrs.evolve(where.settings, migrate=False)) as helpdesk:
-        found = revisions(helpdesk.storage)
+    try:
+        helpdesk = bootstrap(attrs.evolve(where.settings, migrate=False))
+    except SchemaError as error:  # said the way the command line says it
+        _refuse_schema(where, error.current, error.required)
+    with helpdesk:
+        found = revisions(helpdesk.storage)  # a storage that does not check at bootstrap
         if found is not None and found[0] != found[1]:
-            current, head = found
-            state = ("has no helpdesk schema" if current is None
-                     else f"is at revision {current}, this version needs {head}")
-            raise CliError(f"the database {where.database} {state}; {UPGRADE_HINT}")
+            _refuse_schema(where, *found)
         yield helpdesk
+
+
+def _refuse_schema(where: Target, current: str | None, head: str | None) -> NoReturn:
+    state = ("has no helpdesk schema" if current is None
+             else f"is at revision {current}, this version needs {head}")
+    raise CliError(f"the database {where.database} {state}; {UPGRADE_HINT}")
 
 
 # -- feedback ---------------------------------------------------------------------------------
