@@ -176,3 +176,19 @@ def test_the_policy_transliterates_and_caps():
 def test_the_cap_must_be_possible(cap):
     with pytest.raises(ValidationError):
         SmsPolicy(max_segments=cap)
+
+
+@pytest.mark.parametrize("language", ["xx", "czech", 42])
+def test_a_policy_language_nobody_speaks_is_refused_when_configured(language):
+    from helpdesk_core.errors import ConfigurationError
+    from helpdesk_core.sms.policy import SmsPolicy
+
+    with pytest.raises(ConfigurationError, match="language"):
+        SmsPolicy(transliterate=True, language=language)
+
+
+def test_a_policy_language_is_kept_in_one_form():
+    from helpdesk_core.sms.policy import SmsPolicy
+
+    assert SmsPolicy(language="SK").language == "sk"
+    assert SmsPolicy().language is None

@@ -20,6 +20,8 @@ def make(**changes: object) -> MessageTemplate:
     ({"key": "acknowledgement"}, "key"),  # reserved for the system template
     ({"kind": TemplateKind.RESOLUTION}, "key"),  # a system kind under another key
     ({"language": "cze"}, "language"),
+    ({"language": "xx"}, "language"),  # two letters, but no language
+    ({"language": "cs-XX"}, "language"),
     ({"incident_type": "Complaint"}, "incident_type"),
     ({"subject": "  "}, "subject"),
     ({"body_text": ""}, "body_text"),
@@ -49,3 +51,9 @@ def test_kinds() -> None:
 
 def test_line_endings_are_normalised() -> None:
     assert make(body_text="a\r\nb").body_text == "a\nb"
+
+
+@pytest.mark.parametrize(("given", "kept"), [("CS", "cs"), ("pt_br", "pt-BR"), ("iw", "he")])
+def test_a_language_is_kept_as_tickets_keep_it(given: str, kept: str) -> None:
+    """One form for one language, so that a template is found for a ticket in that language."""
+    assert make(language=given).language == kept

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import attrs
 
-from helpdesk_core.domain.values import base_language, clean_line, ensure_utc
+from helpdesk_core.domain.values import base_language, clean_line, ensure_utc, language_tag
 from helpdesk_core.errors import ValidationError
 
 __all__ = [
@@ -38,7 +38,6 @@ FALLBACK_LANGUAGE = "en"
 MAX_TEMPLATE_SOURCE = 64_000  # characters per part; a longer template is a mistake
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,79}")
-_LANGUAGE = re.compile(r"[a-z]{2}")
 _INCIDENT_TYPE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}(/[a-z0-9][a-z0-9_-]{0,39}){0,3}")
 
 
@@ -72,9 +71,9 @@ class TemplateKind(enum.Enum):
 
 
 def _language(value: object) -> str:
-    if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
-        raise ValidationError("must be a two-letter ISO 639-1 code", field="language")
-    return value
+    # As tickets and contacts keep it: a known language, optionally with script and region
+    # (a pt-BR template is chosen before the pt one for a pt-BR ticket).
+    return language_tag(value, field="language")
 
 
 def _incident_type(value: object) -> str | None:

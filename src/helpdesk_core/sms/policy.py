@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from helpdesk_core.errors import SmsTooLong, ValidationError
+from helpdesk_core.domain.values import optional_language
+from helpdesk_core.errors import ConfigurationError, SmsTooLong, ValidationError
 from helpdesk_core.sms.segments import Encoding, encoding_for, segment_count, transliterate
 
 __all__ = ["MAX_CONCATENATED", "PreparedSms", "SmsPolicy"]
@@ -28,6 +29,13 @@ def _check_cap(_instance: object, _attribute: object, value: int) -> None:
                               field="max_segments")
 
 
+def _policy_language(value: object) -> str | None:
+    try:
+        return optional_language(value)
+    except ValidationError as exc:
+        raise ConfigurationError(f"SmsPolicy {exc}") from exc
+
+
 @attrs.frozen
 class SmsPolicy:
     """
@@ -40,7 +48,7 @@ class SmsPolicy:
 
     transliterate: bool = False
     max_segments: int = attrs.field(default=6, validator=_check_cap)
-    language: str | None = None
+    language: str | None = attrs.field(default=None, converter=_policy_language)
 
     def prepare(self, text: str, *, language: str | None = None) -> PreparedSms:
         """The text to send; raises SmsTooLong when it needs more than ``max_segments``."""
