@@ -306,21 +306,29 @@ def test_two_dispatchers_on_postgresql_send_each_message_once(server: SmtpServer
         _drop(schema)
 
 
-def test_a_server_without_auth_fails_the_message_at_once_with_what_to_change(
-        desk: Helpdesk, server: SmtpServer) -> None:
-    """The server was reached, but it offers no AUTH for the configured login: retrying cannot
-    help, so the message fails at once and says what to change (it was retried for hours as
-    'cannot reach')."""
+def test_a_server_without_auth_stops_the_run_and_the_messages_wait_with_what_to_change(
+        desk: Helpdesk, server: SmtpServer, clock: FakeClock) -> None:
+    """The server was reached, but it offers no AUTH for the configured login: the sender's
+    settings are wrong, not the messages (it was retried for hours as 'cannot reach', then
+    each queued message failed for good). The run stops after the first message, nothing
+    fails or counts an attempt, and once the settings are fixed everything goes out."""
     number = ticket_with_mail(desk)
+    for text in ("first answer", "second answer"):
+        desk.tickets.reply(number, text, agent=Actor.agent("eva"))
     with_login = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security="none",
                                          username="helpdesk", password="s3cret", timeout=5))
     report = desk.outbox.dispatch(mail_sender=with_login)
-    assert (report.claimed, report.retried, report.failed) == (1, 0, 1)
-    [message] = desk.outbox.for_ticket(number)
-    assert message.state is OutboxState.FAILED
+    assert (report.claimed, report.sent, report.failed) == (3, 0, 0)
     expected = f"the server 127.0.0.1:{server.port} does not offer AUTH (advertised: "
-    assert (message.last_error or "").startswith(expected)
-    assert "remove the credentials" in (message.last_error or "")
-    [event] = [e for e in desk.tickets.history(number) if e.kind is EventKind.DELIVERY]
-    assert (event.new, event.data["error"]) == ("failed", message.last_error)
+    assert (report.stopped or "").startswith(expected)
+    assert "remove the credentials" in (report.stopped or "")
+    messages = desk.outbox.for_ticket(number)
+    assert [(m.state, m.attempts) for m in messages] == [(OutboxState.PENDING, 0)] * 3
+    assert sum(1 for m in messages if m.last_error == report.stopped) == 1
+    assert deliveries(desk, number) == []
     assert server.received == []
+
+    clock.advance(minutes=2)  # the policy's backoff: not asked again before
+    report = desk.outbox.dispatch(mail_sender=smtp(server))
+    assert (report.sent, report.stopped) == (3, None)
+    assert [m.last_error for m in desk.outbox.for_ticket(number)] == [None] * 3

@@ -19,6 +19,7 @@ from helpdesk_core.cli._shared import (
     progress,
     say,
     target,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +79,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         if not args.loop:
             report = _pass(helpdesk, senders, None)
             say(_describe(report))
+            if report.stopped is not None:  # the settings, not the messages: they wait
+                raise CliError(f"stopped: {report.stopped}")
             return FAILED if report.failed or report.uncertain else OK
         with StopSignals() as stop:
             while not stop.stopped:
                 report = _pass(helpdesk, senders, stop)
                 if report.claimed or report.uncertain:
                     say(_describe(report))
+                if report.stopped is not None:  # the messages wait `backoff`: no login storm
+                    warn(f"stopped: {report.stopped}")
                 if stop.wait(args.interval):
                     break
     return OK
@@ -100,8 +105,9 @@ def _pass(helpdesk: Helpdesk, senders: _Senders, stop: StopSignals | None) -> Di
             report = helpdesk.outbox.dispatch(mail_sender=senders.mail, sms_sender=senders.sms)
             for name in FIELDS:
                 setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.stopped = report.stopped
             bar.update(total.claimed, description=f"sending: {total.sent} sent")
-            if not report.claimed or not report.sent:
+            if not report.claimed or not report.sent or report.stopped:
                 break
     return total
 

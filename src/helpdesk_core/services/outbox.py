@@ -17,6 +17,13 @@ shown, one refused for now gets a follow-up message with the same Message-ID); a
 failure before the data went out (connection refused, timeout, 421, 451) → *pending* again
 with exponential backoff, *failed* after ``max_attempts``; a permanent refusal (5xx) →
 *failed*; the connection lost after the data went out → *uncertain*.
+
+A sender whose settings do not fit the server (a ``DeliveryError`` that is also a
+``ConfigurationError``: no AUTH offered, a wrong password, an untrusted certificate) is not
+the message's fault, and would be the same for every message: the run stops for that channel,
+the message and the rest of the batch stay *pending* without an attempt counted (due again
+after ``backoff``), and the report's ``stopped`` says why. Nothing fails for good, and the
+server is not asked to log in once per queued message.
 """
 
 from __future__ import annotations
@@ -29,7 +36,13 @@ import attrs
 
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Actor, Channel, new_id
-from helpdesk_core.errors import DeliveryError, HelpdeskError, NotFound, ValidationError
+from helpdesk_core.errors import (
+    ConfigurationError,
+    DeliveryError,
+    HelpdeskError,
+    NotFound,
+    ValidationError,
+)
 from helpdesk_core.ports import BlobStore, Clock
 from helpdesk_core.ports.messaging import MailSender, OutgoingAttachment, OutgoingMail, SmsSender
 from helpdesk_core.services.unit_of_work import Units
@@ -62,6 +75,9 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     uncertain: int = 0
+    # Why the run stopped before its batch was done: a sender's settings that do not fit its
+    # server (the messages wait, pending); None when it was not stopped.
+    stopped: str | None = None
 
 
 class Dispatcher:
@@ -91,11 +107,14 @@ class Dispatcher:
                                            channel=channel)
                 unit.commit()
             report.claimed += len(claimed)
-            for message in claimed:
+            for position, message in enumerate(claimed):
                 if channel is Channel.EMAIL and mail_sender is not None:
                     self._send_mail(mail_sender, message, policy, report)
                 elif sms_sender is not None:
                     self._send_sms(sms_sender, message, policy, report)
+                if report.stopped is not None:
+                    self._release(claimed[position + 1:])
+                    break
         return report
 
     def resend(self, outbox_id: str, *, actor: Actor) -> OutboxMessage:
@@ -174,9 +193,31 @@ class Dispatcher:
         sent = attrs.evolve(message, provider_id=provider_ids[0] if provider_ids else None)
         self._delivered(sent, results, policy, report)
 
+    def _release(self, messages: list[OutboxMessage]) -> None:
+        """Claimed messages the run will not send: due again at once, nothing counted."""
+        if not messages:
+            return
+        with self.units() as unit:
+            for message in messages:
+                unit.outbox.update(attrs.evolve(message, state=OutboxState.PENDING,
+                                                leased_until=None))
+            unit.commit()
+
     def _failed(self, message: OutboxMessage, exc: DeliveryError, policy: DispatchPolicy,
                 report: DispatchReport) -> None:
         attempts = message.attempts + 1
+        if isinstance(exc, ConfigurationError) and not exc.uncertain:
+            # The sender's settings, not the message: it waits, its attempts untouched.
+            wait = attrs.evolve(message, state=OutboxState.PENDING, leased_until=None,
+                                last_error=str(exc)[:2000],
+                                next_attempt_at=self.clock.now() + policy.backoff)
+            with self.units() as unit:
+                unit.outbox.update(wait)
+                unit.commit()
+            report.retried += 1
+            report.stopped = str(exc)
+            log.error("outbox: stopped, the sender's settings do not fit its server: %s", exc)
+            return
         if exc.uncertain:
             self._finish(message, OutboxState.UNCERTAIN, report, error=str(exc),
                     attempts=attempts)
