@@ -268,6 +268,12 @@ def test_staff_entry_refused_for_an_unknown_incident_type_creates_no_contact(hel
     assert directory.customers == customers
 
 
+def test_staff_entry_takes_the_priority_as_its_text(helpdesk):
+    ticket = helpdesk.tickets.open_by_staff(agent=EVA, via="phone", subject="x", message="x",
+                                            priority="urgent")
+    assert ticket.priority.value == "urgent"
+
+
 # -- from an order -----------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.ports.messaging import MailInbox
@@ -15,6 +16,7 @@ from helpdesk_core.services.unit_of_work import Units
 __all__ = ["MailSection"]
 
 
+@checked
 class MailSection:
     """Run by the host's mail workers: without ``actor``, the host itself."""
 

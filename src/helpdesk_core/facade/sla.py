@@ -7,6 +7,7 @@ from datetime import datetime
 
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.sla import SlaService, SweepReport
 from helpdesk_core.sla import SlaClocks
@@ -14,6 +15,7 @@ from helpdesk_core.sla import SlaClocks
 __all__ = ["SlaSection"]
 
 
+@checked
 class SlaSection:
     def __init__(self, *, guard: Guard, service: SlaService) -> None:
         self._guard = guard

@@ -63,7 +63,7 @@ class Tickets:
                                         actor=actor),
             expected_version=expected_version)[0]
 
-    def set_priority(self, key: str, priority: Priority, *, actor: Actor,
+    def set_priority(self, key: str, priority: Priority | str, *, actor: Actor,
                      expected_version: int | None = None) -> Ticket:
         return self.units.change(
             key, lambda t: t.set_priority(priority, at=self.clock.now(), actor=actor),
