@@ -4,6 +4,7 @@ would)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,20 @@ from helpdesk_core import Actor, Helpdesk, Priority, StaffVia
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.sla import (
+    BusinessCalendar,
+    PolicySelector,
+    SlaConfig,
+    SlaPolicy,
+    SlaTarget,
+    TargetKind,
+)
 
 EVA = Actor.agent("eva", "Eva")
 FORM = {"email": "jana@example.cz", "name": "Jana", "message": "Konvice netopí."}
+SLA = SlaConfig(selector=PolicySelector.standard(default=SlaPolicy(
+    "standard", BusinessCalendar.weekly("UTC", {"mon-sun": "00:00-24:00"}),
+    targets=[SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=8))])))
 
 
 @pytest.fixture
@@ -154,3 +166,14 @@ def test_an_argument_of_the_wrong_type_is_refused_naming_it_and_nothing_is_writt
         assert refused.value.field == field, refused.value
     assert _stored(desk) == before
 
+
+@pytest.mark.parametrize("now", [datetime(2026, 3, 2, 9, 0),  # naive
+                                 datetime.max.replace(tzinfo=UTC)])
+def test_an_sla_instant_that_is_naive_or_at_the_end_of_time_is_refused(
+        make_helpdesk: MakeHelpdesk, now: datetime) -> None:
+    desk = make_helpdesk(sla=SLA)
+    number = desk.tickets.open_from_web_form(FORM).number
+    for call in (lambda: desk.sla.clocks(number, now=now), lambda: desk.sla.sweep(now=now)):
+        with pytest.raises(ValidationError) as refused:
+            call()
+        assert refused.value.field == "now"

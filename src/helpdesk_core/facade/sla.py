@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from helpdesk_core.domain.access import Action
-from helpdesk_core.domain.values import Actor
+from helpdesk_core.domain.values import Actor, ensure_utc
+from helpdesk_core.errors import ValidationError
 from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.sla import SlaService, SweepReport
 from helpdesk_core.sla import SlaClocks
 
 __all__ = ["SlaSection"]
+
+# The business calendars look a day ahead: the last day Python's datetime has is out of reach.
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _now(now: datetime | None) -> datetime | None:
+    """``now`` as an aware UTC instant the clocks can be read at (naive ones are refused)."""
+    if now is None:
+        return None
+    now = ensure_utc(now, field="now")
+    if now >= LATEST:
+        raise ValidationError(f"must be before {LATEST:%Y-%m-%d}", field="now")
+    return now
 
 
 @checked
@@ -26,7 +40,7 @@ class SlaSection:
         """The ticket's SLA clocks now — state, elapsed, remaining and due per target — with
         every deadline change explained; None when no SLA applies."""
         self._guard.check(actor, Action.READ_INTERNAL, key)
-        return self._service.clocks(key, now=now)
+        return self._service.clocks(key, now=_now(now))
 
     def sweep(self, *, now: datetime | None = None, limit: int = 1000,
               progress: Callable[[int, int], None] | None = None,
@@ -35,7 +49,7 @@ class SlaSection:
         most ``limit`` tickets; ``report.more_due`` says that more were due.
         ``progress(done, total)`` is called after each ticket."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
-        return self._service.sweep(now=now, limit=limit, progress=progress)
+        return self._service.sweep(now=_now(now), limit=limit, progress=progress)
 
     def recompute(self, keys: list[str] | None = None, *, actor: Actor | None = None) -> int:
         """Rebuild deadlines after a policy or calendar change (default: every active
