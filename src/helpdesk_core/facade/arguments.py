@@ -7,8 +7,9 @@ The annotations are the contract the API reference shows, so they are what is en
 ``str`` takes text only, ``int`` a whole number (no bool), ``bool`` true or false only,
 ``datetime`` a datetime, ``Sequence[str]`` a list or tuple of text (a bare string is no
 list of addresses), ``Mapping`` a mapping, a class an instance of it, a port (a
-``Protocol``) anything that has its methods. Only the type is checked here; what the text
-says (an unknown ticket, a bad address) is for the rules further in.
+``Protocol``) anything that has its methods. Text anywhere in an argument (in a list, a
+mapping, a value object) must be encodable: a lone surrogate is refused. Beyond that, what
+the text says (an unknown ticket, a bad address) is for the rules further in.
 
 ``**details`` are checked against the keywords of the service method they are handed to
 (:func:`check_details`): an unknown one is refused too.
@@ -19,11 +20,14 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+
+import attrs
 
 from helpdesk_core.errors import ValidationError
 
@@ -57,10 +61,35 @@ def check_details(details: Mapping[str, object], service: Callable[..., Any]) ->
 
 
 def check(name: str, hint: Any, value: object) -> None:
-    """Raise ValidationError unless ``value`` is of the type ``hint`` annotates."""
+    """Raise ValidationError unless ``value`` is of the type ``hint`` annotates and all the
+    text in it can be encoded."""
     if not conforms(hint, value):
         raise ValidationError(f"must be {describe(hint)}, not {type(value).__name__}",
                               field=name)
+    encodable(name, value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(name: str, value: object, depth: int = 0) -> None:
+    """Refuse a lone surrogate (half of a UTF-16 pair, which no encoder and no database takes)
+    anywhere in ``value``: in text, in a list, a mapping or a value object's fields."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ValidationError("contains a lone surrogate, which is not text", field=name)
+    elif depth > 4:
+        return
+    elif isinstance(value, Mapping):  # an entry is named by its key, as a form's fields are
+        for key, item in value.items():
+            encodable(name, key, depth + 1)
+            encodable(key if isinstance(key, str) else name, item, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            encodable(name, item, depth + 1)
+    elif attrs.has(cls := type(value)):
+        for field in attrs.fields(cls):
+            encodable(f"{name}.{field.name}", getattr(value, field.name), depth + 1)
 
 
 def conforms(hint: Any, value: object) -> bool:
