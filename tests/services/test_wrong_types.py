@@ -177,3 +177,14 @@ def test_an_sla_instant_that_is_naive_or_at_the_end_of_time_is_refused(
         with pytest.raises(ValidationError) as refused:
             call()
         assert refused.value.field == "now"
+
+
+@pytest.mark.parametrize("limit", [-1, 2**63, 10**30])
+def test_a_limit_that_is_negative_or_beyond_any_database_is_refused(
+        make_helpdesk: MakeHelpdesk, limit: int) -> None:
+    """SQLite cannot hold 2**63 (OverflowError) and PostgreSQL refuses a negative LIMIT."""
+    desk = make_helpdesk(sla=SLA)
+    for call in (lambda: desk.mail.staged(limit=limit), lambda: desk.sla.sweep(limit=limit)):
+        with pytest.raises(ValidationError) as refused:
+            call()
+        assert refused.value.field == "limit"

@@ -31,7 +31,7 @@ import attrs
 
 from helpdesk_core.errors import ValidationError
 
-__all__ = ["check_details", "checked"]
+__all__ = ["check_details", "checked", "in_range"]
 
 T = TypeVar("T")
 
@@ -90,6 +90,14 @@ def encodable(name: str, value: object, depth: int = 0) -> None:
     elif attrs.has(cls := type(value)):
         for field in attrs.fields(cls):
             encodable(f"{name}.{field.name}", getattr(value, field.name), depth + 1)
+
+
+def in_range(value: int, *, field: str, most: int) -> int:
+    """A count (a limit) from 0 to ``most``: a negative one or one no database can hold
+    is refused, not handed to the storage."""
+    if not 0 <= value <= most:
+        raise ValidationError(f"must be from 0 to {most}", field=field)
+    return value
 
 
 def conforms(hint: Any, value: object) -> bool:

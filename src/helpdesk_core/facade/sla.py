@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.values import Actor, ensure_utc
 from helpdesk_core.errors import ValidationError
-from helpdesk_core.facade.arguments import checked
+from helpdesk_core.facade.arguments import checked, in_range
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.sla import SlaService, SweepReport
 from helpdesk_core.sla import SlaClocks
 
 __all__ = ["SlaSection"]
 
+MOST = 1_000_000  # tickets one sweep looks at
 # The business calendars look a day ahead: the last day Python's datetime has is out of reach.
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -49,7 +50,8 @@ class SlaSection:
         most ``limit`` tickets; ``report.more_due`` says that more were due.
         ``progress(done, total)`` is called after each ticket."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
-        return self._service.sweep(now=_now(now), limit=limit, progress=progress)
+        return self._service.sweep(now=_now(now), limit=in_range(limit, field="limit", most=MOST),
+                                   progress=progress)
 
     def recompute(self, keys: list[str] | None = None, *, actor: Actor | None = None) -> int:
         """Rebuild deadlines after a policy or calendar change (default: every active
