@@ -92,6 +92,21 @@ def test_replying_to_a_customer_without_address_is_refused(desk: Helpdesk) -> No
     assert desk.outbox.for_ticket(ticket.number) == []
 
 
+def test_the_message_sent_carries_the_text_the_article_shows(desk: Helpdesk) -> None:
+    """A control character, a CR that would start a new header, a bidi override in the
+    subject: the outbox message is cleaned as the article is (it kept them raw, and
+    PostgreSQL refused the NUL — a hypothesis find)."""
+    number = mail_ticket(desk)
+    article, message = desk.tickets.reply(
+        number, "Dobrý den,\r\nnáhrada\x00 jde.\x1b ", agent=AGENT,
+        subject="Re: víko\r\nBcc: victim@example.org \u202e", html="<p>a\x00b</p>\r\n")
+    assert message.body_text == article.body_text == "Dobrý den,\nnáhrada jde."
+    assert message.subject == article.subject == "Re: víko Bcc: victim@example.org"
+    assert message.body_html == "<p>ab</p>"
+    [stored] = desk.outbox.for_ticket(number)[-1:]
+    assert (stored.subject, stored.body_text) == (message.subject, message.body_text)
+
+
 def test_subjects_keep_one_re_and_one_number() -> None:
     assert reply_subject("AW: Re: [HD-1] Lieferung", "HD-1") == "Re: [HD-1] Lieferung"
     assert reply_subject("Lieferung", "HD-1") == "Re: [HD-1] Lieferung"

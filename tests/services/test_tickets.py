@@ -29,6 +29,7 @@ from helpdesk_core.errors import (
     TicketNotFound,
     ValidationError,
 )
+from helpdesk_core.inmemory.blobs import blob_key
 
 EVA = Actor.agent("eva", "Eva Agentová")
 RMA = EntityRef(EntityKind.RMA, "erp", "RMA-2026-7")
@@ -167,6 +168,15 @@ def test_attachments_are_stored_in_the_blob_store(helpdesk, ticket):
                                      attachments=[meta])
     [stored] = [a for a in helpdesk.tickets.articles(ticket.number) if a.id == note.id]
     assert stored.attachments == (meta,)
+
+
+@pytest.mark.parametrize("content_type", ["", "text", "'; DROP TABLE blobs; --", "a/b\r\nX: y"])
+def test_an_attachment_with_a_refused_content_type_stores_no_bytes(helpdesk, content_type):
+    with pytest.raises(ValidationError) as refused:
+        helpdesk.tickets.add_attachment(data=b"bytes nobody refers to", filename="a.pdf",
+                                        content_type=content_type)
+    assert refused.value.field == "attachment.content_type"
+    assert not helpdesk.blob_store.exists(blob_key(b"bytes nobody refers to"))
 
 
 # -- queue -------------------------------------------------------------------------------------

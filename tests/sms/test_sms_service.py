@@ -112,6 +112,21 @@ def test_an_empty_sms_is_kept_and_a_long_one_gets_a_short_subject(helpdesk):
     assert subject.endswith("…")
 
 
+@pytest.mark.parametrize("text", ["\ud800", "Dobrý den \udfff"])
+def test_a_text_with_a_lone_surrogate_is_refused_before_the_sender_becomes_a_contact(
+        helpdesk, directory, text):
+    customers = dict(directory.customers)
+    with pytest.raises(ValidationError) as refused:
+        sms(helpdesk, text, sender="+421 903 123 456", provider_id="s-1")
+    assert refused.value.field == "text"
+    assert directory.customers == customers
+
+
+def test_an_sms_of_control_characters_only_is_an_empty_sms(helpdesk):
+    outcome = sms(helpdesk, "\x00\x1b", sender="+421 903 123 456", provider_id="c-1")
+    assert helpdesk.tickets.articles(outcome.ticket_id)[0].body_text == "(empty SMS)"
+
+
 @pytest.mark.parametrize("provider_id", ["", "   "])
 def test_an_sms_needs_a_provider_id(helpdesk, provider_id):
     with pytest.raises(ValidationError):

@@ -67,8 +67,10 @@ class WebFormSubmission:
             raise ValidationError("the form's fields must be a mapping of names to values",
                                   field="fields")
         message = clean_text(fields.get("message"), field="message", max_length=MAX_MESSAGE)
-        subject_raw = fields.get("subject") or ""
-        subject = clean_line(subject_raw, field="subject", max_length=200, required=False)
+        # A field left out or null is empty; anything else must be text (0 is no subject).
+        subject_raw = fields.get("subject")
+        subject = clean_line("" if subject_raw is None else subject_raw, field="subject",
+                             max_length=200, required=False)
         if not subject:
             first_line = message.split("\n", 1)[0]
             subject = first_line[:80].rstrip() + ("…" if len(first_line) > 80 else "")
@@ -80,8 +82,8 @@ class WebFormSubmission:
             order_number = order_raw.strip()
         return cls(
             email=normalize_email(fields.get("email"), field="email"),
-            name=clean_line(fields.get("name") or "", field="name", max_length=200,
-                            required=False),
+            name=clean_line("" if (name := fields.get("name")) is None else name, field="name",
+                            max_length=200, required=False),
             message=message,
             subject=subject,
             order_number=order_number,

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
+from helpdesk_core.domain.article import MAX_BODY, Article, AttachmentMeta, Direction
 from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.mailbox import MessageRecord
 from helpdesk_core.domain.outbox import OutboxMessage
@@ -28,6 +28,7 @@ from helpdesk_core.domain.values import (
     EntityRef,
     Priority,
     clean_line,
+    clean_text,
     ensure_utc,
     new_id,
     optional_language,
@@ -106,7 +107,7 @@ class Ticket:
         channel: Channel,
         at: datetime,
         actor: Actor,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | str = Priority.NORMAL,
         customer_id: str | None = None,
         organisation_id: str | None = None,
         incident_type: str | None = None,
@@ -129,7 +130,7 @@ class Ticket:
             subject=clean_line(subject, field="subject", max_length=MAX_SUBJECT),
             status=StatusCategory.NEW.value,
             status_category=StatusCategory.NEW,
-            priority=priority,
+            priority=_priority(priority),
             channel=channel,
             created_at=at,
             updated_at=at,
@@ -401,6 +402,13 @@ class Ticket:
             meta={"to": ", ".join(draft.recipients), "cc": ", ".join(draft.cc),
                   "kind": draft.kind, **({"message_id": message_id} if message_id else {}),
                   **(meta or {})})
+        # What goes out is what the log shows: the text, subject and HTML cleaned as the
+        # article's are (no NUL, no CR to smuggle a header, no bidi override in a subject).
+        draft = attrs.evolve(
+            draft, text=article.body_text,
+            subject=clean_line(draft.subject, field="subject", max_length=500, required=False),
+            html=None if draft.html is None else clean_text(
+                draft.html, field="html", max_length=MAX_BODY, required=False))
         message = build_message(draft, policy=policy, ticket_id=self.id, at=at,
                                 message_id=message_id, article_id=article.id)
         return Sent(article, message, outbound_record(message, at=at))

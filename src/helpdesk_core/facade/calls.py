@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.ports.messaging import CallEvent
 from helpdesk_core.services.calls import CallRecord, Calls, ScreenPop
@@ -12,6 +13,7 @@ from helpdesk_core.telephony import Call
 __all__ = ["CallsSection"]
 
 
+@checked
 class CallsSection:
     def __init__(self, *, guard: Guard, calls: Calls) -> None:
         self._guard = guard

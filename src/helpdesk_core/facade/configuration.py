@@ -5,12 +5,14 @@ from __future__ import annotations
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.configuration import Configuration
 
 __all__ = ["ConfigurationSection"]
 
 
+@checked
 class ConfigurationSection:
     def __init__(self, *, guard: Guard, configuration: Configuration) -> None:
         self._guard = guard

@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked, in_range
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.ports.messaging import MailInbox
@@ -14,7 +15,10 @@ from helpdesk_core.services.unit_of_work import Units
 
 __all__ = ["MailSection"]
 
+MOST = 100_000  # staged mails listed at once
 
+
+@checked
 class MailSection:
     """Run by the host's mail workers: without ``actor``, the host itself."""
 
@@ -64,7 +68,8 @@ class MailSection:
         """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         with self._units(read_only=True) as unit:
-            return unit.staged_mail.list(account=account, state=state, limit=limit)
+            return unit.staged_mail.list(account=account, state=state,
+                                         limit=in_range(limit, field="limit", most=MOST))
 
     def reprocess(self, *, account: str | None = None, keys: list[str] | None = None,
                   actor: Actor | None = None) -> list[tuple[StagedMail, MailOutcome | None]]:

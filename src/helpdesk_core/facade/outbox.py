@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.ports.messaging import MailSender, SmsSender
 from helpdesk_core.services.outbox import Dispatcher, DispatchPolicy, DispatchReport
@@ -13,6 +14,7 @@ from helpdesk_core.services.unit_of_work import Units
 __all__ = ["OutboxSection"]
 
 
+@checked
 class OutboxSection:
     def __init__(self, *, guard: Guard, units: Units, dispatcher: Dispatcher) -> None:
         self._guard = guard

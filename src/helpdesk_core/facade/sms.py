@@ -6,6 +6,7 @@ from datetime import datetime
 
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.sms import DeliveryOutcome, SmsOutcome, SmsService
 from helpdesk_core.sms import DeliveryStatus
@@ -13,6 +14,7 @@ from helpdesk_core.sms import DeliveryStatus
 __all__ = ["SmsSection"]
 
 
+@checked
 class SmsSection:
     """Called by the SMS gateway's callbacks: without ``actor``, the host itself."""
 

@@ -7,6 +7,7 @@ from typing import Any
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.assignment import Assignment
@@ -14,6 +15,7 @@ from helpdesk_core.services.assignment import Assignment
 __all__ = ["StaffSection"]
 
 
+@checked
 class StaffSection:
     def __init__(self, *, guard: Guard, assignment: Assignment) -> None:
         self._guard = guard

@@ -9,6 +9,7 @@ from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.templates import Templates
 from helpdesk_core.services.unit_of_work import Units
@@ -17,6 +18,7 @@ from helpdesk_core.templates import RenderedMessage
 __all__ = ["TemplatesSection"]
 
 
+@checked
 class TemplatesSection:
     def __init__(self, *, guard: Guard, units: Units, templates: Templates) -> None:
         self._guard = guard

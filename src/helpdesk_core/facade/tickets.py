@@ -15,6 +15,7 @@ from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, ActorKind, Channel, CustomValue, EntityRef, Priority
+from helpdesk_core.facade.arguments import check_details, checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.intake import Intake
 from helpdesk_core.services.replies import Replies
@@ -23,6 +24,7 @@ from helpdesk_core.services.tickets import Tickets
 __all__ = ["TicketsSection"]
 
 
+@checked
 class TicketsSection:
     def __init__(self, *, guard: Guard, tickets: Tickets, intake: Intake, replies: Replies,
                  workflow: Workflow) -> None:
@@ -43,16 +45,18 @@ class TicketsSection:
         self._guard.check(actor, Action.OPEN_OWN_TICKET)
         return self._intake.open_from_web_form(fields)
 
-    def open_by_staff(self, *, agent: Actor, via: StaffVia, subject: str, message: str,
+    def open_by_staff(self, *, agent: Actor, via: StaffVia | str, subject: str, message: str,
                       **details: Any) -> Ticket:
         """A request typed in by staff (phone, store, returns); see
         :meth:`helpdesk_core.services.intake.Intake.open_by_staff` for ``details``."""
+        check_details(details, Intake.open_by_staff)
         self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
         return self._intake.open_by_staff(agent=agent, via=via, subject=subject,
                                           message=message, **details)
 
     def open_from_order(self, *, agent: Actor, order_number: str, subject: str, message: str,
                         **details: Any) -> Ticket:
+        check_details(details, Intake.open_from_order)
         self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
         return self._intake.open_from_order(agent=agent, order_number=order_number,
                                             subject=subject, message=message, **details)
@@ -90,7 +94,7 @@ class TicketsSection:
         self._guard.check(actor, lambda t: transition_action(self._workflow, t.status, to), key)
         return self._tickets.transition(key, to, actor=actor, expected_version=expected_version)
 
-    def set_priority(self, key: str, priority: Priority, *, actor: Actor,
+    def set_priority(self, key: str, priority: Priority | str, *, actor: Actor,
                      expected_version: int | None = None) -> Ticket:
         self._guard.check(actor, Action.SET_PRIORITY, key)
         return self._tickets.set_priority(key, priority, actor=actor,
@@ -129,6 +133,7 @@ class TicketsSection:
     def add_article(self, key: str, *, direction: Direction, channel: Channel, author: Actor,
                     body_text: str, **details: Any) -> Article:
         """A message or note written by ``author`` (who is also the actor checked)."""
+        check_details(details, Tickets.add_article)
         self._guard.check(author, article_action(direction, public=details.get("public")), key)
         return self._tickets.add_article(key, direction=direction, channel=channel,
                                          author=author, body_text=body_text, **details)

@@ -28,6 +28,7 @@ __all__ = ["Intake"]
 
 log = logging.getLogger("helpdesk_core.intake")
 CLASSIFIER = Actor.system("classifier")
+MAX_BODY = 100_000  # characters of a ticket's first message
 
 
 class Intake:
@@ -72,7 +73,7 @@ class Intake:
         self,
         *,
         agent: Actor,
-        via: StaffVia,
+        via: StaffVia | str,
         subject: str,
         message: str,
         customer_id: str | None = None,
@@ -80,7 +81,7 @@ class Intake:
         customer_name: str = "",
         customer_phone: str | None = None,
         order_number: str | None = None,
-        priority: Priority | None = None,
+        priority: Priority | str | None = None,
         incident_type: str | None = None,
         team: str | None = None,
         assignee: str | None = None,
@@ -97,6 +98,10 @@ class Intake:
         language = validate_language(language)
         assignee, team = self.assignment.named(assignee, team)
         self._check_incident_type(incident_type)
+        tags = tuple(tags)
+        self._rehearse(subject=subject, body=message, channel=via.channel, actor=agent,
+                       priority=priority, tags=tags, custom_fields=custom_fields, team=team,
+                       assignee=assignee, language=language)
         customer, new_customer = self._staff_customer(
             customer_id, customer_email, customer_name, customer_phone
         )
@@ -125,7 +130,7 @@ class Intake:
         order_number: str,
         subject: str,
         message: str,
-        priority: Priority | None = None,
+        priority: Priority | str | None = None,
         incident_type: str | None = None,
         team: str | None = None,
         assignee: str | None = None,
@@ -133,6 +138,10 @@ class Intake:
     ) -> Ticket:
         """The fastest entry: find the order, open a ticket linked to it and to its customer."""
         assignee, team = self.assignment.named(assignee, team)
+        self._check_incident_type(incident_type)
+        tags = tuple(tags)
+        self._rehearse(subject=subject, body=message, channel=Channel.STAFF, actor=agent,
+                       priority=priority, tags=tags, team=team, assignee=assignee)
         order = self._order(order_number)
         customer = self._order_customer(order)
         return self._open(
@@ -189,6 +198,14 @@ class Intake:
         with self.units(read_only=True) as unit:
             IncidentTypeTree.of(unit.incident_types.all()).get(key)
 
+    def _rehearse(self, *, body: str, priority: Priority | str | None,
+                  custom_fields: Mapping[str, Any] | None = None, **ticket: Any) -> None:
+        """Open the ticket on paper only: whatever would refuse it refuses now, before a
+        contact is created for it (a refused request writes nothing)."""
+        clean_text(body, field="message", max_length=MAX_BODY)
+        Ticket.open(number="-", at=self.clock.now(), priority=priority or Priority.NORMAL,
+                    custom_fields=dict(custom_fields or {}), **ticket)
+
     def _open(self, **kwargs: Any) -> Ticket:
         """Create the ticket in a transaction of its own."""
         with self.units() as unit:
@@ -207,7 +224,7 @@ class Intake:
         direction: Direction,
         customer: Contact | None,
         links: list[EntityRef],
-        priority: Priority | None = None,
+        priority: Priority | str | None = None,
         incident_type: str | None = None,
         team: str | None = None,
         assignee: str | None = None,
@@ -226,7 +243,7 @@ class Intake:
         for the first article (meta, attachments, external id); ``channel_owner`` is the
         person responsible for the channel.
         """
-        body = clean_text(body, field="message", max_length=100_000)
+        body = clean_text(body, field="message", max_length=MAX_BODY)
         now = self.clock.now()
         tree = IncidentTypeTree.of(unit.incident_types.all())
         if incident_type is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from datetime import datetime
 
 import attrs
@@ -37,7 +38,7 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.ticket import Ticket, follow_merges
-from helpdesk_core.domain.values import Actor, Channel, clean_line, ensure_utc
+from helpdesk_core.domain.values import Actor, Channel, clean_line, clean_text, ensure_utc
 from helpdesk_core.errors import (
     ConcurrencyError,
     DomainError,
@@ -122,11 +123,9 @@ class SmsService:
         """
         provider = clean_line(provider_id, field="provider_id", max_length=200)
         key = sms_key(provider)[:255]
-        if not isinstance(text, str):
-            raise ValidationError("must be text", field="text")
-        body = text.strip() or "(empty SMS)"
-        if len(body) > MAX_SMS_TEXT:
-            body = body[:MAX_SMS_TEXT]
+        # Cleaned (and a lone surrogate refused) before a contact is created for the sender.
+        body = clean_text(text, field="text", max_length=sys.maxsize, required=False)
+        body = body[:MAX_SMS_TEXT].rstrip() or "(empty SMS)"
         sender = _phone_or_none(from_number, region)
         recipient = _phone_or_none(to_number, region)
         meta = {"from": sender or _raw(from_number), "to": recipient or _raw(to_number),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+import attrs
+
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.extensions import FollowUpAction, FollowUpRequest
 from helpdesk_core.domain.history import TicketEvent
@@ -63,7 +65,7 @@ class Tickets:
                                         actor=actor),
             expected_version=expected_version)[0]
 
-    def set_priority(self, key: str, priority: Priority, *, actor: Actor,
+    def set_priority(self, key: str, priority: Priority | str, *, actor: Actor,
                      expected_version: int | None = None) -> Ticket:
         return self.units.change(
             key, lambda t: t.set_priority(priority, at=self.clock.now(), actor=actor),
@@ -109,10 +111,11 @@ class Tickets:
 
     def add_attachment(self, *, data: bytes, filename: str,
                        content_type: str = "application/octet-stream") -> AttachmentMeta:
-        """Store the bytes in the blob store and describe them for an article."""
-        key = self.blob_store.put(data)
-        return AttachmentMeta(blob_key=key, filename=filename, content_type=content_type,
+        """Store the bytes in the blob store and describe them for an article; a name or
+        type the description refuses stores nothing."""
+        meta = AttachmentMeta(blob_key="-", filename=filename, content_type=content_type,
                               size=len(data))
+        return attrs.evolve(meta, blob_key=self.blob_store.put(data))
 
     def start_followup(self, key: str, action_key: str, *, actor: Actor,
                        data: Mapping[str, object] | None = None) -> EntityRef:

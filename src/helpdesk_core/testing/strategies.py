@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import strategies as st
@@ -16,17 +16,21 @@ from helpdesk_core.domain.values import Actor, ActorKind, Channel, EntityKind, E
 __all__ = [
     "AGENTS",
     "CUSTOMERS",
+    "HOSTILE_STRINGS",
     "INCIDENT_TYPES",
     "ORGANISATIONS",
     "TAGS",
     "TEAMS",
     "actors",
     "entity_refs",
+    "hostile_instants",
+    "hostile_strings",
     "hostile_text",
     "instants",
     "queries",
     "ticket_kwargs",
     "ticket_scopes",
+    "wrong_values",
 ]
 
 # Small pools make collisions (same team, same tag) likely, which is what filters need.
@@ -130,3 +134,91 @@ def ticket_scopes() -> st.SearchStrategy[TicketScope]:
         organisation_id=st.none() | st.sampled_from(ORGANISATIONS),
         participant_ids=st.frozensets(st.sampled_from(CUSTOMERS), max_size=2),
     )
+
+
+# Strings that are perfectly good Python text and still break things built carelessly: what
+# a web form, a mail header, a gateway callback or a host's import may hand the library.
+HOSTILE_STRINGS: tuple[str, ...] = (
+    "",
+    " ",
+    "\t\n",
+    "\ud800",  # a lone surrogate: no encoder and no database takes it
+    "x\udfffy",
+    "\x00",
+    "nul\x00inside",
+    "\x1b[31mred\x1b[0m",
+    "\u202eevil.exe\u202c",  # right-to-left override
+    "\u2066isolate",
+    "zero\u200bwidth\u200d\ufeff",
+    "🙂👍🏽🇨🇿",
+    "e\u0301\u0301\u0301",  # stacked combining marks
+    "Subject: x\r\nBcc: victim@example.org",
+    "line\nbreak",
+    "cr\ronly",
+    "\u2028\u2029",
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "/dev/null",
+    "CON",
+    "' OR 1=1 --",
+    "'; DROP TABLE tickets; --",
+    "%s%s%n%x",
+    "{0}{1}",
+    "{{ 7*7 }}",
+    "{% for x in range(10**9) %}x{% endfor %}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "<script>alert(1)</script>",
+    "jana@example.cz\r\nBcc: victim@example.org",
+    "HD-9999-999999",
+    "HD-2026-000001 ",
+    "0" * 32,
+    "ß" * 300,
+    "x" * 100_000,
+)
+
+
+def hostile_strings(around: str | None = None) -> st.SearchStrategy[str]:
+    """One of :data:`HOSTILE_STRINGS`, two of them joined, or — with ``around``, a good
+    value — one put before or after the good value (``jana@example.cz\\r\\nBcc: …``)."""
+    one = st.sampled_from(HOSTILE_STRINGS)
+    joined = st.tuples(one, one).map("".join)
+    if around is None:
+        return st.one_of(one, joined)
+    return st.one_of(one, joined, one.map(lambda h: around + h), one.map(lambda h: h + around))
+
+
+def hostile_instants() -> st.SearchStrategy[datetime]:
+    """Datetimes a careless caller passes: naive ones, the first and last instants Python
+    has (which overflow when moved to another zone), odd offsets, and ordinary ones."""
+    return st.one_of(
+        st.sampled_from([
+            datetime(2026, 3, 2, 9, 0),
+            datetime.min,
+            datetime.max,
+            datetime.min.replace(tzinfo=UTC),
+            datetime.max.replace(tzinfo=UTC),
+            datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+            datetime(2026, 3, 2, 9, 0, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+            datetime(1, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(9999, 12, 31, 12, 0, tzinfo=timezone(timedelta(hours=14))),
+        ]),
+        st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=45))])),
+    )
+
+
+def wrong_values() -> st.SearchStrategy[Any]:
+    """Values of the types a caller gets wrong: none, numbers (NaN, huge, negative),
+    bytes, containers, a bare object, text, naive and aware instants, a date, an actor, an
+    enum member, a link. Filter out what the parameter under test legitimately takes."""
+    return st.sampled_from(_wrong_pool())
+
+
+def _wrong_pool() -> list[Any]:
+    return [
+        None, True, False, 0, -1, 2**63, 10**100, 1.5, float("nan"), float("inf"), -0.0,
+        b"bytes", b"", bytearray(b"x"), [], ["x"], [None], (), ("x", 1), {}, {"x": 1},
+        {1: "x"}, set(), frozenset({"x"}), object(), "text", "",
+        datetime(2026, 3, 2, 9, 0), datetime(2026, 3, 2, 9, 0, tzinfo=UTC), date(2026, 3, 2),
+        timedelta(hours=1), Actor.agent("eva"), Actor.customer(None), Priority.HIGH,
+        Channel.SMS, EntityRef(EntityKind.ORDER, "eshop", "2026-00042"), len, type,
+    ]
