@@ -9,10 +9,11 @@ from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
-from helpdesk_core.domain import Direction, EntityKind, EntityRef, StatusCategory
+from helpdesk_core.domain import Contact, Direction, EntityKind, EntityRef, StatusCategory
 from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.mailbox import StagedState
 from helpdesk_core.domain.values import Actor
-from helpdesk_core.inmemory import FakeClock
+from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 
 AGENT = Actor.agent("eva", "Eva")
@@ -82,6 +83,29 @@ def test_unknown_senders_can_be_quarantined_by_policy(make_helpdesk: MakeHelpdes
     assert outcome.reason == "unknown sender (policy: quarantine)"
     assert desk.directory.customer_by_email("stranger@example.org") is None
     assert desk.tickets.queue().items == []
+
+
+def test_mail_quarantined_by_receive_is_kept_for_reprocessing(
+        make_helpdesk: MakeHelpdesk, directory: InMemoryDirectory) -> None:
+    desk = make_helpdesk(mail_policy=MailPolicy(unknown_sender="quarantine"))
+    raw = raw_mail(sender="Karl <karl@firma.example>", subject="Lieferung")
+    outcome = desk.mail.receive(raw)
+    assert outcome.reason == "unknown sender (policy: quarantine)"
+    # a staged row of the channel's account, with the raw bytes: listed like fetched mail
+    [row] = desk.mail.staged(account="default", state=StagedState.QUARANTINED)
+    assert row.key.startswith("received:")
+    assert row.reason == outcome.reason
+    assert desk.blob_store.get(row.blob_key or "") == raw
+    assert desk.mail.receive(raw).outcome == "quarantined"  # the same mail: still one row
+    assert len(desk.mail.staged(state=StagedState.QUARANTINED)) == 1
+    [(_row, again)] = desk.mail.reprocess()
+    assert again is None  # still unknown
+    directory.add_customer(Contact.create(name="Karl", email="karl@firma.example"))
+    [(row, result)] = desk.mail.reprocess(account="default")
+    assert result is not None
+    assert result.outcome == "new_ticket"
+    assert row.state is StagedState.PROCESSED
+    assert desk.mail.staged(state=StagedState.QUARANTINED) == []
 
 
 def test_channel_defaults_and_its_owner_in_the_assignment_chain(

@@ -44,7 +44,7 @@ from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
-from helpdesk_core.errors import TicketNotFound, ValidationError
+from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
 from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
 from helpdesk_core.mail.parsed import ParsedMail
 from helpdesk_core.mail.parser import parse_mail
@@ -159,9 +159,7 @@ class MailIngest:
                 if prepared.sender is None or self.policy.unknown_sender == "quarantine":
                     reason = ("no sender address" if prepared.sender is None
                               else "unknown sender (policy: quarantine)")
-                    if staged is not None:
-                        self._finish_staged(staged.quarantine(reason, at=self.clock.now()))
-                    return MailOutcome(Outcome.QUARANTINED, reason=reason)
+                    return self._hold(prepared, channel, staged, reason)
                 customer = self.directory.customer_by_email(prepared.sender) or \
                     self.directory.create_customer(name=mail.from_name, email=prepared.sender,
                                                    language=channel.language)
@@ -171,6 +169,35 @@ class MailIngest:
         with self.units() as unit:
             unit.staged_mail.update(staged)
             unit.commit()
+
+    def _hold(self, p: _Prepared, channel: MailChannel, staged: StagedMail | None,
+              reason: str) -> MailOutcome:
+        """Quarantine the mail with ``reason``: its staged row, or — for mail handed over
+        without one — a new row under the channel's name (key ``received:<fingerprint>``),
+        so that the operator sees it and ``reprocess`` can run it again."""
+        log.warning("mail %s from %s held: %s", p.key, p.mail.from_address or "nobody", reason)
+        now = self.clock.now()
+        if staged is not None:
+            self._finish_staged(staged.quarantine(reason, at=now))
+            return MailOutcome(Outcome.QUARANTINED, reason=reason)
+        key = f"received:{p.print_}"
+        for attempt in range(2):
+            try:
+                with self.units() as unit:
+                    existing = unit.staged_mail.get(channel.name, key)
+                    if existing is not None:
+                        unit.staged_mail.update(existing.quarantine(reason, at=now))
+                    else:
+                        blob = self.blob_store.put(p.mail.raw, unit=unit.storage_unit)
+                        unit.staged_mail.add(StagedMail.stage(
+                            account=channel.name, key=key, size=len(p.mail.raw), at=now,
+                            blob_key=blob, content_hash=p.print_).quarantine(reason, at=now))
+                    unit.commit()
+                break
+            except (StorageError, ConcurrencyError):
+                if attempt:  # the same mail held by another worker at the same moment
+                    raise
+        return MailOutcome(Outcome.QUARANTINED, reason=reason)
 
     def _in_transaction(self, p: _Prepared, channel: MailChannel, customer: Contact | None,
                         staged: StagedMail | None) -> MailOutcome:
