@@ -10,6 +10,10 @@ outcome commit together or not at all. The rules, in the order they are applied:
    both kept.
 2. **Bounce** — a delivery status notification is attached to the ticket of the mail that
    bounced as an internal delivery-failure note; it never opens a ticket.
+   **Held** — mail whose author cannot be told for sure (``ParsedMail.sender_problem``: not
+   exactly one address in exactly one From; Sender and Reply-To never stand in) is
+   quarantined with the reason — mail handed to :meth:`MailIngest.receive` without a staged
+   row gets one, under its channel's name — and never reaches a ticket.
 3. **Thread** — In-Reply-To / References naming a Message-ID we stored or sent, else our
    ticket number in the subject, finds the ticket; a merged ticket forwards to its target
    (``follow_merges``, the one path every channel takes).
@@ -111,6 +115,12 @@ class _NeedCustomer(Exception):
     """The plan needs a contact that does not exist yet (created outside the transaction)."""
 
 
+@attrs.define
+class _Held(Exception):
+    """The mail must wait in quarantine for ``reason``; nothing of it is written."""
+
+    reason: str
+
 
 class MailIngest:
     """Inbound mail → tickets, one mail per transaction."""
@@ -155,6 +165,8 @@ class MailIngest:
         for _attempt in range(2):
             try:
                 return self._in_transaction(prepared, channel, customer, staged)
+            except _Held as held:
+                return self._hold(prepared, channel, staged, held.reason)
             except _NeedCustomer:
                 if prepared.sender is None or self.policy.unknown_sender == "quarantine":
                     reason = ("no sender address" if prepared.sender is None
@@ -248,6 +260,9 @@ class MailIngest:
                 **_with_meta(p, kind="delivery_failure",
                              original_message_id=bounce.original_message_id or ""))
             return MailOutcome(Outcome.BOUNCE, target.id, target.number, article.id), target
+
+        if mail.sender_problem is not None:
+            raise _Held(f"sender in doubt: {mail.sender_problem}")
 
         automatic = is_automatic_reply(mail)
         target, found_by = self._find_target(unit, mail, references,
@@ -412,9 +427,9 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
     print_ = fingerprint(raw)
     key = message_key(mail, print_)
     sender = None
-    if mail.from_address:
+    if mail.author:  # None when nobody can tell who wrote it (ParsedMail.sender_problem)
         try:
-            sender = normalize_email(mail.from_address)
+            sender = normalize_email(mail.author)
         except ValidationError:
             sender = None
     blobs = [raw, *(a.data for a in mail.attachments)]
