@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.mail import parse_mail
-from helpdesk_core.mail.identity import MAX_FROM, sender_identity
+from helpdesk_core.mail.identity import MAX_FROM, own_mail, sender_identity
 
 ALICE = "alice@example.org"
 MALLORY = "mallory@evil.example"
@@ -257,3 +257,38 @@ def test_any_from_header_is_read_without_raising(value: str) -> None:
     if identity.address is not None:
         assert "@" in identity.address
 
+
+# -- our own mail ----------------------------------------------------------------------------
+
+OURS = {"own_addresses": ["support@shop.example", "reklamace@shop.example"],
+        "message_id_domain": "helpdesk.shop.example", "loop_header": "X-Helpdesk-Loop",
+        "loop_token": "helpdesk-core"}
+
+
+@pytest.mark.parametrize(("from_", "extra", "reason"), [
+    ("support@shop.example", "", "sent from our address support@shop.example"),
+    ("Podpora <SUPPORT@Shop.Example>", "", "sent from our address support@shop.example"),
+    ("reklamace@shop.example", "", "sent from our address reklamace@shop.example"),
+    (ALICE, "X-Helpdesk-Loop: helpdesk-core\r\n", "carries our X-Helpdesk-Loop"),
+    (ALICE, "x-helpdesk-loop: HELPDESK-CORE; resent\r\n", "carries our X-Helpdesk-Loop"),
+    (ALICE, "Message-ID: <abc@helpdesk.shop.example>\r\n", "a Message-ID in our domain"),
+    (ALICE, "Message-ID: <abc@HELPDESK.shop.example.>\r\n", "a Message-ID in our domain"),
+])
+def test_our_own_mail_is_recognised(from_: str, extra: str, reason: str) -> None:
+    data = raw(from_, extra=extra)
+    if "Message-ID" in extra:
+        data = data.replace(b"Message-ID: <id-1@mail.example.org>\r\n", b"")
+    assert (own_mail(parse_mail(data), **OURS) or "").startswith(reason)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("from_", "extra"), [
+    (ALICE, ""),
+    (ALICE, "X-Helpdesk-Loop: another-desk\r\n"),
+    (ALICE, "X-Other-Loop: helpdesk-core\r\n"),
+    (ALICE, "In-Reply-To: <abc@helpdesk.shop.example>\r\n"),  # a reply to us is not ours
+    (ALICE, "References: <abc@helpdesk.shop.example>\r\n"),
+    ("support@shop.example.evil.example", ""),
+    ('"support@shop.example" <support@shop.example>,x', ""),
+])
+def test_mail_that_is_not_ours(from_: str, extra: str) -> None:
+    assert own_mail(parse_mail(raw(from_, extra=extra)), **OURS) is None  # type: ignore[arg-type]

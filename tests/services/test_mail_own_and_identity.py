@@ -1,9 +1,10 @@
-"""A stranger speaking as a customer: mail whose author is in doubt is held.
+"""A stranger speaking as a customer: mail whose author is in doubt, and our own mail, is held.
 
 Through the public API (``helpdesk.mail.receive`` and ``fetch``): a From that could name
-someone else than its address opens no ticket, adds nothing to one and answers nobody. It
-waits in quarantine with its reason (received mail gets a staged row under its channel's
-name), is logged, and ``reprocess`` runs it again — to be held again.
+someone else than its address, and mail from our own addresses or marked as ours, opens no
+ticket, adds nothing to one and answers nobody. It waits in quarantine with its reason
+(received mail gets a staged row under its channel's name), is logged, and
+``reprocess`` runs it again — to be held again.
 """
 
 from __future__ import annotations
@@ -203,4 +204,81 @@ def test_a_fetched_mail_whose_from_is_in_doubt_is_quarantined_and_taken_off_the_
     [row] = desk.mail.staged(state=StagedState.QUARANTINED)
     assert (row.reason or "").startswith("sender in doubt: more than one address in From")
     assert [a.public for a in desk.tickets.articles(number)] == [True, True, True]
+
+
+# -- our own mail ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("from_", [
+    "support@shop.example", "Podpora <Support@Shop.Example>", "reklamace@shop.example",
+    '"Reklamace" <Reklamace@shop.example>',
+])
+def test_mail_from_our_own_address_opens_no_ticket(desk: Helpdesk, from_: str) -> None:
+    outcome = desk.mail.receive(mail(from_, "Test"))
+    assert outcome.outcome == "quarantined"
+    assert (outcome.reason or "").startswith("our own mail: sent from our address")
+    assert desk.tickets.queue().items == []
+    assert desk.directory.customer_by_email(from_.split("<")[-1].strip(">").lower()) is None
+
+
+def test_the_agents_reply_coming_back_is_not_the_customers(desk: Helpdesk) -> None:
+    number = janas_ticket(desk)
+    desk.tickets.transition(number, "open", actor=AGENT)
+    _article, sent = desk.tickets.reply(number, "Pošlete prosím fotku.", agent=AGENT)
+    desk.tickets.transition(number, "waiting_on_customer", actor=AGENT)
+    # the reply, as it lands in our own mailbox (copied to us, or forwarded back)
+    back = (f"From: Eva <{sent.sender}>\r\nTo: {JANA}\r\nSubject: {sent.subject}\r\n"
+            f"Message-ID: {sent.message_id}\r\nIn-Reply-To: {sent.headers['In-Reply-To']}\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nPošlete prosím fotku.\r\n")
+    outcome = desk.mail.receive(back.encode())
+    assert outcome.outcome == "quarantined"
+    assert (outcome.reason or "").startswith("our own mail:")
+    articles = desk.tickets.articles(number)
+    assert [a.direction.value for a in articles] == ["inbound", "outbound", "outbound"]
+    assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
+
+
+@pytest.mark.parametrize(("from_", "extra", "message_id", "reason"), [
+    # our acknowledgement, its threading headers stripped by a forwarder
+    ("support@shop.example", "X-Helpdesk-Loop: helpdesk-core\r\nAuto-Submitted: auto-replied\r\n",
+     "<ack1@helpdesk.shop.example>", "sent from our address"),
+    # ... re-sent by the customer's auto-forward under her own address
+    (JANA, "X-Helpdesk-Loop: helpdesk-core\r\n", "<ack2@helpdesk.shop.example>",
+     "carries our X-Helpdesk-Loop"),
+    (JANA, "X-Helpdesk-Loop: helpdesk-core\r\n", "<fwd@mail.example.cz>",
+     "carries our X-Helpdesk-Loop"),
+    (JANA, "", "<ack3@helpdesk.shop.example>", "a Message-ID in our domain"),
+    (f"Jana <{JANA}>", "Resent-From: jana@example.cz\r\n", "<ack4@helpdesk.shop.example>",
+     "a Message-ID in our domain"),
+])
+@pytest.mark.parametrize("names_ticket", [True, False])
+def test_our_marked_mail_is_held_whoever_it_claims_to_be_from(
+        desk: Helpdesk, from_: str, extra: str, message_id: str, reason: str,
+        names_ticket: bool) -> None:
+    number = janas_ticket(desk)
+    subject = f"[{number}] Konvice" if names_ticket else "Vaše zpráva byla přijata"
+    outcome = desk.mail.receive(mail(from_, subject, message_id=message_id, extra=extra))
+    assert outcome.outcome == "quarantined"
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(f"our own mail: {reason}")
+    untouched(desk, number)
+    assert len(desk.tickets.queue().items) == 1
+    assert len(held(desk)) == 1
+
+
+def test_own_mail_through_a_channel_is_held_under_that_channels_name(desk: Helpdesk) -> None:
+    outcome = desk.mail.receive(mail("reklamace@shop.example", "Test"), channel="reklamace")
+    assert outcome.outcome == "quarantined"
+    assert list(held(desk, "reklamace").values()) == [outcome.reason]
+    assert held(desk, "default") == {}
+    [(_row, result)] = desk.mail.reprocess(account="reklamace")
+    assert result is None  # ours, held again
+
+
+def test_a_customer_who_merely_answers_us_is_not_ours(desk: Helpdesk) -> None:
+    number = janas_ticket(desk)
+    [ack] = desk.outbox.for_ticket(number)
+    outcome = desk.mail.receive(mail(f"Jana <{JANA}>", "Re: Konvice", message_id="<j2@x.example>",
+                                     extra=f"In-Reply-To: {ack.message_id}\r\n"
+                                           f"References: {ack.message_id}\r\n"))
+    assert (outcome.outcome, outcome.ticket_number) == ("reply", number)
 

@@ -1,5 +1,5 @@
 """Who wrote a mail: the one address a strict reading of its From header yields, or why
-there is none.
+there is none; and whether a mail is our own.
 
 A mail names its author in From, and only there. Sender, Reply-To and Return-Path say who
 passed it on and where answers should go; they never say who wrote it, so they never stand
@@ -23,6 +23,9 @@ So ``alice@example.org <mallory@evil.example>``, ``alice@example.org)<mallory@ev
 ``"alice@example.org" <mallory@evil.example>`` and an encoded word that decodes to
 ``Alice <alice@example.org>`` have no identity: one reader takes Alice, another Mallory,
 and the helpdesk may not choose for them.
+
+:func:`own_mail` says why a mail is ours: sent from one of our addresses, carrying our loop
+header with our token, or a Message-ID in our domain.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ import attrs
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.mail.decode import DEFAULT_GUESSES, decode_header_value, raw_header_text
+from helpdesk_core.mail.parsed import ParsedMail
 
-__all__ = ["MAX_FROM", "SenderIdentity", "sender_identity"]
+__all__ = ["MAX_FROM", "SenderIdentity", "own_mail", "sender_identity"]
 
 MAX_FROM = 2000
 
@@ -150,3 +154,24 @@ def sender_identity(values: Sequence[str], *, also: Iterable[str] = (),
                 f"an @ in From outside its address {mailbox.addr_spec}"))
     return SenderIdentity(mailbox.addr_spec, name=mailbox.display_name)
 
+
+def own_mail(mail: ParsedMail, *, own_addresses: Iterable[str], message_id_domain: str,
+             loop_header: str, loop_token: str) -> str | None:
+    """Why ``mail`` is one of ours, or None: sent from one of ``own_addresses`` (the
+    author by :func:`sender_identity`), carrying ``loop_header`` with ``loop_token``, or a
+    Message-ID whose domain is ``message_id_domain``."""
+    own = {_canonical(a) for a in own_addresses}
+    if mail.sender_problem is None and mail.from_address is not None:
+        author = _canonical(mail.from_address)
+        if author in own:
+            return f"sent from our address {author}"
+    token = loop_token.strip().casefold()
+    for value in mail.header_all(loop_header):
+        if token and token in value.casefold():
+            return f"carries our {loop_header}: {loop_token}"
+    domain = message_id_domain.strip().rstrip(".").casefold()
+    if mail.message_id and "@" in mail.message_id:
+        right = mail.message_id.strip("<>").rsplit("@", 1)[1].strip().rstrip(".").casefold()
+        if right == domain:
+            return f"a Message-ID in our domain {domain}"
+    return None

@@ -10,10 +10,11 @@ outcome commit together or not at all. The rules, in the order they are applied:
    both kept.
 2. **Bounce** — a delivery status notification is attached to the ticket of the mail that
    bounced as an internal delivery-failure note; it never opens a ticket.
-   **Held** — mail whose author cannot be told for sure (``ParsedMail.sender_problem``: not
-   exactly one address in exactly one From; Sender and Reply-To never stand in) is
+   **Held** — our own mail (from one of our addresses, with our loop header, or a Message-ID
+   in our domain) and mail whose author cannot be told for sure (``ParsedMail.sender_problem``:
+   not exactly one address in exactly one From; Sender and Reply-To never stand in) are
    quarantined with the reason — mail handed to :meth:`MailIngest.receive` without a staged
-   row gets one, under its channel's name — and never reaches a ticket.
+   row gets one, under its channel's name — and never reach a ticket.
 3. **Thread** — In-Reply-To / References naming a Message-ID we stored or sent, else our
    ticket number in the subject, finds the ticket; a merged ticket forwards to its target
    (``follow_merges``, the one path every channel takes).
@@ -49,6 +50,7 @@ from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
 from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
+from helpdesk_core.mail.identity import own_mail
 from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
 from helpdesk_core.mail.parsed import ParsedMail
 from helpdesk_core.mail.parser import parse_mail
@@ -261,6 +263,11 @@ class MailIngest:
                              original_message_id=bounce.original_message_id or ""))
             return MailOutcome(Outcome.BOUNCE, target.id, target.number, article.id), target
 
+        ours = own_mail(mail, own_addresses=policy.own(self.channels),
+                        message_id_domain=policy.message_id_domain,
+                        loop_header=policy.loop_header, loop_token=policy.loop_token)
+        if ours is not None:
+            raise _Held(f"our own mail: {ours}")
         if mail.sender_problem is not None:
             raise _Held(f"sender in doubt: {mail.sender_problem}")
 
