@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
@@ -258,7 +259,9 @@ def test_a_stranger_naming_a_ticket_is_held_unpublished(desk: Helpdesk) -> None:
     assert held.meta["verified"] == "false"
     ticket = desk.tickets.get(number)
     assert ticket.status_category is StatusCategory.WAITING_ON_CUSTOMER  # not reopened
-    assert not [e for e in desk.tickets.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
+    history = desk.tickets.history(number)
+    assert not [e for e in history if e.kind in (EventKind.PARTICIPANT_ADDED,
+                                                 EventKind.CC_RECORDED)]
     # ... and the stranger cannot become a participant through that Cc either
     again = desk.mail.receive(raw_mail(sender="mallory2@evil.example",
                                        subject=f"Re: [{number}]"))
@@ -275,7 +278,19 @@ def test_a_stranger_opens_a_ticket_of_their_own_by_policy(make_helpdesk: MakeHel
     assert len(desk.tickets.articles(number)) == 2  # the first mail and its acknowledgement
 
 
-def test_addresses_in_cc_take_part(desk: Helpdesk) -> None:
+def test_addresses_in_cc_are_recorded_but_take_no_part(desk: Helpdesk) -> None:
+    number = new_ticket(desk, cc="Manžel <pavel@example.cz>, support@shop.example")
+    history = desk.tickets.history(number)
+    assert not [e for e in history if e.kind is EventKind.PARTICIPANT_ADDED]
+    recorded = [e.new for e in history if e.kind is EventKind.CC_RECORDED]
+    assert recorded == ["pavel@example.cz"]  # our own address is never recorded
+    outcome = desk.mail.receive(raw_mail(sender="pavel@example.cz", subject=f"Re: [{number}]"))
+    assert (outcome.outcome, outcome.ticket_number) == ("held_unverified", number)
+    assert not desk.tickets.articles(number)[-1].public
+
+
+def test_addresses_in_cc_take_part_by_policy(make_helpdesk: MakeHelpdesk) -> None:
+    desk = make_helpdesk(mail_policy=attrs.evolve(POLICY, cc_participants=True))
     number = new_ticket(desk, cc="Manžel <pavel@example.cz>, support@shop.example")
     added = [e.new for e in desk.tickets.history(number) if e.kind is EventKind.PARTICIPANT_ADDED]
     assert added == ["pavel@example.cz"]  # our own address is never a participant

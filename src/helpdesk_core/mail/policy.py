@@ -73,6 +73,10 @@ class MailPolicy:
       the mail for a human to decide.
     * ``unverified_reply`` — a mail that names a ticket but comes from someone who does not
       take part in it is ``"hold"`` (an internal, unpublished note) or opens a ``"new_ticket"``.
+    * ``cc_participants`` — addresses in Cc of a customer's mail become participants (their
+      mail counts as the customer's: published, reopening). Off: they are only recorded.
+    * ``cc_notified`` — addresses in Cc of a customer's mail get a copy (Cc) of the agents'
+      e-mail replies on the ticket.
     * ``reopen_window`` — a reply to a ticket closed longer ago than this opens a new ticket
       linked to the old one instead of reopening it.
     * ``order_pattern`` — a regular expression whose first group is an order number.
@@ -91,6 +95,8 @@ class MailPolicy:
     loop_token: str = "helpdesk-core"
     unknown_sender: Literal["create", "quarantine"] = "create"
     unverified_reply: Literal["hold", "new_ticket"] = "hold"
+    cc_participants: bool = False
+    cc_notified: bool = False
     reopen_window: timedelta = timedelta(days=30)
     order_pattern: str | None = DEFAULT_ORDER_PATTERN
     order_system: str = "shop"
@@ -116,6 +122,9 @@ class MailPolicy:
             raise ConfigurationError("subject_format must contain {number}")
         if self.max_attempts < 1 or self.ack_limit < 0:
             raise ConfigurationError("max_attempts must be ≥ 1 and ack_limit ≥ 0")
+        for flag in ("cc_participants", "cc_notified"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigurationError(f"{flag} must be True or False")
         if self.order_pattern is not None:
             try:
                 compiled = re.compile(self.order_pattern)

@@ -20,7 +20,7 @@ outcome commit together or not at all. The rules, in the order they are applied:
    (``follow_merges``, the one path every channel takes).
    Headers that claim to be ours (``X-Helpdesk-*``) are never read for routing.
 4. **Participant check** — the ticket number is a hint, not a key: a sender who is neither the
-   customer nor an added participant is held as an unpublished note (or opens a new ticket, by
+   customer nor a participant is held as an unpublished note (or opens a new ticket, by
    policy); such a mail never reopens the ticket and adds nobody.
 5. **Reply** — a participant's mail is ``Ticket.customer_replied``: a public article that
    reopens a ticket that waits on the customer or was resolved/closed; an automatic reply
@@ -30,6 +30,9 @@ outcome commit together or not at all. The rules, in the order they are applied:
    only when the order belongs to the sender, the channel's defaults. The acknowledgement is
    the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
    thread, and a loop rule that suppresses it).
+
+Addresses in Cc of a customer's mail are recorded on the ticket (``Ticket.record_cc``); they
+take part only with ``cc_participants`` and get copies of replies only with ``cc_notified``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import attrs
 
 from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
+from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.status import StatusCategory, Workflow
@@ -290,7 +294,7 @@ class MailIngest:
             elif _closed_too_long(target, history, now, policy.reopen_window):
                 previous, target = target, None
             else:
-                return self._reply(unit, target, p, automatic, now, found_by)
+                return self._reply(unit, target, p, automatic, now, found_by, history)
 
         if automatic:
             return MailOutcome(Outcome.AUTO_REPLY_UNMATCHED,
@@ -316,7 +320,8 @@ class MailIngest:
         return new, new
 
     def _reply(self, unit: Unit, ticket: Ticket, p: _Prepared, automatic: bool,
-               now: datetime, found_by: str) -> tuple[MailOutcome, Ticket]:
+               now: datetime, found_by: str,
+               history: Sequence[TicketEvent]) -> tuple[MailOutcome, Ticket]:
         article = ticket.customer_replied(
             channel=Channel.EMAIL, author=Actor.customer(ticket.customer_id, p.mail.from_name),
             body_text=p.mail.body_text, at=now, workflow=self.workflow, reopened_by=MAILER,
@@ -324,7 +329,7 @@ class MailIngest:
             **_with_meta(p, found_by=found_by, **({"automatic": "true"} if automatic else {})))
         if automatic:
             return MailOutcome(Outcome.AUTO_REPLY, ticket.id, ticket.number, article.id), ticket
-        self._add_participants(unit, ticket, p, now)
+        self._record_cc(ticket, p, now, history)
         return MailOutcome(Outcome.REPLY, ticket.id, ticket.number, article.id), ticket
 
     def _new_ticket(self, unit: Unit, p: _Prepared, channel: MailChannel, customer: Contact,
@@ -345,7 +350,7 @@ class MailIngest:
             channel_owner=channel.owner, article=p.article,
         )
         first_article = ticket.pending_articles[0].id
-        self._add_participants(unit, ticket, p, now)
+        self._record_cc(ticket, p, now, ())
         unit.note(ticket, self._acknowledgement_request(p, channel, customer))
         return MailOutcome(Outcome.NEW_TICKET, ticket.id, ticket.number, first_article), ticket
 
@@ -390,20 +395,20 @@ class MailIngest:
         customer = self.directory.customer(ticket.customer_id)
         return customer is not None and sender in customer.emails
 
-    def _add_participants(self, unit: Unit, ticket: Ticket, p: _Prepared,
-                          now: datetime) -> None:
-        """Addresses in Cc (not ours, not the sender) take part from now on."""
-        own = self.policy.own(self.channels)
-        known = set(participants(ticket.pending_events))
+    def _record_cc(self, ticket: Ticket, p: _Prepared, now: datetime,
+                   history: Sequence[TicketEvent]) -> None:
+        """Addresses in Cc (not ours, not the sender) are recorded on the ticket; whether
+        they take part and whether they get copies of replies is the policy's."""
+        emails: list[str] = []
         for address in p.mail.cc:
             try:
-                email = normalize_email(address.address)
+                emails.append(normalize_email(address.address))
             except ValidationError:
                 continue
-            if email in own or email == p.sender or email in known:
-                continue
-            known.add(email)
-            ticket.add_participant(email, at=now, actor=MAILER)
+        exclude = {*self.policy.own(self.channels), *([p.sender] if p.sender else [])}
+        ticket.record_cc(emails, history=[*history, *ticket.pending_events], exclude=exclude,
+                         at=now, actor=MAILER, take_part=self.policy.cc_participants,
+                         notify=self.policy.cc_notified)
 
     def _orders(self, mail: ParsedMail,
                 customer: Contact) -> tuple[list[EntityRef], dict[str, Any]]:
