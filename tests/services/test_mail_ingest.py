@@ -251,12 +251,16 @@ def test_a_stranger_naming_a_ticket_is_held_unpublished(desk: Helpdesk) -> None:
     outcome = desk.mail.receive(raw_mail(sender="mallory@evil.example",
                                          subject=f"Re: [{number}]", body="Refund to me",
                                          cc="mallory2@evil.example"))
-    assert outcome.outcome == "held_unverified"
-    assert outcome.ticket_number == number
+    # the stranger gets a ticket of their own, as for a number that does not exist ...
+    assert outcome.outcome == "new_ticket"
+    assert outcome.ticket_number != number
+    assert outcome.held_on == number
+    # ... and the named ticket keeps the mail as an unpublished note
     held = desk.tickets.articles(number)[-1]
     assert held.direction is Direction.INTERNAL
     assert not held.public
     assert held.meta["verified"] == "false"
+    assert held.meta["opened"] == outcome.ticket_number
     ticket = desk.tickets.get(number)
     assert ticket.status_category is StatusCategory.WAITING_ON_CUSTOMER  # not reopened
     history = desk.tickets.history(number)
@@ -265,16 +269,19 @@ def test_a_stranger_naming_a_ticket_is_held_unpublished(desk: Helpdesk) -> None:
     # ... and the stranger cannot become a participant through that Cc either
     again = desk.mail.receive(raw_mail(sender="mallory2@evil.example",
                                        subject=f"Re: [{number}]"))
-    assert again.outcome == "held_unverified"
+    assert (again.outcome, again.held_on) == ("new_ticket", number)
+    assert all(not a.public for a in desk.tickets.articles(number)[2:])
 
 
-def test_a_stranger_opens_a_ticket_of_their_own_by_policy(make_helpdesk: MakeHelpdesk) -> None:
+def test_a_stranger_opens_a_ticket_of_their_own_without_a_note_by_policy(
+        make_helpdesk: MakeHelpdesk) -> None:
     desk = make_helpdesk(mail_policy=MailPolicy(unverified_reply="new_ticket"))
     number = new_ticket(desk)
     outcome = desk.mail.receive(raw_mail(sender="mallory@evil.example",
                                          subject=f"Re: [{number}]"))
     assert outcome.outcome == "new_ticket"
     assert outcome.ticket_number != number
+    assert outcome.held_on is None
     assert len(desk.tickets.articles(number)) == 2  # the first mail and its acknowledgement
 
 
@@ -285,7 +292,7 @@ def test_addresses_in_cc_are_recorded_but_take_no_part(desk: Helpdesk) -> None:
     recorded = [e.new for e in history if e.kind is EventKind.CC_RECORDED]
     assert recorded == ["pavel@example.cz"]  # our own address is never recorded
     outcome = desk.mail.receive(raw_mail(sender="pavel@example.cz", subject=f"Re: [{number}]"))
-    assert (outcome.outcome, outcome.ticket_number) == ("held_unverified", number)
+    assert (outcome.outcome, outcome.held_on) == ("new_ticket", number)
     assert not desk.tickets.articles(number)[-1].public
 
 

@@ -20,16 +20,19 @@ outcome commit together or not at all. The rules, in the order they are applied:
    (``follow_merges``, the one path every channel takes).
    Headers that claim to be ours (``X-Helpdesk-*``) are never read for routing.
 4. **Participant check** — the ticket number is a hint, not a key: a sender who is neither the
-   customer nor a participant is held as an unpublished note (or opens a new ticket, by
-   policy); such a mail never reopens the ticket and adds nobody.
+   customer nor a participant gets what a mail naming no ticket gets — a ticket of its own,
+   acknowledged — so the answer never tells whether a number exists; the named ticket keeps
+   a copy as an unpublished note (``unverified_reply="hold"``). Such a mail never reopens the
+   named ticket and adds nobody to it. An automatic reply from a stranger is only the note.
 5. **Reply** — a participant's mail is ``Ticket.customer_replied``: a public article that
    reopens a ticket that waits on the customer or was resolved/closed; an automatic reply
    (out of office) is stored but reopens nothing. A reply to a ticket closed longer than
    ``reopen_window`` opens a new ticket linked to the old one.
-6. **New ticket** — sender → contact (created if unknown, by policy), order numbers linked
-   only when the order belongs to the sender, the channel's defaults. The acknowledgement is
-   the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
-   thread, and a loop rule that suppresses it).
+6. **New ticket** — at most ``new_ticket_limit`` per sender within ``new_ticket_window``
+   (more is quarantined; reprocessing it by key lets it through); sender → contact (created
+   if unknown, by policy), order numbers linked only when the order belongs to the sender,
+   the channel's defaults. The acknowledgement is the bus's ``acknowledgement`` handler; this
+   module only notes what it needs to know (the thread, and a loop rule that suppresses it).
 
 Addresses in Cc of a customer's mail are recorded on the ticket (``Ticket.record_cc``); they
 take part only with ``cc_participants`` and get copies of replies only with ``cc_notified``.
@@ -50,6 +53,7 @@ from helpdesk_core.domain.contacts import Contact, normalize_email
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.queue import MAX_LIMIT, QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
@@ -96,7 +100,9 @@ class Outcome:
 @attrs.frozen
 class MailOutcome:
     """The result of handling one mail. ``acknowledgement`` is the queued outbox message's id;
-    ``reason`` explains a quarantine, a hold or a suppressed acknowledgement."""
+    ``reason`` explains a quarantine, a hold or a suppressed acknowledgement; ``held_on`` is
+    the number of a ticket the mail named but whose sender takes no part in it, where it was
+    kept as an unpublished note (the mail itself opened ``ticket_number``)."""
 
     outcome: str
     ticket_id: str | None = None
@@ -104,6 +110,7 @@ class MailOutcome:
     article_id: str | None = None
     acknowledgement: str | None = None
     reason: str | None = None
+    held_on: str | None = None
 
 
 @attrs.frozen
@@ -153,9 +160,10 @@ class MailIngest:
         return next((c for c in self.channels if c.name == name), MailChannel(name=name))
 
     def receive(self, raw: bytes, *, channel: MailChannel | None = None,
-                staged: StagedMail | None = None) -> MailOutcome:
+                staged: StagedMail | None = None, past_limit: bool = False) -> MailOutcome:
         """Handle one raw mail; with ``staged``, its row records the outcome in the same
-        commit."""
+        commit. ``past_limit`` lets a new ticket open beyond ``new_ticket_limit`` (an
+        operator released the mail)."""
         channel = channel or MailChannel()
         mail = parse_mail(raw, limits=self.policy.limits)
         if mail.quarantined:
@@ -170,7 +178,7 @@ class MailIngest:
             customer = self.directory.customer_by_email(prepared.sender)
         for _attempt in range(2):
             try:
-                return self._in_transaction(prepared, channel, customer, staged)
+                return self._in_transaction(prepared, channel, customer, staged, past_limit)
             except _Held as held:
                 return self._hold(prepared, channel, staged, held.reason)
             except _NeedCustomer:
@@ -218,10 +226,10 @@ class MailIngest:
         return MailOutcome(Outcome.QUARANTINED, reason=reason)
 
     def _in_transaction(self, p: _Prepared, channel: MailChannel, customer: Contact | None,
-                        staged: StagedMail | None) -> MailOutcome:
+                        staged: StagedMail | None, past_limit: bool) -> MailOutcome:
         now = self.clock.now()
         with self.units() as unit:
-            outcome, ticket = self._decide(unit, p, channel, customer, now)
+            outcome, ticket = self._decide(unit, p, channel, customer, now, past_limit)
             if outcome.outcome != Outcome.DUPLICATE:
                 for data in p.blobs:
                     self.blob_store.put(data, unit=unit.storage_unit)
@@ -242,7 +250,8 @@ class MailIngest:
         return outcome
 
     def _decide(self, unit: Unit, p: _Prepared, channel: MailChannel,
-                customer: Contact | None, now: datetime) -> tuple[MailOutcome, Ticket | None]:
+                customer: Contact | None, now: datetime,
+                past_limit: bool) -> tuple[MailOutcome, Ticket | None]:
         mail, policy = p.mail, self.policy
         # One lookup answers both "seen before?" and "which of our messages does it answer?".
         references = reference_ids(mail)
@@ -279,18 +288,19 @@ class MailIngest:
         target, found_by = self._find_target(unit, mail, references,
                                              [r for r in known if r.message_id in references])
         previous: Ticket | None = None
+        named: Ticket | None = None  # a ticket the sender named but takes no part in
         if target is not None:
             history = unit.history(target)
             if not self._is_participant(unit, target, history, p.sender):
-                if policy.unverified_reply == "hold" or automatic:
-                    article = target.add_article(
-                        direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
-                        body_text=mail.body_text, at=now, subject=mail.subject,
-                        **_with_meta(p, verified="false", found_by=found_by))
+                if automatic:  # answered by nobody either way: kept where it belongs
+                    article = self._hold_on(target, p, now, found_by)
                     reason = f"{p.sender or 'unknown sender'} does not take part in the ticket"
                     return MailOutcome(Outcome.HELD_UNVERIFIED, target.id, target.number,
                                        article.id, reason=reason), target
-                target = None  # policy: a stranger's mail opens a ticket of its own
+                # A ticket of its own, as if it named no ticket: the answer does not tell
+                # whether the number exists. The named ticket keeps a copy, by policy.
+                named = target if policy.unverified_reply == "hold" else None
+                target = None
             elif _closed_too_long(target, history, now, policy.reopen_window):
                 previous, target = target, None
             else:
@@ -304,9 +314,52 @@ class MailIngest:
             customer, new_contact = self._customer_inside(unit, p, channel)
         if customer is None:
             raise _NeedCustomer
+        if new_contact is None and not past_limit:
+            self._check_new_ticket_limit(unit, p, customer, now)
         if new_contact is not None:
             unit.contacts.add(new_contact)
-        return self._new_ticket(unit, p, channel, customer, previous, now)
+        outcome, ticket = self._new_ticket(unit, p, channel, customer, previous, now)
+        if named is not None:
+            self._hold_on(named, p, now, found_by, opened=ticket.number)
+            outcome = attrs.evolve(outcome, held_on=named.number)
+        return outcome, ticket
+
+    def _hold_on(self, ticket: Ticket, p: _Prepared, now: datetime, found_by: str,
+                 **extra: str) -> Any:
+        """The mail as an internal, unpublished note on ``ticket``, marked unverified."""
+        return ticket.add_article(
+            direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
+            body_text=p.mail.body_text, at=now, subject=p.mail.subject,
+            **_with_meta(p, verified="false", found_by=found_by, **extra))
+
+    def _check_new_ticket_limit(self, unit: Unit, p: _Prepared, customer: Contact,
+                                now: datetime) -> None:
+        """Hold the mail when its sender opened ``new_ticket_limit`` tickets by mail within
+        ``new_ticket_window`` (newest first, so at most the limit's worth are read)."""
+        policy = self.policy
+        if policy.new_ticket_limit is None:
+            return
+        since = now - policy.new_ticket_window
+        opened: list[datetime] = []
+        after: str | None = None
+        while True:
+            page = unit.tickets.query(TicketQuery(
+                customer_id=customer.id, sort=QueueSort.NEWEST, after=after,
+                limit=min(policy.new_ticket_limit, MAX_LIMIT)))
+            for ticket in page.items:
+                if ticket.created_at < since:
+                    break
+                if ticket.channel is Channel.EMAIL:
+                    opened.append(ticket.created_at)
+            else:
+                if page.next_cursor is not None and \
+                        len(opened) < policy.new_ticket_limit:
+                    after = page.next_cursor
+                    continue
+            break
+        if policy.new_ticket_limit_reached(opened, now=now):
+            raise _Held(f"new-ticket limit: {p.sender or customer.id} opened {len(opened)} "
+                        f"tickets by mail within {policy.new_ticket_window}")
 
     def _customer_inside(self, unit: Unit, p: _Prepared,
                          channel: MailChannel) -> tuple[Contact | None, Contact | None]:
