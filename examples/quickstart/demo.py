@@ -343,7 +343,8 @@ def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
     stranger = helpdesk.mail.receive(mail(
         "mallory@example.net", f"Re: [{number}]", "Please send the invoice to me instead.",
         message_id=f"<m-1-{run}@example.net>"), channel="support")
-    print(f"  a stranger names the ticket → {stranger.outcome}: {stranger.reason}")
+    print(f"  a stranger names the ticket → {stranger.outcome} {stranger.ticket_number} of their "
+          f"own (kept on {stranger.held_on} as an internal note)")
     away = helpdesk.mail.receive(mail(
         "klaus.becker@example.de", f"Abwesenheitsnotiz: [{number}]", "Ich bin bis Montag weg.",
         message_id=f"<kb-3-{run}@example.de>", extra="Auto-Submitted: auto-replied\r\n"),
@@ -374,7 +375,7 @@ def answer_and_send(helpdesk: Helpdesk, clock: FakeClock, number: str) -> None:
         number, "Guten Tag Herr Becker,\ndie Rechnung schicken wir heute an die "
                 "Firmenadresse.\nEva", agent=EVA)
     print(f"  Eva's reply is queued ({queued.state.value}) with the acknowledgements of the "
-          "mail and the web-form ticket; the dispatcher sends them all:")
+          "mails and the web-form ticket; the dispatcher sends them all:")
     report = helpdesk.outbox.dispatch(mail_sender=PrintingSender())
     print(f"  dispatch: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
     clocks = helpdesk.sla.clocks(number)

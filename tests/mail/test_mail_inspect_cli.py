@@ -18,7 +18,8 @@ CORPUS = Path(__file__).parent / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*.eml"))
 
 EXPECTED_KEYS = {
-    "file", "from_address", "from_name", "to", "cc", "reply_to", "subject", "message_id",
+    "file", "from_address", "from_name", "sender_problem", "to", "cc", "reply_to", "subject",
+    "message_id",
     "in_reply_to", "references", "date", "content_type", "body_text", "body_html", "new_text",
     "attachments", "auto_response", "bounce", "ticket_numbers", "defects",
 }
@@ -33,6 +34,7 @@ def check_report(report: dict[str, Any]) -> None:
     assert isinstance(report["file"], str)
     assert _optional_str(report["from_address"])
     assert isinstance(report["from_name"], str)
+    assert _optional_str(report["sender_problem"])
     for key in ("to", "cc", "reply_to"):
         assert isinstance(report[key], list)
         for entry in report[key]:
@@ -111,6 +113,21 @@ def test_other_ticket_number_format() -> None:
 def test_garbage_still_gets_a_report() -> None:
     for data in (b"", b"\x00\xff\xfe garbage", b"Subject: =?bogus?Q?x?=\r\n"):
         check_report(inspect_mail(data, file="g.eml"))
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("outlook_de_reply.eml", None),
+    ("duplicate_from_headers.eml", "2 From headers"),
+    ("encoded_address_iso_date.eml",
+     "no valid address in From (jana.bednarova@example.cz only in its text)"),
+    ("missing_from_reply_to.eml", "no From header"),
+])
+def test_the_report_says_when_the_author_is_in_doubt(name: str, problem: str | None) -> None:
+    report = inspect_mail((CORPUS / name).read_bytes(), file=name)
+    assert report["sender_problem"] == problem
+    text = format_report(report)
+    assert (f"Sender:         in doubt: {problem}" in text) is (problem is not None)
+    assert ("in doubt" in text) is (problem is not None)
 
 
 def test_summary_shows_the_decisions() -> None:

@@ -34,6 +34,7 @@ class EventKind(enum.Enum):
     DUE_CHANGED = "due_changed"
     ARTICLE_ADDED = "article_added"
     PARTICIPANT_ADDED = "participant_added"
+    CC_RECORDED = "cc_recorded"  # an address in Cc of the customer's mail (no participant)
     DELIVERY = "delivery"  # what became of an outgoing message (outbox)
     SLA_POLICY = "sla_policy"  # the SLA policy chosen for the ticket, and why
     ESCALATED = "escalated"  # an SLA escalation level was reached
@@ -75,6 +76,9 @@ class TicketEvent:
             what = f"{self.data.get('channel', '')} {self.data.get('kind', 'message')}".strip()
             detail = f" ({self.data['error']})" if self.data.get("error") else ""
             return f"{who} recorded the {what}: {self.new}{detail}"
+        if self.kind is EventKind.CC_RECORDED:
+            told = " (copied on replies)" if self.data.get("notified") else ""
+            return f"{who} recorded {self.new} in Cc{told}"
         if self.kind in (EventKind.TAG_ADDED, EventKind.LINK_ADDED, EventKind.PARTICIPANT_ADDED):
             return f"{who} added {self.field} {self.new}"
         if self.kind in (EventKind.TAG_REMOVED, EventKind.LINK_REMOVED):

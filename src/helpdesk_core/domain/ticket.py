@@ -37,8 +37,8 @@ from helpdesk_core.domain.values import (
 )
 from helpdesk_core.errors import DomainError, InvalidTransition, MergeConflict, ValidationError
 
-__all__ = ["REOPENED_BY_CUSTOMER", "Sent", "Ticket", "closed_at", "follow_merges",
-           "participants"]
+__all__ = ["REOPENED_BY_CUSTOMER", "Sent", "Ticket", "closed_at", "copied", "follow_merges",
+           "notified", "participants"]
 
 # A customer's message reopens a ticket in these categories (an automatic reply does not).
 REOPENED_BY_CUSTOMER = frozenset({StatusCategory.WAITING_ON_CUSTOMER, StatusCategory.RESOLVED,
@@ -421,6 +421,33 @@ class Ticket:
         at = self._begin(at)
         self._record(EventKind.PARTICIPANT_ADDED, at, actor, field="participant", new=email)
 
+    def record_cc(self, addresses: Iterable[str], *, history: Iterable[TicketEvent],
+                  exclude: Iterable[str], at: datetime, actor: Actor, take_part: bool,
+                  notify: bool) -> tuple[str, ...]:
+        """Addresses (already normalised) in Cc of the customer's mail. Each one new to the
+        ticket — not in ``exclude`` (our own addresses, the sender) and not recorded in
+        ``history`` before — is recorded: as a participant with ``take_part`` (its mail then
+        counts as the customer's), else as a copied address, which takes no part. ``notify``
+        marks it for a copy of the agents' replies (:func:`notified`). Returns those
+        recorded, in order."""
+        at = self._begin(at)
+        events = list(history)
+        skip = {*exclude, *participants(events), *copied(events)}
+        recorded: list[str] = []
+        for email in addresses:
+            if email in skip:
+                continue
+            skip.add(email)
+            recorded.append(email)
+            data = {"source": "cc", "notified": notify}
+            if take_part:
+                self._record(EventKind.PARTICIPANT_ADDED, at, actor, field="participant",
+                             new=email, data=data)
+            else:
+                self._record(EventKind.CC_RECORDED, at, actor, field="cc", new=email,
+                             data={"notified": notify})
+        return tuple(recorded)
+
     def record_delivery(self, *, outbox_id: str, kind: str, channel: str, state: str,
                         at: datetime, actor: Actor, results: dict[str, str] | None = None,
                         error: str | None = None) -> None:
@@ -534,9 +561,24 @@ _PERSISTED = frozenset(f.name for f in attrs.fields(Ticket)) - {"pending_events"
 
 
 def participants(history: Iterable[TicketEvent]) -> frozenset[str]:
-    """The addresses added to a ticket as participants (besides its customer's own)."""
+    """The addresses added to a ticket as participants (besides its customer's own): by an
+    agent (Cc of a reply), or from Cc of the customer's mail where the policy makes them
+    participants. Their mail counts as the customer's."""
     return frozenset(e.new for e in history
                      if e.kind is EventKind.PARTICIPANT_ADDED and isinstance(e.new, str))
+
+
+def copied(history: Iterable[TicketEvent]) -> frozenset[str]:
+    """The addresses recorded from Cc that take no part (see :meth:`Ticket.record_cc`)."""
+    return frozenset(e.new for e in history
+                     if e.kind is EventKind.CC_RECORDED and isinstance(e.new, str))
+
+
+def notified(history: Iterable[TicketEvent]) -> frozenset[str]:
+    """The addresses from Cc that get a copy of the agents' replies."""
+    return frozenset(e.new for e in history
+                     if e.kind in (EventKind.CC_RECORDED, EventKind.PARTICIPANT_ADDED)
+                     and isinstance(e.new, str) and e.data.get("notified") is True)
 
 
 def closed_at(history: Iterable[TicketEvent]) -> datetime | None:

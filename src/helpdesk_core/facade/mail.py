@@ -73,6 +73,7 @@ class MailSection:
 
     def reprocess(self, *, account: str | None = None, keys: list[str] | None = None,
                   actor: Actor | None = None) -> list[tuple[StagedMail, MailOutcome | None]]:
-        """Run quarantined mail again."""
+        """Run quarantined mail again. Mail held by the new-ticket limit opens its ticket when
+        ``keys`` name it; otherwise the limit applies again."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         return self._fetcher.reprocess(account=account, keys=keys)

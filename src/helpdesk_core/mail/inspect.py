@@ -19,7 +19,8 @@ from helpdesk_core.mail.parser import parse_mail
 __all__ = ["REPORT_KEYS", "format_report", "inspect_mail"]
 
 REPORT_KEYS = (
-    "file", "from_address", "from_name", "to", "cc", "reply_to", "subject", "message_id",
+    "file", "from_address", "from_name", "sender_problem", "to", "cc", "reply_to", "subject",
+    "message_id",
     "in_reply_to", "references", "date", "content_type", "body_text", "body_html", "new_text",
     "attachments", "auto_response", "bounce", "ticket_numbers", "defects",
 )
@@ -57,6 +58,7 @@ def inspect_mail(
         "file": file,
         "from_address": mail.from_address,
         "from_name": mail.from_name,
+        "sender_problem": mail.sender_problem,
         "to": _addresses(mail.to),
         "cc": _addresses(mail.cc),
         "reply_to": _addresses(mail.reply_to),
@@ -106,6 +108,8 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines = [
         f"== {report['file']}",
         f"From:           {sender}",
+        *([f"Sender:         in doubt: {report['sender_problem']}"]
+          if report["sender_problem"] else []),
         f"To:             {_people(report['to'])}",
         f"Cc:             {_people(report['cc'])}",
         f"Reply-To:       {_people(report['reply_to'])}",

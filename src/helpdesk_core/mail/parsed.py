@@ -63,6 +63,12 @@ class ParsedMail:
     reply without quoted history and signature. ``quarantine_reason`` is set when a limit was
     hit or the mail could not be parsed completely; the other fields then hold what could be
     extracted safely.
+
+    ``from_address`` is the author when ``sender_problem`` is None: the one address a strict
+    reading of the one From header yields (:mod:`helpdesk_core.mail.identity`). Otherwise
+    ``sender_problem`` says why nobody can tell who wrote the mail, and ``from_address`` is
+    only the best guess of a lenient reading (From, else Reply-To, Sender, Return-Path), good
+    for showing and for loop rules but never for deciding whose mail it is.
     """
 
     raw: bytes = attrs.field(repr=False)
@@ -85,6 +91,7 @@ class ParsedMail:
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     defects: tuple[str, ...] = ()
     quarantine_reason: str | None = None
+    sender_problem: str | None = None
 
     @property
     def sender(self) -> Address | None:
@@ -93,6 +100,12 @@ class ParsedMail:
         if self.from_address is None:
             return None
         return Address(self.from_address, self.from_name)
+
+    @property
+    def author(self) -> str | None:
+        """The address that wrote the mail, or None when ``sender_problem`` says why nobody
+        can tell."""
+        return self.from_address if self.sender_problem is None else None
 
     @property
     def quarantined(self) -> bool:

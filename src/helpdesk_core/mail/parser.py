@@ -32,6 +32,7 @@ from helpdesk_core.mail.decode import (
     normalise_charset,
     raw_header_text,
 )
+from helpdesk_core.mail.identity import sender_identity
 from helpdesk_core.mail.parsed import Address, MailLimits, ParsedAttachment, ParsedMail
 from helpdesk_core.mail.text import html_to_text, new_reply_text, sanitise_html
 
@@ -752,7 +753,8 @@ def _header_guesses(msg: Message, guesses: Sequence[str]) -> tuple[str, ...]:
 def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
               defects: list[str]) -> ParsedMail:
     """The header-derived fields of a ParsedMail (body fields left empty)."""
-    if len(_raw_values(msg, "from")) > 1:
+    from_values = _raw_values(msg, "from")
+    if len(from_values) > 1:
         defects.append("more than one From header")
     sender: Address | None = None
     for header in ("from", "reply-to", "sender", "return-path"):
@@ -767,6 +769,12 @@ def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
             break
     if sender is None:
         defects.append("no sender address")
+    lenient, _dropped = _addresses(from_values, guesses)
+    identity = sender_identity(from_values, also=[a.address for a in lenient],
+                               guesses=guesses)
+    if identity.address is not None:  # the strict reading wins; the lenient one's name
+        sender = Address(identity.address,
+                         lenient[0].name if lenient else _clean_line(identity.name, 300))
     lists: dict[str, tuple[Address, ...]] = {}
     for header in ("to", "cc", "reply-to"):
         found, dropped = _addresses(_raw_values(msg, header), guesses)
@@ -801,6 +809,7 @@ def _envelope(msg: Message, raw: bytes, guesses: Sequence[str],
         references=tuple(dict.fromkeys(references))[-500:],
         date=_parse_date(_first_raw(msg, "date"), defects),
         headers=_headers(msg, guesses),
+        sender_problem=identity.problem,
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Literal
 
 import attrs
@@ -72,7 +72,15 @@ class MailPolicy:
     * ``unknown_sender`` — ``"create"`` a contact for an unknown sender, or ``"quarantine"``
       the mail for a human to decide.
     * ``unverified_reply`` — a mail that names a ticket but comes from someone who does not
-      take part in it is ``"hold"`` (an internal, unpublished note) or opens a ``"new_ticket"``.
+      take part in it opens a ticket of its own either way (so the answer does not tell
+      whether the number exists); ``"hold"`` also keeps a copy on the named ticket as an
+      internal, unpublished note, ``"new_ticket"`` does not.
+    * ``cc_participants`` — addresses in Cc of a customer's mail become participants (their
+      mail counts as the customer's: published, reopening). Off: they are only recorded.
+    * ``cc_notified`` — addresses in Cc of a customer's mail get a copy (Cc) of the agents'
+      e-mail replies on the ticket.
+    * ``new_ticket_limit`` / ``new_ticket_window`` — one sender opens at most this many
+      tickets by mail within the window (None: no limit); more mail is held in quarantine.
     * ``reopen_window`` — a reply to a ticket closed longer ago than this opens a new ticket
       linked to the old one instead of reopening it.
     * ``order_pattern`` — a regular expression whose first group is an order number.
@@ -91,6 +99,10 @@ class MailPolicy:
     loop_token: str = "helpdesk-core"
     unknown_sender: Literal["create", "quarantine"] = "create"
     unverified_reply: Literal["hold", "new_ticket"] = "hold"
+    cc_participants: bool = False
+    cc_notified: bool = False
+    new_ticket_limit: int | None = 10
+    new_ticket_window: timedelta = timedelta(hours=1)
     reopen_window: timedelta = timedelta(days=30)
     order_pattern: str | None = DEFAULT_ORDER_PATTERN
     order_system: str = "shop"
@@ -116,6 +128,16 @@ class MailPolicy:
             raise ConfigurationError("subject_format must contain {number}")
         if self.max_attempts < 1 or self.ack_limit < 0:
             raise ConfigurationError("max_attempts must be ≥ 1 and ack_limit ≥ 0")
+        for flag in ("cc_participants", "cc_notified"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigurationError(f"{flag} must be True or False")
+        limit = self.new_ticket_limit
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                                  or limit < 1):
+            raise ConfigurationError("new_ticket_limit must be a whole number ≥ 1, or None")
+        if not isinstance(self.new_ticket_window, timedelta) or \
+                self.new_ticket_window <= timedelta(0):
+            raise ConfigurationError("new_ticket_window must be a positive timedelta")
         if self.order_pattern is not None:
             try:
                 compiled = re.compile(self.order_pattern)
@@ -127,6 +149,14 @@ class MailPolicy:
     def headers(self) -> HeaderPolicy:
         """The deployment's part of the one header policy for what we send."""
         return HeaderPolicy(self.message_id_domain, self.loop_header, self.loop_token)
+
+    def new_ticket_limit_reached(self, opened: Iterable[datetime], *, now: datetime) -> bool:
+        """Whether a sender whose tickets by mail were opened at ``opened`` may open no more
+        at ``now``: ``new_ticket_limit`` of them within ``new_ticket_window``."""
+        if self.new_ticket_limit is None:
+            return False
+        since = now - self.new_ticket_window
+        return sum(1 for at in opened if at >= since) >= self.new_ticket_limit
 
     def own(self, channels: tuple[MailChannel, ...] = ()) -> frozenset[str]:
         """Our addresses: the policy's and every channel's."""

@@ -179,12 +179,13 @@ class MailFetcher:
         return staged
 
     def _process(self, staged: StagedMail, channel: MailChannel,
-                 report: FetchReport) -> StagedMail:
+                 report: FetchReport, *, past_limit: bool = False) -> StagedMail:
         try:
             if staged.blob_key is None:
                 raise StorageError("the raw bytes of this mail were never downloaded")
             raw = self.blob_store.get(staged.blob_key)
-            outcome: MailOutcome = self.ingest.receive(raw, channel=channel, staged=staged)
+            outcome: MailOutcome = self.ingest.receive(raw, channel=channel, staged=staged,
+                                                       past_limit=past_limit)
         except MailboxError:
             raise
         except ConcurrencyError:
@@ -224,8 +225,10 @@ class MailFetcher:
         """Run quarantined mail again (after a fix or a policy change).
 
         Mail that was refused before download (too large) has no bytes here; it stays quarantined
-        until a fetch whose limit admits it downloads it. Returns each mail with its new outcome
-        (None if it failed again; the row then holds the new reason).
+        until a fetch whose limit admits it downloads it. Mail held by the new-ticket limit is
+        let through when ``keys`` name it (an operator chose it); run with the others, the
+        limit applies as at any time. Returns each mail with its new outcome (None if it
+        failed again; the row then holds the new reason).
         """
         with self.units(read_only=True) as unit:
             rows = unit.staged_mail.list(account=account, state=StagedState.QUARANTINED,
@@ -240,7 +243,8 @@ class MailFetcher:
             retried = row.retry(at=self.clock.now())
             self._save(retried)
             report = FetchReport(account=row.account)
-            after = self._process(retried, self.ingest.channel(row.account), report)
+            after = self._process(retried, self.ingest.channel(row.account), report,
+                                  past_limit=keys is not None)
             outcome = None if after.state is not StagedState.PROCESSED else MailOutcome(
                 after.outcome or "", after.ticket_id, None, after.article_id)
             if after.state is StagedState.STAGED:  # one attempt only: back to quarantine

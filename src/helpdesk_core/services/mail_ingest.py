@@ -10,21 +10,32 @@ outcome commit together or not at all. The rules, in the order they are applied:
    both kept.
 2. **Bounce** — a delivery status notification is attached to the ticket of the mail that
    bounced as an internal delivery-failure note; it never opens a ticket.
+   **Held** — our own mail (from one of our addresses, with our loop header, or a Message-ID
+   in our domain) and mail whose author cannot be told for sure (``ParsedMail.sender_problem``:
+   not exactly one address in exactly one From; Sender and Reply-To never stand in) are
+   quarantined with the reason — mail handed to :meth:`MailIngest.receive` without a staged
+   row gets one, under its channel's name — and never reach a ticket.
 3. **Thread** — In-Reply-To / References naming a Message-ID we stored or sent, else our
    ticket number in the subject, finds the ticket; a merged ticket forwards to its target
    (``follow_merges``, the one path every channel takes).
    Headers that claim to be ours (``X-Helpdesk-*``) are never read for routing.
 4. **Participant check** — the ticket number is a hint, not a key: a sender who is neither the
-   customer nor an added participant is held as an unpublished note (or opens a new ticket, by
-   policy); such a mail never reopens the ticket and adds nobody.
+   customer nor a participant gets what a mail naming no ticket gets — a ticket of its own,
+   acknowledged — so the answer never tells whether a number exists; the named ticket keeps
+   a copy as an unpublished note (``unverified_reply="hold"``). Such a mail never reopens the
+   named ticket and adds nobody to it. An automatic reply from a stranger is only the note.
 5. **Reply** — a participant's mail is ``Ticket.customer_replied``: a public article that
    reopens a ticket that waits on the customer or was resolved/closed; an automatic reply
    (out of office) is stored but reopens nothing. A reply to a ticket closed longer than
    ``reopen_window`` opens a new ticket linked to the old one.
-6. **New ticket** — sender → contact (created if unknown, by policy), order numbers linked
-   only when the order belongs to the sender, the channel's defaults. The acknowledgement is
-   the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
-   thread, and a loop rule that suppresses it).
+6. **New ticket** — at most ``new_ticket_limit`` per sender within ``new_ticket_window``
+   (more is quarantined; reprocessing it by key lets it through); sender → contact (created
+   if unknown, by policy), order numbers linked only when the order belongs to the sender,
+   the channel's defaults. The acknowledgement is the bus's ``acknowledgement`` handler; this
+   module only notes what it needs to know (the thread, and a loop rule that suppresses it).
+
+Addresses in Cc of a customer's mail are recorded on the ticket (``Ticket.record_cc``); they
+take part only with ``cc_participants`` and get copies of replies only with ``cc_notified``.
 """
 
 from __future__ import annotations
@@ -39,12 +50,15 @@ import attrs
 
 from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
+from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.queue import MAX_LIMIT, QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
-from helpdesk_core.errors import TicketNotFound, ValidationError
+from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
+from helpdesk_core.mail.identity import own_mail
 from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
 from helpdesk_core.mail.parsed import ParsedMail
 from helpdesk_core.mail.parser import parse_mail
@@ -86,7 +100,9 @@ class Outcome:
 @attrs.frozen
 class MailOutcome:
     """The result of handling one mail. ``acknowledgement`` is the queued outbox message's id;
-    ``reason`` explains a quarantine, a hold or a suppressed acknowledgement."""
+    ``reason`` explains a quarantine, a hold or a suppressed acknowledgement; ``held_on`` is
+    the number of a ticket the mail named but whose sender takes no part in it, where it was
+    kept as an unpublished note (the mail itself opened ``ticket_number``)."""
 
     outcome: str
     ticket_id: str | None = None
@@ -94,6 +110,7 @@ class MailOutcome:
     article_id: str | None = None
     acknowledgement: str | None = None
     reason: str | None = None
+    held_on: str | None = None
 
 
 @attrs.frozen
@@ -110,6 +127,12 @@ class _Prepared:
 class _NeedCustomer(Exception):
     """The plan needs a contact that does not exist yet (created outside the transaction)."""
 
+
+@attrs.define
+class _Held(Exception):
+    """The mail must wait in quarantine for ``reason``; nothing of it is written."""
+
+    reason: str
 
 
 class MailIngest:
@@ -137,9 +160,10 @@ class MailIngest:
         return next((c for c in self.channels if c.name == name), MailChannel(name=name))
 
     def receive(self, raw: bytes, *, channel: MailChannel | None = None,
-                staged: StagedMail | None = None) -> MailOutcome:
+                staged: StagedMail | None = None, past_limit: bool = False) -> MailOutcome:
         """Handle one raw mail; with ``staged``, its row records the outcome in the same
-        commit."""
+        commit. ``past_limit`` lets a new ticket open beyond ``new_ticket_limit`` (an
+        operator released the mail)."""
         channel = channel or MailChannel()
         mail = parse_mail(raw, limits=self.policy.limits)
         if mail.quarantined:
@@ -154,14 +178,14 @@ class MailIngest:
             customer = self.directory.customer_by_email(prepared.sender)
         for _attempt in range(2):
             try:
-                return self._in_transaction(prepared, channel, customer, staged)
+                return self._in_transaction(prepared, channel, customer, staged, past_limit)
+            except _Held as held:
+                return self._hold(prepared, channel, staged, held.reason)
             except _NeedCustomer:
                 if prepared.sender is None or self.policy.unknown_sender == "quarantine":
                     reason = ("no sender address" if prepared.sender is None
                               else "unknown sender (policy: quarantine)")
-                    if staged is not None:
-                        self._finish_staged(staged.quarantine(reason, at=self.clock.now()))
-                    return MailOutcome(Outcome.QUARANTINED, reason=reason)
+                    return self._hold(prepared, channel, staged, reason)
                 customer = self.directory.customer_by_email(prepared.sender) or \
                     self.directory.create_customer(name=mail.from_name, email=prepared.sender,
                                                    language=channel.language)
@@ -172,11 +196,40 @@ class MailIngest:
             unit.staged_mail.update(staged)
             unit.commit()
 
+    def _hold(self, p: _Prepared, channel: MailChannel, staged: StagedMail | None,
+              reason: str) -> MailOutcome:
+        """Quarantine the mail with ``reason``: its staged row, or — for mail handed over
+        without one — a new row under the channel's name (key ``received:<fingerprint>``),
+        so that the operator sees it and ``reprocess`` can run it again."""
+        log.warning("mail %s from %s held: %s", p.key, p.mail.from_address or "nobody", reason)
+        now = self.clock.now()
+        if staged is not None:
+            self._finish_staged(staged.quarantine(reason, at=now))
+            return MailOutcome(Outcome.QUARANTINED, reason=reason)
+        key = f"received:{p.print_}"
+        for attempt in range(2):
+            try:
+                with self.units() as unit:
+                    existing = unit.staged_mail.get(channel.name, key)
+                    if existing is not None:
+                        unit.staged_mail.update(existing.quarantine(reason, at=now))
+                    else:
+                        blob = self.blob_store.put(p.mail.raw, unit=unit.storage_unit)
+                        unit.staged_mail.add(StagedMail.stage(
+                            account=channel.name, key=key, size=len(p.mail.raw), at=now,
+                            blob_key=blob, content_hash=p.print_).quarantine(reason, at=now))
+                    unit.commit()
+                break
+            except (StorageError, ConcurrencyError):
+                if attempt:  # the same mail held by another worker at the same moment
+                    raise
+        return MailOutcome(Outcome.QUARANTINED, reason=reason)
+
     def _in_transaction(self, p: _Prepared, channel: MailChannel, customer: Contact | None,
-                        staged: StagedMail | None) -> MailOutcome:
+                        staged: StagedMail | None, past_limit: bool) -> MailOutcome:
         now = self.clock.now()
         with self.units() as unit:
-            outcome, ticket = self._decide(unit, p, channel, customer, now)
+            outcome, ticket = self._decide(unit, p, channel, customer, now, past_limit)
             if outcome.outcome != Outcome.DUPLICATE:
                 for data in p.blobs:
                     self.blob_store.put(data, unit=unit.storage_unit)
@@ -197,7 +250,8 @@ class MailIngest:
         return outcome
 
     def _decide(self, unit: Unit, p: _Prepared, channel: MailChannel,
-                customer: Contact | None, now: datetime) -> tuple[MailOutcome, Ticket | None]:
+                customer: Contact | None, now: datetime,
+                past_limit: bool) -> tuple[MailOutcome, Ticket | None]:
         mail, policy = p.mail, self.policy
         # One lookup answers both "seen before?" and "which of our messages does it answer?".
         references = reference_ids(mail)
@@ -222,26 +276,35 @@ class MailIngest:
                              original_message_id=bounce.original_message_id or ""))
             return MailOutcome(Outcome.BOUNCE, target.id, target.number, article.id), target
 
+        ours = own_mail(mail, own_addresses=policy.own(self.channels),
+                        message_id_domain=policy.message_id_domain,
+                        loop_header=policy.loop_header, loop_token=policy.loop_token)
+        if ours is not None:
+            raise _Held(f"our own mail: {ours}")
+        if mail.sender_problem is not None:
+            raise _Held(f"sender in doubt: {mail.sender_problem}")
+
         automatic = is_automatic_reply(mail)
         target, found_by = self._find_target(unit, mail, references,
                                              [r for r in known if r.message_id in references])
         previous: Ticket | None = None
+        named: Ticket | None = None  # a ticket the sender named but takes no part in
         if target is not None:
             history = unit.history(target)
             if not self._is_participant(unit, target, history, p.sender):
-                if policy.unverified_reply == "hold" or automatic:
-                    article = target.add_article(
-                        direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
-                        body_text=mail.body_text, at=now, subject=mail.subject,
-                        **_with_meta(p, verified="false", found_by=found_by))
+                if automatic:  # answered by nobody either way: kept where it belongs
+                    article = self._hold_on(target, p, now, found_by)
                     reason = f"{p.sender or 'unknown sender'} does not take part in the ticket"
                     return MailOutcome(Outcome.HELD_UNVERIFIED, target.id, target.number,
                                        article.id, reason=reason), target
-                target = None  # policy: a stranger's mail opens a ticket of its own
+                # A ticket of its own, as if it named no ticket: the answer does not tell
+                # whether the number exists. The named ticket keeps a copy, by policy.
+                named = target if policy.unverified_reply == "hold" else None
+                target = None
             elif _closed_too_long(target, history, now, policy.reopen_window):
                 previous, target = target, None
             else:
-                return self._reply(unit, target, p, automatic, now, found_by)
+                return self._reply(unit, target, p, automatic, now, found_by, history)
 
         if automatic:
             return MailOutcome(Outcome.AUTO_REPLY_UNMATCHED,
@@ -251,9 +314,52 @@ class MailIngest:
             customer, new_contact = self._customer_inside(unit, p, channel)
         if customer is None:
             raise _NeedCustomer
+        if new_contact is None and not past_limit:
+            self._check_new_ticket_limit(unit, p, customer, now)
         if new_contact is not None:
             unit.contacts.add(new_contact)
-        return self._new_ticket(unit, p, channel, customer, previous, now)
+        outcome, ticket = self._new_ticket(unit, p, channel, customer, previous, now)
+        if named is not None:
+            self._hold_on(named, p, now, found_by, opened=ticket.number)
+            outcome = attrs.evolve(outcome, held_on=named.number)
+        return outcome, ticket
+
+    def _hold_on(self, ticket: Ticket, p: _Prepared, now: datetime, found_by: str,
+                 **extra: str) -> Any:
+        """The mail as an internal, unpublished note on ``ticket``, marked unverified."""
+        return ticket.add_article(
+            direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
+            body_text=p.mail.body_text, at=now, subject=p.mail.subject,
+            **_with_meta(p, verified="false", found_by=found_by, **extra))
+
+    def _check_new_ticket_limit(self, unit: Unit, p: _Prepared, customer: Contact,
+                                now: datetime) -> None:
+        """Hold the mail when its sender opened ``new_ticket_limit`` tickets by mail within
+        ``new_ticket_window`` (newest first, so at most the limit's worth are read)."""
+        policy = self.policy
+        if policy.new_ticket_limit is None:
+            return
+        since = now - policy.new_ticket_window
+        opened: list[datetime] = []
+        after: str | None = None
+        while True:
+            page = unit.tickets.query(TicketQuery(
+                customer_id=customer.id, sort=QueueSort.NEWEST, after=after,
+                limit=min(policy.new_ticket_limit, MAX_LIMIT)))
+            for ticket in page.items:
+                if ticket.created_at < since:
+                    break
+                if ticket.channel is Channel.EMAIL:
+                    opened.append(ticket.created_at)
+            else:
+                if page.next_cursor is not None and \
+                        len(opened) < policy.new_ticket_limit:
+                    after = page.next_cursor
+                    continue
+            break
+        if policy.new_ticket_limit_reached(opened, now=now):
+            raise _Held(f"new-ticket limit: {p.sender or customer.id} opened {len(opened)} "
+                        f"tickets by mail within {policy.new_ticket_window}")
 
     def _customer_inside(self, unit: Unit, p: _Prepared,
                          channel: MailChannel) -> tuple[Contact | None, Contact | None]:
@@ -267,7 +373,8 @@ class MailIngest:
         return new, new
 
     def _reply(self, unit: Unit, ticket: Ticket, p: _Prepared, automatic: bool,
-               now: datetime, found_by: str) -> tuple[MailOutcome, Ticket]:
+               now: datetime, found_by: str,
+               history: Sequence[TicketEvent]) -> tuple[MailOutcome, Ticket]:
         article = ticket.customer_replied(
             channel=Channel.EMAIL, author=Actor.customer(ticket.customer_id, p.mail.from_name),
             body_text=p.mail.body_text, at=now, workflow=self.workflow, reopened_by=MAILER,
@@ -275,7 +382,7 @@ class MailIngest:
             **_with_meta(p, found_by=found_by, **({"automatic": "true"} if automatic else {})))
         if automatic:
             return MailOutcome(Outcome.AUTO_REPLY, ticket.id, ticket.number, article.id), ticket
-        self._add_participants(unit, ticket, p, now)
+        self._record_cc(ticket, p, now, history)
         return MailOutcome(Outcome.REPLY, ticket.id, ticket.number, article.id), ticket
 
     def _new_ticket(self, unit: Unit, p: _Prepared, channel: MailChannel, customer: Contact,
@@ -296,7 +403,7 @@ class MailIngest:
             channel_owner=channel.owner, article=p.article,
         )
         first_article = ticket.pending_articles[0].id
-        self._add_participants(unit, ticket, p, now)
+        self._record_cc(ticket, p, now, ())
         unit.note(ticket, self._acknowledgement_request(p, channel, customer))
         return MailOutcome(Outcome.NEW_TICKET, ticket.id, ticket.number, first_article), ticket
 
@@ -341,20 +448,20 @@ class MailIngest:
         customer = self.directory.customer(ticket.customer_id)
         return customer is not None and sender in customer.emails
 
-    def _add_participants(self, unit: Unit, ticket: Ticket, p: _Prepared,
-                          now: datetime) -> None:
-        """Addresses in Cc (not ours, not the sender) take part from now on."""
-        own = self.policy.own(self.channels)
-        known = set(participants(ticket.pending_events))
+    def _record_cc(self, ticket: Ticket, p: _Prepared, now: datetime,
+                   history: Sequence[TicketEvent]) -> None:
+        """Addresses in Cc (not ours, not the sender) are recorded on the ticket; whether
+        they take part and whether they get copies of replies is the policy's."""
+        emails: list[str] = []
         for address in p.mail.cc:
             try:
-                email = normalize_email(address.address)
+                emails.append(normalize_email(address.address))
             except ValidationError:
                 continue
-            if email in own or email == p.sender or email in known:
-                continue
-            known.add(email)
-            ticket.add_participant(email, at=now, actor=MAILER)
+        exclude = {*self.policy.own(self.channels), *([p.sender] if p.sender else [])}
+        ticket.record_cc(emails, history=[*history, *ticket.pending_events], exclude=exclude,
+                         at=now, actor=MAILER, take_part=self.policy.cc_participants,
+                         notify=self.policy.cc_notified)
 
     def _orders(self, mail: ParsedMail,
                 customer: Contact) -> tuple[list[EntityRef], dict[str, Any]]:
@@ -385,9 +492,9 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
     print_ = fingerprint(raw)
     key = message_key(mail, print_)
     sender = None
-    if mail.from_address:
+    if mail.author:  # None when nobody can tell who wrote it (ParsedMail.sender_problem)
         try:
-            sender = normalize_email(mail.from_address)
+            sender = normalize_email(mail.author)
         except ValidationError:
             sender = None
     blobs = [raw, *(a.data for a in mail.attachments)]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.outgoing import Automation, Draft
-from helpdesk_core.domain.ticket import Ticket, participants
+from helpdesk_core.domain.ticket import Ticket, notified, participants
 from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
@@ -42,9 +44,11 @@ class Replies:
               mail_channel: str | None = None) -> tuple[Article, OutboxMessage]:
         """Record the agent's answer on the ticket and queue it for sending, in one
         transaction. ``to`` defaults to the customer (e-mail: their first address; SMS: their
-        first phone); ``cc`` addresses become participants of the ticket. ``mail_channel``
-        names the mailbox the answer goes out from (default: the one the ticket came in
-        through)."""
+        first phone); ``cc`` addresses become participants of the ticket. An e-mail to the
+        customer is also copied (Cc) to the addresses the ticket notifies
+        (``MailPolicy.cc_notified``); they do not become participants by it.
+        ``mail_channel`` names the mailbox the answer goes out from (default: the one the
+        ticket came in through)."""
         if channel not in (Channel.EMAIL, Channel.SMS):
             raise ValidationError("replies go out by e-mail or SMS", field="channel")
         with self.units() as unit:
@@ -52,18 +56,24 @@ class Replies:
             draft = self.draft(unit, ticket, author=agent, text=text, channel=channel,
                                html=html, attachments=attachments, to=to, cc=cc,
                                subject=subject, mail_channel=mail_channel)
-            article, message = self.send(unit, ticket, draft, author=agent)
+            copies: tuple[str, ...] = ()
+            if channel is Channel.EMAIL and to is None:
+                copies = tuple(sorted(notified(unit.history(ticket)) - {*draft.recipients,
+                                                                        *draft.cc}))
+                draft = attrs.evolve(draft, cc=draft.cc + copies)
+            article, message = self.send(unit, ticket, draft, author=agent, copies=copies)
             unit.commit()
         return article, message
 
-    def send(self, unit: Unit, ticket: Ticket, draft: Draft, *,
-             author: Actor) -> tuple[Article, OutboxMessage]:
-        """Put ``draft`` on the ticket and in the outbox (Cc addresses take part from now)."""
+    def send(self, unit: Unit, ticket: Ticket, draft: Draft, *, author: Actor,
+             copies: Sequence[str] = ()) -> tuple[Article, OutboxMessage]:
+        """Put ``draft`` on the ticket and in the outbox. Its Cc addresses take part from now,
+        except ``copies``: addresses only notified of the answer."""
         now = self.clock.now()
         known = participants(unit.history(ticket))
         own = self.policy.own(self.channels)
         for address in draft.cc:
-            if address not in known and address not in own:
+            if address not in known and address not in own and address not in copies:
                 ticket.add_participant(address, at=now, actor=author)
         sent = ticket.send(draft, author=author, at=now, policy=self.headers)
         unit.outbox.add(sent.message)

@@ -36,7 +36,7 @@ SLA = SLA_ACTOR
 # What the tracker records itself: a batch of only these, by the SLA, changes nothing.
 _OWN = frozenset({EventKind.SLA_POLICY, EventKind.DUE_CHANGED})
 # What the clocks and the policy choice never depend on (the handler is not subscribed).
-IGNORED = frozenset({EventKind.DELIVERY})
+IGNORED = frozenset({EventKind.DELIVERY, EventKind.CC_RECORDED})
 
 
 @attrs.frozen
