@@ -14,9 +14,10 @@ import attrs
 from helpdesk_core.domain.values import Actor, Channel, clean_line, clean_text, ensure_utc, new_id
 from helpdesk_core.errors import ValidationError
 
-__all__ = ["Article", "AttachmentMeta", "Direction", "safe_filename"]
+__all__ = ["Article", "AttachmentMeta", "Cut", "Direction", "excerpt", "safe_filename"]
 
 MAX_BODY = 1_000_000
+MAX_SUBJECT = 500
 
 
 class Direction(enum.Enum):
@@ -133,8 +134,61 @@ class Article:
             public=public,
             body_text=clean_text(body_text, field="body", max_length=MAX_BODY),
             created_at=ensure_utc(at),
-            subject=clean_line(subject, field="subject", max_length=500, required=False),
+            subject=clean_line(subject, field="subject", max_length=MAX_SUBJECT, required=False),
             attachments=tuple(attachments),
             external_id=external_id,
             meta=dict(meta or {}),
         )
+
+
+# -- excerpts ------------------------------------------------------------------------------
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNLIMITED = 1 << 60
+
+
+@attrs.frozen
+class Cut:
+    """What was cut from a value to fit a limit: ``kept`` of ``length`` (characters, or
+    whatever ``unit`` names) were kept of ``what``."""
+
+    what: str
+    length: int
+    kept: int
+    unit: str = "characters"
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.kept} of {self.length} {self.unit} kept"
+
+
+def excerpt(value: str, *, limit: int, what: str, line: bool = False) -> tuple[str, Cut | None]:
+    """``value`` cleaned as :func:`clean_text` (or, with ``line``, :func:`clean_line`) would
+    clean it, and cut to at most ``limit`` characters instead of being refused.
+
+    Never raises: half of a UTF-16 pair becomes U+FFFD. A cut text ends with a note of how
+    much more there was (``[… 1234 more characters]``), a cut line with ``…``; both are cut
+    at a blank near the limit when there is one. The result is accepted unchanged by
+    ``clean_text``/``clean_line`` with ``max_length=limit``. The :class:`Cut` says what was
+    cut, or is None when everything was kept.
+    """
+    clean = clean_line if line else clean_text
+    text = _LONE_SURROGATE.sub("\ufffd", value)
+    cleaned = clean(text, field=what, max_length=_UNLIMITED, required=False)
+    if len(cleaned) <= limit:
+        return cleaned, None
+    # the note is sized for the most that can be cut; a shorter number only makes it shorter
+    tail = "…" if line else f"\n\n[… {len(cleaned)} more characters]"
+    if len(tail) >= limit // 2:  # no room for a note: a plain cut
+        tail = ""
+    head = cleaned[:limit - len(tail)]
+    blank = max(head.rfind(" "), head.rfind("\n"))
+    if blank > max(len(head) - 200, 0):
+        head = head[:blank]
+    head = head.rstrip()
+    if tail and not line:
+        tail = f"\n\n[… {len(cleaned) - len(head)} more characters]"
+    result = clean(head + tail, field=what, max_length=_UNLIMITED, required=False)
+    if len(result) > limit:  # pragma: no cover - a prefix of normalised text stays normalised
+        result = clean(cleaned[:limit], field=what, max_length=_UNLIMITED,
+                       required=False)[:limit].rstrip()
+    return result, Cut(what, len(cleaned), len(head))
