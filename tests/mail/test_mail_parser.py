@@ -545,6 +545,17 @@ def test_time_budget_is_enforced() -> None:
     assert "longer than" in parsed.quarantine_reason
 
 
+def test_a_from_header_of_base64_without_an_address_is_read_in_linear_time() -> None:
+    import time
+
+    blob = "9I+CkfG5o5jDqMKZwq1Z" * 12_000  # 240 KB: took minutes before
+    raw = mail(f"From: =?utf-8?b?{blob}?=\nSubject: x", "text")
+    started = time.monotonic()
+    parsed = parse_mail(raw)
+    assert time.monotonic() - started < 5
+    assert parsed.from_address is None
+
+
 def test_non_bytes_input_does_not_raise() -> None:
     assert parse_mail(bytearray(b"From: a@b.example\n\nx")).from_address == "a@b.example"
     assert parse_mail(b"").raw == b""

@@ -124,7 +124,10 @@ def _msg_id_list(value: str) -> list[str]:
     return ids
 
 
-_BARE_ADDRESS = re.compile(r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# A match starts only where a run of local-part characters starts: tried at every character of
+# a long run without "@" (a base64 blob in From), the search took quadratic time.
+_BARE_ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+=!#$&*/?^`{|}~-])"
+                           r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
