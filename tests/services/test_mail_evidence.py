@@ -227,3 +227,61 @@ def test_every_outcome_names_the_kept_raw_bytes(make_helpdesk: MakeHelpdesk) -> 
         result = desk.mail.receive(raw)
         assert result.outcome == outcome, result
         assert_raw_kept(desk, raw, None, result.raw_blob)
+
+
+# -- past the parser's limits ------------------------------------------------------------
+
+
+def many_parts(count: int) -> bytes:
+    parts = [("", "text/plain; charset=utf-8", "Posílám fotky z reklamace.".encode())]
+    parts += [(ATTACHMENT.format(f"IMG_{i:04d}.jpg"), "image/jpeg",
+               b"\xff\xd8\xff" + bytes([i % 256])) for i in range(count)]
+    return mime(parts, subject="Fotky")
+
+
+def nested(depth: int) -> bytes:
+    body = "".join(f"--B{i}\r\nContent-Type: multipart/mixed; boundary=B{i + 1}\r\n\r\n"
+                   for i in range(depth))
+    body += f"--B{depth}\r\nContent-Type: text/plain\r\n\r\nhluboko\r\n"
+    body += "".join(f"--B{i}--\r\n" for i in range(depth, -1, -1))
+    return ("From: jana@example.cz\r\nSubject: Vnořené\r\nMessage-ID: <deep@x>\r\n"
+            "Content-Type: multipart/mixed; boundary=B0\r\n\r\n" + body).encode()
+
+
+def received_chain(hops: int) -> bytes:
+    trace = "".join(f"Received: from relay{i}.example by relay{i + 1}.example with ESMTPS id "
+                    f"{i:040d}; Mon, 2 Mar 2026 08:30:00 +0000\r\n" for i in range(hops))
+    return trace.encode() + raw_mail(message_id="<loop@x>")
+
+
+def pasted_log(lines: int) -> bytes:
+    log = "".join(f"--config=/etc/kettle/{i}.conf --verbose\n----\n" for i in range(lines))
+    return raw_mail(body=log, subject="Výpis z konzole")
+
+
+LIMITS = [
+    pytest.param(many_parts(600), "more than 500 MIME parts: the first 500 were read",
+                 id="600-attachments"),
+    pytest.param(nested(30), "MIME nesting deeper than 20: the parts after that were not read",
+                 id="nesting-30"),
+    pytest.param(received_chain(3000), "header section of ", id="received-chain"),
+    pytest.param(raw_mail(references=" ".join(f"<r{i}@mail.example>" for i in range(20_000))),
+                 "shortened references", id="references-20000"),
+    pytest.param(raw_mail(cc=", ".join(f"kolega{i}@firma.example" for i in range(15_000))),
+                 "shortened cc", id="cc-15000"),
+    pytest.param(pasted_log(20_000), None, id="log-of-dash-lines"),
+    pytest.param(many_parts(498), None, id="500-parts"),  # the multipart, a text, 498 files
+]
+
+
+@pytest.mark.parametrize(("raw", "note"), LIMITS)
+def test_past_the_parser_limits_a_mail_is_stored_with_what_was_left_out(
+        desk: Helpdesk, raw: bytes, note: str | None) -> None:
+    outcome = desk.mail.receive(raw)
+    assert outcome.outcome == "new_ticket", outcome
+    article = first_article(desk, outcome.ticket_number)
+    assert_raw_kept(desk, raw, article, outcome.raw_blob)
+    if note is None:
+        assert "cut" not in article.meta or article.meta["cut"].startswith("text: ")
+    else:
+        assert note in article.meta["cut"]

@@ -14,7 +14,10 @@ the article (for display and search), and what they cut is recorded and kept els
 * a mail **without text** (a scanner's PDF, an image-only HTML mail) gets a text that says so
   and lists what is attached: ``(no text; attached: scan.pdf (184 KB))``.
 
-The raw bytes are always stored too (``raw_blob``): every header and part as it arrived.
+What the parser left out to stay within its :class:`~helpdesk_core.mail.MailLimits` (header
+fields of an oversized header section, MIME parts past the limits of count, depth or time) is
+recorded the same way. The raw bytes are always stored too (``raw_blob``): every header and
+part as it arrived.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ class MailText:
 
     ``body`` is the text (or an excerpt of it, or what is attached when there is no text);
     ``full_text`` is the whole text when ``body`` is an excerpt, else None; ``full_subject``
-    likewise for ``subject``. ``cuts`` records every value that was cut, with its length.
+    likewise for ``subject``. ``cuts`` records every value that was cut, with its length;
+    ``unread`` what the parser left out to stay within its limits (``ParsedMail.truncated``).
     """
 
     body: str
@@ -51,11 +55,13 @@ class MailText:
     full_text: str | None = None
     full_subject: str | None = None
     cuts: tuple[Cut, ...] = ()
+    unread: tuple[str, ...] = ()
 
     @property
     def cut_note(self) -> str:
-        """``cuts`` in one line (``"text: 100000 of 2345678 characters kept; ..."``)."""
-        return "; ".join(str(cut) for cut in self.cuts)
+        """``cuts`` and ``unread`` in one line (``"text: 99974 of 2345678 characters kept;
+        more than 500 MIME parts: the first 500 were read"``); empty when nothing was cut."""
+        return "; ".join([*(str(cut) for cut in self.cuts), *self.unread])
 
 
 def mail_text(mail: ParsedMail) -> MailText:
@@ -79,7 +85,7 @@ def mail_text(mail: ParsedMail) -> MailText:
     if cut is not None:
         cuts.append(cut)
     return MailText(body=text, subject=subject, from_name=from_name, full_text=full_text,
-                    full_subject=full_subject, cuts=tuple(cuts))
+                    full_subject=full_subject, cuts=tuple(cuts), unread=mail.truncated)
 
 
 def attachment_list(attachments: Sequence[ParsedAttachment]) -> str:

@@ -39,7 +39,9 @@ class ParsedAttachment:
 
 @attrs.frozen
 class MailLimits:
-    """Limits past which a mail is quarantined instead of parsed completely."""
+    """How much of a mail the parser reads. A mail over ``max_bytes`` is quarantined unread;
+    past the other limits it is read as far as they allow and ``ParsedMail.truncated`` says
+    what was left out (the raw bytes keep all of it)."""
 
     max_bytes: int = 25 * 1024 * 1024
     max_parts: int = 500
@@ -60,9 +62,11 @@ class ParsedMail:
     or as the rich side of multipart/alternative), else ``text/plain``. ``body_text`` is always
     text (the text/plain part when there is one, else the HTML rendered as text);
     ``body_html`` is sanitised and ``html_original`` is the HTML as sent. ``new_text`` is the
-    reply without quoted history and signature. ``quarantine_reason`` is set when a limit was
-    hit or the mail could not be parsed completely; the other fields then hold what could be
-    extracted safely.
+    reply without quoted history and signature. ``truncated`` says what the parser left out
+    to stay within its :class:`MailLimits` (header fields of an oversized header section, MIME
+    parts past the limits of count, depth or time). ``quarantine_reason`` is set when the mail
+    is larger than ``max_bytes`` or could not be parsed at all; the other fields then hold what
+    could be extracted safely.
     """
 
     raw: bytes = attrs.field(repr=False)
@@ -84,6 +88,7 @@ class ParsedMail:
     attachments: tuple[ParsedAttachment, ...] = ()
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     defects: tuple[str, ...] = ()
+    truncated: tuple[str, ...] = ()
     quarantine_reason: str | None = None
 
     @property

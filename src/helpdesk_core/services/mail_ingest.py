@@ -436,7 +436,7 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
         meta["text_blob"] = _blob_key(whole)
     if text.full_subject is not None:
         meta["full_subject"] = text.full_subject
-    if text.cuts:
+    if text.cut_note:
         meta["cut"] = text.cut_note
     article = {"attachments": attachments, "external_id": key[:255], "meta": meta}
     return _Prepared(mail=mail, print_=print_, key=key, sender=sender, text=text,
