@@ -285,3 +285,30 @@ def test_past_the_parser_limits_a_mail_is_stored_with_what_was_left_out(
         assert "cut" not in article.meta or article.meta["cut"].startswith("text: ")
     else:
         assert note in article.meta["cut"]
+
+
+# -- Message-IDs longer than a database index takes --------------------------------------
+
+LONG_IDS = [
+    pytest.param("<" + "😀" * 899 + "@x.example>", id="emoji"),
+    pytest.param("<" + "字" * 899 + "@x.example>", id="cjk"),
+    pytest.param("<" + "a" * 898 + "@x.example>", id="ascii-900-cut-by-the-parser"),
+    pytest.param("<" + "ž" * 600 + "@x.example>", id="latin-1200-bytes"),
+]
+
+
+@pytest.mark.parametrize("message_id", LONG_IDS)
+def test_a_mail_with_a_huge_message_id_is_stored_and_its_replies_thread(
+        desk: Helpdesk, message_id: str) -> None:
+    def utf8_mail(headers: str) -> bytes:
+        return (f"From: jana@example.cz\r\nTo: support@shop.example\r\n{headers}"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\nKonvice nehřeje.\r\n").encode()
+
+    first_mail = utf8_mail(f"Subject: Konvice\r\nMessage-ID: {message_id}\r\n")
+    first = desk.mail.receive(first_mail)
+    assert first.outcome == "new_ticket", first
+    assert desk.mail.receive(first_mail).outcome == "duplicate"
+    reply = desk.mail.receive(utf8_mail(f"Subject: Re: Konvice\r\nMessage-ID: <r@x>\r\n"
+                                        f"In-Reply-To: {message_id}\r\n"
+                                        f"References: <a@x> {message_id}\r\n"))
+    assert (reply.outcome, reply.ticket_number) == ("reply", first.ticket_number)

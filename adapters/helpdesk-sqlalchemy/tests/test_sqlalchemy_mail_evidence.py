@@ -71,3 +71,19 @@ def test_a_long_reply_is_stored_with_its_whole_text(desk: Helpdesk) -> None:
     [article] = [a for a in desk.tickets.articles(number) if a.id == reply.article_id]
     assert len(article.body_text) == 100_000
     assert desk.blob_store.get(article.meta["text_blob"]) == text.encode()
+
+
+@pytest.mark.parametrize("message_id", [
+    "<" + "".join(chr(0x1F300 + (i * 7919) % 2000) for i in range(899)) + "@x.example>",
+    "<" + "a" * 898 + "@x.example>",
+], ids=["emoji", "ascii"])
+def test_a_message_id_longer_than_an_index_takes_is_stored_and_threads(
+        desk: Helpdesk, message_id: str) -> None:
+    first = desk.mail.receive(plain("Dobrý den", message_id=message_id))
+    assert first.outcome == "new_ticket", first
+    assert desk.mail.receive(plain("Dobrý den", message_id=message_id)).outcome == "duplicate"
+    reply = (f"From: jana@example.cz\r\nSubject: Re: Konvice\r\nMessage-ID: <r@x>\r\n"
+             f"In-Reply-To: {message_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Pořád nehřeje.\r\n").encode()
+    outcome = desk.mail.receive(reply)
+    assert (outcome.outcome, outcome.ticket_number) == ("reply", first.ticket_number)

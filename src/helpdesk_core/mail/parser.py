@@ -229,10 +229,12 @@ def _normalise_msg_id(value: str | None) -> str | None:
 
 
 def _msg_id_list(value: str) -> list[str]:
+    """The Message-IDs of In-Reply-To or References, each cut like a Message-ID (900
+    characters), so that a reply names a long id the way its mail was stored."""
     text = _CONTROL.sub("", raw_header_text(value))
-    ids = [f"<{m}>" for m in _MSG_ID.findall(text)]
+    ids = [f"<{m[:900]}>" for m in _MSG_ID.findall(text)]
     if not ids:
-        ids = [f"<{tok}>" for tok in text.replace("<", " ").replace(">", " ").split()
+        ids = [f"<{tok[:900]}>" for tok in text.replace("<", " ").replace(">", " ").split()
                if "@" in tok]
     return ids
 
