@@ -8,9 +8,11 @@ import base64
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
 
 from helpdesk_core import Helpdesk, Settings, bootstrap
 from helpdesk_core.mail.policy import MailPolicy
+from helpdesk_core.testing.strategies import raw_mails
 
 POLICY = MailPolicy(own_addresses=frozenset({"support@shop.example"}),
                     message_id_domain="helpdesk.shop.example")
@@ -87,3 +89,39 @@ def test_a_message_id_longer_than_an_index_takes_is_stored_and_threads(
              "Pořád nehřeje.\r\n").encode()
     outcome = desk.mail.receive(reply)
     assert (outcome.outcome, outcome.ticket_number) == ("reply", first.ticket_number)
+
+
+# -- no mail makes receive() raise -------------------------------------------------------
+
+STORED = {"new_ticket", "reply", "auto_reply", "held_unverified", "bounce"}
+QUARANTINE_REASONS = ("larger than ", "the mail could not be parsed", "MIME nesting deeper than",
+                      "no sender address", "unknown sender (policy: quarantine)")
+
+
+def test_no_raw_mail_makes_receive_raise_on_this_adapter(desk: Helpdesk) -> None:
+    """Whatever the bytes — broken MIME, odd charsets, NUL bytes, lone surrogates in encoded
+    words, huge and empty parts — the database stores what the mail became."""
+    desk.mail.receive(plain("Dobrý den", message_id="<first@x>"))  # HD-...-000001
+
+    @settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.large_base_example])
+    @example(raw=b"")
+    @example(raw=plain("x" * 2_000_000, subject="s" * 30_000, message_id="<big@x>"))
+    @example(raw=("From: jana@example.cz\r\nMessage-ID: <" + "\U0001f600" * 900
+                  + "@x>\r\n\r\nx\r\n").encode())
+    @given(raw=raw_mails())
+    def receive(raw: bytes) -> None:
+        outcome = desk.mail.receive(raw)
+        if outcome.outcome == "duplicate":
+            return
+        assert outcome.raw_blob is not None
+        assert desk.blob_store.get(outcome.raw_blob) == raw
+        if outcome.outcome == "quarantined":
+            assert (outcome.reason or "").startswith(QUARANTINE_REASONS), outcome.reason
+        if outcome.outcome in STORED:
+            articles = desk.tickets.articles(outcome.ticket_number or "")
+            [article] = [a for a in articles if a.id == outcome.article_id]
+            assert 0 < len(article.body_text) <= 100_000
+
+    receive()
