@@ -694,14 +694,22 @@ def test_base64_encoded_forward_is_decoded_before_keeping_it() -> None:
 def test_attachment_meta_and_sender() -> None:
     raw = mail("From: Jan <jan@b.example>\nContent-Type: multipart/mixed; boundary=M",
                "--M\nContent-Type: text/plain\n\nx\n--M\nContent-Type: image/png\n"
-               "Content-ID: <i1>\nContent-Disposition: inline; filename=a.png\n\nPNG\n--M--\n")
+               "Content-ID: <i1>\nContent-Disposition: inline; filename=a.png\n"
+               "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+               "--M\nContent-Type: image/png\nContent-Disposition: inline; filename=b.png\n"
+               "\nPNG\n--M--\n")
     parsed = parse_mail(raw)
     assert parsed.sender == Address("jan@b.example", "Jan")
     meta = parsed.attachments[0].meta("blob-1")
     assert (meta.blob_key, meta.filename, meta.content_type) == ("blob-1", "a.png", "image/png")
     assert meta.inline
     assert meta.content_id == "i1"
-    assert meta.size == 3
+    assert meta.size == 8
+    # "PNG" is no PNG: a download, whatever the mail says
+    fake = parsed.attachments[1].meta("blob-2")
+    assert (fake.content_type, fake.declared_type, fake.inline) == (
+        "application/octet-stream", "image/png", False)
+    assert parsed.attachments[1].inline  # the parser reports what the mail declared
     assert parse_mail(b"Subject: x\n\n").sender is None
 
 

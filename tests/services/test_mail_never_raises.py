@@ -11,6 +11,7 @@ from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
 from helpdesk_core.domain import Article
+from helpdesk_core.domain.article import INLINE_TYPES
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.testing import MemoryInbox
 from helpdesk_core.testing.strategies import raw_mails
@@ -60,6 +61,8 @@ def check_article(desk: Helpdesk, article: Article, raw_blob: str) -> None:
         assert article.meta["cut"].startswith("text: ")
     for attachment in article.attachments:
         assert desk.blob_store.get(attachment.blob_key) is not None
+        if attachment.inline or attachment.disposition == "inline":
+            assert attachment.content_type in INLINE_TYPES  # active content is never inline
 
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=False,

@@ -21,7 +21,9 @@ class Address:
 
 @attrs.frozen
 class ParsedAttachment:
-    """A MIME leaf that is not body text. ``filename`` is safe and unique within the mail."""
+    """A MIME leaf that is not body text, as the mail describes it: ``content_type`` and
+    ``inline`` are what the sender declared. ``filename`` is safe and unique within the
+    mail."""
 
     filename: str
     content_type: str
@@ -31,10 +33,12 @@ class ParsedAttachment:
     data: bytes = attrs.field(default=b"", repr=False)
 
     def meta(self, blob_key: str) -> AttachmentMeta:
-        """What an article stores about this attachment once its bytes are in ``blob_key``."""
-        return AttachmentMeta(blob_key=blob_key, filename=self.filename,
-                              content_type=self.content_type, size=self.size,
-                              content_id=self.content_id, inline=self.inline)
+        """What an article stores about this attachment once its bytes are in ``blob_key``:
+        see :meth:`AttachmentMeta.received` for the type it is served as."""
+        return AttachmentMeta.received(blob_key=blob_key, filename=self.filename,
+                                       declared_type=self.content_type, size=self.size,
+                                       head=self.data[:16], content_id=self.content_id,
+                                       inline=self.inline)
 
 
 @attrs.frozen

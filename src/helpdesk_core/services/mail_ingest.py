@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core.domain.article import AttachmentMeta, Direction
+from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.numbering import TicketNumberFormat
@@ -412,13 +412,8 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
             sender = None
     text = mail_text(mail)
     blobs = [raw, *(a.data for a in mail.attachments)]
-    attachments = tuple(
-        AttachmentMeta(blob_key=_blob_key(a.data), filename=a.filename,
-                       content_type=a.content_type if "/" in a.content_type
-                       else "application/octet-stream",
-                       size=a.size, content_id=a.content_id, inline=a.inline)
-        for a in mail.attachments
-    )
+    # served as what their bytes are only when that is an inline image; else as downloads
+    attachments = tuple(a.meta(_blob_key(a.data)) for a in mail.attachments)
     meta = {"message_id": key, "fingerprint": print_, "raw_blob": _blob_key(raw),
             "from": sender or "", "from_name": mail.from_name,
             "to": ", ".join(a.address for a in mail.to),
