@@ -691,6 +691,19 @@ def test_base64_encoded_forward_is_decoded_before_keeping_it() -> None:
     assert fwd.filename == "Inner mail.eml"
 
 
+@pytest.mark.parametrize("length", [151, 400, 5000])
+def test_a_long_attachment_name_is_shortened_and_said_so(length: int) -> None:
+    name = "Reklamační protokol " + "x" * (length - 24) + ".pdf"
+    raw = mail("From: a@b.example\nContent-Type: multipart/mixed; boundary=M",
+               "--M\nContent-Type: application/pdf\nContent-Disposition: attachment; "
+               f'filename="{name}"\n\n%PDF\n--M--\n'.encode())
+    parsed = parse_mail(raw)
+    [attachment] = parsed.attachments
+    assert len(attachment.filename) == 150
+    assert attachment.filename.startswith("Reklamační protokol xxx")
+    assert "attachment name longer than 150 characters shortened" in parsed.defects
+
+
 def test_attachment_meta_and_sender() -> None:
     raw = mail("From: Jan <jan@b.example>\nContent-Type: multipart/mixed; boundary=M",
                "--M\nContent-Type: text/plain\n\nx\n--M\nContent-Type: image/png\n"

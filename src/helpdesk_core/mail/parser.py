@@ -544,6 +544,8 @@ class _Walk:
         if not filename:
             filename = default_name or self.default_name(ctype)
         filename = _clean_line(filename, 400)
+        if len(filename) > 150:  # safe_filename keeps 150 characters; the raw mail has all
+            self.defects.append("attachment name longer than 150 characters shortened")
         if ctype == "text/html" and not filename.lower().endswith((".html", ".htm",
                                                                     ".html.txt")):
             filename += ".html"
