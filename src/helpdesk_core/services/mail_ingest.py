@@ -25,6 +25,7 @@ outcome commit together or not at all. The rules, in the order they are applied:
    only when the order belongs to the sender, the channel's defaults. The acknowledgement is
    the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
    thread, and a loop rule that suppresses it).
+
 Mail is evidence: no rule refuses a mail for what it contains. The article holds the text and
 subject within the library's limits (``helpdesk_core.mail.evidence``) and records what it
 cut; the raw bytes, the whole text and the whole subject are kept.
