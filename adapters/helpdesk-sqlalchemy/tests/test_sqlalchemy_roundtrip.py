@@ -136,6 +136,9 @@ def test_articles_round_trip(storage: SqlAlchemyStorage) -> None:
         attachments=(
             AttachmentMeta(blob, "foto 1.jpg", "image/jpeg", 1234, "<cid-1>", True),
             AttachmentMeta(blob, "../../invoice.html"),
+            AttachmentMeta.received(blob_key=blob, filename="logo.svg", size=40,
+                                    declared_type="image/svg+xml", head=b"<svg onload=x()>",
+                                    content_id="logo@x", inline=True),
         ),
         external_id="<CAFE@mail.example>", meta={"from": "guest@example.cz", "x": ""},
     )

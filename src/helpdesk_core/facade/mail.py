@@ -42,7 +42,11 @@ class MailSection:
         """Handle one raw inbound mail (bytes as received) in one transaction.
 
         ``channel`` names a configured :class:`MailChannel` (its defaults apply to new
-        tickets). The outcome says what became of the mail: see ``Outcome``.
+        tickets). The outcome says what became of the mail: see ``Outcome``. Never raises for
+        what a mail contains: a mail without text, with a text or subject longer than an
+        article holds, or past the parser's limits is stored with a note of what was cut;
+        only a mail over ``max_bytes`` or unreadable is quarantined. ``raw_blob`` names the
+        kept bytes.
         """
         self._guard.check(actor, Action.RECEIVE_INBOUND)
         return self._ingest.receive(raw, channel=self._ingest.channel(channel))

@@ -44,14 +44,16 @@ def inspect_mail(
     ``own_addresses``, ``own_message_id_domains`` and ``loop_header`` are passed to
     :func:`~helpdesk_core.mail.loops.auto_response`.
 
-    A quarantined mail (a limit was hit) still gets a report; its quarantine reason is the
-    first entry of ``defects``.
+    A quarantined mail (too large, or unreadable) still gets a report; its quarantine reason
+    is the first entry of ``defects``. What the parser left out to stay within its limits
+    follows, each entry starting with ``truncated:``.
     """
     mail = parse_mail(data)
     loop = auto_response(mail, own_addresses=own_addresses,
                          own_message_id_domains=own_message_id_domains, loop_header=loop_header)
     bounce = bounce_info(mail)
     defects = list(mail.defects)
+    defects[:0] = [f"truncated: {note}" for note in mail.truncated]
     if mail.quarantine_reason is not None:
         defects.insert(0, f"quarantined: {mail.quarantine_reason}")
     return {

@@ -21,7 +21,9 @@ class Address:
 
 @attrs.frozen
 class ParsedAttachment:
-    """A MIME leaf that is not body text. ``filename`` is safe and unique within the mail."""
+    """A MIME leaf that is not body text, as the mail describes it: ``content_type`` and
+    ``inline`` are what the sender declared. ``filename`` is safe and unique within the
+    mail."""
 
     filename: str
     content_type: str
@@ -31,15 +33,19 @@ class ParsedAttachment:
     data: bytes = attrs.field(default=b"", repr=False)
 
     def meta(self, blob_key: str) -> AttachmentMeta:
-        """What an article stores about this attachment once its bytes are in ``blob_key``."""
-        return AttachmentMeta(blob_key=blob_key, filename=self.filename,
-                              content_type=self.content_type, size=self.size,
-                              content_id=self.content_id, inline=self.inline)
+        """What an article stores about this attachment once its bytes are in ``blob_key``:
+        see :meth:`AttachmentMeta.received` for the type it is served as."""
+        return AttachmentMeta.received(blob_key=blob_key, filename=self.filename,
+                                       declared_type=self.content_type, size=self.size,
+                                       head=self.data[:16], content_id=self.content_id,
+                                       inline=self.inline)
 
 
 @attrs.frozen
 class MailLimits:
-    """Limits past which a mail is quarantined instead of parsed completely."""
+    """How much of a mail the parser reads. A mail over ``max_bytes`` is quarantined unread;
+    past the other limits it is read as far as they allow and ``ParsedMail.truncated`` says
+    what was left out (the raw bytes keep all of it)."""
 
     max_bytes: int = 25 * 1024 * 1024
     max_parts: int = 500
@@ -60,9 +66,11 @@ class ParsedMail:
     or as the rich side of multipart/alternative), else ``text/plain``. ``body_text`` is always
     text (the text/plain part when there is one, else the HTML rendered as text);
     ``body_html`` is sanitised and ``html_original`` is the HTML as sent. ``new_text`` is the
-    reply without quoted history and signature. ``quarantine_reason`` is set when a limit was
-    hit or the mail could not be parsed completely; the other fields then hold what could be
-    extracted safely.
+    reply without quoted history and signature. ``truncated`` says what the parser left out
+    to stay within its :class:`MailLimits` (header fields of an oversized header section, MIME
+    parts past the limits of count, depth or time). ``quarantine_reason`` is set when the mail
+    is larger than ``max_bytes`` or could not be parsed at all; the other fields then hold what
+    could be extracted safely.
 
     ``from_address`` is the author when ``sender_problem`` is None: the one address a strict
     reading of the one From header yields (:mod:`helpdesk_core.mail.identity`). Otherwise
@@ -90,6 +98,7 @@ class ParsedMail:
     attachments: tuple[ParsedAttachment, ...] = ()
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     defects: tuple[str, ...] = ()
+    truncated: tuple[str, ...] = ()
     quarantine_reason: str | None = None
     sender_problem: str | None = None
 

@@ -46,7 +46,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u20
 
 
 class _Stop(Exception):
-    """A limit was hit while walking; carries the quarantine reason."""
+    """A limit was hit while walking; carries what was left out."""
 
 
 def _strip_leading_junk(data: bytes) -> tuple[bytes, list[str]]:
@@ -80,6 +80,119 @@ def _strip_leading_junk(data: bytes) -> tuple[bytes, list[str]]:
 def _header_section_length(data: bytes) -> int:
     match = re.search(rb"\r?\n\r?\n", data)
     return match.start() if match else len(data)
+
+
+# Header fields a helpdesk reads: never left out of an oversized header section.
+_NEEDED_FIELDS = frozenset({
+    b"from", b"sender", b"reply-to", b"to", b"cc", b"subject", b"date", b"message-id",
+    b"in-reply-to", b"references", b"mime-version", b"content-type",
+    b"content-transfer-encoding", b"content-disposition", b"return-path", b"auto-submitted",
+    b"precedence", b"list-id", b"list-unsubscribe", b"x-auto-response-suppress",
+    b"x-autoreply", b"x-autorespond",
+})
+_FIELD_START = re.compile(rb"(?m)^(?=[^ \t\r\n])")
+
+
+def _shorten_field(field: bytes) -> bytes:
+    """Half of a header field's value, cut between two words: the end of References (the
+    newest Message-IDs), the start of anything else."""
+    name, _, value = field.partition(b":")
+    ending = b"\r\n" if field.endswith(b"\r\n") else b"\n"
+    words = value.split()
+    half = words[len(words) // 2:] if name.strip().lower() == b"references" else \
+        words[: len(words) // 2]
+    if len(words) < 2:  # one enormous word
+        text = value.strip()
+        half = [text[: len(text) // 2]]
+    return name + b": " + b" ".join(half) + ending
+
+
+def _trim_header_section(body: bytes, limit: int) -> tuple[bytes, str]:
+    """A header section of at most ``limit`` bytes, and what was left out to get there.
+
+    The largest fields a helpdesk does not read go first (trace and vendor headers); then the
+    largest of the rest is shortened (References keeps its newest ids); if many small fields
+    are still too many, the first ones that fit are kept. The body is untouched.
+    """
+    size = _header_section_length(body)
+    head, rest = body[:size], body[size:]
+    fields: list[bytes | None] = [f for f in _FIELD_START.split(head) if f]
+    names = [f.split(b":", 1)[0].strip().lower()[:40].decode("ascii", "replace")
+             for f in fields if f is not None]
+    total = size + 2
+    left_out: dict[str, int] = {}
+
+    def leave_out(index: int) -> None:
+        nonlocal total
+        field = fields[index]
+        if field is not None:
+            total -= len(field)
+            fields[index] = None
+            left_out[names[index]] = left_out.get(names[index], 0) + 1
+
+    droppable = sorted((i for i, name in enumerate(names)
+                        if name.encode() not in _NEEDED_FIELDS),
+                       key=lambda i: len(fields[i] or b""), reverse=True)
+    for index in droppable:
+        if total <= limit:
+            break
+        leave_out(index)
+    shortened: set[str] = set()
+    while total > limit:
+        index = max(range(len(fields)), key=lambda i: len(fields[i] or b""))
+        field = fields[index] or b""
+        if len(field) < max(limit // 8, 200):
+            break
+        shorter = _shorten_field(field)
+        shortened.add(names[index])
+        fields[index] = shorter
+        total -= len(field) - len(shorter)
+    used = 2
+    for index, kept_field in enumerate(fields):  # many small fields: the first that fit
+        if kept_field is None:
+            continue
+        if used + len(kept_field) > limit:
+            leave_out(index)
+        else:
+            used += len(kept_field)
+    notes = [f"{name} x{count}" if count > 1 else name for name, count in left_out.items()]
+    note = f"header section of {size} bytes cut to {used}"
+    if notes:
+        note += ": left out " + ", ".join(notes)
+    if shortened:
+        note += ("; " if notes else ": ") + "shortened " + ", ".join(sorted(shortened))
+    kept = b"".join(f for f in fields if f is not None)
+    return kept.rstrip(b"\r\n") + rest, note
+
+
+_BOUNDARY_PARAM = re.compile(
+    rb"""boundary(\*(?:0\*?)?)?\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s";]{1,200}))""", re.IGNORECASE)
+_DELIMITER_LINE = re.compile(rb"(?m)^--([^\r\n]{1,202})")
+
+
+def _cut_parts(body: bytes, max_parts: int) -> tuple[bytes, str | None]:
+    """``body`` cut before the delimiter line that opens part ``max_parts + 1``, so that the
+    stdlib never builds more parts than the limit allows. Only lines that open a part of a
+    declared boundary count: a pasted log full of ``--option`` lines is text."""
+    exact: set[bytes] = set()
+    prefixes: set[bytes] = set()  # RFC 2231 forms (boundary*0=, boundary*=): their start
+    for match in _BOUNDARY_PARAM.finditer(body):
+        value = match.group(2) or match.group(3)
+        if match.group(1):
+            prefixes.add(value.rpartition(b"'")[2][:8] or value)
+        else:
+            exact.add(value)
+    if not exact and not prefixes:
+        return body, None
+    opened = 0
+    for match in _DELIMITER_LINE.finditer(body):
+        line = match.group(1).rstrip()
+        if line in exact or (prefixes and line.startswith(tuple(prefixes))):
+            opened += 1
+            if opened > max_parts:
+                return (body[: match.start()],
+                        f"more than {max_parts} MIME parts: the first {max_parts} were read")
+    return body, None
 
 
 def _clean_line(text: str, limit: int = 2000) -> str:
@@ -117,15 +230,20 @@ def _normalise_msg_id(value: str | None) -> str | None:
 
 
 def _msg_id_list(value: str) -> list[str]:
+    """The Message-IDs of In-Reply-To or References, each cut like a Message-ID (900
+    characters), so that a reply names a long id the way its mail was stored."""
     text = _CONTROL.sub("", raw_header_text(value))
-    ids = [f"<{m}>" for m in _MSG_ID.findall(text)]
+    ids = [f"<{m[:900]}>" for m in _MSG_ID.findall(text)]
     if not ids:
-        ids = [f"<{tok}>" for tok in text.replace("<", " ").replace(">", " ").split()
+        ids = [f"<{tok[:900]}>" for tok in text.replace("<", " ").replace(">", " ").split()
                if "@" in tok]
     return ids
 
 
-_BARE_ADDRESS = re.compile(r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# A match starts only where a run of local-part characters starts: tried at every character of
+# a long run without "@" (a base64 blob in From), the search took quadratic time.
+_BARE_ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+=!#$&*/?^`{|}~-])"
+                           r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
@@ -427,6 +545,8 @@ class _Walk:
         if not filename:
             filename = default_name or self.default_name(ctype)
         filename = _clean_line(filename, 400)
+        if len(filename) > 150:  # safe_filename keeps 150 characters; the raw mail has all
+            self.defects.append("attachment name longer than 150 characters shortened")
         if ctype == "text/html" and not filename.lower().endswith((".html", ".htm",
                                                                     ".html.txt")):
             filename += ".html"
@@ -861,12 +981,15 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     if len(raw) > limits.max_bytes:
         return _headers_only(body, limits, guesses, defects,
                              f"larger than {limits.max_bytes} bytes", raw)
+    # Past the other limits the mail is read as far as they allow, and what was left out is
+    # said in ``truncated``: the raw bytes hold all of it.
+    truncated: list[str] = []
     if _header_section_length(body) > limits.max_header_bytes:
-        return _headers_only(body, limits, guesses, defects,
-                             f"header section larger than {limits.max_header_bytes} bytes", raw)
-    if body.count(b"\n--") > limits.max_parts * 4 + 50:
-        return _headers_only(body, limits, guesses, defects,
-                             f"more than {limits.max_parts} MIME parts", raw)
+        body, trimmed = _trim_header_section(body, limits.max_header_bytes)
+        truncated.append(trimmed)
+    body, cut = _cut_parts(body, limits.max_parts)
+    if cut is not None:
+        truncated.append(cut)
     try:
         msg = BytesParser(policy=compat32).parsebytes(body)
     except RecursionError:
@@ -878,7 +1001,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     try:
         walk.walk(msg, 0, root=True)
     except _Stop as stop:
-        reason = str(stop)
+        truncated.append(f"{stop}: the parts after that were not read")
     except RecursionError:
         reason = f"MIME nesting deeper than {limits.max_depth}"
     for defect in msg.defects:
@@ -891,8 +1014,8 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     attachments = _mark_referenced_inline(walk.attachments, html_original)
     content_type = "text/html" if html_original is not None else "text/plain"
     new_text = new_reply_text(body_text) if body_text else ""
-    if reason is None and time.monotonic() - started > limits.time_budget_s:
-        reason = f"parsing took longer than {limits.time_budget_s:g} s"
+    if time.monotonic() - started > limits.time_budget_s:
+        walk.defects.append(f"parsing took longer than {limits.time_budget_s:g} s")
     return attrs.evolve(
         envelope,
         content_type=content_type,
@@ -902,6 +1025,7 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
         new_text=new_text,
         attachments=attachments,
         defects=tuple(dict.fromkeys(walk.defects)),
+        truncated=tuple(truncated),
         quarantine_reason=reason,
     )
 

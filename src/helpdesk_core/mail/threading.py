@@ -12,7 +12,9 @@ import re
 from helpdesk_core.mail.parsed import ParsedMail
 
 __all__ = [
+    "MAX_KEY_BYTES",
     "fingerprint",
+    "index_key",
     "is_automatic_reply",
     "message_key",
     "order_numbers",
@@ -53,9 +55,24 @@ def fingerprint(raw: bytes) -> str:
     return digest.hexdigest()
 
 
+MAX_KEY_BYTES = 900
+
+
+def index_key(message_id: str) -> str:
+    """The form a Message-ID is indexed and looked up under: the id itself, or — when it is
+    longer than :data:`MAX_KEY_BYTES` of UTF-8, more than a database index takes — a key made
+    from its digest. A mail and the replies that name it map the id alike, so they thread."""
+    if len(message_id.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
+        return message_id
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"<{digest[:40]}@long-id.invalid>"
+
+
 def message_key(mail: ParsedMail, print_: str) -> str:
-    """The Message-ID to index ``mail`` under; a mail without one gets a key from its print."""
-    return mail.message_id or f"<{print_[:40]}@fingerprint.invalid>"
+    """The Message-ID to index ``mail`` under (see :func:`index_key`); a mail without one
+    gets a key from its print."""
+    return index_key(mail.message_id) if mail.message_id else \
+        f"<{print_[:40]}@fingerprint.invalid>"
 
 
 def reference_ids(mail: ParsedMail) -> tuple[str, ...]:
@@ -63,8 +80,8 @@ def reference_ids(mail: ParsedMail) -> tuple[str, ...]:
     the newest to the oldest."""
     found: list[str] = []
     for value in (mail.in_reply_to, *reversed(mail.references)):
-        if value and value not in found:
-            found.append(value)
+        if value and index_key(value) not in found:
+            found.append(index_key(value))
     return tuple(found[:50])
 
 

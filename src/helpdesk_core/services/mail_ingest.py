@@ -36,6 +36,15 @@ outcome commit together or not at all. The rules, in the order they are applied:
 
 Addresses in Cc of a customer's mail are recorded on the ticket (``Ticket.record_cc``); they
 take part only with ``cc_participants`` and get copies of replies only with ``cc_notified``.
+
+6. **New ticket** — sender → contact (created if unknown, by policy), order numbers linked
+   only when the order belongs to the sender, the channel's defaults. The acknowledgement is
+   the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
+   thread, and a loop rule that suppresses it).
+
+Mail is evidence: no rule refuses a mail for what it contains. The article holds the text and
+subject within the library's limits (``helpdesk_core.mail.evidence``) and records what it
+cut; the raw bytes, the whole text and the whole subject are kept.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core.domain.article import AttachmentMeta, Direction
+from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
@@ -58,6 +67,7 @@ from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
 from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
+from helpdesk_core.mail.evidence import MailText, mail_text
 from helpdesk_core.mail.identity import own_mail
 from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
 from helpdesk_core.mail.parsed import ParsedMail
@@ -102,7 +112,9 @@ class MailOutcome:
     """The result of handling one mail. ``acknowledgement`` is the queued outbox message's id;
     ``reason`` explains a quarantine, a hold or a suppressed acknowledgement; ``held_on`` is
     the number of a ticket the mail named but whose sender takes no part in it, where it was
-    kept as an unpublished note (the mail itself opened ``ticket_number``)."""
+    kept as an unpublished note (the mail itself opened ``ticket_number``); ``raw_blob``
+    names the mail's exact bytes in the blob store (every outcome but ``duplicate``, whose
+    first delivery's bytes are on its article)."""
 
     outcome: str
     ticket_id: str | None = None
@@ -111,6 +123,7 @@ class MailOutcome:
     acknowledgement: str | None = None
     reason: str | None = None
     held_on: str | None = None
+    raw_blob: str | None = None
 
 
 @attrs.frozen
@@ -119,8 +132,9 @@ class _Prepared:
     print_: str
     key: str
     sender: str | None
+    text: MailText  # body, subject and sender name within the article's limits
     article: dict[str, Any]
-    blobs: tuple[bytes, ...]  # raw mail, attachments, sanitised HTML: stored with the article
+    blobs: tuple[bytes, ...]  # raw mail (first), attachments, sanitised HTML: stored with it
 
 
 @attrs.define
@@ -167,7 +181,8 @@ class MailIngest:
         channel = channel or MailChannel()
         mail = parse_mail(raw, limits=self.policy.limits)
         if mail.quarantined:
-            outcome = MailOutcome(Outcome.QUARANTINED, reason=mail.quarantine_reason)
+            outcome = MailOutcome(Outcome.QUARANTINED, reason=mail.quarantine_reason,
+                                  raw_blob=self._keep(raw, staged))
             if staged is not None:
                 self._finish_staged(staged.quarantine(outcome.reason or "",
                                                       at=self.clock.now()))
@@ -187,9 +202,17 @@ class MailIngest:
                               else "unknown sender (policy: quarantine)")
                     return self._hold(prepared, channel, staged, reason)
                 customer = self.directory.customer_by_email(prepared.sender) or \
-                    self.directory.create_customer(name=mail.from_name, email=prepared.sender,
+                    self.directory.create_customer(name=prepared.text.from_name,
+                                                   email=prepared.sender,
                                                    language=channel.language)
         raise AssertionError("a created customer was not found again")  # pragma: no cover
+
+    def _keep(self, raw: bytes, staged: StagedMail | None) -> str:
+        """The raw bytes of a mail that became no article, kept in the blob store (a fetched
+        mail's are there already)."""
+        if staged is not None and staged.blob_key is not None:
+            return staged.blob_key
+        return self.blob_store.put(raw)
 
     def _finish_staged(self, staged: StagedMail) -> None:
         with self.units() as unit:
@@ -203,27 +226,33 @@ class MailIngest:
         so that the operator sees it and ``reprocess`` can run it again."""
         log.warning("mail %s from %s held: %s", p.key, p.mail.from_address or "nobody", reason)
         now = self.clock.now()
+        raw = p.blobs[0]  # the bytes as they came (the parser's copy may be normalised)
         if staged is not None:
             self._finish_staged(staged.quarantine(reason, at=now))
-            return MailOutcome(Outcome.QUARANTINED, reason=reason)
+            return MailOutcome(Outcome.QUARANTINED, reason=reason,
+                               raw_blob=self._keep(raw, staged))
         key = f"received:{p.print_}"
+        blob: str | None = None
         for attempt in range(2):
             try:
                 with self.units() as unit:
                     existing = unit.staged_mail.get(channel.name, key)
                     if existing is not None:
                         unit.staged_mail.update(existing.quarantine(reason, at=now))
+                        # these very bytes (a fingerprint can be shared by mails that differ
+                        # only in blank lines); the store keeps one copy of equal bytes
+                        blob = self.blob_store.put(raw, unit=unit.storage_unit)
                     else:
-                        blob = self.blob_store.put(p.mail.raw, unit=unit.storage_unit)
+                        blob = self.blob_store.put(raw, unit=unit.storage_unit)
                         unit.staged_mail.add(StagedMail.stage(
-                            account=channel.name, key=key, size=len(p.mail.raw), at=now,
+                            account=channel.name, key=key, size=len(raw), at=now,
                             blob_key=blob, content_hash=p.print_).quarantine(reason, at=now))
                     unit.commit()
                 break
             except (StorageError, ConcurrencyError):
                 if attempt:  # the same mail held by another worker at the same moment
                     raise
-        return MailOutcome(Outcome.QUARANTINED, reason=reason)
+        return MailOutcome(Outcome.QUARANTINED, reason=reason, raw_blob=blob)
 
     def _in_transaction(self, p: _Prepared, channel: MailChannel, customer: Contact | None,
                         staged: StagedMail | None, past_limit: bool) -> MailOutcome:
@@ -247,6 +276,8 @@ class MailIngest:
         if acknowledged is not None:
             outcome = attrs.evolve(outcome, acknowledgement=acknowledged.outbox_id,
                                    reason=acknowledged.reason)
+        if outcome.outcome != Outcome.DUPLICATE:
+            outcome = attrs.evolve(outcome, raw_blob=p.article["meta"]["raw_blob"])
         return outcome
 
     def _decide(self, unit: Unit, p: _Prepared, channel: MailChannel,
@@ -271,7 +302,7 @@ class MailIngest:
                                    reason=f"no ticket sent {bounce.original_message_id}"), None
             article = target.add_article(
                 direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
-                body_text=mail.body_text or "(delivery failure)", at=now, subject=mail.subject,
+                body_text=p.text.body, at=now, subject=p.text.subject,
                 **_with_meta(p, kind="delivery_failure",
                              original_message_id=bounce.original_message_id or ""))
             return MailOutcome(Outcome.BOUNCE, target.id, target.number, article.id), target
@@ -329,7 +360,7 @@ class MailIngest:
         """The mail as an internal, unpublished note on ``ticket``, marked unverified."""
         return ticket.add_article(
             direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
-            body_text=p.mail.body_text, at=now, subject=p.mail.subject,
+            body_text=p.text.body, at=now, subject=p.text.subject,
             **_with_meta(p, verified="false", found_by=found_by, **extra))
 
     def _check_new_ticket_limit(self, unit: Unit, p: _Prepared, customer: Contact,
@@ -369,16 +400,16 @@ class MailIngest:
         found = unit.contacts.find_by_email(p.sender)
         if found is not None or self.policy.unknown_sender != "create":
             return found, None
-        new = Contact.create(name=p.mail.from_name, email=p.sender, language=channel.language)
+        new = Contact.create(name=p.text.from_name, email=p.sender, language=channel.language)
         return new, new
 
     def _reply(self, unit: Unit, ticket: Ticket, p: _Prepared, automatic: bool,
                now: datetime, found_by: str,
                history: Sequence[TicketEvent]) -> tuple[MailOutcome, Ticket]:
         article = ticket.customer_replied(
-            channel=Channel.EMAIL, author=Actor.customer(ticket.customer_id, p.mail.from_name),
-            body_text=p.mail.body_text, at=now, workflow=self.workflow, reopened_by=MAILER,
-            automatic=automatic, subject=p.mail.subject,
+            channel=Channel.EMAIL, author=Actor.customer(ticket.customer_id, p.text.from_name),
+            body_text=p.text.body, at=now, workflow=self.workflow, reopened_by=MAILER,
+            automatic=automatic, subject=p.text.subject,
             **_with_meta(p, found_by=found_by, **({"automatic": "true"} if automatic else {})))
         if automatic:
             return MailOutcome(Outcome.AUTO_REPLY, ticket.id, ticket.number, article.id), ticket
@@ -394,9 +425,9 @@ class MailIngest:
             data["follows_closed_ticket"] = previous.number
         data["mail_channel"] = channel.name
         ticket = self.intake.build(
-            unit, subject=mail.subject or "(no subject)", body=mail.body_text,
+            unit, subject=p.text.subject or "(no subject)", body=p.text.body,
             channel=Channel.EMAIL,
-            actor=Actor.customer(customer.id, customer.name or mail.from_name),
+            actor=Actor.customer(customer.id, customer.name or p.text.from_name),
             direction=Direction.INBOUND, customer=customer, links=links,
             incident_type=channel.incident_type, team=channel.team,
             language=customer.language or channel.language, data=data,
@@ -497,14 +528,10 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
             sender = normalize_email(mail.author)
         except ValidationError:
             sender = None
+    text = mail_text(mail)
     blobs = [raw, *(a.data for a in mail.attachments)]
-    attachments = tuple(
-        AttachmentMeta(blob_key=_blob_key(a.data), filename=a.filename,
-                       content_type=a.content_type if "/" in a.content_type
-                       else "application/octet-stream",
-                       size=a.size, content_id=a.content_id, inline=a.inline)
-        for a in mail.attachments
-    )
+    # served as what their bytes are only when that is an inline image; else as downloads
+    attachments = tuple(a.meta(_blob_key(a.data)) for a in mail.attachments)
     meta = {"message_id": key, "fingerprint": print_, "raw_blob": _blob_key(raw),
             "from": sender or "", "from_name": mail.from_name,
             "to": ", ".join(a.address for a in mail.to),
@@ -516,9 +543,17 @@ def _prepare(mail: ParsedMail, raw: bytes) -> _Prepared:
         meta["html_blob"] = _blob_key(html)
     if mail.defects:
         meta["defects"] = "; ".join(mail.defects)[:2000]
+    if text.full_text is not None:  # the article holds an excerpt: the whole text is a blob
+        whole = text.full_text.encode("utf-8")
+        blobs.append(whole)
+        meta["text_blob"] = _blob_key(whole)
+    if text.full_subject is not None:
+        meta["full_subject"] = text.full_subject
+    if text.cut_note:
+        meta["cut"] = text.cut_note
     article = {"attachments": attachments, "external_id": key[:255], "meta": meta}
-    return _Prepared(mail=mail, print_=print_, key=key, sender=sender, article=article,
-                     blobs=tuple(blobs))
+    return _Prepared(mail=mail, print_=print_, key=key, sender=sender, text=text,
+                     article=article, blobs=tuple(blobs))
 
 
 def _with_meta(p: _Prepared, **extra: str) -> dict[str, Any]:

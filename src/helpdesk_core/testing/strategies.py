@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import quopri
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -28,6 +30,7 @@ __all__ = [
     "hostile_text",
     "instants",
     "queries",
+    "raw_mails",
     "ticket_kwargs",
     "ticket_scopes",
     "wrong_values",
@@ -222,3 +225,193 @@ def _wrong_pool() -> list[Any]:
         timedelta(hours=1), Actor.agent("eva"), Actor.customer(None), Priority.HIGH,
         Channel.SMS, EntityRef(EntityKind.ORDER, "eshop", "2026-00042"), len, type,
     ]
+
+
+# -- raw mails ---------------------------------------------------------------------------------
+
+_CHARSETS = ["utf-8", "UTF8", "iso-8859-2", "windows-1250", "cp1252", "koi8-r", "utf-7",
+             "utf-16", "utf-16-le", "iso-2022-jp", "gb2312", "x-unknown", "", "us-ascii",
+             "latin1", '"utf-8"', "utf-8\x00", "=?utf-8?", "unicode-1-1-utf-7"]
+_ENCODINGS = ["7bit", "8bit", "base64", "quoted-printable", "x-uuencode", "binary", "bogus",
+              " Base64 ", "base-64", ""]
+_WORDS = ["Dobrý den", "konvice", "Grüße", "😀", "字", "\u202e", "=?utf-8?q?=C5=BE?=", "=?",
+          "?=", "\x00", "\r", "\n", "\t", " ", "<", ">", "@", ",", ";", '"', "'", "\\",
+          "\ud800", "HD-2026-000001", "[HD-2026-000001]", "Re: ", "cid:", "--B", "begin 644 "]
+_ADDRESSES = ["jana@example.cz", "Jana Nováková <jana@example.cz>", "support@shop.example",
+              '"Schmidt, Eva" <eva@firma.de>', "<>", "undisclosed-recipients:;",
+              "mailer-daemon@mx.example", "=?utf-8?b?SmFuYQ==?= <jana@example.cz>",
+              "jana@", "@example.cz", "a@b", "x" * 300 + "@example.cz", "žluť@příklad.cz",
+              "Hans Meier hans@example.de"]
+_IMAGES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff\xe0",
+           "image/gif": b"GIF89a", "image/svg+xml": b"<svg onload='alert(1)'>"}
+
+
+def _sized(small: st.SearchStrategy[str], huge_every: int = 8) -> st.SearchStrategy[str]:
+    """``small`` text, and now and then a huge one (a pasted log: up to a few million
+    characters) or an empty one."""
+    huge = st.builds(lambda piece, times: piece * times, st.text(min_size=1, max_size=40),
+                     st.integers(1_000, 80_000))
+    kinds = ["small"] * (huge_every - 1) + ["huge", "empty"]
+    return st.sampled_from(kinds).flatmap(
+        lambda kind: huge if kind == "huge" else st.just("") if kind == "empty" else small)
+
+
+def _mail_text() -> st.SearchStrategy[str]:
+    return _sized(st.one_of(st.text(max_size=200),
+                            st.lists(st.sampled_from(_WORDS), max_size=40).map("".join)))
+
+
+def _encode(text: str, charset: str) -> bytes:
+    try:
+        return text.encode(charset.strip('"').split("\x00")[0] or "ascii", "replace")
+    except (LookupError, UnicodeError):
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _transfer(data: bytes, encoding: str) -> bytes:
+    kind = encoding.strip().lower()
+    if kind in {"base64", "base-64"}:
+        return base64.encodebytes(data)
+    if kind == "quoted-printable":
+        return quopri.encodestring(data)
+    if kind == "x-uuencode":
+        return b"begin 644 file.bin\n" + data + b"\nend\n"
+    return data
+
+
+def _header_value() -> st.SearchStrategy[bytes]:
+    """A header value: text as UTF-8 or latin-1 bytes, encoded words, or binary junk."""
+    text = _sized(st.lists(st.sampled_from(_WORDS), max_size=30).map("".join), 12)
+    return st.one_of(
+        text.map(lambda t: t.encode("utf-8", "surrogatepass")),
+        text.map(lambda t: t.encode("latin-1", "replace")),
+        text.map(lambda t: b"=?utf-8?b?" + base64.b64encode(t.encode("utf-8", "replace"))
+                 + b"?="),
+        st.binary(max_size=60),
+    )
+
+
+def _headers(extra: list[tuple[str, bytes]]) -> st.SearchStrategy[list[tuple[str, bytes]]]:
+    addresses = st.lists(st.sampled_from(_ADDRESSES), min_size=1, max_size=5).map(", ".join)
+    many = st.integers(0, 400).map(lambda n: ", ".join(f"c{i}@example.org" for i in range(n)))
+    long_ids = st.text(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),
+                       min_size=300, max_size=1200).map(lambda t: f"<{t}@x.example>")
+    ids = st.one_of(st.integers(0, 10**6).map(lambda n: f"<m{n}@mail.example>"),
+                    st.text(max_size=60), st.just("<" + "\u5b57" * 1000 + "@x>"), long_ids,
+                    st.just(""), st.just("<HD-2026-000001.1@helpdesk.shop.example>"))
+    optional = {
+        "To": addresses,
+        "Cc": st.one_of(addresses, many),
+        "Reply-To": addresses,
+        "Message-ID": ids,
+        "In-Reply-To": ids,
+        "References": st.lists(ids, max_size=30).map(" ".join),
+        "Date": st.sampled_from(["Mon, 2 Mar 2026 08:30:00 +0100", "gestern", "",
+                                 "Mon, 2 Mar 99999 08:30:00 +0100", "2026-03-02T08:30:00"]),
+        "Auto-Submitted": st.sampled_from(["auto-replied", "no", "auto-generated"]),
+        "Return-Path": st.sampled_from(["<>", "<jana@example.cz>"]),
+    }
+    pairs = [st.tuples(st.just(name), value.map(lambda v: v.encode("utf-8", "surrogatepass")))
+             for name, value in optional.items()]
+    chosen = st.lists(st.one_of(*pairs), max_size=len(optional))
+    senders = st.sampled_from(["jana@example.cz", "Jana Nováková <jana@example.cz>",
+                               "petr@example.cz", "mailer-daemon@mx.example", "eve@evil.example",
+                               "support@shop.example", "=?utf-8?q?Jana_N=C3=B3v=C3=A1?= <j@x.cz>",
+                               '"' + "Jana " * 80 + '" <jana@example.cz>'])
+    sender = st.sampled_from(["valid"] * 8 + ["junk", "none"]).flatmap(
+        lambda kind: st.just([]) if kind == "none" else st.lists(
+            st.tuples(st.just("From"), (_header_value() if kind == "junk" else senders.map(
+                lambda v: v.encode()))), min_size=1, max_size=1))
+    subject = st.tuples(st.just("Subject"), _header_value())
+    junk = st.tuples(st.sampled_from(["X-Junk", "Received", "DKIM-Signature", "Subject",
+                                      "Content-Type", "From"]), _header_value())
+    return st.tuples(sender, chosen, st.lists(subject, max_size=1),
+                     st.lists(junk, max_size=3)).map(
+        lambda t: [*t[0], *t[1], *t[2], *t[3], *extra])
+
+
+@st.composite
+def _leaf(draw: st.DrawFn) -> tuple[list[tuple[str, bytes]], bytes]:
+    kind = draw(st.sampled_from(["text/plain", "text/html", "image", "application/pdf",
+                                 "application/octet-stream", "text/calendar", "none"]))
+    charset = draw(st.sampled_from(_CHARSETS))
+    encoding = draw(st.sampled_from(_ENCODINGS))
+    headers: list[tuple[str, bytes]] = []
+    if kind in {"text/plain", "text/html"}:
+        text = draw(_mail_text())
+        if kind == "text/html":
+            text = f"<html><body><p>{text}</p><img src='cid:i1'><script>x()</script></body>"
+        data = _encode(text, charset)
+        ctype = f"{kind}; charset={charset}".encode("utf-8", "replace")
+    elif kind == "image":
+        image = draw(st.sampled_from(sorted(_IMAGES)))
+        data = _IMAGES[image] + draw(st.binary(max_size=200))
+        ctype = draw(st.sampled_from([image, image.upper(), "application/octet-stream"])
+                     ).encode()
+        headers.append(("Content-ID", b"<i1>"))
+    elif kind == "none":
+        data, ctype = draw(st.binary(max_size=300)), b""
+    else:
+        data = draw(st.one_of(st.binary(max_size=300), st.just(b""), st.integers(
+            10_000, 300_000).map(lambda n: b"\x00\xff" * n)))
+        ctype = kind.encode()
+    if ctype:
+        headers.append(("Content-Type", ctype))
+    disposition = draw(st.sampled_from(["", "inline", "attachment", "Inline", "garbage"]))
+    name = draw(st.one_of(st.just(""), st.text(max_size=30), st.just("x" * 500 + ".pdf"),
+                          st.just("../../etc/passwd"), st.just("photo.png")))
+    if disposition or name:
+        value = disposition + (f'; filename="{name}"' if name else "")
+        headers.append(("Content-Disposition", value.encode("utf-8", "surrogatepass")))
+    if encoding:
+        headers.append(("Content-Transfer-Encoding", encoding.encode()))
+    return headers, _transfer(data, encoding)
+
+
+def _part_bytes(headers: list[tuple[str, bytes]], body: bytes, newline: bytes) -> bytes:
+    head = b"".join(name.encode() + b": " + value + newline for name, value in headers)
+    return head + newline + body
+
+
+def _multipart(children: list[tuple[list[tuple[str, bytes]], bytes]], subtype: str,
+               boundary: str) -> tuple[list[tuple[str, bytes]], bytes]:
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + _part_bytes(h, b, b"\r\n") + b"\r\n"
+                    for h, b in children)
+    closing = b"--" + boundary.encode() + b"--\r\n" if boundary else b""
+    return ([("Content-Type", f'multipart/{subtype}; boundary="{boundary}"'.encode())],
+            b"preamble\r\n" + body + closing)
+
+
+def _parts() -> st.SearchStrategy[tuple[list[tuple[str, bytes]], bytes]]:
+    return st.recursive(
+        _leaf(),
+        lambda children: st.builds(
+            _multipart, st.lists(children, max_size=5),
+            st.sampled_from(["mixed", "alternative", "related", "signed", "report", "bogus"]),
+            st.sampled_from(["B", "b1", "=_x", "", "a" * 80])),
+        max_leaves=10,
+    )
+
+
+@st.composite
+def raw_mails(draw: st.DrawFn) -> bytes:
+    """Raw inbound mails a helpdesk must survive: valid and broken MIME, empty and huge parts,
+    odd charsets and transfer encodings, missing, repeated and oversized headers, hostile file
+    names, active content, binary junk, mail cut off in the middle."""
+    part_headers, body = draw(_parts())
+    headers = draw(_headers(part_headers))
+    newline = draw(st.sampled_from([b"\r\n", b"\n"]))
+    data = _part_bytes(headers, body, newline)
+    if newline == b"\n":
+        data = data.replace(b"\r\n", b"\n")
+    prefix = draw(st.sampled_from([b""] * 5 + [b"From jana@example.cz Mon Mar  2 08:30:00 2026\n",
+                                               b"\xef\xbb\xbf", b"\x00\x01garbage\n"]))
+    data = prefix + data
+    ending = draw(st.sampled_from(["whole"] * 8 + ["cut", "junk", "binary"]))
+    if ending == "cut":  # cut off in the middle
+        data = data[:draw(st.integers(0, len(data)))]
+    elif ending == "junk":
+        data += draw(st.binary(max_size=200))
+    elif ending == "binary":
+        data = draw(st.binary(max_size=400))
+    return data
