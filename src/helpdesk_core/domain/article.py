@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import Actor, Channel, clean_line, clean_text, ensure_utc, new_id
 from helpdesk_core.errors import ValidationError
 
@@ -122,6 +123,7 @@ class AttachmentMeta:
     declared_type: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        check_fields(self, prefix="attachment")
         if self.size < 0:
             raise ValidationError("size must not be negative", field="attachment.size")
         if not _CONTENT_TYPE.fullmatch(self.content_type.lower()):

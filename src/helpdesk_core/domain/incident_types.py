@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import name_line
 from helpdesk_core.errors import ValidationError
 
@@ -33,6 +34,7 @@ class IncidentType:
             raise ValidationError(
                 "must be up to four /-separated lower-case segments", field="incident_type"
             )
+        check_fields(self, prefix="incident_type")
 
     @property
     def parent_key(self) -> str | None:

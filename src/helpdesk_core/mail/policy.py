@@ -11,6 +11,7 @@ import attrs
 
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.domain.outgoing import HeaderPolicy
+from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import optional_language
 from helpdesk_core.errors import ConfigurationError, ValidationError
 from helpdesk_core.mail.parsed import MailLimits
@@ -54,6 +55,12 @@ class MailChannel:
     incident_type: str | None = None
     owner: str | None = None
     language: str | None = attrs.field(default=None, converter=_channel_language)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            check_fields(self, prefix="channel")
+        except ValidationError as exc:
+            raise ConfigurationError(f"MailChannel {exc}") from exc
 
     @property
     def sender(self) -> str | None:

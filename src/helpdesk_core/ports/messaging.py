@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from helpdesk_core.domain.typecheck import check_fields
+
 __all__ = [
     "CallEvent",
     "InboundMail",
@@ -118,6 +120,9 @@ class CallEvent:
     to_number: str | None
     at: datetime
     agent: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self, prefix="event")
 
 
 class Telephony(Protocol):

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import Actor, Channel, new_id
 from helpdesk_core.errors import (
     ConfigurationError,
@@ -62,6 +63,19 @@ class DispatchPolicy:
     backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=2)
     batch: int = 50
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            check_fields(self, prefix="policy")
+        except ValidationError as exc:
+            raise ConfigurationError(f"DispatchPolicy {exc}") from exc
+        if not (self.lease > timedelta(0) and self.backoff > timedelta(0)
+                and self.max_backoff >= self.backoff):
+            raise ConfigurationError("DispatchPolicy needs a positive lease and backoff, and "
+                                     "max_backoff no shorter than backoff")
+        if not (1 <= self.max_attempts <= 1000 and 1 <= self.batch <= 10_000):
+            raise ConfigurationError("DispatchPolicy needs max_attempts from 1 to 1000 and "
+                                     "batch from 1 to 10,000")
 
     def retry_at(self, now: datetime, attempts: int) -> datetime:
         delay = self.backoff * (1 << min(max(attempts - 1, 0), 30))

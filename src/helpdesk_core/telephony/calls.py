@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import ensure_utc
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.ports.messaging import CallEvent
@@ -83,6 +84,9 @@ class Call:
     ended_at: datetime | None
     state: CallState
     outcome: CallOutcome | None  # None while the call is still going on
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self, prefix="call")
 
     @classmethod
     def from_events(cls, events: Iterable[CallEvent]) -> Call:
