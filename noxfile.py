@@ -79,3 +79,17 @@ def docs(session: nox.Session) -> None:
     """Checks the docs: every hook documented, every relative link resolves."""
     session.install(*PACKAGES)
     session.run("python", "tools/check_docs.py")
+
+
+@nox.session
+def hostile(session: nox.Session) -> None:
+    """The hostile-argument property long: every public facade method fed values of the wrong
+    type and hostile strings, 1,000 examples each in memory and 60 on SQLite and PostgreSQL
+    (the test suite runs 30 and 6). ``-- N`` sets the in-memory count."""
+    session.install(*PACKAGES, *TEST_DEPS)
+    examples = session.posargs[0] if session.posargs else "1000"
+    env = {**_env(), "HELPDESK_HOSTILE_EXAMPLES": examples, "HELPDESK_HOSTILE_SQL_EXAMPLES": "60"}
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/property/test_hostile_arguments.py",
+                "adapters/helpdesk-sqlalchemy/tests/test_sqlalchemy_hostile_arguments.py",
+                env=env)
