@@ -141,6 +141,25 @@ _BYTES_REPR = re.compile(r"b(['\"])(.*)\1", re.DOTALL)
 _RESPONSE_CODE = re.compile(r"\[([A-Za-z/-]+)[^\]]*\]")
 
 
+def session_failure(exc: BaseException, label: str, endpoint: Endpoint, secret: str, *,
+                    during: str, closed: bool) -> MailboxError:
+    """The MailboxError for a driver error of an inbox (IMAP or POP3) while connecting
+    (``during`` empty) or in a later step of the login. ``closed``: the protocol's way of
+    saying the server dropped the connection (its own exception or an unanswered command)."""
+    where = endpoint.where
+    if isinstance(exc, OSError):
+        problem = connection_problem(exc, endpoint, connecting=not during, during=during)
+    elif closed:
+        problem = Problem(f"{where} closed the connection{during}: {server_text(exc, secret)}")
+    elif not during:  # a greeting other than OK
+        problem = Problem(f"the server {where} refused the connection: "
+                          f"{server_text(exc, secret)}")
+    else:
+        problem = Problem(f"the server {where} failed{during}: {server_text(exc, secret)}")
+    error = MailboxConfigurationError if problem.configuration else MailboxError
+    return error(f"{label}: {problem.text}")
+
+
 def server_text(exc: BaseException, secret: str) -> str:
     """What the server said, from a driver's error: one line, no ``b'...'`` around it, no
     ``-ERR`` before it, without the password."""

@@ -22,11 +22,10 @@ from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import (
     MailboxConfigurationError,
     MessageTooLarge,
-    Problem,
-    connection_problem,
     response_code,
     scrub,
     server_text,
+    session_failure,
 )
 
 __all__ = ["DONE_KEYWORD", "ImapInbox"]
@@ -176,24 +175,10 @@ class ImapInbox:
         return client
 
     def _failure(self, exc: BaseException, *, during: str) -> MailboxError:
-        """The MailboxError for a driver error while connecting (``during`` empty) or in a
-        later step of the login."""
         account = self.mail_account
-        where = account.endpoint.where
-        if isinstance(exc, OSError):
-            problem = connection_problem(exc, account.endpoint, connecting=not during,
-                                         during=during)
-        elif isinstance(exc, imaplib.IMAP4.abort | EOFError):
-            problem = Problem(f"{where} closed the connection{during}: "
-                              f"{server_text(exc, account.password)}")
-        elif not during:  # a greeting other than OK
-            problem = Problem(f"the server {where} refused the connection: "
-                              f"{server_text(exc, account.password)}")
-        else:
-            problem = Problem(f"the server {where} failed{during}: "
-                              f"{server_text(exc, account.password)}")
-        error = MailboxConfigurationError if problem.configuration else MailboxError
-        return error(f"{account.label}: {problem.text}")
+        return session_failure(exc, account.label, account.endpoint, account.password,
+                               during=during,
+                               closed=isinstance(exc, imaplib.IMAP4.abort | EOFError))
 
     def _login_disabled(self, client: Any) -> str:
         account = self.mail_account

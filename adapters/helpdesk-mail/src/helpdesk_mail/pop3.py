@@ -25,11 +25,10 @@ from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import (
     MailboxConfigurationError,
     MessageTooLarge,
-    Problem,
-    connection_problem,
     response_code,
     scrub,
     server_text,
+    session_failure,
 )
 
 __all__ = ["Pop3Inbox"]
@@ -204,25 +203,11 @@ class Pop3Inbox:
         return pop
 
     def _failure(self, exc: BaseException, *, during: str) -> MailboxError:
-        """The MailboxError for a driver error while connecting (``during`` empty) or in a
-        later step of the login."""
         account = self.mail_account
-        where = account.endpoint.where
-        if isinstance(exc, OSError):
-            problem = connection_problem(exc, account.endpoint, connecting=not during,
-                                         during=during)
-        elif isinstance(exc, EOFError) or (
-                isinstance(exc, poplib.error_proto) and not _answered(exc)):
-            problem = Problem(f"{where} closed the connection{during}: "
-                              f"{server_text(exc, account.password)}")
-        elif not during:  # a greeting other than +OK
-            problem = Problem(f"the server {where} refused the connection: "
-                              f"{server_text(exc, account.password)}")
-        else:
-            problem = Problem(f"the server {where} failed{during}: "
-                              f"{server_text(exc, account.password)}")
-        error = MailboxConfigurationError if problem.configuration else MailboxError
-        return error(f"{account.label}: {problem.text}")
+        closed = isinstance(exc, EOFError) or (isinstance(exc, poplib.error_proto)
+                                               and not _answered(exc))
+        return session_failure(exc, account.label, account.endpoint, account.password,
+                               during=during, closed=closed)
 
     def _no_user_login(self, capabilities: dict[str, list[str]]) -> str:
         account = self.mail_account
