@@ -21,6 +21,7 @@ from helpdesk_core.domain import (
     TicketQuery,
     Workflow,
 )
+from helpdesk_core.domain.keys import could_exist
 from helpdesk_core.domain.queue import FAR_FUTURE, decode_cursor, encode_cursor
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.testing import strategies
@@ -284,3 +285,68 @@ def test_cursor_round_trip():
     assert decode_cursor(encode_cursor(key, QueueSort.PRIORITY), QueueSort.PRIORITY) == key
     key2 = (FAR_FUTURE, "abc")
     assert decode_cursor(encode_cursor(key2, QueueSort.DUE), QueueSort.DUE) == key2
+
+
+# -- every field checked when the query is built (issue 12) ----------------------------------
+
+
+@FAST
+@given(fields=strategies.hostile_query_fields())
+def test_hostile_fields_give_a_validation_error_or_a_query_of_checked_values(fields):
+    try:
+        query = TicketQuery(**fields)
+    except ValidationError as refused:
+        named = refused.field
+        query = None
+    if query is None:
+        assert named in {f.name for f in attrs.fields(TicketQuery)}
+        return
+    for name in ("team", "assignee", "incident_type", "customer_id", "organisation_id"):
+        value = getattr(query, name)
+        assert value is None or (isinstance(value, str) and could_exist(value))
+    assert isinstance(query.sort, QueueSort)
+    assert query.status_categories is None or all(
+        isinstance(c, StatusCategory) for c in query.status_categories)
+    assert query.priorities is None or all(isinstance(p, Priority) for p in query.priorities)
+    assert isinstance(query.unassigned, bool)
+    assert query.apply([]).items == []
+
+
+def test_a_sort_that_is_not_one_of_the_orders_is_refused_at_construction():
+    with pytest.raises(ValidationError) as refused:
+        TicketQuery(sort="id; DROP TABLE tickets")
+    assert refused.value.field == "sort"
+
+
+def test_categories_priorities_and_sort_may_be_given_by_value():
+    query = TicketQuery(status_categories=["open", StatusCategory.NEW], priorities=("high",),
+                        sort="newest")
+    assert query == TicketQuery(status_categories=frozenset({StatusCategory.OPEN,
+                                                             StatusCategory.NEW}),
+                                priorities=frozenset({Priority.HIGH}), sort=QueueSort.NEWEST)
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"status_categories": ["archived"]}, "status_categories"),
+    ({"status_categories": "open"}, "status_categories"),
+    ({"priorities": [2]}, "priorities"),
+    ({"team": "returns\x00"}, "team"),
+    ({"assignee": 7}, "assignee"),
+    ({"customer_id": "c\ud800"}, "customer_id"),
+    ({"incident_type": "x" * 1001}, "incident_type"),
+    ({"unassigned": 1}, "unassigned"),
+    ({"tags": ["vip\x00"]}, "tags"),
+    ({"limit": 2.0}, "limit"),
+    ({"after": 5}, "after"),
+])
+def test_each_bad_field_is_named(fields, field):
+    with pytest.raises(ValidationError) as refused:
+        TicketQuery(**fields)
+    assert refused.value.field == field
+
+
+def test_a_cursor_whose_id_holds_a_control_character_is_refused():
+    forged = encode_cursor((T0, "id\x00"), QueueSort.NEWEST)
+    with pytest.raises(ValidationError) as refused:
+        TicketQuery(sort=QueueSort.NEWEST, after=forged)
+    assert refused.value.field == "after"

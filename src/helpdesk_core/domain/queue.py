@@ -14,12 +14,13 @@ import base64
 import binascii
 import enum
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from helpdesk_core.domain.keys import filter_text, unstorable
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Priority, tag_set
@@ -54,32 +55,110 @@ class QueueSort(enum.Enum):
         return (ticket.created_at, ticket.id)
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _members(kind: type[E], values: Iterable[E | str] | None, *,
+             field: str) -> frozenset[E] | None:
+    """A collection of ``kind`` members or their values (``"open"``), or None."""
+    if values is None:
+        return None
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise ValidationError(f"must be a collection of {kind.__name__} (or None)",
+                              field=field)
+    members = set()
+    for value in values:
+        if isinstance(value, kind):
+            members.add(value)
+        elif isinstance(value, str) and value in kind._value2member_map_:
+            members.add(kind(value))
+        else:
+            shown = repr(value)[:60] if isinstance(value, str) else type(value).__name__
+            known = ", ".join(m.value for m in kind)
+            raise ValidationError(f"{shown} is not one of {known}", field=field)
+    return frozenset(members)
+
+
+def _categories(values: Iterable[StatusCategory | str] | None
+                ) -> frozenset[StatusCategory] | None:
+    return _members(StatusCategory, values, field="status_categories")
+
+
+def _priorities(values: Iterable[Priority | str] | None) -> frozenset[Priority] | None:
+    return _members(Priority, values, field="priorities")
+
+
+def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    """A text filter (see :func:`helpdesk_core.domain.keys.filter_text`) or None."""
+    if value is not None:
+        filter_text(value, field=attribute.name)
+
+
+def _tags(values: Iterable[str]) -> frozenset[str]:
+    try:
+        return tag_set(values)
+    except ValidationError as error:
+        raise ValidationError(error.reason, field="tags") from None
+
+
+def _sort(value: QueueSort | str) -> QueueSort:
+    if isinstance(value, QueueSort):
+        return value
+    if isinstance(value, str) and value in QueueSort._value2member_map_:
+        return QueueSort(value)
+    known = ", ".join(s.value for s in QueueSort)
+    shown = repr(value)[:60] if isinstance(value, str) else type(value).__name__
+    raise ValidationError(f"{shown} is not one of {known}", field="sort")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError("must be true or false", field=attribute.name)
+
+
+def _limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError("must be a whole number", field="limit")
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationError(f"must be between 1 and {MAX_LIMIT}", field="limit")
+
+
+def _cursor(instance: TicketQuery, attribute: attrs.Attribute[str | None],
+            value: object) -> None:
+    if value is not None:
+        decode_cursor(value, instance.sort)  # type: ignore[arg-type]  # refuses a non-str
+
+
 @attrs.frozen
 class TicketQuery:
-    """Filters are combined with AND; ``None`` means "don't filter on this"."""
+    """Filters are combined with AND; ``None`` means "don't filter on this".
 
-    status_categories: frozenset[StatusCategory] | None = None
-    team: str | None = None
-    assignee: str | None = None
-    unassigned: bool = False
-    incident_type: str | None = None  # matches the node and its whole subtree
-    customer_id: str | None = None
-    organisation_id: str | None = None
-    priorities: frozenset[Priority] | None = None
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=tag_set)
-    sort: QueueSort = QueueSort.PRIORITY
-    limit: int = 50
-    after: str | None = None  # a cursor from Page.next_cursor
+    Every field is checked when the query is built, so a query that exists can run on every
+    storage with the same answer: an unknown status category, priority or sort, text with a
+    control character (a NUL byte among them) or longer than
+    :data:`~helpdesk_core.domain.keys.MAX_KEY_LENGTH`, a value of the wrong type, a limit out
+    of range or a cursor not made by a page is a :class:`ValidationError` naming the field.
+    Categories, priorities and the sort may be given as members or by value
+    (``sort="newest"``).
+    """
+
+    status_categories: frozenset[StatusCategory] | None = attrs.field(
+        default=None, converter=_categories)
+    team: str | None = attrs.field(default=None, validator=_text)
+    assignee: str | None = attrs.field(default=None, validator=_text)
+    unassigned: bool = attrs.field(default=False, validator=_flag)
+    incident_type: str | None = attrs.field(default=None, validator=_text)  # and its subtree
+    customer_id: str | None = attrs.field(default=None, validator=_text)
+    organisation_id: str | None = attrs.field(default=None, validator=_text)
+    priorities: frozenset[Priority] | None = attrs.field(default=None, converter=_priorities)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
+    sort: QueueSort = attrs.field(default=QueueSort.PRIORITY, converter=_sort)
+    limit: int = attrs.field(default=50, validator=_limit)
+    after: str | None = attrs.field(default=None, validator=_cursor)  # Page.next_cursor
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.limit, int) or isinstance(self.limit, bool):
-            raise ValidationError("must be a whole number", field="limit")
-        if not 1 <= self.limit <= MAX_LIMIT:
-            raise ValidationError(f"must be between 1 and {MAX_LIMIT}", field="limit")
         if self.unassigned and self.assignee is not None:
             raise ValidationError("unassigned and assignee exclude each other", field="assignee")
-        if self.after is not None:
-            decode_cursor(self.after, self.sort)  # reject garbage early, with a clear error
 
     @classmethod
     def active(cls, **kwargs: Any) -> TicketQuery:
@@ -183,6 +262,6 @@ def _instant(value: Any) -> datetime:
 
 
 def _ident(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 64:
+    if not isinstance(value, str) or len(value) > 64 or unstorable(value) is not None:
         raise ValueError("id")
     return value

@@ -15,6 +15,7 @@ import attrs
 
 from helpdesk_core.domain.contacts import Contact, Order
 from helpdesk_core.domain.incident_types import IncidentTypeTree
+from helpdesk_core.domain.keys import could_exist
 from helpdesk_core.domain.templates import (
     MessageTemplate,
     TemplateProblem,
@@ -111,7 +112,7 @@ class Templates:
     def all(self, *, key: str | None = None,
              include_defaults: bool = False) -> list[MessageTemplate]:
         """Stored templates; with ``include_defaults`` also the built-in ones not overridden."""
-        stored = self.store.all(key=key)
+        stored = self._stored(key)
         if not include_defaults:
             return stored
         own = {t.identity for t in stored}
@@ -120,8 +121,18 @@ class Templates:
         return sorted([*stored, *defaults], key=template_order)
 
     def delete(self, key: str, language: str, incident_type: str | None = None) -> bool:
-        """Remove a stored template (a built-in one then applies again)."""
+        """Remove a stored template (a built-in one then applies again). A key, language or
+        incident type that no template can have (a control character, see
+        :mod:`helpdesk_core.domain.keys`) deletes nothing, without asking the store."""
+        if not all(could_exist(part) for part in (key, language, incident_type or "")):
+            return False
         return self.store.delete(key, language, incident_type)
+
+    def _stored(self, key: str | None, unit: Unit | None = None) -> list[MessageTemplate]:
+        """The store's templates (with ``key``); none for a key no template can have."""
+        if key is not None and not could_exist(key):
+            return []
+        return self.store.all(key=key, unit=unit.storage_unit if unit else None)
 
     # -- for a ticket ---------------------------------------------------------------------
 
@@ -141,7 +152,7 @@ class Templates:
         languages = language_chain(language, ticket.language,
                                    customer.language if customer else None,
                                    self.default_language)
-        stored = self.store.all(key=key, unit=unit.storage_unit if unit else None)
+        stored = self._stored(key, unit)
         candidates = [*(t for t in DEFAULT_TEMPLATES if t.key == key), *extra, *stored]
         found = resolve_template(candidates, key=key, incident_type=ticket.incident_type,
                                  languages=languages)

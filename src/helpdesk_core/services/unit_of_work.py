@@ -14,7 +14,14 @@ It remembers every ticket loaded or added through it (Cosmic Python's ``seen``),
 5. the after-commit handlers (plugins' ``helpdesk_ticket_event``) see the committed events.
 
 A failure anywhere before 4 rolls everything back, handlers' writes included, and nothing
-reaches the after-commit handlers. Services never call the storage's ``commit`` themselves
+reaches the after-commit handlers.
+
+The unit is also where a lookup by a key that cannot exist stops
+(:func:`helpdesk_core.domain.keys.could_exist`: a control character such as NUL, a lone
+surrogate, more than ``MAX_KEY_LENGTH`` characters): it finds nothing — TicketNotFound,
+ContactNotFound, NotFound, None, an empty list — as a missing key would, and the storage
+adapter is not asked. Every backend answers alike, and none is handed a value it cannot bind
+(PostgreSQL refuses a NUL byte). Services never call the storage's ``commit`` themselves
 (a test keeps it so); they also never save a ticket: the unit saves what changed.
 """
 
@@ -28,19 +35,24 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from helpdesk_core.domain.article import Article
+from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
-from helpdesk_core.domain.mailbox import MessageRecord
+from helpdesk_core.domain.keys import could_exist
+from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
-from helpdesk_core.errors import ConcurrencyError, TicketNotFound, ValidationError
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    ContactNotFound,
+    NotFound,
+    TicketNotFound,
+    ValidationError,
+)
 from helpdesk_core.ports.storage import (
-    ContactRepository,
     IncidentTypeRepository,
-    MailStaging,
-    OrganisationRepository,
     SequenceAllocator,
     Storage,
     UnitOfWork,
@@ -118,16 +130,11 @@ class Unit:
         self.outbox = _Outbox(self)
         self.messages = _Messages(self)
         self.sla = _Sla(self)
+        self.contacts = _Contacts(self)
+        self.organisations = _Organisations(self)
+        self.staged_mail = _Staging(self)
 
     # -- the storage's other repositories, unchanged --------------------------------------
-
-    @property
-    def contacts(self) -> ContactRepository:
-        return self._inner.contacts
-
-    @property
-    def organisations(self) -> OrganisationRepository:
-        return self._inner.organisations
 
     @property
     def incident_types(self) -> IncidentTypeRepository:
@@ -136,10 +143,6 @@ class Unit:
     @property
     def sequences(self) -> SequenceAllocator:
         return self._inner.sequences
-
-    @property
-    def staged_mail(self) -> MailStaging:
-        return self._inner.staged_mail
 
     @property
     def storage_unit(self) -> UnitOfWork:
@@ -235,12 +238,16 @@ class _Tickets:
         known = self._unit._seen.get(ticket_id)
         if known is not None:
             return known[0]
+        if not could_exist(ticket_id):
+            raise TicketNotFound(ticket_id)
         return self._unit._track(self._repo.get(ticket_id), new=False)
 
     def get_by_number(self, number: str) -> Ticket:
         for ticket, _new in self._unit._seen.values():
             if ticket.number == number:
                 return ticket
+        if not could_exist(number):
+            raise TicketNotFound(number)
         return self._unit._track(self._repo.get_by_number(number), new=False)
 
     def load(self, key: str) -> Ticket:
@@ -255,10 +262,10 @@ class _Tickets:
         return self._repo.query(query)
 
     def history(self, ticket_id: str) -> list[TicketEvent]:
-        return self._repo.history(ticket_id)
+        return self._repo.history(ticket_id) if could_exist(ticket_id) else []
 
     def articles(self, ticket_id: str) -> list[Article]:
-        return self._repo.articles(ticket_id)
+        return self._repo.articles(ticket_id) if could_exist(ticket_id) else []
 
 
 class _Outbox:
@@ -272,6 +279,8 @@ class _Outbox:
         self._unit.later(lambda: self._repo.add(message))
 
     def get(self, message_id: str) -> OutboxMessage:
+        if not could_exist(message_id):
+            raise NotFound(f"no outbox message {message_id!r}")
         return self._repo.get(message_id)
 
     def update(self, message: OutboxMessage) -> None:
@@ -283,12 +292,16 @@ class _Outbox:
 
     def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
              limit: int = 100) -> list[OutboxMessage]:
+        if provider_id is not None and not could_exist(provider_id):
+            return []
         return self._repo.find(state=state, provider_id=provider_id, limit=limit)
 
     def for_ticket(self, ticket_id: str) -> list[OutboxMessage]:
-        return self._repo.for_ticket(ticket_id)
+        return self._repo.for_ticket(ticket_id) if could_exist(ticket_id) else []
 
     def count_since(self, *, recipient: str, kind: str, since: datetime) -> int:
+        if not (could_exist(recipient) and could_exist(kind)):
+            return 0
         return self._repo.count_since(recipient=recipient, kind=kind, since=since)
 
 
@@ -303,7 +316,8 @@ class _Messages:
         self._unit.later(lambda: self._repo.add(record))
 
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
-        return self._repo.find(message_ids)
+        possible = [m for m in message_ids if could_exist(m)]
+        return self._repo.find(possible) if possible else []
 
 
 class _Sla:
@@ -317,7 +331,7 @@ class _Sla:
         self._unit.later(lambda: self._repo.put(record))
 
     def get(self, ticket_id: str) -> SlaRecord | None:
-        return self._repo.get(ticket_id)
+        return self._repo.get(ticket_id) if could_exist(ticket_id) else None
 
     def due(self, *, now: datetime, limit: int) -> list[SlaRecord]:
         return self._repo.due(now=now, limit=limit)
@@ -326,4 +340,72 @@ class _Sla:
         return self._repo.fire(record)
 
     def fired(self, ticket_id: str) -> list[EscalationRecord]:
-        return self._repo.fired(ticket_id)
+        return self._repo.fired(ticket_id) if could_exist(ticket_id) else []
+
+
+class _Contacts:
+    """The storage's contacts; a lookup by a key that cannot exist finds nobody."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._repo = unit.storage_unit.contacts
+
+    def add(self, contact: Contact) -> None:
+        self._repo.add(contact)
+
+    def update(self, contact: Contact) -> None:
+        self._repo.update(contact)
+
+    def get(self, contact_id: str) -> Contact:
+        if not could_exist(contact_id):
+            raise ContactNotFound(contact_id)
+        return self._repo.get(contact_id)
+
+    def find_by_email(self, email: str) -> Contact | None:
+        return self._repo.find_by_email(email) if could_exist(email) else None
+
+    def id_by_email(self, email: str) -> str | None:
+        return self._repo.id_by_email(email) if could_exist(email) else None
+
+    def find_by_phone(self, phone: str) -> Contact | None:
+        return self._repo.find_by_phone(phone) if could_exist(phone) else None
+
+
+class _Organisations:
+    def __init__(self, unit: Unit) -> None:
+        self._repo = unit.storage_unit.organisations
+
+    def add(self, organisation: Organisation) -> None:
+        self._repo.add(organisation)
+
+    def get(self, organisation_id: str) -> Organisation | None:
+        return self._repo.get(organisation_id) if could_exist(organisation_id) else None
+
+
+class _Staging:
+    """The storage's staged mail; an account or key that cannot exist has no mail."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._repo = unit.storage_unit.staged_mail
+
+    def get(self, account: str, key: str) -> StagedMail | None:
+        if not (could_exist(account) and could_exist(key)):
+            return None
+        return self._repo.get(account, key)
+
+    def get_many(self, account: str, keys: Sequence[str]) -> dict[str, StagedMail]:
+        possible = [k for k in keys if could_exist(k)]
+        if not (possible and could_exist(account)):
+            return {}
+        return self._repo.get_many(account, possible)
+
+    def add(self, mail: StagedMail) -> None:
+        self._repo.add(mail)
+
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+        self._repo.update(mail, expected=expected)
+
+    def list(self, *, account: str | None = None, state: StagedState | None = None,
+             limit: int = 100) -> list[StagedMail]:
+        if account is not None and not could_exist(account):
+            return []
+        return self._repo.list(account=account, state=state, limit=limit)

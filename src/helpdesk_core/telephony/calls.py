@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.keys import unstorable
 from helpdesk_core.domain.typecheck import check_fields
 from helpdesk_core.domain.values import ensure_utc
 from helpdesk_core.errors import ValidationError
@@ -57,8 +58,9 @@ def call_key(provider_call_id: str) -> str:
 def _check(event: CallEvent) -> None:
     if not isinstance(event.provider_call_id, str) or not (
         0 < len(event.provider_call_id) <= MAX_CALL_ID
-    ):
-        raise ValidationError("a call id of 1-200 characters is needed", field="call_id")
+    ) or unstorable(event.provider_call_id) is not None:
+        raise ValidationError("a call id of 1-200 characters, none of them a control "
+                              "character, is needed", field="call_id")
     if event.kind not in _RANK:
         raise ValidationError(f"unknown call event {event.kind!r}", field="kind")
     if event.direction not in DIRECTIONS:

@@ -66,7 +66,7 @@ def render_source(source: str, context: Mapping[str, Any], *, part: str = "text"
     try:
         return render_stream(template, context, limits)
     except (RenderLimitExceeded, JinjaError, ArithmeticError, ValueError, TypeError,
-            LookupError, RecursionError, MemoryError) as exc:
+            LookupError, AttributeError, RecursionError, MemoryError) as exc:
         problem = TemplateProblem(part, _template_line(exc.__traceback__), str(exc))
         raise TemplateError([problem], key=key) from exc
 

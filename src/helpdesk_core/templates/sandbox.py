@@ -11,7 +11,14 @@ reach Python internals:
   call of a guard; attribute lookups, calls and operators check the same budget. The budget
   holds a wall-clock deadline and a count of characters built, so a billion-step loop or a
   string doubled until memory runs out ends with :class:`RenderLimitExceeded`.
-* ``range()`` is capped and ``*``, ``+`` and ``**`` refuse results over the limits.
+* ``range()`` is capped and ``**`` refuses results over the limits.
+* Every operation that builds a value — a method of a plain value (``"x".center(n)``), an
+  operator (``*``, ``+``), a filter (``|join``) — first computes from its arguments how large
+  its result would be, from the table :data:`RESULT_SIZES`, and is refused with
+  :class:`RenderLimitExceeded` naming it when that is over ``max_output`` (or the rendering's
+  ``max_built``): the value is never allocated, however the template reached the store. A
+  method of a plain value (text, number, list, mapping) that the table does not list is
+  refused outright (``(1).to_bytes(10**9)``, ``"x".translate``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from datetime import date, datetime
 from typing import Any
 
@@ -49,6 +56,7 @@ __all__ = [
     "ALLOWED_TESTS",
     "LOCAL_FILTERS",
     "REFUSED_ATTRIBUTES",
+    "RESULT_SIZES",
     "HelpdeskSandbox",
     "RenderLimitExceeded",
     "TemplateLimits",
@@ -121,12 +129,16 @@ class _Budget:
             raise RenderLimitExceeded(
                 f"rendering took longer than {self.limits.time_limit:g} s and was stopped")
 
-    def build(self, size: int) -> None:
+    def build(self, size: int, what: str = "a value") -> None:
+        """Count a value of ``size`` characters that ``what`` is about to build; refused
+        before it is built when it alone is over ``max_output`` or the rendering's total goes
+        over ``max_built``."""
         self.tick()
         self.built += size
         if size > self.limits.max_output:
             raise RenderLimitExceeded(
-                f"a value of {size} characters is over the limit of {self.limits.max_output}")
+                f"{what} would make a value of {size} characters, over the limit of "
+                f"{self.limits.max_output}; refused")
         if self.built > self.limits.max_built:
             raise RenderLimitExceeded(
                 f"the template built more than {self.limits.max_built} characters")
@@ -161,12 +173,22 @@ def _current() -> _Budget:
 
 
 def _size(value: object, depth: int = 0) -> int:
-    """Characters a value stands for once printed; estimated for nested sequences."""
+    """Characters a value stands for once printed (an upper estimate for a list or a mapping
+    printed with its quotes and commas, and for a long number)."""
     if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list | tuple) and depth < 3:
-        return sum(_size(item, depth + 1) + 1 for item in value)
-    return 8
+        return len(value) + (4 if depth else 0)  # inside a list: quotes, comma, space
+    if isinstance(value, bool) or value is None:
+        return 8
+    if isinstance(value, int):
+        return value.bit_length() * 31 // 100 + 2  # decimal digits and the sign
+    if isinstance(value, list | tuple | set | frozenset | range) and depth < 3:
+        return 2 + sum(_size(item, depth + 1) + 2 for item in value)
+    if isinstance(value, Mapping) and depth < 3:
+        return 2 + sum(_size(k, depth + 1) + _size(v, depth + 1) + 4
+                       for k, v in value.items())
+    if isinstance(value, Sized):
+        return 8 * (len(value) + 1)
+    return 24
 
 
 class HelpdeskSandbox(ImmutableSandboxedEnvironment):
@@ -178,10 +200,9 @@ class HelpdeskSandbox(ImmutableSandboxedEnvironment):
         super().__init__(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True,
                          finalize=_finalize, auto_reload=False, cache_size=0)
         self.limits = limits
-        self.filters = {name: DEFAULT_FILTERS[name] for name in ALLOWED_FILTERS}
+        self.filters = {name: _sized_filter(name, DEFAULT_FILTERS[name])
+                        for name in ALLOWED_FILTERS}
         self.filters.update({
-            "replace": _replace,
-            "join": _join,
             "date": _date_filter,
             "datetime": _datetime_filter,
             "time": _time_filter,
@@ -219,7 +240,18 @@ class HelpdeskSandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        _current().tick()
+        current = _current()
+        current.tick()
+        receiver = getattr(obj, "__self__", None)
+        if isinstance(receiver, _PLAIN) and callable(obj):
+            name = f"{type(receiver).__name__}.{getattr(obj, '__name__', '?')}()"
+            size_of = RESULT_SIZES.get(getattr(obj, "__name__", ""))
+            if size_of is None:
+                raise SecurityError(f"the method {name} is not allowed in templates")
+            # An iterator argument (a reversed list) is read once, here, so that it can be
+            # measured; the method gets the same items.
+            args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+            current.build(size_of(receiver, args, kwargs), name)
         return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
@@ -229,12 +261,9 @@ class HelpdeskSandbox(ImmutableSandboxedEnvironment):
             raise SecurityError("string formatting with % is not allowed in templates")
         if operator == "**" and _too_big_power(left, right):
             raise RenderLimitExceeded(f"{left!r} ** {right!r} is too large")
-        if operator == "*":
-            for sequence, times in ((left, right), (right, left)):
-                if isinstance(sequence, str | list | tuple) and isinstance(times, int):
-                    current.build(_size(sequence) * max(times, 0))
-        if operator == "+" and isinstance(left, str | list | tuple):
-            current.build(_size(left) + _size(right))
+        size_of = RESULT_SIZES.get(operator)
+        if size_of is not None:
+            current.build(size_of(left, (right,), {}), f"the operator {operator}")
         return super().call_binop(context, operator, left, right)
 
 
@@ -266,29 +295,188 @@ def _guard_iter(iterable: Iterable[Any]) -> Iterator[Any]:
 
 @pass_eval_context
 def _guard_concat(eval_ctx: EvalContext, parts: list[Any]) -> str:
-    _current().build(sum(_size(str(p)) for p in parts))
+    _current().build(sum(_size(p) for p in parts), "the operator ~")
     return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
 
 
-@pass_eval_context
-def _replace(eval_ctx: EvalContext, value: str, old: str, new: str,
-             count: int | None = None) -> str:
-    text, old_text = str(value), str(old)
-    hits = text.count(old_text) if old_text else len(text) + 1
-    if count is not None:
-        hits = min(hits, max(count, 0))
-    _current().build(len(text) + hits * max(len(str(new)) - len(old_text), 0))
-    replaced: str = DEFAULT_FILTERS["replace"](eval_ctx, value, old, new, count)
-    return replaced
+# -- result sizes -----------------------------------------------------------------------------
+
+# Values whose methods are measured before they run (or refused when the table lacks them).
+_PLAIN = (str, bytes, bytearray, int, float, complex, list, tuple, dict, set, frozenset)
+
+_Size = Callable[[Any, tuple[Any, ...], Mapping[str, Any]], int]
+_PIECE = 8  # what one item of a list counts for, besides its text: a pointer, at least
 
 
-@pass_eval_context
-def _join(eval_ctx: EvalContext, value: Iterable[Any], d: str = "",
-          attribute: str | int | None = None) -> str:
-    items = list(value)
-    _current().build(_size(items) + len(d) * len(items))
-    joined: str = DEFAULT_FILTERS["join"](eval_ctx, items, d, attribute)
-    return joined
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str,
+         default: Any = None) -> Any:
+    """An operation's argument, given by position or by keyword."""
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, Sized) else _size(value)
+
+
+def _same(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """At most as long as the value itself (a trimmed, cut or sorted copy)."""
+    return _length(value)
+
+
+def _nothing(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """A number, a truth value, an item of the value or a view of it: nothing new to speak of."""
+    return 0
+
+
+def _padded(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``center``, ``ljust``, ``rjust`` and ``zfill``: the width asked for."""
+    return max(_number(_arg(args, kwargs, 0, "width", 0)), _length(value))
+
+
+def _cased(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``upper`` and ``lower``: a character becomes up to three ("ß" → "SS", "ﬃ" → "FFI");
+    plain ASCII text keeps its length."""
+    text = value if isinstance(value, str) else ""
+    return len(text) if text.isascii() else 3 * len(text)
+
+
+def _titled(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``title``, ``capitalize``, ``swapcase``, ``casefold``: Python works on room for three
+    characters per character, ASCII or not."""
+    return 3 * len(value) if isinstance(value, str) else 0
+
+
+def _tabs(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``expandtabs``: every tab becomes up to ``tabsize`` spaces."""
+    text = value if isinstance(value, str) else ""
+    tabsize = max(_number(_arg(args, kwargs, 0, "tabsize", 8)), 1)
+    return len(text) + text.count("\t") * tabsize
+
+
+def _replaced(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``replace`` (method and filter): each occurrence of ``old`` replaced by ``new``."""
+    text, old, new = str(value), str(_arg(args, kwargs, 0, "old", "")), \
+        str(_arg(args, kwargs, 1, "new", ""))
+    hits = text.count(old) if old else len(text) + 1
+    count = _arg(args, kwargs, 2, "count", None)
+    if isinstance(count, int) and count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * max(len(new) - len(old), 0)
+
+
+def _joined(items: Any, separator: Any) -> int:
+    between = len(separator) if isinstance(separator, str) else _size(separator)
+    if isinstance(items, str):  # one item per character
+        return len(items) + between * max(len(items) - 1, 0)
+    parts = list(items) if isinstance(items, Iterable) else []
+    return sum(_size(p) for p in parts) + between * max(len(parts) - 1, 0)
+
+
+def _join_method(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``separator.join(items)``."""
+    return _joined(_arg(args, kwargs, 0, "iterable", ()), value)
+
+
+def _join_filter(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``items|join(separator)``."""
+    return _joined(value, _arg(args, kwargs, 0, "d", ""))
+
+
+def _pieces(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``split``: the text again, and an item for each piece."""
+    text = value if isinstance(value, str) else ""
+    separator = _arg(args, kwargs, 0, "sep", None)
+    pieces = text.count(separator) + 1 if isinstance(separator, str) and separator \
+        else len(text) // 2 + 1
+    limit = _arg(args, kwargs, 1, "maxsplit", -1)
+    if isinstance(limit, int) and limit >= 0:
+        pieces = min(pieces, limit + 1)
+    return len(text) + _PIECE * pieces
+
+
+def _items(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """A list of the value's items (``|list`` of a text: one item per character)."""
+    return _PIECE * (len(value) + 1) if isinstance(value, Sized) else 0
+
+
+def _escaped(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """HTML escaping: ``&`` and quotes become five characters, ``<`` and ``>`` four."""
+    text = value if isinstance(value, str) else str(_size(value))
+    return len(text) + sum(text.count(c) * extra for c, extra in _ESCAPES)
+
+
+_ESCAPES = (("&", 4), ("<", 3), (">", 3), ('"', 4), ("'", 4))
+
+
+def _printed(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``|string``: the value written out."""
+    return _size(value)
+
+
+def _repeated(left: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``*``: a text or list times a whole number (either way round)."""
+    right = args[0]
+    for sequence, times in ((left, right), (right, left)):
+        if isinstance(sequence, str | list | tuple) and isinstance(times, int):
+            return _size(sequence) * max(times, 0)
+    return 0
+
+
+def _added(left: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``+`` of two texts or two lists."""
+    return _size(left) + _size(args[0]) if isinstance(left, str | list | tuple) else 0
+
+
+#: How large the result of each operation would be, computed from its arguments before it
+#: runs: methods of plain values by name, filters as ``|name``, operators by their sign.
+#: A method of a plain value missing here is refused; a filter missing here builds nothing
+#: larger than its input (``|length``, ``|first``) or is a local one that counts itself.
+RESULT_SIZES: Mapping[str, _Size] = {
+    # methods
+    "center": _padded, "ljust": _padded, "rjust": _padded, "zfill": _padded,
+    "expandtabs": _tabs, "replace": _replaced, "join": _join_method, "split": _pieces,
+    "rsplit": _pieces,
+    "upper": _cased, "lower": _cased, "title": _titled, "capitalize": _titled,
+    "swapcase": _titled, "casefold": _titled,
+    "strip": _same, "lstrip": _same, "rstrip": _same, "removeprefix": _same,
+    "removesuffix": _same,
+    "startswith": _nothing, "endswith": _nothing, "count": _nothing, "find": _nothing,
+    "rfind": _nothing, "index": _nothing, "isdigit": _nothing, "isalpha": _nothing,
+    "isspace": _nothing, "isupper": _nothing, "islower": _nothing, "get": _nothing,
+    "items": _nothing, "keys": _nothing, "values": _nothing,
+    # filters
+    "|replace": _replaced, "|join": _join_filter, "|upper": _cased, "|lower": _cased,
+    "|title": _titled, "|capitalize": _titled, "|trim": _same, "|truncate": _same,
+    "|striptags": _same, "|e": _escaped, "|escape": _escaped, "|string": _printed,
+    "|list": _items, "|sort": _items, "|reverse": _items, "|unique": _items,
+    "|items": _items, "|dictsort": _items,
+    # operators
+    "*": _repeated, "+": _added,
+}
+
+
+def _sized_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (a Jinja filter) measured by :data:`RESULT_SIZES` before it runs."""
+    size_of = RESULT_SIZES.get(f"|{name}")
+    if size_of is None:
+        return function
+    # Jinja passes the context, eval context or environment first to a filter marked so.
+    skip = 1 if getattr(function, "jinja_pass_arg", None) is not None else 0
+
+    @functools.wraps(function)  # keeps the mark (``jinja_pass_arg``) too
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        value, rest = args[skip], args[skip + 1:]
+        if isinstance(value, Iterator):  # read once, measured, handed on
+            value = list(value)
+            args = (*args[:skip], value, *rest)
+        _current().build(size_of(value, rest, kwargs), f"the filter |{name}")
+        return function(*args, **kwargs)
+
+    return sized
 
 
 def _language(context: Context) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "actors",
     "entity_refs",
     "hostile_instants",
+    "hostile_query_fields",
     "hostile_strings",
     "hostile_text",
     "instants",
@@ -111,6 +112,41 @@ def queries() -> st.SearchStrategy[TicketQuery]:
         sort=st.sampled_from(list(QueueSort)),
         limit=st.integers(1, 7),
     )
+
+
+def hostile_query_fields() -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for :class:`TicketQuery` in which any field may be hostile: text from
+    :data:`HOSTILE_STRINGS` (NUL, control characters, lone surrogates, SQL, 100,000
+    characters), a value of a wrong type, an unknown status, priority or sort (``"id; DROP
+    TABLE tickets"``), a limit out of range, a forged cursor — or a good value. Building the
+    query either raises ValidationError or gives a query every storage answers alike."""
+    def field(good: st.SearchStrategy[Any], *odd: Any) -> st.SearchStrategy[Any]:
+        return st.one_of(good, hostile_strings(), wrong_values(), st.sampled_from(odd or [None]))
+
+    def members(kind: Any) -> st.SearchStrategy[Any]:
+        return st.lists(st.one_of(st.sampled_from(list(kind)), st.sampled_from(
+            [m.value for m in kind]), hostile_strings(), wrong_values()), max_size=3)
+
+    cursor = st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode())
+    forged = st.lists(st.one_of(hostile_strings(), st.integers(-5, 5), st.none()),
+                      max_size=4).map(lambda v: base64.urlsafe_b64encode(
+                          repr(["due", *v]).replace("'", '"').encode()).decode().rstrip("="))
+    return st.fixed_dictionaries({}, optional={
+        "status_categories": field(members(StatusCategory)),
+        "team": field(st.sampled_from(TEAMS)),
+        "assignee": field(st.sampled_from(AGENTS)),
+        "unassigned": field(st.booleans()),
+        "incident_type": field(st.sampled_from(INCIDENT_TYPES), "complaint%", "complaint_",
+                               "complaint/", "", "complaint\\damaged"),
+        "customer_id": field(st.sampled_from(CUSTOMERS)),
+        "organisation_id": field(st.sampled_from(ORGANISATIONS)),
+        "priorities": field(members(Priority)),
+        "tags": field(st.lists(st.sampled_from(TAGS), max_size=2), ["x\x00"], "vip"),
+        "sort": field(st.sampled_from([*QueueSort, *(s.value for s in QueueSort)]),
+                      "id; DROP TABLE tickets", "PRIORITY", "priority "),
+        "limit": field(st.integers(1, 7), 0, -1, 501, 10**100, 2.0),
+        "after": field(st.none(), *[]) | cursor | forged,
+    })
 
 
 def actors(kinds: Iterable[ActorKind] = tuple(ActorKind)) -> st.SearchStrategy[Actor]:

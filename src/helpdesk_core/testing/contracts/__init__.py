@@ -18,6 +18,8 @@ module               covers
 ``blobs``            BlobStore
 ``templates``        TemplateStore
 ``model``            the whole storage against the in-memory model (a state machine)
+``odd_values``       keys that cannot exist and hostile queue filters, through the core's
+                     unit of work: the same answer as in-memory, never a storage error
 ==================== ==========================================================
 
 An adapter runs them all with one import and one fixture::
@@ -65,6 +67,7 @@ from helpdesk_core.testing.contracts.incident_types import TestIncidentTypeRepos
 from helpdesk_core.testing.contracts.mail_staging import TestMailStaging
 from helpdesk_core.testing.contracts.message_index import TestMessageIndex
 from helpdesk_core.testing.contracts.model import TestStorageAgainstModel
+from helpdesk_core.testing.contracts.odd_values import TestOddFilters, TestOddKeys
 from helpdesk_core.testing.contracts.outbox import TestOutboxRepository
 from helpdesk_core.testing.contracts.sequences import TestSequenceAllocator
 from helpdesk_core.testing.contracts.sla import TestSlaRepository
@@ -80,6 +83,8 @@ __all__ = [
     "TestIncidentTypeRepository",
     "TestMailStaging",
     "TestMessageIndex",
+    "TestOddFilters",
+    "TestOddKeys",
     "TestOrganisationRepository",
     "TestOutboxRepository",
     "TestSequenceAllocator",
