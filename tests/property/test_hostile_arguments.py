@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from helpdesk_core import Helpdesk, Settings, bootstrap
-from helpdesk_core.errors import AdapterError, HelpdeskError
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.testing.facade_calls import (
     call_arguments,
+    call_refused_cleanly,
     section_class,
     section_methods,
     seed,
@@ -72,14 +72,7 @@ def test_only_the_librarys_errors_come_out_and_a_refusal_writes_nothing(
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(arguments)
     def attempt(drawn: tuple[list[Any], dict[str, Any]]) -> None:
-        positional, keywords = drawn
         with fresh_helpdesk() as desk:
-            before = written(desk)
-            try:
-                getattr(getattr(desk, section), name)(*positional, **keywords)
-            except AdapterError:  # bad input must never reach a driver and break there
-                raise
-            except HelpdeskError:
-                assert written(desk) == before, f"{section}.{name} refused but wrote"
+            call_refused_cleanly(desk, section, name, drawn, written)
 
     attempt()

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 
 from helpdesk_core import Helpdesk, Settings, bootstrap
-from helpdesk_core.errors import AdapterError, HelpdeskError
 from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.testing.facade_calls import (
     call_arguments,
+    call_refused_cleanly,
     section_class,
     section_methods,
     seed,
@@ -57,13 +57,6 @@ def test_only_the_librarys_errors_come_out_and_a_refusal_leaves_every_table(
               suppress_health_check=list(HealthCheck))
     @given(call_arguments(getattr(section_class(section), name)))
     def attempt(drawn: tuple[list[Any], dict[str, Any]]) -> None:
-        positional, keywords = drawn
-        before = written(desk)
-        try:
-            getattr(getattr(desk, section), name)(*positional, **keywords)
-        except AdapterError:  # bad input must never reach a driver and break there
-            raise
-        except HelpdeskError:
-            assert written(desk) == before, f"{section}.{name} refused but wrote"
+        call_refused_cleanly(desk, section, name, drawn, written)
 
     attempt()

@@ -28,7 +28,7 @@ from helpdesk_core import app
 from helpdesk_core.app import Helpdesk
 from helpdesk_core.domain import Contact, EntityKind, EntityRef, Order
 from helpdesk_core.domain.values import Actor
-from helpdesk_core.errors import HelpdeskError
+from helpdesk_core.errors import AdapterError, HelpdeskError
 from helpdesk_core.inmemory import InMemoryDirectory
 from helpdesk_core.testing.inbox import MemoryInbox
 from helpdesk_core.testing.strategies import (
@@ -39,8 +39,8 @@ from helpdesk_core.testing.strategies import (
     wrong_values,
 )
 
-__all__ = ["FORM", "call_arguments", "section_class", "section_methods", "seed",
-           "shop_directory"]
+__all__ = ["FORM", "call_arguments", "call_refused_cleanly", "section_class", "section_methods",
+           "seed", "shop_directory"]
 
 EVA = Actor.agent("eva", "Eva")
 FORM = {"email": "jana@example.cz", "name": "Jana", "message": "Konvice netopí.",
@@ -283,3 +283,19 @@ def seed(desk: Helpdesk) -> None:
     to find: on a fresh helpdesk in 2026 it is HD-2026-000001."""
     ticket = desk.tickets.open_from_web_form(FORM)
     desk.tickets.reply(ticket.number, "Pošleme novou.", agent=EVA)
+
+
+def call_refused_cleanly(desk: Helpdesk, section: str, name: str,
+                         drawn: tuple[list[Any], dict[str, Any]],
+                         written: Callable[[Helpdesk], object]) -> None:
+    """Call ``desk.<section>.<name>`` with the drawn arguments: only the library's errors may
+    come out, never an AdapterError (bad input must not reach a driver and break there), and
+    when the call is refused, ``written(desk)`` — what the storage holds — is as before."""
+    positional, keywords = drawn
+    before = written(desk)
+    try:
+        getattr(getattr(desk, section), name)(*positional, **keywords)
+    except AdapterError:
+        raise
+    except HelpdeskError:
+        assert written(desk) == before, f"{section}.{name} refused but wrote"
