@@ -77,7 +77,10 @@ def normalize_phone(value: object, *, region: str | None = "CZ", field: str = "p
         raise ValidationError(f"not a phone number: {exc}", field=field) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError("not a valid phone number", field=field)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > 16:  # E.164 allows 15 digits; the metadata of a few plans allows more
+        raise ValidationError("longer than E.164 allows (15 digits)", field=field)
+    return e164
 
 
 def _emails(values: Iterable[str]) -> tuple[str, ...]:
