@@ -37,6 +37,7 @@ from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, TicketNotFound, ValidationError
 from helpdesk_core.ports.storage import (
+    AutomaticSenders,
     ContactRepository,
     IncidentTypeRepository,
     MailStaging,
@@ -140,6 +141,10 @@ class Unit:
     @property
     def staged_mail(self) -> MailStaging:
         return self._inner.staged_mail
+
+    @property
+    def automatic_senders(self) -> AutomaticSenders:
+        return self._inner.automatic_senders
 
     @property
     def storage_unit(self) -> UnitOfWork:
