@@ -55,6 +55,8 @@ make it an automatic reply. A phrase counts only near the start of a short text,
 phrases are the set wording of out-of-office notices in the present or future tense ("I am
 out of the office", "Ich bin bis … nicht im Büro", "jsem mimo kancelář", "som mimo
 kancelárie"), so a person writing "I was out of the office and the kettle broke" is a person.
+Delivery reports usually say ``Auto-Submitted: auto-replied`` and so add up to an automatic
+reply; the mail intake handles bounces before it looks at the verdict.
 """
 
 from __future__ import annotations
