@@ -14,7 +14,7 @@ any report key (``from_address``, ``from_name``, ``to``, ``cc``, ``reply_to``, `
     Equal to the report value, in the report's shape (``to`` is a list of
     ``{"address", "name"}``, ``date`` an ISO string in UTC, ``attachments`` a list of
     ``{"filename", "content_type", "size", "content_id", "inline"}`` in order).
-``auto_response``, ``bounce``
+``automatic``, ``auto_response``, ``bounce``
     Objects; only the keys given are compared (``{"suppress": true}`` ignores the reason).
 ``<text field>_contains`` / ``<text field>_excludes``
     Lists of substrings that must / must not occur in ``body_text``, ``body_html``,
@@ -52,7 +52,7 @@ TEXT_FIELDS = ("body_text", "body_html", "new_text", "subject", "from_name")
 SUFFIXES = ("_contains", "_excludes", "_startswith", "_order")
 EXTRA_KEYS = {"description", "attachments_count", "attachment_names", "attachments_include",
               "quarantined", "defects_contains"}
-PARTIAL_KEYS = {"auto_response", "bounce"}
+PARTIAL_KEYS = {"automatic", "auto_response", "bounce"}
 
 
 def check(report: dict[str, Any], expected: dict[str, Any]) -> list[str]:

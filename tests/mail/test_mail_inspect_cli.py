@@ -21,7 +21,7 @@ EXPECTED_KEYS = {
     "file", "from_address", "from_name", "sender_problem", "to", "cc", "reply_to", "subject",
     "message_id",
     "in_reply_to", "references", "date", "content_type", "body_text", "body_html", "new_text",
-    "attachments", "auto_response", "bounce", "ticket_numbers", "defects",
+    "attachments", "automatic", "auto_response", "bounce", "ticket_numbers", "defects",
 }
 
 
@@ -55,6 +55,10 @@ def check_report(report: dict[str, Any]) -> None:
     assert isinstance(report["body_text"], str)
     assert _optional_str(report["body_html"])
     assert isinstance(report["new_text"], str)
+    assert set(report["automatic"]) == {"kind", "signals"}
+    assert report["automatic"]["kind"] in {"person", "auto-reply", "automatic"}
+    assert all(isinstance(s, str) for s in report["automatic"]["signals"])
+    assert report["auto_response"]["suppress"] == (report["automatic"]["kind"] != "person")
     assert isinstance(report["attachments"], list)
     for att in report["attachments"]:
         assert set(att) == {"filename", "content_type", "size", "content_id", "inline"}

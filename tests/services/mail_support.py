@@ -1,4 +1,4 @@
-"""Building raw mails for the ingest tests."""
+"""Building raw mails (and a helpdesk to receive them) for the ingest tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,26 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from helpdesk_core import Helpdesk, Settings, bootstrap
+from helpdesk_core.domain import Contact
+from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
+from helpdesk_core.mail.policy import MailPolicy
+
 _ids = itertools.count(1)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def world(policy: MailPolicy) -> tuple[Helpdesk, FakeClock]:
+    """A helpdesk of its own (clock at :data:`T0`, directory): Jana and Petr are customers."""
+    shop = InMemoryDirectory()
+    shop.add_customer(Contact.create(name="Jana Nováková", email="jana@example.cz",
+                                     language="cs"))
+    shop.add_customer(Contact.create(name="Petr Svoboda", email="petr@example.cz",
+                                     language="cs"))
+    clock = FakeClock(T0)
+    desk = bootstrap(Settings(storage="memory", autoload_plugins=False, mail_policy=policy),
+                     directory=shop, clock=clock, environ={})
+    return desk, clock
 
 
 def raw_mail(

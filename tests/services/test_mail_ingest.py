@@ -151,9 +151,9 @@ def test_no_acknowledgement_where_a_loop_rule_holds(desk: Helpdesk, headers: dic
 
 def test_acknowledgements_are_rate_limited_per_sender(desk: Helpdesk,
                                                       clock: FakeClock) -> None:
-    outcomes = [desk.mail.receive(raw_mail(subject=f"Dotaz {i}")) for i in range(5)]
-    assert [o.acknowledgement is not None for o in outcomes] == [True, True, True, False, False]
-    assert outcomes[3].reason == "rate-limit"
+    outcomes = [desk.mail.receive(raw_mail(subject=f"Dotaz {i}")) for i in range(3)]
+    assert [o.acknowledgement is not None for o in outcomes] == [True, False, False]
+    assert outcomes[1].reason == "rate-limit"  # ack_limit is 1 by default
     other = desk.mail.receive(raw_mail(sender="petr@example.cz"))
     assert other.acknowledgement is not None  # the limit is per sender
     clock.advance(timedelta(hours=1, seconds=1))

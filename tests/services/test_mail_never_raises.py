@@ -23,7 +23,8 @@ DROPPED = {"bounce_unmatched", "auto_reply_unmatched"}
 # The documented quarantine reasons (docs/explanation/threading.md, "What is stored").
 QUARANTINE_REASONS = ("larger than ", "the mail could not be parsed", "MIME nesting deeper than",
                       "no sender address", "unknown sender (policy: quarantine)",
-                      "sender in doubt: ", "our own mail: ", "new-ticket limit: ")
+                      "sender in doubt: ", "our own mail: ", "new-ticket limit: ",
+                      "automatic sender: ")
 HUGE = raw_mail(body="x" * 3_000_000, subject="s" * 50_000)
 SLOW_FROM = b"From: =?utf-8?b?" + b"9I+CkfG5o5jDqMKZwq1Z" * 20_000 + b"?=\r\n\r\nx\r\n"
 LONG_ID = ("From: jana@example.cz\r\nMessage-ID: <" + "\U0001f600" * 900

@@ -10,7 +10,7 @@ reprocessing it by key, or opened by a later run once the window has moved on.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -18,37 +18,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.services.conftest import MakeHelpdesk
-from tests.services.mail_support import raw_mail
+from tests.services.mail_support import T0, raw_mail
+from tests.services.mail_support import world as shared_world
 
-from helpdesk_core import Helpdesk, Settings, bootstrap
-from helpdesk_core.domain import Contact, StaffVia
+from helpdesk_core import Helpdesk
+from helpdesk_core.domain import StaffVia
 from helpdesk_core.domain.mailbox import StagedState
 from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import ConfigurationError
-from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
+from helpdesk_core.inmemory import FakeClock
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.testing import MemoryInbox
 
 AGENT = Actor.agent("eva", "Eva")
 POLICY = MailPolicy(own_addresses=frozenset({"support@shop.example"}),
                     message_id_domain="helpdesk.shop.example")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NUMBER = re.compile(r"HD-\d{4}-\d{6}")
 MISSING = "HD-2026-000777"
 
 
 def world(**policy: Any) -> tuple[Helpdesk, FakeClock]:
-    """A helpdesk of its own (clock, directory): Jana and Petr are customers."""
-    shop = InMemoryDirectory()
-    shop.add_customer(Contact.create(name="Jana Nováková", email="jana@example.cz",
-                                     language="cs"))
-    shop.add_customer(Contact.create(name="Petr Svoboda", email="petr@example.cz",
-                                     language="cs"))
-    clock = FakeClock(T0)
-    desk = bootstrap(Settings(storage="memory", autoload_plugins=False,
-                              mail_policy=attrs.evolve(POLICY, **policy)),
-                     directory=shop, clock=clock, environ={})
-    return desk, clock
+    return shared_world(attrs.evolve(POLICY, **policy))
 
 
 def seen_by(desk: Helpdesk, address: str) -> list[tuple[object, ...]]:

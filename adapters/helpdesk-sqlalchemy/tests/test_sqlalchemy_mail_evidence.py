@@ -96,7 +96,8 @@ def test_a_message_id_longer_than_an_index_takes_is_stored_and_threads(
 STORED = {"new_ticket", "reply", "auto_reply", "held_unverified", "bounce"}
 QUARANTINE_REASONS = ("larger than ", "the mail could not be parsed", "MIME nesting deeper than",
                       "no sender address", "unknown sender (policy: quarantine)",
-                      "sender in doubt: ", "our own mail: ", "new-ticket limit: ")
+                      "sender in doubt: ", "our own mail: ", "new-ticket limit: ",
+                      "automatic sender: ")
 
 
 def test_no_raw_mail_makes_receive_raise_on_this_adapter(desk: Helpdesk) -> None:

@@ -139,4 +139,5 @@ def test_a_strangers_answer_does_not_tell_whether_a_number_exists(url: str,
                 assert outcome.held_on == existing
                 assert [a.public for a in desk.tickets.articles(existing)] == [True, True,
                                                                                False]
+        clock.advance(timedelta(hours=2))  # past the hour of one acknowledgement per sender
     assert seen[0] == seen[1]

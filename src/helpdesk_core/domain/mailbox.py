@@ -1,4 +1,5 @@
-"""What the helpdesk remembers about mail: staged raw mails and the Message-ID index.
+"""What the helpdesk remembers about mail: staged raw mails, the Message-ID index and the
+senders whose mail was recognised as automatic.
 
 A fetched mail is *staged* (its raw bytes made durable) before it is parsed, so a crash at any
 point loses nothing; the staged row then records what became of it. The Message-ID index holds
@@ -9,14 +10,14 @@ are recognised by it.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.values import ensure_utc
 
-__all__ = ["MessageRecord", "StagedMail", "StagedState"]
+__all__ = ["AutomaticSender", "MessageRecord", "StagedMail", "StagedState"]
 
 
 class StagedState(enum.Enum):
@@ -95,3 +96,53 @@ class MessageRecord:
     at: datetime = attrs.field(converter=ensure_utc)
     article_id: str | None = None
     fingerprint: str | None = None
+
+
+def _optional_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else ensure_utc(value)
+
+
+def _reason(value: object) -> str:
+    return str(value)[:500]
+
+
+@attrs.frozen
+class AutomaticSender:
+    """A sender whose mail was last recognised as automatic (by its headers or its content)
+    at ``seen_at``, for ``reason`` (the signals' rules); ``ticket_id`` is the ticket its
+    automatic mail last opened, at ``ticket_at``.
+
+    Within a window after ``seen_at`` the sender gets no automatic message from us
+    (:meth:`quiet`); within a window after ``ticket_at`` its automatic mail opens no other
+    ticket (:meth:`ticket_within`). The window is the policy's ``machine_window``.
+    """
+
+    address: str
+    seen_at: datetime = attrs.field(converter=ensure_utc)
+    reason: str = attrs.field(default="", converter=_reason)
+    ticket_id: str | None = None
+    ticket_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
+
+    @classmethod
+    def recognised(cls, previous: AutomaticSender | None, address: str, *, at: datetime,
+                   reason: str) -> AutomaticSender:
+        """The record after one more automatic mail from ``address`` (``previous`` is what
+        was stored, if anything): seen now, for this reason; the ticket it opened is kept."""
+        if previous is None:
+            return cls(address=address, seen_at=at, reason=reason)
+        return attrs.evolve(previous, seen_at=max(previous.seen_at, ensure_utc(at)),
+                            reason=reason)
+
+    def opened(self, ticket_id: str, *, at: datetime) -> AutomaticSender:
+        """Its automatic mail opened ``ticket_id`` at ``at``."""
+        return attrs.evolve(self, ticket_id=ticket_id, ticket_at=at)
+
+    def quiet(self, *, now: datetime, window: timedelta) -> bool:
+        """Whether automatic messages to this sender are withheld at ``now``."""
+        return now - self.seen_at < window
+
+    def ticket_within(self, *, now: datetime, window: timedelta) -> str | None:
+        """The ticket its automatic mail opened less than ``window`` before ``now``."""
+        if self.ticket_id is None or self.ticket_at is None:
+            return None
+        return self.ticket_id if now - self.ticket_at < window else None

@@ -32,7 +32,7 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
-from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.templates import MessageTemplate
@@ -68,6 +68,7 @@ class _State:
     sequences: dict[str, int] = attrs.field(factory=dict)
     messages: list[MessageRecord] = attrs.field(factory=list)
     staged_mail: dict[tuple[str, str], StagedMail] = attrs.field(factory=dict)
+    automatic_senders: dict[str, AutomaticSender] = attrs.field(factory=dict)
     outbox: list[OutboxMessage] = attrs.field(factory=list)
     sla: dict[str, SlaRecord] = attrs.field(factory=dict)
     escalations: dict[tuple[str, str, int, str], EscalationRecord] = attrs.field(factory=dict)
@@ -427,6 +428,25 @@ class _StagedMail:
         state.staged_mail.update(self.staged)
 
 
+class _AutomaticSenders:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, AutomaticSender] = {}
+
+    def get(self, address: str) -> AutomaticSender | None:
+        return self.staged.get(address) or \
+            self._uow.storage._state.automatic_senders.get(address)
+
+    def put(self, sender: AutomaticSender) -> None:
+        self.staged[sender.address] = sender
+
+    def check(self, state: _State) -> None:
+        pass  # last writer wins, as the port says
+
+    def apply(self, state: _State) -> None:
+        state.automatic_senders.update(self.staged)
+
+
 class _Outbox:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
@@ -584,6 +604,7 @@ class InMemoryUnitOfWork:
         self.sequences = _Sequences(self)
         self.messages = _Messages(self)
         self.staged_mail = _StagedMail(self)
+        self.automatic_senders = _AutomaticSenders(self)
         self.outbox = _Outbox(self)
         self.sla = _Sla(self)
         self._blobs = _Blobs(self)
@@ -603,10 +624,12 @@ class InMemoryUnitOfWork:
         """Check every repository's staged writes against the committed state, then apply
         them all — or, if one check fails, none (like a database transaction)."""
         if self.read_only and (self.tickets.staged or self.contacts.staged
-                               or self.staged_mail.staged or self.outbox.staged):
+                               or self.staged_mail.staged or self.outbox.staged
+                               or self.automatic_senders.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         staged = (self.tickets, self.contacts, self.organisations, self.incident_types,
-                  self.messages, self.staged_mail, self.outbox, self.sla, self._blobs)
+                  self.messages, self.staged_mail, self.automatic_senders, self.outbox,
+                  self.sla, self._blobs)
         state = self.storage._state
         with state.lock:
             for repository in staged:

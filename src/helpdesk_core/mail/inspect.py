@@ -2,8 +2,9 @@
 
 Support engineers use it (through ``helpdesk mail inspect``) to answer "why did this mail do
 that?": which addresses and thread ids were read, what body text was kept, which attachments
-were found, whether an automatic answer was suppressed and why, whether it is a bounce and
-which ticket numbers the subject names.
+were found, whether a person or a machine wrote it and every signal that says so, whether an
+automatic answer was suppressed and why, whether it is a bounce and which ticket numbers the
+subject names.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from helpdesk_core.domain.numbering import TicketNumberFormat
-from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
+from helpdesk_core.mail.loops import bounce_info, classify, ticket_numbers
 from helpdesk_core.mail.parsed import Address
 from helpdesk_core.mail.parser import parse_mail
 
@@ -22,7 +23,7 @@ REPORT_KEYS = (
     "file", "from_address", "from_name", "sender_problem", "to", "cc", "reply_to", "subject",
     "message_id",
     "in_reply_to", "references", "date", "content_type", "body_text", "body_html", "new_text",
-    "attachments", "auto_response", "bounce", "ticket_numbers", "defects",
+    "attachments", "automatic", "auto_response", "bounce", "ticket_numbers", "defects",
 )
 
 
@@ -42,15 +43,16 @@ def inspect_mail(
     """The report for one raw mail; exactly the keys in :data:`REPORT_KEYS`.
 
     ``own_addresses``, ``own_message_id_domains`` and ``loop_header`` are passed to
-    :func:`~helpdesk_core.mail.loops.auto_response`.
+    :func:`~helpdesk_core.mail.loops.classify`; ``automatic`` is its verdict (``kind`` and
+    every signal's ``rule``), ``auto_response`` the answer it gives to "may we answer?".
 
     A quarantined mail (too large, or unreadable) still gets a report; its quarantine reason
     is the first entry of ``defects``. What the parser left out to stay within its limits
     follows, each entry starting with ``truncated:``.
     """
     mail = parse_mail(data)
-    loop = auto_response(mail, own_addresses=own_addresses,
-                         own_message_id_domains=own_message_id_domains, loop_header=loop_header)
+    verdict = classify(mail, own_addresses=own_addresses,
+                       own_message_id_domains=own_message_id_domains, loop_header=loop_header)
     bounce = bounce_info(mail)
     defects = list(mail.defects)
     defects[:0] = [f"truncated: {note}" for note in mail.truncated]
@@ -78,7 +80,9 @@ def inspect_mail(
              "content_id": a.content_id, "inline": a.inline}
             for a in mail.attachments
         ],
-        "auto_response": {"suppress": loop.suppress, "reason": loop.reason},
+        "automatic": {"kind": verdict.kind.value,
+                      "signals": [s.rule for s in verdict.signals]},
+        "auto_response": {"suppress": verdict.automatic, "reason": verdict.reason},
         "bounce": {"is_bounce": bounce.is_bounce,
                    "original_message_id": bounce.original_message_id},
         "ticket_numbers": list(ticket_numbers(mail.subject, fmt)),
@@ -106,6 +110,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     if report["from_name"]:
         sender = f"{report['from_name']} <{sender}>"
     loop = report["auto_response"]
+    machine = report["automatic"]
     bounce = report["bounce"]
     lines = [
         f"== {report['file']}",
@@ -121,6 +126,8 @@ def format_report(report: Mapping[str, Any]) -> str:
         f"In-Reply-To:    {report['in_reply_to'] or '-'}",
         f"References:     {' '.join(report['references']) or '-'}",
         f"Ticket numbers: {', '.join(report['ticket_numbers']) or '-'}",
+        f"Written by:     {machine['kind']}"
+        + (f" ({', '.join(machine['signals'])})" if machine["signals"] else ""),
         "Auto-response:  " + (f"suppressed ({loop['reason']})" if loop["suppress"]
                               else "allowed"),
         "Bounce:         " + (

@@ -92,7 +92,12 @@ class MailPolicy:
       linked to the old one instead of reopening it.
     * ``order_pattern`` — a regular expression whose first group is an order number.
     * ``acknowledge`` / ``ack_limit`` / ``ack_window`` — acknowledgements, at most
-      ``ack_limit`` per sender within ``ack_window``.
+      ``ack_limit`` per sender within ``ack_window`` (one, by default: a second mail within
+      the hour is often a machine answering the first acknowledgement).
+    * ``machine_window`` — once a sender's mail is recognised as automatic (by headers or
+      content, :func:`helpdesk_core.mail.loops.classify`), it gets no automatic message from
+      us (acknowledgement, resolution message) within this window, and its automatic mail
+      opens at most one ticket within it; more is held in quarantine.
     * ``max_attempts`` — a staged mail that fails this many times is quarantined.
     * ``subject_format`` — where our answers put the ticket number (``{number}``,
       ``{subject}``).
@@ -114,8 +119,9 @@ class MailPolicy:
     order_pattern: str | None = DEFAULT_ORDER_PATTERN
     order_system: str = "shop"
     acknowledge: bool = True
-    ack_limit: int = 3
+    ack_limit: int = 1
     ack_window: timedelta = timedelta(hours=1)
+    machine_window: timedelta = timedelta(hours=24)
     max_attempts: int = 3
     limits: MailLimits = attrs.field(factory=MailLimits)
     ack_templates: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
@@ -142,9 +148,10 @@ class MailPolicy:
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
                                   or limit < 1):
             raise ConfigurationError("new_ticket_limit must be a whole number ≥ 1, or None")
-        if not isinstance(self.new_ticket_window, timedelta) or \
-                self.new_ticket_window <= timedelta(0):
-            raise ConfigurationError("new_ticket_window must be a positive timedelta")
+        for window in ("new_ticket_window", "machine_window"):
+            value = getattr(self, window)
+            if not isinstance(value, timedelta) or value <= timedelta(0):
+                raise ConfigurationError(f"{window} must be a positive timedelta")
         if self.order_pattern is not None:
             try:
                 compiled = re.compile(self.order_pattern)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from helpdesk_core.mail.loops import classify
 from helpdesk_core.mail.parsed import ParsedMail
 
 __all__ = [
@@ -85,26 +86,10 @@ def reference_ids(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(found[:50])
 
 
-_AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|"
-    r"abwesenheitsnotiz|automatische antwort|nicht im büro|"
-    r"automatická odpověď|automatická odpoveď|mimo kancelář|mimo kanceláriu|"
-    r"odpověď v nepřítomnosti|neprítomnosť)\b",
-    re.IGNORECASE,
-)
-
-
 def is_automatic_reply(mail: ParsedMail) -> bool:
-    """An out-of-office or other auto-reply: it threads, but never reopens or answers."""
-    submitted = (mail.header("Auto-Submitted") or "").split(";", 1)[0].strip().lower()
-    if submitted.startswith("auto-replied"):
-        return True
-    suppress = (mail.header("X-Auto-Response-Suppress") or "").lower()
-    if mail.header("X-Autoreply") or mail.header("X-Autorespond"):
-        return True
-    if "oof" in suppress or (mail.header("X-MS-Exchange-Inbox-Rules-Loop") is not None):
-        return True
-    return bool(_AUTO_REPLY_SUBJECT.match(mail.subject))
+    """An out-of-office or other auto-reply (:attr:`MailKind.AUTO_REPLY
+    <helpdesk_core.mail.loops.MailKind>`): it threads, but never reopens or answers."""
+    return classify(mail).auto_reply
 
 
 def order_numbers(mail: ParsedMail, pattern: str | None) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from helpdesk_core.ports.messaging import (
     Telephony,
 )
 from helpdesk_core.ports.storage import (
+    AutomaticSenders,
     ContactRepository,
     IncidentTypeRepository,
     MailStaging,
@@ -31,6 +32,7 @@ from helpdesk_core.ports.storage import (
 from helpdesk_core.ports.templates import TemplateStore
 
 __all__ = [
+    "AutomaticSenders",
     "BlobStore",
     "CallEvent",
     "Clock",

@@ -1,13 +1,14 @@
-"""Inbound mail kept by the helpdesk: raw mail staged before parsing, and the Message-ID index."""
+"""Inbound mail kept by the helpdesk: raw mail staged before parsing, the Message-ID index and
+the senders whose mail was recognised as automatic."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
 
-__all__ = ["MailStaging", "MessageIndex"]
+__all__ = ["AutomaticSenders", "MailStaging", "MessageIndex"]
 
 
 class MessageIndex(Protocol):
@@ -40,3 +41,14 @@ class MailStaging(Protocol):
     def list(self, *, account: str | None = None, state: StagedState | None = None,
              limit: int = 100) -> list[StagedMail]:
         """Rows oldest staged first, optionally of one account and one state."""
+
+
+class AutomaticSenders(Protocol):
+    """Senders whose mail was recognised as automatic, one record per address (the
+    normalised address, exact match)."""
+
+    def get(self, address: str) -> AutomaticSender | None: ...
+
+    def put(self, sender: AutomaticSender) -> None:
+        """Insert the record, or replace the one stored for its address. Two units that put
+        the same address concurrently both succeed; the later commit's record stays."""

@@ -16,12 +16,13 @@ from typing import Protocol, Self
 
 from helpdesk_core.ports.configuration import IncidentTypeRepository, SequenceAllocator
 from helpdesk_core.ports.contacts import ContactRepository, OrganisationRepository
-from helpdesk_core.ports.mailstore import MailStaging, MessageIndex
+from helpdesk_core.ports.mailstore import AutomaticSenders, MailStaging, MessageIndex
 from helpdesk_core.ports.outbox import OutboxRepository
 from helpdesk_core.ports.sla import SlaRepository
 from helpdesk_core.ports.tickets import TicketRepository
 
 __all__ = [
+    "AutomaticSenders",
     "ContactRepository",
     "IncidentTypeRepository",
     "MailStaging",
@@ -58,6 +59,9 @@ class UnitOfWork(Protocol):
 
     @property
     def staged_mail(self) -> MailStaging: ...
+
+    @property
+    def automatic_senders(self) -> AutomaticSenders: ...
 
     @property
     def outbox(self) -> OutboxRepository: ...

@@ -5,8 +5,9 @@ queued in the outbox in the ticket's own transaction.
 An in-transaction handler on ``created``: a ticket the customer opened by mail or through the
 web form is acknowledged once, with its number — unless the deployment turned
 acknowledgements off, a loop rule suppresses it (the mail intake notes that on the ticket
-with an :class:`AcknowledgementRequest`), or the sender already got ``ack_limit`` of them
-within ``ack_window``. What happened is noted back as an :class:`AcknowledgementResult`.
+with an :class:`AcknowledgementRequest`), the sender's mail was recognised as automatic
+within ``machine_window`` (:func:`machine_quiet`), or the sender already got ``ack_limit`` of
+them within ``ack_window``. What happened is noted back as an :class:`AcknowledgementResult`.
 
 The built-in templates (cs, de, sk, en) come first, then ``MailPolicy.ack_templates``, then
 the templates saved in the template store; the later wins for the same language and incident
@@ -16,6 +17,7 @@ type. :func:`render_acknowledgement` works without a running helpdesk.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 import attrs
 
@@ -49,6 +51,7 @@ __all__ = [
     "AcknowledgementRequest",
     "AcknowledgementResult",
     "Acknowledger",
+    "machine_quiet",
     "render_acknowledgement",
 ]
 
@@ -126,6 +129,9 @@ class Acknowledger:
         if request.recipient is None:
             return AcknowledgementResult(None, "no sender address")
         now = self.clock.now()
+        quiet = machine_quiet(unit, request.recipient, policy=policy, now=now)
+        if quiet is not None:
+            return AcknowledgementResult(None, quiet)
         if unit.outbox.count_since(recipient=request.recipient, kind="acknowledgement",
                                    since=now - policy.ack_window) >= policy.ack_limit:
             return AcknowledgementResult(None, "rate-limit")
@@ -148,6 +154,16 @@ class Acknowledger:
         if sent.record is not None:
             unit.messages.add(sent.record)
         return AcknowledgementResult(sent.message.id)
+
+
+def machine_quiet(unit: Unit, address: str, *, policy: MailPolicy,
+                  now: datetime) -> str | None:
+    """Why no automatic message may go to ``address`` at ``now`` — mail from it was
+    recognised as automatic less than ``policy.machine_window`` ago — or None."""
+    known = unit.automatic_senders.get(address)
+    if known is None or not known.quiet(now=now, window=policy.machine_window):
+        return None
+    return f"automatic sender: {known.reason}"
 
 
 def render_acknowledgement(

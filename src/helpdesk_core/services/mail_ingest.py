@@ -34,13 +34,17 @@ outcome commit together or not at all. The rules, in the order they are applied:
    the channel's defaults. The acknowledgement is the bus's ``acknowledgement`` handler; this
    module only notes what it needs to know (the thread, and a loop rule that suppresses it).
 
+**Automatic mail** — every mail is classified (``helpdesk_core.mail.loops.classify``: headers,
+subject markers, out-of-office wording). An automatic reply threads without reopening and,
+naming no ticket, opens none. Any automatic mail records its sender
+(``AutomaticSender``, in the mail's transaction): within ``machine_window`` the sender gets
+no automatic message (acknowledgement, resolution message), and once its automatic mail
+opened a ticket, more automatic mail from it within the window is quarantined ("automatic
+sender: …"; reprocessing it by key lets it through). A person's mail from the same address
+still opens tickets.
+
 Addresses in Cc of a customer's mail are recorded on the ticket (``Ticket.record_cc``); they
 take part only with ``cc_participants`` and get copies of replies only with ``cc_notified``.
-
-6. **New ticket** — sender → contact (created if unknown, by policy), order numbers linked
-   only when the order belongs to the sender, the channel's defaults. The acknowledgement is
-   the bus's ``acknowledgement`` handler; this module only notes what it needs to know (the
-   thread, and a loop rule that suppresses it).
 
 Mail is evidence: no rule refuses a mail for what it contains. The article holds the text and
 subject within the library's limits (``helpdesk_core.mail.evidence``) and records what it
@@ -60,7 +64,12 @@ import attrs
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.contacts import Contact, normalize_email
 from helpdesk_core.domain.history import TicketEvent
-from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.mailbox import (
+    AutomaticSender,
+    MessageRecord,
+    StagedMail,
+    StagedState,
+)
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.queue import MAX_LIMIT, QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
@@ -69,13 +78,12 @@ from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
 from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
 from helpdesk_core.mail.evidence import MailText, mail_text
 from helpdesk_core.mail.identity import own_mail
-from helpdesk_core.mail.loops import auto_response, bounce_info, ticket_numbers
+from helpdesk_core.mail.loops import Verdict, bounce_info, classify, ticket_numbers
 from helpdesk_core.mail.parsed import ParsedMail
 from helpdesk_core.mail.parser import parse_mail
 from helpdesk_core.mail.policy import MailChannel, MailPolicy
 from helpdesk_core.mail.threading import (
     fingerprint,
-    is_automatic_reply,
     message_key,
     order_numbers,
     reference_ids,
@@ -315,7 +323,11 @@ class MailIngest:
         if mail.sender_problem is not None:
             raise _Held(f"sender in doubt: {mail.sender_problem}")
 
-        automatic = is_automatic_reply(mail)
+        verdict = classify(mail, own_addresses=policy.own(self.channels),
+                           own_message_id_domains=[policy.message_id_domain],
+                           loop_header=policy.loop_header)
+        automatic = verdict.auto_reply
+        machine = self._note_machine(unit, p, verdict, now)
         target, found_by = self._find_target(unit, mail, references,
                                              [r for r in known if r.message_id in references])
         previous: Ticket | None = None
@@ -345,11 +357,15 @@ class MailIngest:
             customer, new_contact = self._customer_inside(unit, p, channel)
         if customer is None:
             raise _NeedCustomer
+        if machine is not None and not past_limit:
+            self._check_machine_ticket(unit, p, machine, verdict, now)
         if new_contact is None and not past_limit:
             self._check_new_ticket_limit(unit, p, customer, now)
         if new_contact is not None:
             unit.contacts.add(new_contact)
-        outcome, ticket = self._new_ticket(unit, p, channel, customer, previous, now)
+        outcome, ticket = self._new_ticket(unit, p, channel, customer, previous, now, verdict)
+        if machine is not None:
+            unit.automatic_senders.put(machine.opened(ticket.id, at=now))
         if named is not None:
             self._hold_on(named, p, now, found_by, opened=ticket.number)
             outcome = attrs.evolve(outcome, held_on=named.number)
@@ -362,6 +378,27 @@ class MailIngest:
             direction=Direction.INTERNAL, channel=Channel.EMAIL, author=MAILER,
             body_text=p.text.body, at=now, subject=p.text.subject,
             **_with_meta(p, verified="false", found_by=found_by, **extra))
+
+    def _note_machine(self, unit: Unit, p: _Prepared, verdict: Verdict,
+                      now: datetime) -> AutomaticSender | None:
+        """Remember a sender whose mail is automatic (its record, updated), else None."""
+        if not verdict.automatic or p.sender is None:
+            return None
+        record = AutomaticSender.recognised(unit.automatic_senders.get(p.sender), p.sender,
+                                            at=now, reason=verdict.reasons)
+        unit.automatic_senders.put(record)
+        return record
+
+    def _check_machine_ticket(self, unit: Unit, p: _Prepared, machine: AutomaticSender,
+                              verdict: Verdict, now: datetime) -> None:
+        """Hold automatic mail whose sender's automatic mail opened a ticket within
+        ``machine_window``: a machine opens one ticket per window."""
+        window = self.policy.machine_window
+        opened = machine.ticket_within(now=now, window=window)
+        if opened is not None:
+            raise _Held(f"automatic sender: {machine.address} opened "
+                        f"{_number_of(unit, opened) or opened} within {window} "
+                        f"({verdict.reasons})")
 
     def _check_new_ticket_limit(self, unit: Unit, p: _Prepared, customer: Contact,
                                 now: datetime) -> None:
@@ -417,7 +454,8 @@ class MailIngest:
         return MailOutcome(Outcome.REPLY, ticket.id, ticket.number, article.id), ticket
 
     def _new_ticket(self, unit: Unit, p: _Prepared, channel: MailChannel, customer: Contact,
-                    previous: Ticket | None, now: datetime) -> tuple[MailOutcome, Ticket]:
+                    previous: Ticket | None, now: datetime,
+                    verdict: Verdict) -> tuple[MailOutcome, Ticket]:
         mail = p.mail
         links, data = self._orders(mail, customer)
         if previous is not None:
@@ -435,21 +473,11 @@ class MailIngest:
         )
         first_article = ticket.pending_articles[0].id
         self._record_cc(ticket, p, now, ())
-        unit.note(ticket, self._acknowledgement_request(p, channel, customer))
+        unit.note(ticket, AcknowledgementRequest(
+            recipient=p.sender, sender=channel.sender, in_reply_to=mail.message_id or None,
+            references=tuple(mail.references) if mail.message_id else (),
+            suppressed=verdict.reason, customer=customer))
         return MailOutcome(Outcome.NEW_TICKET, ticket.id, ticket.number, first_article), ticket
-
-    def _acknowledgement_request(self, p: _Prepared, channel: MailChannel,
-                                 customer: Contact) -> AcknowledgementRequest:
-        """What the acknowledgement handler needs to know about this mail."""
-        policy = self.policy
-        own = policy.own(self.channels)
-        verdict = auto_response(p.mail, own_addresses=own,
-                                own_message_id_domains=[policy.message_id_domain],
-                                loop_header=policy.loop_header)
-        return AcknowledgementRequest(
-            recipient=p.sender, sender=channel.sender, in_reply_to=p.mail.message_id or None,
-            references=tuple(p.mail.references) if p.mail.message_id else (),
-            suppressed=verdict.reason if verdict.suppress else None, customer=customer)
 
     # -- steps -------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ category — by an agent, an API call or any later capability — the ``resoluti
 (for its incident type and language) is rendered and queued to the customer in the same
 transaction, archived on the ticket as an outbound article. ``MailPolicy.resolution_message``
 turns it off (the handler is then not registered). A customer without an e-mail address gets
-nothing, and the move still happens.
+nothing, and the move still happens; so does an address whose mail was recognised as
+automatic within ``MailPolicy.machine_window`` (an autoresponder is not told twice).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from helpdesk_core.domain.outgoing import Automation
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import NotFound
+from helpdesk_core.services.acknowledgement import machine_quiet
 from helpdesk_core.services.messagebus import Raised
 from helpdesk_core.services.replies import Replies
 from helpdesk_core.services.templates import Templates
@@ -42,6 +44,9 @@ class ResolutionMessage:
             return  # resolved and moved on within the same change
         customer = self.templates.customer(ticket)
         if customer is None or not customer.emails:
+            return
+        if machine_quiet(unit, customer.emails[0], policy=self.replies.policy,
+                         now=self.replies.clock.now()) is not None:
             return
         try:
             rendered = self.templates.render(ticket, "resolution", customer=customer,

@@ -52,6 +52,7 @@ from helpdesk_core.errors import (
     ValidationError,
 )
 from helpdesk_core.ports.storage import (
+    AutomaticSenders,
     IncidentTypeRepository,
     SequenceAllocator,
     Storage,
@@ -143,6 +144,10 @@ class Unit:
     @property
     def sequences(self) -> SequenceAllocator:
         return self._inner.sequences
+
+    @property
+    def automatic_senders(self) -> AutomaticSenders:
+        return self._inner.automatic_senders
 
     @property
     def storage_unit(self) -> UnitOfWork:

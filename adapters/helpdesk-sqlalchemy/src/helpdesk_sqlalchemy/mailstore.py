@@ -1,4 +1,5 @@
-"""Mail repositories on SQLAlchemy Core: staged mails, the Message-ID index, the outbox."""
+"""Mail repositories on SQLAlchemy Core: staged mails, the Message-ID index, the senders
+recognised as automatic, the outbox."""
 
 from __future__ import annotations
 
@@ -9,18 +10,24 @@ from typing import Any
 import attrs
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from helpdesk_core.domain.article import AttachmentMeta, Direction
-from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
+from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
 from helpdesk_sqlalchemy import driver, statements
 from helpdesk_sqlalchemy.engine import UnitRepository, guarded
-from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
+from helpdesk_sqlalchemy.tables import mail_automatic_senders, mail_messages, mail_staging, outbox
 
-__all__ = ["SqlAlchemyMailStaging", "SqlAlchemyMessageIndex", "SqlAlchemyOutbox"]
+__all__ = [
+    "SqlAlchemyAutomaticSenders",
+    "SqlAlchemyMailStaging",
+    "SqlAlchemyMessageIndex",
+    "SqlAlchemyOutbox",
+]
 
 
 def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: str) -> None:
@@ -131,6 +138,33 @@ class SqlAlchemyMailStaging(UnitRepository):
         stmt = stmt.order_by(mail_staging.c.staged_at, mail_staging.c.account,
                              mail_staging.c.key).limit(limit)
         return [_staged(r) for r in self._conn().execute(stmt).mappings()]
+
+
+_AUTOMATIC_SENDER = select(mail_automatic_senders).where(
+    mail_automatic_senders.c.address == bindparam("address"))
+
+
+class SqlAlchemyAutomaticSenders(UnitRepository):
+    @guarded
+    def get(self, address: str) -> AutomaticSender | None:
+        row = self._conn().execute(_AUTOMATIC_SENDER, {"address": address}).mappings().first()
+        if row is None:
+            return None
+        return AutomaticSender(address=row["address"], seen_at=row["seen_at"],
+                               reason=row["reason"], ticket_id=row["ticket_id"],
+                               ticket_at=row["ticket_at"])
+
+    @guarded
+    def put(self, sender: AutomaticSender) -> None:
+        conn = self._conn()
+        row = {"address": sender.address, "seen_at": sender.seen_at, "reason": sender.reason,
+               "ticket_id": sender.ticket_id, "ticket_at": sender.ticket_at}
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+            mail_automatic_senders).values(**row)
+        # one statement, so two units putting one address never conflict: the later wins
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["address"],
+            set_={c: insert.excluded[c] for c in row if c != "address"}))
 
 
 def _outbox_row(message: OutboxMessage) -> dict[str, Any]:

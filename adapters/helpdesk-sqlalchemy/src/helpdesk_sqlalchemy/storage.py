@@ -44,6 +44,7 @@ from helpdesk_core.errors import (
 from helpdesk_sqlalchemy import convert, driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
 from helpdesk_sqlalchemy.mailstore import (
+    SqlAlchemyAutomaticSenders,
     SqlAlchemyMailStaging,
     SqlAlchemyMessageIndex,
     SqlAlchemyOutbox,
@@ -162,6 +163,7 @@ class SqlAlchemyUnitOfWork:
         self.sequences = SqlAlchemySequenceAllocator(self)
         self.messages = SqlAlchemyMessageIndex(self.connection)
         self.staged_mail = SqlAlchemyMailStaging(self.connection)
+        self.automatic_senders = SqlAlchemyAutomaticSenders(self.connection)
         self.outbox = SqlAlchemyOutbox(self.connection)
         self.sla = SqlAlchemySlaRepository(self.connection)
 

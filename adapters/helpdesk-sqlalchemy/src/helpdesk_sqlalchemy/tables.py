@@ -35,6 +35,7 @@ __all__ = [
     "contact_phones",
     "contacts",
     "incident_types",
+    "mail_automatic_senders",
     "mail_messages",
     "mail_staging",
     "message_templates",
@@ -298,6 +299,18 @@ mail_staging = Table(
     Column("acknowledged", Boolean(), nullable=False),
     PrimaryKeyConstraint("account", "key"),
     Index("ix_mail_staging_state", "state", "staged_at"),
+)
+
+# Senders whose mail was recognised as automatic: one row per (normalised) address.
+mail_automatic_senders = Table(
+    "mail_automatic_senders",
+    metadata,
+    Column("address", key_string(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("ticket_id", String(), nullable=True),
+    Column("ticket_at", UTCDateTime(), nullable=True),
+    PrimaryKeyConstraint("address"),
 )
 
 outbox = Table(

@@ -3,24 +3,25 @@
 One module per repository protocol (in the manner of SQLAlchemy's dialect test suite), each
 with its test classes and a ``COVERS`` tuple naming the protocols it checks:
 
-==================== ==========================================================
-module               covers
-==================== ==========================================================
-``tickets``          TicketRepository (round trip, saving, history, articles, queue)
-``contacts``         ContactRepository, OrganisationRepository
-``incident_types``   IncidentTypeRepository
-``sequences``        SequenceAllocator
-``message_index``    MessageIndex
-``mail_staging``     MailStaging
-``outbox``           OutboxRepository
-``sla``              SlaRepository
-``unit_of_work``     UnitOfWork, Storage (commit, rollback, read-only, other instances)
-``blobs``            BlobStore
-``templates``        TemplateStore
-``model``            the whole storage against the in-memory model (a state machine)
-``odd_values``       keys that cannot exist and hostile queue filters, through the core's
-                     unit of work: the same answer as in-memory, never a storage error
-==================== ==========================================================
+===================== =========================================================
+module                covers
+===================== =========================================================
+``tickets``           TicketRepository (round trip, saving, history, articles, queue)
+``contacts``          ContactRepository, OrganisationRepository
+``incident_types``    IncidentTypeRepository
+``sequences``         SequenceAllocator
+``message_index``     MessageIndex
+``mail_staging``      MailStaging
+``automatic_senders`` AutomaticSenders
+``outbox``            OutboxRepository
+``sla``               SlaRepository
+``unit_of_work``      UnitOfWork, Storage (commit, rollback, read-only, other instances)
+``blobs``             BlobStore
+``templates``         TemplateStore
+``model``             the whole storage against the in-memory model (a state machine)
+``odd_values``        keys that cannot exist and hostile queue filters, through the core's
+                      unit of work: the same answer as in-memory, never a storage error
+===================== =========================================================
 
 An adapter runs them all with one import and one fixture::
 
@@ -50,6 +51,7 @@ the behaviour the adapter declares instead where it lacks it (see
 :mod:`~helpdesk_core.testing.contracts.capabilities`).
 """
 
+from helpdesk_core.testing.contracts.automatic_senders import TestAutomaticSenders
 from helpdesk_core.testing.contracts.backend import (
     Backend,
     blob_store,
@@ -78,6 +80,7 @@ from helpdesk_core.testing.contracts.unit_of_work import TestUnitOfWork
 __all__ = [
     "Backend",
     "Capabilities",
+    "TestAutomaticSenders",
     "TestBlobStore",
     "TestContactRepository",
     "TestIncidentTypeRepository",
