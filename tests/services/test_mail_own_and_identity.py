@@ -79,7 +79,6 @@ AMBIGUOUS = [
     f"{JANA}<{MALLORY}>",
     q_word(f"Jana <{JANA}>"),
     f"{q_word(f'Jana <{JANA}>')} <{MALLORY}>",
-    f'"{JANA}" <{MALLORY}>',
     f"Jana ({JANA}) <{MALLORY}>",
     f"<{MALLORY}> ({JANA})",
     f"jana\uff20example.cz <{MALLORY}>",
@@ -114,6 +113,23 @@ def test_a_reply_whose_from_is_in_doubt_never_reaches_the_customers_ticket(
     untouched(desk, number)
     assert len(desk.tickets.queue().items) == tickets_before  # nobody's ticket either
     assert list(held(desk).values()) == [outcome.reason]
+
+
+@pytest.mark.parametrize("from_", [f'"{JANA}" <{MALLORY}>', f'"Jana Nováková {JANA}" <{MALLORY}>',
+                                   f"'{JANA}' <{MALLORY}>"])
+def test_a_quoted_name_that_spells_the_customers_address_is_only_a_name(
+        desk: Helpdesk, from_: str) -> None:
+    """The author is the address in brackets: a stranger to Jana's ticket, who gets a ticket
+    of their own; Jana's gets an internal note, nothing public, and stays waiting on her."""
+    number = janas_ticket(desk)
+    outcome = desk.mail.receive(mail(from_, f"Re: [{number}] Konvice",
+                                     message_id="<m2@x.example>"))
+    assert (outcome.outcome, outcome.held_on) == ("new_ticket", number)
+    theirs = desk.tickets.get(outcome.ticket_number or "")
+    assert theirs.customer_id != desk.tickets.get(number).customer_id
+    articles = desk.tickets.articles(number)
+    assert [a.public for a in articles] == [True, True, False]
+    assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
 
 
 @pytest.mark.parametrize(("froms", "extra", "problem"), [
@@ -162,7 +178,14 @@ def test_no_spelling_of_the_customers_address_beside_another_is_attributed(
     from_ = from_.replace("\r", " ").replace("\n", " ")
     subject = f"Re: [{number}]" if thread == "subject" else "Nový dotaz"
     outcome = desk.mail.receive(mail(from_, subject, message_id="<a2@x.example>"))
-    assert outcome.outcome == "quarantined", (from_, outcome)
+    if outcome.outcome != "quarantined":  # a quoted name: the author is the address in brackets
+        assert from_.lstrip()[:1] in "\"'", outcome
+        assert outcome.outcome == "new_ticket"
+        assert outcome.ticket_number != number
+        assert [a.public for a in desk.tickets.articles(number)][:2] == [True, True]
+        assert len([a for a in desk.tickets.articles(number) if a.public]) == 2
+        assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
+        return
     assert len(desk.tickets.articles(number)) == 2
     assert desk.tickets.get(number).status_category is StatusCategory.WAITING_ON_CUSTOMER
     assert len(desk.tickets.queue().items) == 1

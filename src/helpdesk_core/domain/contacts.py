@@ -55,7 +55,7 @@ def _validated(value: str) -> tuple[str | None, str]:
     """Validation is costly and mail repeats the same senders: answers are remembered."""
     try:
         result = email_validator.validate_email(
-            value, check_deliverability=False, allow_smtputf8=True
+            value, check_deliverability=False, allow_smtputf8=True, allow_quoted_local=True
         )
     except email_validator.EmailNotValidError as exc:
         return None, str(exc)

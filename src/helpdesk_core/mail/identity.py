@@ -14,15 +14,22 @@ by these rules; the first that fails is the problem it reports:
    real clients are repaired first, because they change nothing about *which* address is
    meant: single quotes around a display name (``'Müller, Hans' <hans@firma.de>``) and an
    unquoted name before a bare address (``Hans Meier hans@firma.de``);
-3. no other address appears anywhere in the header — in the display name, a comment, a
-   quoted string, an encoded word, before or after the brackets, in full-width characters —
-   and no other reader (the lenient parser's addresses, passed as ``also``) took another
-   one. The same address again (``"jana@example.cz" <jana@example.cz>``) is no doubt.
+3. no other address appears anywhere in the header — in an unquoted display name, a
+   comment, an encoded word, before or after the brackets, in full-width characters — and no
+   other reader (the lenient parser's addresses, passed as ``also``) took another one. The
+   same address again (``"jana@example.cz" <jana@example.cz>``) is no doubt. A display name
+   in double quotes (or Outlook's single quotes) before the bracketed address is only a name,
+   whatever address it spells, unless it imitates a mailbox with ``<`` or ``>``:
+   ``"info@firma.de via Portal" <noreply@portal.example>`` is noreply@portal.example;
+4. an ``@`` outside the address is another address to some reader. A quoted local part
+   (``"john smith"@example.com``) is an address like any other, and needless quotes
+   (``"john.smith"@example.com``) are no second spelling.
 
-So ``alice@example.org <mallory@evil.example>``, ``alice@example.org)<mallory@evil.example>``,
-``"alice@example.org" <mallory@evil.example>`` and an encoded word that decodes to
-``Alice <alice@example.org>`` have no identity: one reader takes Alice, another Mallory,
-and the helpdesk may not choose for them.
+So ``alice@example.org <mallory@evil.example>``, ``alice@example.org)<mallory@evil.example>``
+and an encoded word that decodes to ``Alice <alice@example.org>`` have no identity: one reader
+takes Alice, another Mallory, and the helpdesk may not choose for them. ``"alice@example.org"
+<mallory@evil.example>`` is Mallory's, and never Alice's: the identity is the parsed
+addr-spec, never display text.
 
 :func:`own_mail` says why a mail is ours: sent from one of our addresses, carrying our loop
 header with our token, or a Message-ID in our domain.
@@ -53,6 +60,8 @@ _LABEL = r"[^\s<>()\[\]\"',;:@\\.]+"
 # Anything a reader could take for an address: local@domain.tld (the domain has a dot).
 _ADDRESS_LIKE = re.compile(rf"{_ATOM}+@{_LABEL}(?:\.{_LABEL})+")
 _SINGLE_QUOTED_NAME = re.compile(r"""(^|[,;]\s*)'([^'"<>]*)'\s*<""")
+# "any text, \"escapes\" too" <address>: the whole header a quoted name and one bracket
+_QUOTED_NAME_THEN_ADDRESS = re.compile(r'"((?:[^"\\]|\\.)*)"\s*<([^<>]*)>')
 _NAME_THEN_BARE_ADDRESS = re.compile(r"([^<>()\"\\,;:@]*[^<>()\"\\,;:@\s])\s+"
                                      r"([^\s<>()\"\\,;:@]+@[^\s<>()\"\\,;:@]+)")
 
@@ -130,7 +139,18 @@ def sender_identity(values: Sequence[str], *, also: Iterable[str] = (),
         return SenderIdentity(None, problem=f"{len(mailboxes)} mailboxes in From"
                                             + (f" ({specs})" if specs else ""))
     mailbox = mailboxes[0]
-    readings = [*_readings(text, guesses), mailbox.display_name]
+    # (as written, or in Outlook's single quotes; not an unquoted name the repair quoted)
+    quoted = _QUOTED_NAME_THEN_ADDRESS.fullmatch(
+        _SINGLE_QUOTED_NAME.sub(r'\1"\2" <', text).strip())
+    if quoted is not None and not set(mailbox.display_name) & set("<>"):
+        # Rule 4: a quoted display name is only a name, whatever it says; what could be
+        # read as an address is the part in brackets.
+        text = f"<{quoted.group(2)}>"
+        named = _addresses_in(_readings(quoted.group(1), guesses))
+        also = [a for a in also if _canonical(a) not in named]
+        readings = list(_readings(text, guesses))
+    else:
+        readings = [*_readings(text, guesses), mailbox.display_name]
     seen = _addresses_in([*readings, *also])
     try:
         address = normalize_email(mailbox.addr_spec)
@@ -147,7 +167,9 @@ def sender_identity(values: Sequence[str], *, also: Iterable[str] = (),
         return SenderIdentity(None, problem=f"a malformed From ({structural[0]})")
     # The backstop: an @ that is not part of the address (mallory@[192.0.2.1], a quoted
     # local part, a host without a dot) is another address to some reader.
-    spelled = re.compile(re.escape(mailbox.addr_spec), re.IGNORECASE)
+    local, _, domain = mailbox.addr_spec.rpartition("@")
+    spelled = re.compile(  # as written, or with needless quotes ("john.smith"@example.com)
+        f'(?:{re.escape(local)}|"{re.escape(local)}")@{re.escape(domain)}', re.IGNORECASE)
     for reading in readings:
         if "@" in spelled.sub("", reading):
             return SenderIdentity(None, problem=(

@@ -285,7 +285,9 @@ _HEADERS_TYPES = {"message/rfc822", "message/global", "text/rfc822-headers",
 
 
 def _local_part(address: str | None) -> str:
-    if not address or "@" not in address:
+    """The part before the @; all of it for a mailbox named without a domain
+    (``MAILER-DAEMON``)."""
+    if not address:
         return ""
     return address.rsplit("@", 1)[0].strip().strip('"')
 

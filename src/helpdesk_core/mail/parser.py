@@ -244,6 +244,8 @@ def _msg_id_list(value: str) -> list[str]:
 # a long run without "@" (a base64 blob in From), the search took quadratic time.
 _BARE_ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+=!#$&*/?^`{|}~-])"
                            r"[A-Za-z0-9._%+=!#$&*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_SYSTEM_MAILBOX = re.compile(
+    r"(?:([^<>@]*?)\s*<\s*)?(mailer-daemon|postmaster)\s*>?\s*(?:\([^()@]*\))?", re.IGNORECASE)
 _ADDRESS_OK = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 
 
@@ -298,8 +300,13 @@ def _addresses(values: Sequence[str], guesses: Sequence[str]) -> tuple[list[Addr
                 rest = _clean_line(decode_header_value(text.replace(found[0], " "),
                                                        guesses=guesses), 300)
                 result.append(Address(address=found[0], name=rest.strip("'\"<>()[] ")))
-            else:  # "a@x.example b@x.example": separated by blanks only
+            elif found:  # "a@x.example b@x.example": separated by blanks only
                 result.extend(Address(address=a) for a in dict.fromkeys(found))
+            elif system := _SYSTEM_MAILBOX.fullmatch(text.strip()):
+                # "MAILER-DAEMON": a mail system's own mailbox, named without a domain
+                name = _clean_line(decode_header_value(system.group(1) or "", guesses=guesses),
+                                   300)
+                result.append(Address(address=system.group(2), name=name.strip("'\" ")))
     return result, dropped
 
 
