@@ -306,6 +306,8 @@ class _Walker:
                     self.close(implied=False)
                 elif name in _FORMATTING:
                     tree.forget_pending(name)
+            elif emit:  # a comment or declaration, left out
+                self.separate()
         self.read = pos
         if emit:
             self.finish()
@@ -327,9 +329,14 @@ class _Walker:
                 return True
             self.closing -= closing
             return False
+        self.separate()
+        return False
+
+    def separate(self) -> None:
+        """Something left out still separates what was around it (words, and text that
+        would otherwise join into markup: ``<`` + a dropped comment + ``!--``)."""
         if self.out and not self.out[-1][-1:].isspace():
             self.write("\n")
-        return False
 
     def finish(self) -> None:
         while self.tree.stack:

@@ -648,15 +648,14 @@ class _Walk:
         if not self.html_left:
             self.html_left[:] = [self.limits.max_html_chars, self.limits.max_html_tags]
         chars, tags = self.html_left
-        bounded = bound_html(html, max_depth=self.limits.max_html_depth, max_tags=max(tags, 1),
-                             max_chars=max(chars, 1))
+        bounded = bound_html(html, max_depth=self.limits.max_html_depth, max_tags=max(tags, 0),
+                             max_chars=max(chars, 0))
         if self.first_html is None:
             self.first_html, self.first_bound = html, bounded
         self.html_left[:] = [chars - len(bounded.html), tags - bounded.tags]
-        self.html_notes.extend(bounded.notes)
+        if bounded.notes and not self.html_notes:  # said once, by the bound of all the HTML
+            self.html_notes.extend(bounded.notes)
         if self.spent():
-            self.html_notes.append(f"parsing took longer than {self.limits.time_budget_s:g} s: "
-                                   "HTML rendered as plain text")
             return rough_text(bounded.html)
         return html_to_text(bounded.html)
 
@@ -1083,7 +1082,7 @@ def _safe_html(html: str | None, walk: _Walk, keep_remote_images: bool) -> str |
     if html is None:
         return None
     limits = walk.limits
-    if walk.spent():
+    if walk.spent():  # the notes of the first HTML part cut for the renderer, if any, stay
         walk.html_notes.append(f"parsing took longer than {limits.time_budget_s:g} s: the HTML "
                                "was not sanitised for display (the text is shown)")
         return None
@@ -1092,7 +1091,7 @@ def _safe_html(html: str | None, walk: _Walk, keep_remote_images: bool) -> str |
     else:
         bounded = bound_html(html, max_depth=limits.max_html_depth,
                              max_tags=limits.max_html_tags, max_chars=limits.max_html_chars)
-    walk.html_notes.extend(bounded.notes)
+    walk.html_notes[:] = bounded.notes  # what was cut of all the HTML, said once
     return sanitise_html(bounded.html, keep_remote_images=keep_remote_images)
 
 
