@@ -62,7 +62,8 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against baselines run side by side: storage (API vs raw SQL), mail ingestion
-    (ours vs the stdlib limit vs django-helpdesk), the SLA sweep at two table sizes and
+    (ours vs the stdlib limit vs django-helpdesk), pathological HTML per mail against a fixed
+    budget and a plain mail of the same size, the SLA sweep at two table sizes and
     start-up (bootstrap() vs a bare SQLAlchemy connection).
     ``-- --record`` writes the figures into docs/benchmarks.md."""
     session.install(*PACKAGES)
@@ -70,6 +71,7 @@ def bench(session: nox.Session) -> None:
     rest = [a for a in session.posargs if a != "--record"]
     session.run("python", "benchmarks/run.py", *record, *rest, env=_env())
     session.run("python", "benchmarks/mail/run.py", *record, env=_env())
+    session.run("python", "benchmarks/mail/pathological_html.py", *record, env=_env())
     session.run("python", "benchmarks/sla_sweep.py", *record, env=_env())
     session.run("python", "benchmarks/startup.py", *record, env=_env())
 

@@ -315,3 +315,18 @@ def test_a_mail_with_a_huge_message_id_is_stored_and_its_replies_thread(
                                         f"In-Reply-To: {message_id}\r\n"
                                         f"References: <a@x> {message_id}\r\n"))
     assert (reply.outcome, reply.ticket_number) == ("reply", first.ticket_number)
+
+
+# -- HTML past the HTML limits (issue 12) --------------------------------------------------
+
+def test_deeply_nested_html_is_stored_flattened_with_a_note(desk: Helpdesk) -> None:
+    html = "<div>" * 100_000 + "Dobrý den, zásilka nedorazila." + "</div>" * 100_000
+    raw = mime([("", "text/html; charset=utf-8", html.encode())], subject="Hluboko",
+               top="multipart/mixed")
+    outcome = desk.mail.receive(raw)
+    article = first_article(desk, outcome.ticket_number)
+    assert "zásilka nedorazila" in article.body_text
+    assert "HTML nested deeper than 128 levels" in article.meta["cut"]
+    assert "the first 1000000 rendered" in article.meta["cut"]
+    assert_raw_kept(desk, raw, article, outcome.raw_blob)
+    assert desk.blob_store.get(article.meta["html_blob"]).count(b"<div>") <= 128

@@ -45,13 +45,23 @@ class ParsedAttachment:
 class MailLimits:
     """How much of a mail the parser reads. A mail over ``max_bytes`` is quarantined unread;
     past the other limits it is read as far as they allow and ``ParsedMail.truncated`` says
-    what was left out (the raw bytes keep all of it)."""
+    what was left out (the raw bytes keep all of it).
+
+    The ``max_html_*`` limits bound what the HTML sanitiser and the HTML-to-text renderer are
+    given, for all HTML parts of a mail together: at most ``max_html_chars`` characters,
+    ``max_html_tags`` elements and ``max_html_depth`` levels of nesting. HTML beyond them is
+    flattened (deeper elements and elements past the count become their text) and cut, with a
+    note in ``truncated``; ``html_original`` and the raw bytes keep it whole. Every step after
+    the MIME walk checks ``time_budget_s`` first and takes a cheaper way once it is spent."""
 
     max_bytes: int = 25 * 1024 * 1024
     max_parts: int = 500
     max_depth: int = 20
     max_header_bytes: int = 256 * 1024
     time_budget_s: float = 5.0
+    max_html_depth: int = attrs.field(default=128, validator=attrs.validators.ge(1))
+    max_html_tags: int = attrs.field(default=50_000, validator=attrs.validators.ge(1))
+    max_html_chars: int = attrs.field(default=1_000_000, validator=attrs.validators.ge(1))
 
 
 @attrs.frozen

@@ -33,6 +33,7 @@ from helpdesk_core.mail.decode import (
     raw_header_text,
 )
 from helpdesk_core.mail.identity import sender_identity
+from helpdesk_core.mail.markup import BoundedHtml, bound_html, rough_text
 from helpdesk_core.mail.parsed import Address, MailLimits, ParsedAttachment, ParsedMail
 from helpdesk_core.mail.text import html_to_text, new_reply_text, sanitise_html
 
@@ -447,6 +448,7 @@ _UUE_BEGIN = re.compile(r"^begin [0-7]{3,4} ([^\r\n]{1,255})$", re.MULTILINE)
 _UUE_BLOCK = re.compile(
     r"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n(.*?)^end[ \t]*$\r?\n?", re.MULTILINE | re.DOTALL
 )
+_UUE_END = re.compile(r"^end[ \t]*$\r?\n?", re.MULTILINE)
 
 
 def _decode_transfer(data: bytes, encoding: str) -> bytes:
@@ -468,9 +470,12 @@ _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_
 
 
 def _unflow(text: str, *, delete_space: bool) -> str:
-    """Undo RFC 3676 format=flowed: soft line breaks joined, space-stuffing removed."""
+    """Undo RFC 3676 format=flowed: soft line breaks joined, space-stuffing removed.
+
+    A paragraph's lines are collected and joined once: adding each line to a growing string
+    took time with the square of the paragraph's length."""
     out: list[str] = []
-    pending: str | None = None
+    pending: list[str] | None = None  # the lines of a paragraph that goes on
     pending_depth = -1
     for line in text.replace("\r\n", "\n").split("\n"):
         stripped = line.lstrip(">")
@@ -478,17 +483,18 @@ def _unflow(text: str, *, delete_space: bool) -> str:
         if stripped.startswith(" "):
             stripped = stripped[1:]
         if pending is not None and depth != pending_depth:
-            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+            out.append(">" * pending_depth + (" " if pending_depth else "") + "".join(pending))
             pending = None
-        content = (pending or "") + stripped
         if stripped.endswith(" ") and stripped != "-- ":
-            pending = content[:-1] if delete_space else content
-            pending_depth = depth
+            if pending is None:
+                pending, pending_depth = [], depth
+            pending.append(stripped[:-1] if delete_space else stripped)
             continue
+        content = "".join(pending) + stripped if pending is not None else stripped
         out.append(">" * depth + (" " if depth and content else "") + content)
         pending = None
     if pending is not None:
-        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+        out.append(">" * pending_depth + (" " if pending_depth else "") + "".join(pending))
     return "\n".join(out)
 
 
@@ -506,8 +512,18 @@ class _Walk:
     parts: int = 0
     plain_seen: bool = False
     html_seen: bool = False
+    # HTML is rendered as text only where its text is used (not in the sub-walks of
+    # multipart/alternative); all parts together get at most the limits' characters and tags.
+    render_html: bool = True
+    html_left: list[int] = attrs.Factory(list)  # [characters, tags] the renderer may still get
+    html_notes: list[str] = attrs.Factory(list)
+    first_bound: BoundedHtml | None = None
+    first_html: str | None = None
 
     # ---- limits ------------------------------------------------------------------------
+    def spent(self) -> bool:
+        return time.monotonic() - self.started > self.limits.time_budget_s
+
     def tick(self, depth: int) -> None:
         self.parts += 1
         if self.parts > self.limits.max_parts:
@@ -631,8 +647,24 @@ class _Walk:
 
     def add_html(self, html: str) -> None:
         self.htmls.append(html)
-        self.texts.append(html_to_text(html))
+        self.texts.append(self.render(html) if self.render_html else "")
         self.html_seen = True
+
+    def render(self, html: str) -> str:
+        """``html`` as text, within what is left of the HTML limits and the time budget."""
+        if not self.html_left:
+            self.html_left[:] = [self.limits.max_html_chars, self.limits.max_html_tags]
+        chars, tags = self.html_left
+        bounded = bound_html(html, max_depth=self.limits.max_html_depth, max_tags=max(tags, 0),
+                             max_chars=max(chars, 0))
+        if self.first_html is None:
+            self.first_html, self.first_bound = html, bounded
+        self.html_left[:] = [chars - len(bounded.html), tags - bounded.tags]
+        if bounded.notes and not self.html_notes:  # said once, by the bound of all the HTML
+            self.html_notes.extend(bounded.notes)
+        if self.spent():
+            return rough_text(bounded.html)
+        return html_to_text(bounded.html)
 
     def extract_uuencoded(self, text: str) -> str:
         if "begin " not in text:
@@ -653,7 +685,14 @@ class _Walk:
                                 default_name=match.group(1).strip(), inline=False)
             return ""
 
-        result = _UUE_BLOCK.sub(replace, text)
+        # Only the text up to the last "end" line is searched: a "begin" line after it would
+        # be tried against all the rest of the text, and many of them took quadratic time.
+        last = None
+        for found in _UUE_END.finditer(text):
+            last = found
+        if last is None:
+            return text
+        result = _UUE_BLOCK.sub(replace, text[:last.end()]) + text[last.end():]
         if result != text:  # the blank lines around a removed block become one
             result = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", result)
         return result
@@ -721,7 +760,7 @@ class _Walk:
             attached = _disposition(child) == "attachment"
             if child.is_multipart() and ctype.startswith("multipart/"):
                 sub = _Walk(self.limits, self.guesses, self.keep_remote_images, self.started,
-                            names=self.names, parts=self.parts)
+                            names=self.names, parts=self.parts, render_html=False)
                 sub.walk(child, depth + 1)
                 self.parts = sub.parts
                 self.defects.extend(sub.defects)
@@ -1016,12 +1055,18 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     texts = (t.replace("\r\n", "\n").replace("\r", "\n").strip("\n") for t in walk.texts)
     body_text = "\n\n".join(t for t in texts if t.strip())
     html_original = "\n".join(walk.htmls) if walk.htmls else None
-    body_html = (sanitise_html(html_original, keep_remote_images=keep_remote_images)
-                 if html_original is not None else None)
+    body_html = _safe_html(html_original, walk, keep_remote_images)
+    truncated.extend(dict.fromkeys(walk.html_notes))
     attachments = _mark_referenced_inline(walk.attachments, html_original)
     content_type = "text/html" if html_original is not None else "text/plain"
-    new_text = new_reply_text(body_text) if body_text else ""
-    if time.monotonic() - started > limits.time_budget_s:
+    new_text = ""
+    if body_text and walk.spent():
+        new_text = body_text[:100_000]
+        walk.defects.append(f"parsing took longer than {limits.time_budget_s:g} s: quoted "
+                            "history not cut")
+    elif body_text:
+        new_text = new_reply_text(body_text)
+    if walk.spent():
         walk.defects.append(f"parsing took longer than {limits.time_budget_s:g} s")
     return attrs.evolve(
         envelope,
@@ -1035,6 +1080,26 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
         truncated=tuple(truncated),
         quarantine_reason=reason,
     )
+
+
+def _safe_html(html: str | None, walk: _Walk, keep_remote_images: bool) -> str | None:
+    """The sanitised HTML body: the sanitiser gets the HTML within the limits (flattened and
+    cut past them, with a note); once the time budget is spent it gets nothing, and the text
+    is what the mail shows."""
+    if html is None:
+        return None
+    limits = walk.limits
+    if walk.spent():  # the notes of the first HTML part cut for the renderer, if any, stay
+        walk.html_notes.append(f"parsing took longer than {limits.time_budget_s:g} s: the HTML "
+                               "was not sanitised for display (the text is shown)")
+        return None
+    if walk.first_html is html and walk.first_bound is not None and len(walk.htmls) == 1:
+        bounded = walk.first_bound  # the one part, bounded already for the renderer
+    else:
+        bounded = bound_html(html, max_depth=limits.max_html_depth,
+                             max_tags=limits.max_html_tags, max_chars=limits.max_html_chars)
+    walk.html_notes[:] = bounded.notes  # what was cut of all the HTML, said once
+    return sanitise_html(bounded.html, keep_remote_images=keep_remote_images)
 
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s<>()]{1,500})""", re.IGNORECASE)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import html as html_module
 import re
 
 import nh3
 from inscriptis import get_text
 from mailparser_reply import EmailMessage
+
+from helpdesk_core.mail.markup import rough_text
 
 __all__ = ["REPLY_LANGUAGES", "html_to_text", "new_reply_text", "sanitise_html"]
 
@@ -43,11 +44,10 @@ def sanitise_html(html: str, *, keep_remote_images: bool = False) -> str:
             strip_comments=True,
             link_rel="noopener noreferrer nofollow",
         )
-    except Exception:
-        return nh3.clean(re.sub(r"<[^>]*>", " ", html)) if html else ""
+    except Exception:  # one scan per "<": linear however many "<" lack a ">"
+        return nh3.clean(re.sub(r"<[^<>]*+>", " ", html)) if html else ""
 
 
-_TAG = re.compile(r"<[^>]*>")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -61,31 +61,25 @@ def html_to_text(html: str) -> str:
     if not html.strip():
         return ""
     if len(html) > _MAX_RENDER_INPUT:  # inscriptis takes seconds per megabyte
-        return _rough_text(html)
+        return rough_text(html)
     try:
         text = str(get_text(html))
     except Exception:
-        return _rough_text(html)
+        return rough_text(html)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", text).strip()
-
-
-def _rough_text(html: str) -> str:
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", html)
-    text = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h[1-6])\s*>", "\n", text)
-    text = html_module.unescape(_TAG.sub("", text))
-    text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 _HEADER_NAMES = (
     r"From|Sent|To|Subject|Date|Cc|Von|Gesendet|An|Betreff|Datum|Od|Odesláno|Odoslané"
     r"|Komu|Předmět|Predmet|Kopie|Kópia|Return-Path|Reply-To|Antwort an"
 )
-_HEADER_LINE = re.compile(rf"^[>\s]*\**(?:{_HEADER_NAMES})\**\s*:", re.IGNORECASE)
-_FROM_LINE = re.compile(r"^[>\s]*\**(?:From|Von|Od)\**\s*:", re.IGNORECASE)
+# Quote prefixes are matched within a line and possessively: "[>\s]*" spanned lines and gave
+# characters back, so a text of many ">" lines took time with the square of its length.
+_HEADER_LINE = re.compile(rf"^[> \t]*+\**(?:{_HEADER_NAMES})\**\s*:", re.IGNORECASE)
+_FROM_LINE = re.compile(r"^[> \t]*+\**(?:From|Von|Od)\**\s*:", re.IGNORECASE)
 _SEPARATORS = re.compile(
-    r"^[>\s]*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Původní zpráva"
+    r"^[> \t]*+(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Původní zpráva"
     r"|Pôvodná správa|Forwarded message|Weitergeleitete Nachricht|Přeposlaná zpráva"
     r"|Preposlaná správa|Původní e-mail|Pôvodný e-mail|Original-Nachricht"
     r"|Originalnachricht|Message d'origine)\s*-{2,}"
