@@ -325,10 +325,12 @@ def receive_mails(helpdesk: Helpdesk, clock: FakeClock) -> str:
     number = outcome.ticket_number or ""
     print(f"  new mail from Klaus         → {outcome.outcome} {number}, "
           f"linked {sorted(str(r) for r in helpdesk.tickets.get(number).links)}")
-    [ack] = helpdesk.outbox.for_ticket(number)
-    print(f"  acknowledgement queued      → to {ack.recipients[0]}: {ack.subject!r}")
-    print(f"  {'':28}  headers: Auto-Submitted: "
-          f"{ack.headers['Auto-Submitted']}, In-Reply-To: {ack.headers['In-Reply-To']}")
+    for ack in helpdesk.outbox.for_ticket(number):
+        print(f"  acknowledgement queued      → to {ack.recipients[0]}: {ack.subject!r}")
+        print(f"  {'':28}  headers: Auto-Submitted: "
+              f"{ack.headers['Auto-Submitted']}, In-Reply-To: {ack.headers['In-Reply-To']}")
+    if outcome.acknowledgement is None:  # one per sender and hour; none to an autoresponder
+        print(f"  no acknowledgement          → {outcome.reason}")
     clock.advance(minutes=1)
     again = helpdesk.mail.receive(b"Delivered-To: info@shop.example\r\n" + first,
                                   channel="support")

@@ -146,8 +146,8 @@ def sender_identity(values: Sequence[str], *, also: Iterable[str] = (),
         # Rule 4: a quoted display name is only a name, whatever it says; what could be
         # read as an address is the part in brackets.
         text = f"<{quoted.group(2)}>"
-        named = _addresses_in(_readings(quoted.group(1), guesses))
-        also = [a for a in also if _canonical(a) not in named]
+        in_name = _addresses_in(_readings(quoted.group(1), guesses))
+        also = [a for a in also if _canonical(a) not in in_name]
         readings = list(_readings(text, guesses))
     else:
         readings = [*_readings(text, guesses), mailbox.display_name]
