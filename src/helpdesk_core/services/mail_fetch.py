@@ -12,6 +12,13 @@ A crash between 2 and 3 leaves a staged row that the next run handles; between 3
 processed row whose mail is still on the server, which the next run only acknowledges. A mail
 that fails ``max_attempts`` times is quarantined with its reason and raw bytes and the loop
 goes on; :func:`reprocess` puts quarantined mail back.
+
+Only the mail's own failures count as its attempts. :class:`StorageUnavailable` — the
+database lost the connection, is restarting or down, the disk is full — says nothing about
+the mail: its transaction was rolled back, the mail is tried once more on a fresh connection
+(the pool replaces a connection whose backend was terminated), and if the database still
+fails the run ends with ``FetchReport.error`` set. No attempt is counted, nothing is
+quarantined, and nothing that was not stored is flagged, moved or deleted on the server.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from helpdesk_core.errors import (
     MailboxError,
     MessageTooLarge,
     StorageError,
+    StorageUnavailable,
 )
 from helpdesk_core.mail.policy import MailChannel
 from helpdesk_core.mail.threading import fingerprint
@@ -56,6 +64,7 @@ class FetchReport:
     quarantined: int = 0
     acknowledged: int = 0
     error: str | None = None
+    storage_unavailable: int = 0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -102,7 +111,7 @@ class MailFetcher:
                         continue
                     staged = self._stage(inbox, ref, max_bytes, report)
                 if staged.state is StagedState.STAGED:
-                    staged = self._process(staged, channel, report)
+                    staged = self._process_twice(staged, channel, report)
                 # Listed again although finished: the server never carried out our flag or
                 # deletion (a POP3 session that died before QUIT), so it is told again. Quarantined
                 # mail whose bytes we hold is finished too: it is safe here.
@@ -115,6 +124,13 @@ class MailFetcher:
             # The server went away: what was committed stays, the rest is picked up next run.
             report.error = str(exc)
             log.warning("mailbox %s: %s", inbox.account, exc)
+        except StorageUnavailable as exc:
+            # The database, not the mail: nothing is counted against the mail, and nothing
+            # that was not stored is acknowledged. The next run starts where this one stopped.
+            report.error = f"the database is unavailable: {exc}"
+            report.storage_unavailable += 1
+            log.warning("mailbox %s: run stopped, the database is unavailable: %s",
+                        inbox.account, exc)
         finally:
             try:
                 inbox.close()
@@ -178,6 +194,19 @@ class MailFetcher:
             return current
         return staged
 
+    def _process_twice(self, staged: StagedMail, channel: MailChannel,
+                       report: FetchReport) -> StagedMail:
+        """One mail; when the database was unavailable, once more on a fresh connection (a
+        terminated backend fails only the transaction that held it). A second failure ends
+        the run: the caller catches StorageUnavailable."""
+        try:
+            return self._process(staged, channel, report)
+        except StorageUnavailable as exc:
+            log.warning("mail %s/%s: the database is unavailable (%s); trying once more",
+                        staged.account, staged.key, exc)
+            report.storage_unavailable += 1
+            return self._process(self._current(staged), channel, report)
+
     def _process(self, staged: StagedMail, channel: MailChannel,
                  report: FetchReport, *, past_limit: bool = False) -> StagedMail:
         try:
@@ -186,8 +215,8 @@ class MailFetcher:
             raw = self.blob_store.get(staged.blob_key)
             outcome: MailOutcome = self.ingest.receive(raw, channel=channel, staged=staged,
                                                        past_limit=past_limit)
-        except MailboxError:
-            raise
+        except (MailboxError, StorageUnavailable):
+            raise  # the server's or the database's failure, not the mail's
         except ConcurrencyError:
             # Another fetcher handled this mail first; its outcome stands.
             return self._current(staged)

@@ -17,7 +17,7 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
 from helpdesk_sqlalchemy import driver, statements
-from helpdesk_sqlalchemy.engine import UnitRepository, guarded
+from helpdesk_sqlalchemy.engine import UnitRepository, guarded, storage_error
 from helpdesk_sqlalchemy.tables import mail_messages, mail_staging, outbox
 
 __all__ = ["SqlAlchemyMailStaging", "SqlAlchemyMessageIndex", "SqlAlchemyOutbox"]
@@ -31,7 +31,7 @@ def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: st
     except sa_exc.IntegrityError as exc:
         raise StorageError(conflict) from exc
     except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"{table.name}: {exc}") from exc
+        raise storage_error(exc, f"inserting into {table.name}") from exc
 
 
 # These run through SQLAlchemy Core (see the rule in statements.py), built once all the same.
