@@ -65,6 +65,7 @@ class FetchReport:
     acknowledged: int = 0
     error: str | None = None
     storage_unavailable: int = 0
+    lost_races: int = 0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -118,7 +119,8 @@ class MailFetcher:
                 if staged.state is not StagedState.STAGED and staged.blob_key is not None:
                     inbox.acknowledge(staged.key)
                     if not staged.acknowledged:
-                        self._save(staged.mark_acknowledged(at=self.clock.now()))
+                        self._save_unless_changed(staged.mark_acknowledged(at=self.clock.now()),
+                                                  staged, report)
                     report.acknowledged += 1
         except MailboxError as exc:
             # The server went away: what was committed stays, the rest is picked up next run.
@@ -185,12 +187,15 @@ class MailFetcher:
                     unit.staged_mail.update(attrs.evolve(staged, staged_at=existing.staged_at),
                                            expected=StagedState.QUARANTINED)
                 unit.commit()
+        except StorageUnavailable:
+            raise
         except (StorageError, ConcurrencyError):
             # Another fetcher staged it first: continue from its row.
             with self.units(read_only=True) as unit:
                 current = unit.staged_mail.get(inbox.account, ref.key)
             if current is None:
                 raise
+            report.lost_races += 1
             return current
         return staged
 
@@ -218,14 +223,19 @@ class MailFetcher:
         except (MailboxError, StorageUnavailable):
             raise  # the server's or the database's failure, not the mail's
         except ConcurrencyError:
-            # Another fetcher handled this mail first; its outcome stands.
+            # Another fetcher handled this mail first (or is handling it); its outcome stands.
+            report.lost_races += 1
+            log.debug("mail %s/%s: handled by another fetcher", staged.account, staged.key)
             return self._current(staged)
         except Exception as exc:  # a poison mail must not stop the loop
             log.exception("mail %s/%s failed", staged.account, staged.key)
             reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
             failed = staged.failed(reason, at=self.clock.now(),
                                    max_attempts=self.policy.max_attempts)
-            self._save(failed)
+            # Recorded only if the row is still the one this attempt started from: a fetcher
+            # that lost the race never writes over the winner's outcome.
+            if not self._save_unless_changed(failed, staged, report):
+                return self._current(staged)
             report.failed += 1
             if failed.state is StagedState.QUARANTINED:
                 report.quarantined += 1
@@ -244,10 +254,23 @@ class MailFetcher:
             raise StorageError(f"staged mail {staged.account}/{staged.key} vanished")
         return current
 
-    def _save(self, staged: StagedMail) -> None:
+    def _save(self, staged: StagedMail, *, was: StagedMail) -> None:
+        """Write ``staged`` over the row only if it is still as ``was`` (state and attempts),
+        else ConcurrencyError."""
         with self.units() as unit:
-            unit.staged_mail.update(staged)
+            unit.staged_mail.update(staged, expected=was.state, expected_attempts=was.attempts)
             unit.commit()
+
+    def _save_unless_changed(self, staged: StagedMail, was: StagedMail,
+                             report: FetchReport) -> bool:
+        """Like ``_save``; False (and counted as a lost race) when another fetcher changed the
+        row first."""
+        try:
+            self._save(staged, was=was)
+        except ConcurrencyError:
+            report.lost_races += 1
+            return False
+        return True
 
     def reprocess(self, *, account: str | None = None,
                   keys: list[str] | None = None) -> list[tuple[StagedMail, MailOutcome | None]]:
@@ -270,14 +293,19 @@ class MailFetcher:
                 results.append((row, None))
                 continue
             retried = row.retry(at=self.clock.now())
-            self._save(retried)
+            try:
+                self._save(retried, was=row)
+            except ConcurrencyError:  # reprocessed (or fetched) by someone else meanwhile
+                results.append((self._current(row), None))
+                continue
             report = FetchReport(account=row.account)
             after = self._process(retried, self.ingest.channel(row.account), report,
                                   past_limit=keys is not None)
             outcome = None if after.state is not StagedState.PROCESSED else MailOutcome(
                 after.outcome or "", after.ticket_id, None, after.article_id)
             if after.state is StagedState.STAGED:  # one attempt only: back to quarantine
-                after = after.quarantine(after.reason or "failed again", at=self.clock.now())
-                self._save(after)
+                again = after.quarantine(after.reason or "failed again", at=self.clock.now())
+                if self._save_unless_changed(again, after, report):
+                    after = again
             results.append((after, outcome))
         return results

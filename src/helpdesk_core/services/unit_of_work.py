@@ -401,8 +401,12 @@ class _Staging:
     def add(self, mail: StagedMail) -> None:
         self._repo.add(mail)
 
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
-        self._repo.update(mail, expected=expected)
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
+        self._repo.update(mail, expected=expected, expected_attempts=expected_attempts)
+
+    def claim(self, mail: StagedMail) -> None:
+        self._repo.claim(mail)
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
              limit: int = 100) -> list[StagedMail]:

@@ -39,6 +39,12 @@ _GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("ac
                                          mail_staging.c.key == bindparam("key"))
 _OUTBOX_BY_ID = select(outbox).where(outbox.c.id == bindparam("id"))
 _UPDATE_OUTBOX = update(outbox).where(outbox.c.id == bindparam("b_id"))
+_CLAIM = update(mail_staging).where(
+    mail_staging.c.account == bindparam("b_account"),
+    mail_staging.c.key == bindparam("b_key"),
+    mail_staging.c.state == StagedState.STAGED.value,
+    mail_staging.c.attempts == bindparam("b_attempts"),
+).values(attempts=mail_staging.c.attempts)
 _STAGED_MANY = select(mail_staging).where(
     mail_staging.c.account == bindparam("account"),
     mail_staging.c.key.in_(bindparam("keys", expanding=True)))
@@ -106,17 +112,33 @@ class SqlAlchemyMailStaging(UnitRepository):
                      f"mail {mail.account}/{mail.key} is already staged")
 
     @guarded
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
         row = _staged_row(mail)
         stmt = update(mail_staging).where(mail_staging.c.account == mail.account,
                                           mail_staging.c.key == mail.key)
+        checked = expected is not None or expected_attempts is not None
         if expected is not None:
             # Compare-and-set: a second fetcher's update waits for the first one's row lock
             # and then finds the state changed.
             stmt = stmt.where(mail_staging.c.state == expected.value)
+        if expected_attempts is not None:
+            stmt = stmt.where(mail_staging.c.attempts == expected_attempts)
         result = self._conn().execute(stmt.values(**row))
         if result.rowcount != 1:
-            if expected is not None and self.get(mail.account, mail.key) is not None:
+            if checked and self.get(mail.account, mail.key) is not None:
+                raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
+            raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+
+    @guarded
+    def claim(self, mail: StagedMail) -> None:
+        # Rewrites nothing, but takes the row's lock for the rest of the transaction: a second
+        # claim waits for this transaction and then finds the row changed (PostgreSQL
+        # re-reads a row it waited for; on SQLite the write unit holds the database's lock).
+        result = self._conn().execute(_CLAIM, {"b_account": mail.account, "b_key": mail.key,
+                                               "b_attempts": mail.attempts})
+        if result.rowcount != 1:
+            if self.get(mail.account, mail.key) is not None:
                 raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
 
