@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
-from helpdesk_core.domain.mailbox import StagedState
+from helpdesk_core.domain.mailbox import StagedState, ack_retry_delay
 from helpdesk_core.errors import MessageTooLarge, StorageUnavailable
-from helpdesk_core.inmemory import InMemoryDirectory
+from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.testing import MemoryInbox
@@ -304,3 +306,42 @@ def test_a_database_lost_once_is_tried_again_in_the_same_run(
     report = desk.mail.fetch(inbox)
     assert (report.error, report.processed, report.storage_unavailable) == (None, 2, 1)
     assert all(r.attempts == 0 for r in desk.mail.staged())
+
+
+def test_a_message_the_server_will_not_flag_holds_up_nothing_behind_it(
+        desk: Helpdesk, clock: FakeClock) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 5)
+    inbox.refuse_acknowledge.add(keys[1])
+    report = desk.mail.fetch(inbox)
+    assert report.error is None
+    assert (report.processed, report.acknowledged) == (5, 4)  # every mail behind it, too
+    assert list(report.ack_failed) == [keys[1]]
+    assert "NO [CANNOT]" in report.ack_failed[keys[1]]
+    [stuck] = desk.mail.staged(ack_failing=True)
+    assert (stuck.key, stuck.state, stuck.acknowledged) == (keys[1], StagedState.PROCESSED,
+                                                            False)
+    assert (stuck.ack_attempts, stuck.ack_next_at) == (1, clock.now() + timedelta(minutes=1))
+    assert "NO [CANNOT]" in (stuck.ack_error or "")
+    # not asked again before its next try, then after 1, 2, 4 ... minutes
+    again = desk.mail.fetch(inbox)
+    assert (again.ack_waiting, again.ack_failed, again.processed) == (1, {}, 0)
+    for failures, wait in [(2, 2), (3, 4), (4, 8)]:
+        clock.advance(timedelta(minutes=wait // 2))
+        assert desk.mail.fetch(inbox).ack_failed.keys() == {keys[1]}
+        [stuck] = desk.mail.staged(ack_failing=True)
+        assert (stuck.ack_attempts, stuck.ack_next_at) == (
+            failures, clock.now() + timedelta(minutes=wait))
+    inbox.refuse_acknowledge.clear()
+    clock.advance(timedelta(minutes=8))
+    report = desk.mail.fetch(inbox)
+    assert (report.acknowledged, report.ack_failed) == (1, {})
+    assert desk.mail.staged(ack_failing=True) == []
+    assert inbox.messages == {}
+    assert articles_from_mail(desk) == 5
+
+
+def test_the_retry_delay_grows_to_six_hours() -> None:
+    assert [ack_retry_delay(n) for n in (0, 1, 2, 3)] == [
+        timedelta(0), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert ack_retry_delay(10) == ack_retry_delay(1000) == timedelta(hours=6)

@@ -416,10 +416,11 @@ class _StagedMail:
         self.update(current, expected=StagedState.STAGED, expected_attempts=mail.attempts)
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         rows = [m for m in self._all().values()
                 if (account is None or m.account == account)
-                and (state is None or m.state is state)]
+                and (state is None or m.state is state)
+                and (not ack_failing or m.ack_failing)]
         rows.sort(key=lambda m: (m.staged_at, m.account, m.key))
         return rows[:limit]
 

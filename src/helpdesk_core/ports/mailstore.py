@@ -47,5 +47,7 @@ class MailStaging(Protocol):
         at commit), so a fetcher that loses the race writes nothing of the mail."""
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
-        """Rows oldest staged first, optionally of one account and one state."""
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
+        """Rows oldest staged first, optionally of one account and one state; with
+        ``ack_failing``, only those whose acknowledgement on the server failed and is still
+        outstanding (``ack_next_at`` set)."""

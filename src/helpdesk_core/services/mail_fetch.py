@@ -13,6 +13,12 @@ processed row whose mail is still on the server, which the next run only acknowl
 that fails ``max_attempts`` times is quarantined with its reason and raw bytes and the loop
 goes on; :func:`reprocess` puts quarantined mail back.
 
+A server that refuses step 4 for one message (an IMAP ``NO``, a POP3 ``-ERR``:
+:class:`AcknowledgementRefused`) must not stall the mailbox: every run walks it in the same
+order and would stop at the same message. The refusal is recorded on the row (``ack_attempts``,
+``ack_error``, ``ack_next_at`` after a growing delay), the message is left alone until then,
+and the run goes on with the next mail.
+
 Only the mail's own failures count as its attempts. :class:`StorageUnavailable` — the
 database lost the connection, is restarting or down, the disk is full — says nothing about
 the mail: its transaction was rolled back, the mail is tried once more on a fresh connection
@@ -30,6 +36,7 @@ import attrs
 
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.errors import (
+    AcknowledgementRefused,
     ConcurrencyError,
     MailboxError,
     MessageTooLarge,
@@ -53,7 +60,12 @@ _LISTING = 1_000_000  # "everything": listing keys and sizes is cheap on IMAP an
 
 @attrs.define
 class FetchReport:
-    """What one run did with one mailbox. ``error`` is set when the server failed mid-run."""
+    """What one run did with one mailbox. ``error`` is set when the server failed mid-run.
+
+    ``ack_failed`` maps the key of each stored mail the server refused (or failed) to flag,
+    move or delete in this run to the error; ``ack_waiting`` counts those skipped because
+    their next try is not due yet (``helpdesk.mail.staged(ack_failing=True)`` lists them).
+    """
 
     account: str
     listed: int = 0
@@ -66,6 +78,8 @@ class FetchReport:
     error: str | None = None
     storage_unavailable: int = 0
     lost_races: int = 0
+    ack_failed: dict[str, str] = attrs.field(factory=dict)
+    ack_waiting: int = 0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -117,11 +131,7 @@ class MailFetcher:
                 # deletion (a POP3 session that died before QUIT), so it is told again. Quarantined
                 # mail whose bytes we hold is finished too: it is safe here.
                 if staged.state is not StagedState.STAGED and staged.blob_key is not None:
-                    inbox.acknowledge(staged.key)
-                    if not staged.acknowledged:
-                        self._save_unless_changed(staged.mark_acknowledged(at=self.clock.now()),
-                                                  staged, report)
-                    report.acknowledged += 1
+                    self._acknowledge(inbox, staged, report)
         except MailboxError as exc:
             # The server went away: what was committed stays, the rest is picked up next run.
             report.error = str(exc)
@@ -139,6 +149,31 @@ class MailFetcher:
             except MailboxError as exc:
                 report.error = report.error or str(exc)
         return report
+
+    def _acknowledge(self, inbox: MailInbox, staged: StagedMail, report: FetchReport) -> None:
+        """Flag, move or delete a stored mail on the server. A refusal of this one message is
+        recorded on its row (tried again after a growing delay) and the run goes on: one
+        message the server will not flag must not hold up the mail behind it. A broken
+        session is recorded too, and ends the run."""
+        now = self.clock.now()
+        if not staged.ack_due(now):
+            report.ack_waiting += 1
+            return
+        try:
+            inbox.acknowledge(staged.key)
+        except MailboxError as exc:
+            refused = isinstance(exc, AcknowledgementRefused)
+            log.warning("mail %s/%s is stored, but the server did not %s: %s", staged.account,
+                        staged.key, "accept the acknowledgement" if refused else "answer", exc)
+            failed = staged.acknowledgement_failed(str(exc), at=now, refused=refused)
+            if self._save_unless_changed(failed, staged, report):
+                report.ack_failed[staged.key] = str(exc)
+            if not refused:
+                raise
+            return
+        if not staged.acknowledged:
+            self._save_unless_changed(staged.mark_acknowledged(at=now), staged, report)
+        report.acknowledged += 1
 
     def _known(self, account: str, keys: list[str]) -> dict[str, StagedMail]:
         with self.units(read_only=True) as unit:

@@ -409,7 +409,8 @@ class _Staging:
         self._repo.claim(mail)
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         if account is not None and not could_exist(account):
             return []
-        return self._repo.list(account=account, state=state, limit=limit)
+        return self._repo.list(account=account, state=state, limit=limit,
+                               ack_failing=ack_failing)

@@ -78,7 +78,9 @@ def _staged_row(mail: StagedMail) -> dict[str, Any]:
             "blob_key": mail.blob_key, "content_hash": mail.content_hash,
             "state": mail.state.value, "attempts": mail.attempts, "reason": mail.reason,
             "outcome": mail.outcome, "ticket_id": mail.ticket_id,
-            "article_id": mail.article_id, "acknowledged": mail.acknowledged}
+            "article_id": mail.article_id, "acknowledged": mail.acknowledged,
+            "ack_attempts": mail.ack_attempts, "ack_error": mail.ack_error,
+            "ack_next_at": mail.ack_next_at}
 
 
 def _staged(row: RowMapping) -> StagedMail:
@@ -87,7 +89,9 @@ def _staged(row: RowMapping) -> StagedMail:
                       blob_key=row["blob_key"], content_hash=row["content_hash"],
                       state=StagedState(row["state"]), attempts=row["attempts"],
                       reason=row["reason"], outcome=row["outcome"], ticket_id=row["ticket_id"],
-                      article_id=row["article_id"], acknowledged=bool(row["acknowledged"]))
+                      article_id=row["article_id"], acknowledged=bool(row["acknowledged"]),
+                      ack_attempts=row["ack_attempts"], ack_error=row["ack_error"],
+                      ack_next_at=row["ack_next_at"])
 
 
 class SqlAlchemyMailStaging(UnitRepository):
@@ -144,12 +148,14 @@ class SqlAlchemyMailStaging(UnitRepository):
 
     @guarded
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         stmt = select(mail_staging)
         if account is not None:
             stmt = stmt.where(mail_staging.c.account == account)
         if state is not None:
             stmt = stmt.where(mail_staging.c.state == state.value)
+        if ack_failing:
+            stmt = stmt.where(mail_staging.c.ack_next_at.is_not(None))
         stmt = stmt.order_by(mail_staging.c.staged_at, mail_staging.c.account,
                              mail_staging.c.key).limit(limit)
         return [_staged(r) for r in self._conn().execute(stmt).mappings()]

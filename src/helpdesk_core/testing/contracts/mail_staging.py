@@ -95,3 +95,31 @@ class TestMailStaging:
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.staged_mail.get("support", "7:3") == done
 
+
+    def test_a_failed_acknowledgement_is_kept_and_listed(self, storage: Storage) -> None:
+        done = StagedMail.stage(account="support", key="7:5", size=10, at=T0,
+                                blob_key="b" * 64, content_hash="c" * 64).processed(
+            outcome="new_ticket", at=T0)
+        other = attrs.evolve(done, key="7:6")
+        refused = done.acknowledgement_failed("NO [CANNOT] refused", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.add(done)
+            uow.staged_mail.add(other)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(refused, expected=StagedState.PROCESSED, expected_attempts=0)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:5") == refused
+            assert (refused.ack_attempts, refused.ack_next_at) == (1, T0 + timedelta(minutes=1))
+            assert uow.staged_mail.list(ack_failing=True) == [refused]
+            assert uow.staged_mail.list(account="other", ack_failing=True) == []
+            assert uow.staged_mail.list(state=StagedState.QUARANTINED, ack_failing=True) == []
+        acknowledged = refused.mark_acknowledged(at=T0 + timedelta(minutes=1))
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(acknowledged)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.list(ack_failing=True) == []
+            assert uow.staged_mail.get("support", "7:5") == acknowledged
+            assert acknowledged.ack_attempts == 1  # kept: it took more than one try
