@@ -95,3 +95,17 @@ def hostile(session: nox.Session) -> None:
                 "tests/property/test_hostile_arguments.py",
                 "adapters/helpdesk-sqlalchemy/tests/test_sqlalchemy_hostile_arguments.py",
                 env=env)
+
+
+@nox.session
+def faults_fetch(session: nox.Session) -> None:
+    """Concurrent fetchers long: 4 and 8 processes on PostgreSQL and 2 on SQLite share one
+    mailbox of 1,000 mails (the suite runs 100 and 50); none lost, none stored twice, every
+    ledger row processed, losers see only lost races. ``-- N`` sets the number of mails.
+    Also the database outages under the fetch loop."""
+    session.install(*PACKAGES, *TEST_DEPS)
+    mails = session.posargs[0] if session.posargs else "1000"
+    env = {**_env(), "HELPDESK_FAULTS_FETCH_MAILS": mails}
+    session.run("python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                "adapters/helpdesk-sqlalchemy/tests/test_sqlalchemy_fetch_race.py",
+                "adapters/helpdesk-sqlalchemy/tests/test_sqlalchemy_fetch_outage.py", env=env)

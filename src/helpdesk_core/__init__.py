@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         WorkingHours,
     )
     from helpdesk_core.errors import (
+        AcknowledgementRefused,
         AdapterError,
         ConcurrencyError,
         ConfigurationError,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
         SchemaError,
         SmsTooLong,
         StorageError,
+        StorageUnavailable,
         TemplateError,
         TemplateNotFound,
         TicketNotFound,
@@ -149,11 +151,12 @@ _LOCATIONS = {
         "helpdesk_core.domain",
     ),
     **dict.fromkeys(
-        ["AdapterError", "ConcurrencyError", "ConfigurationError", "ContactNotFound",
-         "DeliveryError", "DomainError", "HelpdeskError", "InvalidTransition", "MailboxError",
+        ["AcknowledgementRefused", "AdapterError", "ConcurrencyError", "ConfigurationError",
+         "ContactNotFound", "DeliveryError", "DomainError", "HelpdeskError",
+         "InvalidTransition", "MailboxError",
          "MergeConflict", "MessageTooLarge", "SmsTooLong",
          "NotFound", "OrderNotFound", "OrderNotOwned", "PermissionDenied", "PluginError",
-         "SchemaError", "StorageError",
+         "SchemaError", "StorageError", "StorageUnavailable",
          "TemplateError", "TemplateNotFound", "TicketNotFound", "UnknownStaff",
          "ValidationError"],
         "helpdesk_core.errors",

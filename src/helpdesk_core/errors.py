@@ -23,8 +23,10 @@
     │                                  the storage adapter needs (current, required)
     ├── AdapterError                   an adapter failed; the driver error is ``__cause__``
     │   ├── StorageError
+    │   │   └── StorageUnavailable     the database cannot be reached or take writes now
     │   ├── MailboxError               an IMAP/POP3 server failed, refused or went away
-    │   │   └── MessageTooLarge        a message over the download limit (key, size, limit)
+    │   │   ├── MessageTooLarge        a message over the download limit (key, size, limit)
+    │   │   └── AcknowledgementRefused the server refused to flag/move/delete one message
     │   └── DeliveryError              ``transient`` says whether a retry can help
     └── PluginError                    a plugin failed to load or registered nonsense
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from helpdesk_core.domain.values import Actor
 
 __all__ = [
+    "AcknowledgementRefused",
     "AdapterError",
     "ConcurrencyError",
     "ConfigurationError",
@@ -62,6 +65,7 @@ __all__ = [
     "SchemaError",
     "SmsTooLong",
     "StorageError",
+    "StorageUnavailable",
     "TemplateError",
     "TemplateNotFound",
     "TicketNotFound",
@@ -281,6 +285,14 @@ class StorageError(AdapterError):
     """The storage backend failed (connection, constraint, timeout)."""
 
 
+class StorageUnavailable(StorageError):
+    """The database could not be reached or could not take the write *now*: the connection
+    was lost or refused, the server is shutting down or restarting, the disk is full, a lock
+    was not granted in time. Nothing about the data is wrong; the transaction was rolled
+    back, and the same work can succeed later. Work queues (the mail fetch loop) stop or
+    wait on it instead of counting it against the item they were handling."""
+
+
 class MailboxError(AdapterError):
     """A mail server failed, refused the login or dropped the connection; nothing was lost."""
 
@@ -293,6 +305,17 @@ class MessageTooLarge(MailboxError):
         self.key = key
         self.size = size
         self.limit = limit
+
+
+class AcknowledgementRefused(MailboxError):
+    """The server refused to flag, move or delete one message (an IMAP ``NO`` to ``UID
+    STORE``/``UID MOVE``/``UID EXPUNGE``, a POP3 ``-ERR`` to ``DELE``) while the session
+    itself is fine. ``key`` names the message; the fetch loop records it on the message and
+    goes on with the next one."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class DeliveryError(AdapterError):

@@ -66,3 +66,25 @@ def test_the_database_can_come_from_the_settings(
         f"from helpdesk_core import Settings\nsettings = Settings(database_url={url!r})\n")
     assert main(["mail", "quarantine", "--settings", "shop_settings:settings"]) == 0
     assert capsys.readouterr().out == "no quarantined mail\n"
+
+
+def test_mail_the_server_will_not_flag_is_listed_with_the_quarantine(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    inbox = MemoryInbox("support")
+    key = inbox.deliver(raw_mail(sender="jana@example.org"))
+    inbox.refuse_acknowledge.add(key)
+    with bootstrap(Settings(database_url=url), environ={}) as desk:
+        assert list(desk.mail.fetch(inbox).ack_failed) == [key]
+
+    assert main(["mail", "quarantine", "--database-url", url]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"support {key}: processed (new_ticket); not acknowledged on the "
+                           "server (1 failed, next try ")
+    assert line.endswith(f"UTC): NO [CANNOT] flagging {key} refused")
+    assert main(["mail", "quarantine", "--database-url", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert (listed["state"], listed["acknowledged"], listed["ack_attempts"]) == (
+        "processed", False, 1)
+    assert listed["ack_error"] == f"NO [CANNOT] flagging {key} refused"
+    assert listed["ack_next_at"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from tests.services.conftest import MakeHelpdesk
 from tests.services.mail_support import raw_mail
 
 from helpdesk_core import Helpdesk
-from helpdesk_core.domain.mailbox import StagedState
-from helpdesk_core.errors import MessageTooLarge
-from helpdesk_core.inmemory import InMemoryDirectory
+from helpdesk_core.domain.mailbox import StagedState, ack_retry_delay
+from helpdesk_core.errors import MessageTooLarge, StorageUnavailable
+from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
 from helpdesk_core.mail.policy import MailPolicy
 from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.testing import MemoryInbox
@@ -257,3 +259,89 @@ def test_new_mail_behind_a_long_backlog_is_reached(desk: Helpdesk) -> None:
     assert (report.listed, report.downloaded, report.processed) == (1201, 1, 1)
     [row] = [r for r in desk.mail.staged(limit=2000) if r.key == fresh]
     assert row.state is StagedState.PROCESSED
+
+
+def test_an_unavailable_database_is_not_the_mails_fault(
+        desk: Helpdesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 3)
+    real = MailIngest.receive
+    failures = {"left": 2 * 3}  # both tries, three runs in a row
+
+    def database_down_for_the_second(self: MailIngest, raw: bytes, **kwargs: object) -> object:
+        if b"Dotaz 1" in raw and failures["left"]:
+            failures["left"] -= 1
+            raise StorageUnavailable("connection lost")
+        return real(self, raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailIngest, "receive", database_down_for_the_second)
+    for _run in range(3):  # max_attempts is 2: counted, it would be quarantined by now
+        report = desk.mail.fetch(inbox)
+        assert report.error is not None
+        assert "database is unavailable" in report.error
+        assert (report.failed, report.quarantined, report.storage_unavailable) == (0, 0, 2)
+        row = {r.key: r for r in desk.mail.staged()}[keys[1]]
+        assert (row.state, row.attempts, row.acknowledged) == (StagedState.STAGED, 0, False)
+        assert keys[1] in inbox.messages
+        assert keys[2] in inbox.messages
+    report = desk.mail.fetch(inbox)
+    assert (report.error, report.processed) == (None, 2)
+    assert inbox.messages == {}
+
+
+def test_a_database_lost_once_is_tried_again_in_the_same_run(
+        desk: Helpdesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox = MemoryInbox()
+    fill(inbox, 2)
+    real = MailIngest.receive
+    failures = {"left": 1}
+
+    def lost_once(self: MailIngest, raw: bytes, **kwargs: object) -> object:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise StorageUnavailable("terminating connection due to administrator command")
+        return real(self, raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailIngest, "receive", lost_once)
+    report = desk.mail.fetch(inbox)
+    assert (report.error, report.processed, report.storage_unavailable) == (None, 2, 1)
+    assert all(r.attempts == 0 for r in desk.mail.staged())
+
+
+def test_a_message_the_server_will_not_flag_holds_up_nothing_behind_it(
+        desk: Helpdesk, clock: FakeClock) -> None:
+    inbox = MemoryInbox()
+    keys = fill(inbox, 5)
+    inbox.refuse_acknowledge.add(keys[1])
+    report = desk.mail.fetch(inbox)
+    assert report.error is None
+    assert (report.processed, report.acknowledged) == (5, 4)  # every mail behind it, too
+    assert list(report.ack_failed) == [keys[1]]
+    assert "NO [CANNOT]" in report.ack_failed[keys[1]]
+    [stuck] = desk.mail.staged(ack_failing=True)
+    assert (stuck.key, stuck.state, stuck.acknowledged) == (keys[1], StagedState.PROCESSED,
+                                                            False)
+    assert (stuck.ack_attempts, stuck.ack_next_at) == (1, clock.now() + timedelta(minutes=1))
+    assert "NO [CANNOT]" in (stuck.ack_error or "")
+    # not asked again before its next try, then after 1, 2, 4 ... minutes
+    again = desk.mail.fetch(inbox)
+    assert (again.ack_waiting, again.ack_failed, again.processed) == (1, {}, 0)
+    for failures, wait in [(2, 2), (3, 4), (4, 8)]:
+        clock.advance(timedelta(minutes=wait // 2))
+        assert desk.mail.fetch(inbox).ack_failed.keys() == {keys[1]}
+        [stuck] = desk.mail.staged(ack_failing=True)
+        assert (stuck.ack_attempts, stuck.ack_next_at) == (
+            failures, clock.now() + timedelta(minutes=wait))
+    inbox.refuse_acknowledge.clear()
+    clock.advance(timedelta(minutes=8))
+    report = desk.mail.fetch(inbox)
+    assert (report.acknowledged, report.ack_failed) == (1, {})
+    assert desk.mail.staged(ack_failing=True) == []
+    assert inbox.messages == {}
+    assert articles_from_mail(desk) == 5
+
+
+def test_the_retry_delay_grows_to_six_hours() -> None:
+    assert [ack_retry_delay(n) for n in (0, 1, 2, 3)] == [
+        timedelta(0), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert ack_retry_delay(10) == ack_retry_delay(1000) == timedelta(hours=6)

@@ -7,6 +7,7 @@ import pytest
 from helpdesk_core import errors
 from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import (
+    AcknowledgementRefused,
     AdapterError,
     ConcurrencyError,
     ConfigurationError,
@@ -26,6 +27,7 @@ from helpdesk_core.errors import (
     SchemaError,
     SmsTooLong,
     StorageError,
+    StorageUnavailable,
     TemplateError,
     TemplateNotFound,
     TicketNotFound,
@@ -55,8 +57,10 @@ TREE = [
     (SchemaError, ConfigurationError, ValueError),
     (AdapterError, HelpdeskError, None),
     (StorageError, AdapterError, None),
+    (StorageUnavailable, StorageError, None),
     (MailboxError, AdapterError, None),
     (MessageTooLarge, MailboxError, None),
+    (AcknowledgementRefused, MailboxError, None),
     (DeliveryError, AdapterError, None),
     (PluginError, HelpdeskError, None),
 ]

@@ -14,6 +14,7 @@ import helpdesk_core
 # Adding a public name means adding it here too.
 PUBLIC = [
     "Absence",
+    "AcknowledgementRefused",
     "Actor",
     "AdapterError",
     "Agent",
@@ -78,6 +79,7 @@ PUBLIC = [
     "StatusCategory",
     "StorageDirectory",
     "StorageError",
+    "StorageUnavailable",
     "SweepReport",
     "Team",
     "TeamStrategy",

@@ -12,7 +12,7 @@ from sqlalchemy import exc
 
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.errors import ConfigurationError, StorageError
+from helpdesk_core.errors import ConfigurationError, StorageError, StorageUnavailable
 from helpdesk_core.settings import Settings
 from helpdesk_core.testing.builders import open_ticket, store_tickets
 from helpdesk_sqlalchemy import SqlAlchemyStorage, create_engine_for
@@ -104,6 +104,7 @@ def test_begin_retries_are_bounded_and_surface_as_storage_error(tmp_path: Path) 
         uow.tickets.add(open_ticket())
     elapsed = time.monotonic() - started
     assert isinstance(info.value.__cause__, exc.OperationalError)
+    assert isinstance(info.value, StorageUnavailable)  # nothing wrong with the ticket
     assert "locked" in str(info.value)
     assert elapsed < 2.5  # 3 attempts of 50 ms plus short pauses, not the holder's 3 s
     holder.join()
@@ -180,6 +181,18 @@ def test_bad_options_are_configuration_errors(sqlite_url: str) -> None:
         create_engine_for(sqlite_url, {"sqlite_busy_timeout_ms": "soon"})
     with pytest.raises(ConfigurationError):
         create_engine_for(sqlite_url, {"sqlite_begin_retries": -1})
+    with pytest.raises(ConfigurationError):
+        create_engine_for("postgresql://u@localhost/db", {"pool_pre_ping": "sometimes"})
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({}, True), ({"pool_pre_ping": "false"}, False), ({"pool_pre_ping": False}, False),
+])
+def test_postgresql_pools_test_connections_before_use(options: dict[str, object],
+                                                      expected: bool) -> None:
+    engine = create_engine_for("postgresql://u@localhost/db", options)
+    assert engine.pool._pre_ping is expected
+    engine.dispose()
 
 
 def test_plain_postgresql_urls_use_psycopg_3() -> None:
@@ -197,7 +210,7 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
     storage = SqlAlchemyStorage.from_url(
         "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
     )
-    with pytest.raises(StorageError) as info, storage.unit_of_work() as uow:
+    with pytest.raises(StorageUnavailable) as info, storage.unit_of_work() as uow:
         uow.tickets.get("x")
     assert isinstance(info.value.__cause__, exc.OperationalError)
     with pytest.raises(StorageError):
@@ -217,6 +230,7 @@ def test_a_value_the_database_refuses_is_a_storage_error(storage: SqlAlchemyStor
     with storage.unit_of_work() as uow, pytest.raises(StorageError) as info:
         uow.tickets.add(bad)
     assert "timezone" in str(info.value)
+    assert not isinstance(info.value, StorageUnavailable)  # the value, not the database
 
 
 def test_a_missing_schema_is_a_storage_error(sqlite_url: str) -> None:

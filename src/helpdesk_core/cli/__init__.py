@@ -5,7 +5,7 @@
     helpdesk --version
     helpdesk mail inspect FILE ...            what the parser makes of raw mails; no database
     helpdesk mail fetch --settings M:N        every configured mail account once (or --loop)
-    helpdesk mail quarantine                  quarantined mail and why
+    helpdesk mail quarantine                  quarantined mail and why; mail not acknowledged
     helpdesk mail reprocess [--key KEY ...]   run quarantined mail again
     helpdesk outbox dispatch --settings M:N   send what is due (or --loop)
     helpdesk sla sweep --settings M:N         fire due escalations (--until-done: all of them)

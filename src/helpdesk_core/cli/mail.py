@@ -78,7 +78,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_loop_options(fetch, what="fetch", interval=60)
     fetch.set_defaults(run=_fetch)
 
-    for name, text in (("quarantine", "list quarantined mail and why"),
+    for name, text in (("quarantine", "list quarantined mail, and stored mail the server "
+                                      "refuses to flag, move or delete"),
                        ("reprocess", "run quarantined mail again")):
         command = mail_commands.add_parser(name, help=text, description=text)
         command.add_argument("--account", help="only this mail account")
@@ -140,7 +141,9 @@ def _staged_json(row: StagedMail, outcome: str | None = None) -> dict[str, objec
     return {"account": row.account, "key": row.key, "state": row.state.value,
             "size": row.size, "attempts": row.attempts, "outcome": outcome or row.outcome,
             "ticket_id": row.ticket_id, "reason": (row.reason or "").split("\n", 1)[0] or None,
-            "staged_at": row.staged_at.isoformat()}
+            "staged_at": row.staged_at.isoformat(), "acknowledged": row.acknowledged,
+            "ack_attempts": row.ack_attempts, "ack_error": row.ack_error,
+            "ack_next_at": row.ack_next_at.isoformat() if row.ack_next_at else None}
 
 
 def _show(rows: Sequence[tuple[StagedMail, str | None]], *, as_json: bool) -> None:
@@ -148,8 +151,12 @@ def _show(rows: Sequence[tuple[StagedMail, str | None]], *, as_json: bool) -> No
         line = _staged_json(row, outcome)
         if as_json:
             say(json.dumps(line, ensure_ascii=False))
-        else:
-            say(f"{row.account} {row.key}: {line['state']} ({line['outcome'] or line['reason']})")
+            continue
+        text = f"{row.account} {row.key}: {line['state']} ({line['outcome'] or line['reason']})"
+        if row.ack_failing and row.ack_next_at is not None:
+            text += (f"; not acknowledged on the server ({row.ack_attempts} failed, next try "
+                     f"{row.ack_next_at:%Y-%m-%d %H:%M} UTC): {row.ack_error}")
+        say(text)
 
 
 def _nothing(text: str, *, as_json: bool) -> None:
@@ -168,6 +175,12 @@ def _quarantine(args: argparse.Namespace) -> int:
     with existing_helpdesk(target(args)) as helpdesk:
         rows = helpdesk.mail.staged(account=args.account, state=StagedState.QUARANTINED,
                                     limit=QUARANTINE_LIMIT)
+        # Stored mail the server will not flag, move or delete: listed here too, for it
+        # needs a look on the server (the helpdesk keeps trying).
+        stuck = helpdesk.mail.staged(account=args.account, ack_failing=True,
+                                     limit=QUARANTINE_LIMIT)
+    shown = {(r.account, r.key) for r in rows}
+    rows += [r for r in stuck if (r.account, r.key) not in shown]
     _show([(row, None) for row in rows], as_json=args.json)
     if not rows:
         _nothing(f"no quarantined mail{_in_account(args)}", as_json=args.json)
@@ -308,4 +321,6 @@ def _describe(report: FetchReport) -> str:
     return (f"{report.account}: {report.listed} listed, {report.downloaded} downloaded, "
             f"{report.processed} processed" + (f" ({outcomes})" if outcomes else "")
             + f", {report.failed} failed, {report.quarantined} quarantined, "
-            f"{report.acknowledged} acknowledged")
+            f"{report.acknowledged} acknowledged"
+            + (f", {len(report.ack_failed)} not acknowledged (the server refused)"
+               if report.ack_failed else ""))

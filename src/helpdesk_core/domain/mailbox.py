@@ -17,7 +17,20 @@ import attrs
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.values import ensure_utc
 
-__all__ = ["AutomaticSender", "MessageRecord", "StagedMail", "StagedState"]
+__all__ = ["ACK_RETRY_FIRST", "ACK_RETRY_MAX", "AutomaticSender", "MessageRecord", "StagedMail",
+           "StagedState", "ack_retry_delay"]
+
+# A server that refuses to flag, move or delete a stored message is asked again after 1, 2,
+# 4 ... minutes, at most every 6 hours.
+ACK_RETRY_FIRST = timedelta(minutes=1)
+ACK_RETRY_MAX = timedelta(hours=6)
+
+
+def ack_retry_delay(failures: int) -> timedelta:
+    """How long to wait after the ``failures``-th failed acknowledgement in a row."""
+    if failures <= 0:
+        return timedelta(0)
+    return min(ACK_RETRY_FIRST * (1 << min(failures - 1, 20)), ACK_RETRY_MAX)
 
 
 class StagedState(enum.Enum):
@@ -33,6 +46,10 @@ class StagedMail:
     ``blob_key`` addresses the raw bytes in the BlobStore (None when the message was too large
     to download). ``acknowledged`` says the server was told (flag, move or delete) — which
     happens only after the outcome was committed.
+
+    A server that failed to carry out the acknowledgement leaves ``ack_attempts`` (failures
+    in a row), ``ack_error`` (the last one) and ``ack_next_at`` (not asked again before);
+    the mail is stored all the same, and the fetch loop goes on with the next one.
     """
 
     account: str
@@ -49,6 +66,10 @@ class StagedMail:
     ticket_id: str | None = None
     article_id: str | None = None
     acknowledged: bool = False
+    ack_attempts: int = 0
+    ack_error: str | None = None
+    ack_next_at: datetime | None = attrs.field(
+        default=None, converter=attrs.converters.optional(ensure_utc))
 
     @classmethod
     def stage(cls, *, account: str, key: str, size: int, at: datetime,
@@ -82,7 +103,27 @@ class StagedMail:
         return attrs.evolve(self, state=StagedState.STAGED, attempts=0, updated_at=at)
 
     def mark_acknowledged(self, *, at: datetime) -> StagedMail:
-        return attrs.evolve(self, acknowledged=True, updated_at=at)
+        return attrs.evolve(self, acknowledged=True, ack_error=None, ack_next_at=None,
+                            updated_at=at)
+
+    @property
+    def ack_failing(self) -> bool:
+        """Stored, but the server has not carried out its flag, move or deletion yet."""
+        return self.ack_next_at is not None
+
+    def ack_due(self, now: datetime) -> bool:
+        """Whether the server may be asked to acknowledge it now."""
+        return self.ack_next_at is None or now >= self.ack_next_at
+
+    def acknowledgement_failed(self, error: str, *, at: datetime,
+                               refused: bool = True) -> StagedMail:
+        """One more failed acknowledgement; the next is due after a growing delay. A session
+        that broke (``refused=False``) is tried again at once the first time — the network,
+        most likely — and like a refusal after that."""
+        failures = self.ack_attempts + 1
+        delay = ack_retry_delay(failures if refused else failures - 1)
+        return attrs.evolve(self, ack_attempts=failures, ack_error=error[:2000],
+                            ack_next_at=at + delay, updated_at=at)
 
 
 @attrs.frozen

@@ -68,12 +68,16 @@ class MailSection:
         return self._ingest.policy.limits.max_bytes
 
     def staged(self, *, account: str | None = None, state: StagedState | None = None,
-               limit: int = 100, actor: Actor | None = None) -> list[StagedMail]:
-        """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons."""
+               limit: int = 100, ack_failing: bool = False,
+               actor: Actor | None = None) -> list[StagedMail]:
+        """Staged mails, e.g. ``state=StagedState.QUARANTINED`` with their reasons;
+        ``ack_failing=True``: stored mail the server has refused to flag, move or delete so
+        far (``ack_attempts``, ``ack_error``, ``ack_next_at``)."""
         self._guard.check(actor, Action.RUN_BACKGROUND_WORK)
         with self._units(read_only=True) as unit:
             return unit.staged_mail.list(account=account, state=state,
-                                         limit=in_range(limit, field="limit", most=MOST))
+                                         limit=in_range(limit, field="limit", most=MOST),
+                                         ack_failing=ack_failing)
 
     def reprocess(self, *, account: str | None = None, keys: list[str] | None = None,
                   actor: Actor | None = None) -> list[tuple[StagedMail, MailOutcome | None]]:

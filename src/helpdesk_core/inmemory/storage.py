@@ -379,7 +379,7 @@ class _StagedMail:
         self._uow = uow
         self.staged: dict[tuple[str, str], StagedMail] = {}
         self.added: set[tuple[str, str]] = set()
-        self.expected: dict[tuple[str, str], StagedState] = {}
+        self.expected: dict[tuple[str, str], tuple[StagedState, int | None]] = {}
 
     def _all(self) -> dict[tuple[str, str], StagedMail]:
         return {**self._uow.storage._state.staged_mail, **self.staged}
@@ -397,31 +397,40 @@ class _StagedMail:
         self.staged[(mail.account, mail.key)] = mail
         self.added.add((mail.account, mail.key))
 
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
         current = self._all().get((mail.account, mail.key))
         if current is None:
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
-        if expected is not None:
-            if current.state is not expected:
+        if expected is not None or expected_attempts is not None:
+            if not _as_expected(current, expected, expected_attempts):
                 raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
             # Checked again at commit: another unit may change it meanwhile.
-            self.expected.setdefault((mail.account, mail.key), expected)
+            self.expected.setdefault((mail.account, mail.key),
+                                     (expected or current.state, expected_attempts))
         self.staged[(mail.account, mail.key)] = mail
 
+    def claim(self, mail: StagedMail) -> None:
+        current = self._all().get((mail.account, mail.key))
+        if current is None:
+            raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+        self.update(current, expected=StagedState.STAGED, expected_attempts=mail.attempts)
+
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         rows = [m for m in self._all().values()
                 if (account is None or m.account == account)
-                and (state is None or m.state is state)]
+                and (state is None or m.state is state)
+                and (not ack_failing or m.ack_failing)]
         rows.sort(key=lambda m: (m.staged_at, m.account, m.key))
         return rows[:limit]
 
     def check(self, state: _State) -> None:
         if self.added & state.staged_mail.keys():
             raise StorageError("mail was staged by someone else")
-        for key, expected_state in self.expected.items():
+        for key, (expected_state, attempts) in self.expected.items():
             stored = state.staged_mail.get(key)  # absent: added by this very unit
-            if stored is not None and stored.state is not expected_state:
+            if stored is not None and not _as_expected(stored, expected_state, attempts):
                 raise ConcurrencyError(f"mail {key[0]}/{key[1]} was handled already")
 
     def apply(self, state: _State) -> None:
@@ -445,6 +454,11 @@ class _AutomaticSenders:
 
     def apply(self, state: _State) -> None:
         state.automatic_senders.update(self.staged)
+
+
+def _as_expected(row: StagedMail, state: StagedState | None, attempts: int | None) -> bool:
+    return (state is None or row.state is state) and (attempts is None or
+                                                       row.attempts == attempts)
 
 
 class _Outbox:
@@ -627,8 +641,11 @@ class InMemoryUnitOfWork:
                                or self.staged_mail.staged or self.outbox.staged
                                or self.automatic_senders.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
-        staged = (self.tickets, self.contacts, self.organisations, self.incident_types,
-                  self.messages, self.staged_mail, self.automatic_senders, self.outbox,
+        # The staged-mail claims first: a fetcher that lost the race for a mail fails with
+        # ConcurrencyError, as on a database (where the claim is its first statement), not
+        # with the contact or Message-ID the winner wrote.
+        staged = (self.staged_mail, self.tickets, self.contacts, self.organisations,
+                  self.incident_types, self.messages, self.automatic_senders, self.outbox,
                   self.sla, self._blobs)
         state = self.storage._state
         with state.lock:

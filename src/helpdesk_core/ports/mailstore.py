@@ -34,13 +34,24 @@ class MailStaging(Protocol):
     def add(self, mail: StagedMail) -> None:
         """Insert a new row; raises StorageError if (account, key) is already staged."""
 
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
-        """Replace the row of (account, key). With ``expected``, only if the stored row is
-        still in that state, else ConcurrencyError (another fetcher handled it)."""
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
+        """Replace the row of (account, key). With ``expected`` (and ``expected_attempts``),
+        only if the stored row is still in that state (with that many attempts), else
+        ConcurrencyError: another fetcher handled it or recorded an attempt first."""
+
+    def claim(self, mail: StagedMail) -> None:
+        """Take the row of a mail about to be handled, as the first write of the unit of work
+        that handles it: only if the stored row is still STAGED with ``mail.attempts``
+        attempts, else ConcurrencyError. The claim lasts until the unit ends: a second unit's
+        claim of the same row waits for the first to commit or roll back (or is checked again
+        at commit), so a fetcher that loses the race writes nothing of the mail."""
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
-        """Rows oldest staged first, optionally of one account and one state."""
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
+        """Rows oldest staged first, optionally of one account and one state; with
+        ``ack_failing``, only those whose acknowledgement on the server failed and is still
+        outstanding (``ack_next_at`` set)."""
 
 
 class AutomaticSenders(Protocol):

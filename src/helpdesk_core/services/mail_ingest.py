@@ -75,7 +75,13 @@ from helpdesk_core.domain.queue import MAX_LIMIT, QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket, closed_at, follow_merges, participants
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef
-from helpdesk_core.errors import ConcurrencyError, StorageError, TicketNotFound, ValidationError
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    StorageError,
+    StorageUnavailable,
+    TicketNotFound,
+    ValidationError,
+)
 from helpdesk_core.mail.evidence import MailText, mail_text
 from helpdesk_core.mail.identity import own_mail
 from helpdesk_core.mail.loops import Verdict, bounce_info, classify, ticket_numbers
@@ -193,7 +199,8 @@ class MailIngest:
                                   raw_blob=self._keep(raw, staged))
             if staged is not None:
                 self._finish_staged(staged.quarantine(outcome.reason or "",
-                                                      at=self.clock.now()))
+                                                      at=self.clock.now()),
+                                    attempts=staged.attempts)
             return outcome
         prepared = _prepare(mail, raw)
         customer = None
@@ -222,9 +229,12 @@ class MailIngest:
             return staged.blob_key
         return self.blob_store.put(raw)
 
-    def _finish_staged(self, staged: StagedMail) -> None:
+    def _finish_staged(self, staged: StagedMail, *, attempts: int) -> None:
+        """Record a staged mail's end — only if its row is still staged with ``attempts``
+        attempts (else ConcurrencyError: another fetcher got there first)."""
         with self.units() as unit:
-            unit.staged_mail.update(staged)
+            unit.staged_mail.update(staged, expected=StagedState.STAGED,
+                                    expected_attempts=attempts)
             unit.commit()
 
     def _hold(self, p: _Prepared, channel: MailChannel, staged: StagedMail | None,
@@ -236,7 +246,7 @@ class MailIngest:
         now = self.clock.now()
         raw = p.blobs[0]  # the bytes as they came (the parser's copy may be normalised)
         if staged is not None:
-            self._finish_staged(staged.quarantine(reason, at=now))
+            self._finish_staged(staged.quarantine(reason, at=now), attempts=staged.attempts)
             return MailOutcome(Outcome.QUARANTINED, reason=reason,
                                raw_blob=self._keep(raw, staged))
         key = f"received:{p.print_}"
@@ -266,19 +276,32 @@ class MailIngest:
                         staged: StagedMail | None, past_limit: bool) -> MailOutcome:
         now = self.clock.now()
         with self.units() as unit:
+            if staged is not None:
+                # First, before any contact, ticket or Message-ID is written: a fetcher that
+                # loses the race for this mail stops here with ConcurrencyError.
+                unit.staged_mail.claim(staged)
             outcome, ticket = self._decide(unit, p, channel, customer, now, past_limit)
             if outcome.outcome != Outcome.DUPLICATE:
                 for data in p.blobs:
                     self.blob_store.put(data, unit=unit.storage_unit)
             if ticket is not None and outcome.article_id is not None:
-                unit.messages.add(MessageRecord(message_id=p.key, ticket_id=ticket.id,
-                                                direction=Direction.INBOUND, at=now,
-                                                article_id=outcome.article_id,
-                                                fingerprint=p.print_))
+                try:
+                    unit.messages.add(MessageRecord(message_id=p.key, ticket_id=ticket.id,
+                                                    direction=Direction.INBOUND, at=now,
+                                                    article_id=outcome.article_id,
+                                                    fingerprint=p.print_))
+                except StorageUnavailable:
+                    raise
+                except StorageError as exc:
+                    # The same mail (another key: a second delivery) was stored by another
+                    # fetcher since we looked: a lost race, not the mail's fault. Tried
+                    # again, it is recognised as a repeat.
+                    raise ConcurrencyError(f"mail {p.key} was stored concurrently") from exc
             if staged is not None:
                 unit.staged_mail.update(staged.processed(
                     outcome=outcome.outcome, at=now, ticket_id=outcome.ticket_id,
-                    article_id=outcome.article_id), expected=StagedState.STAGED)
+                    article_id=outcome.article_id), expected=StagedState.STAGED,
+                    expected_attempts=staged.attempts)
             unit.commit()
             acknowledged = unit.noted(ticket, AcknowledgementResult) if ticket else None
         if acknowledged is not None:
@@ -362,7 +385,15 @@ class MailIngest:
         if new_contact is None and not past_limit:
             self._check_new_ticket_limit(unit, p, customer, now)
         if new_contact is not None:
-            unit.contacts.add(new_contact)
+            try:
+                unit.contacts.add(new_contact)
+            except ValidationError as exc:
+                if exc.field != "email":
+                    raise
+                # Looked up in this transaction and not found: another fetcher added the
+                # sender since (from another mail of theirs). A lost race; tried again,
+                # the contact is found.
+                raise ConcurrencyError(f"contact {p.sender} was added concurrently") from exc
         outcome, ticket = self._new_ticket(unit, p, channel, customer, previous, now, verdict)
         if machine is not None:
             unit.automatic_senders.put(machine.opened(ticket.id, at=now))

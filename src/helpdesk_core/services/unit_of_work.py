@@ -406,11 +406,16 @@ class _Staging:
     def add(self, mail: StagedMail) -> None:
         self._repo.add(mail)
 
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
-        self._repo.update(mail, expected=expected)
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
+        self._repo.update(mail, expected=expected, expected_attempts=expected_attempts)
+
+    def claim(self, mail: StagedMail) -> None:
+        self._repo.claim(mail)
 
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         if account is not None and not could_exist(account):
             return []
-        return self._repo.list(account=account, state=state, limit=limit)
+        return self._repo.list(account=account, state=state, limit=limit,
+                               ack_failing=ack_failing)

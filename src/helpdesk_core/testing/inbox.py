@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from helpdesk_core.errors import MailboxError
+from helpdesk_core.errors import AcknowledgementRefused, MailboxError
 from helpdesk_core.ports.messaging import MailRef
 
 __all__ = ["MemoryInbox"]
@@ -12,8 +12,9 @@ __all__ = ["MemoryInbox"]
 
 class MemoryInbox:
     """Implements the MailInbox port. ``fail_download`` / ``fail_acknowledge`` hold keys whose
-    next call raises MailboxError once (a dropped connection); ``acknowledged`` records the
-    server-side acknowledgements in order."""
+    next call raises MailboxError once (a dropped connection); ``refuse_acknowledge`` holds
+    keys the server refuses to flag every time (AcknowledgementRefused); ``acknowledged``
+    records the server-side acknowledgements in order."""
 
     def __init__(self, account: str = "default", *, uidvalidity: int = 1) -> None:
         self.account = account
@@ -23,6 +24,7 @@ class MemoryInbox:
         self.acknowledged: list[str] = []
         self.fail_download: set[str] = set()
         self.fail_acknowledge: set[str] = set()
+        self.refuse_acknowledge: set[str] = set()
         self.downloads = 0
         self.closed = 0
 
@@ -55,6 +57,8 @@ class MemoryInbox:
         if key in self.fail_acknowledge:
             self.fail_acknowledge.discard(key)
             raise MailboxError("connection lost before the flag was stored")
+        if key in self.refuse_acknowledge:
+            raise AcknowledgementRefused(f"NO [CANNOT] flagging {key} refused", key=key)
         self.messages.pop(key, None)
         self.acknowledged.append(key)
 

@@ -16,7 +16,12 @@ from typing import Any
 import imapclient
 from imapclient.exceptions import LoginError
 
-from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
+from helpdesk_core.errors import (
+    AcknowledgementRefused,
+    ConfigurationError,
+    HelpdeskError,
+    MailboxError,
+)
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import (
@@ -42,6 +47,7 @@ DRIVER_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
 ANSWER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 # Response codes (RFC 5530) of a refused LOGIN that pass by themselves: the next run may work.
 LOGIN_LATER = {"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"}
+_VERBS = {"flag": "flag", "move": "move", "delete": "delete"}
 
 
 class ImapInbox:
@@ -95,17 +101,28 @@ class ImapInbox:
             return bytes(body)
 
     def acknowledge(self, key: str) -> None:
+        """Flag, move or delete one message. A ``NO`` or ``BAD`` answer to it is
+        AcknowledgementRefused (the session stays: the next message may be acknowledged);
+        a broken connection is a MailboxError as everywhere."""
         with self._guard(f"acknowledging {key}"):
             client = self._session()
             uid = self._uid(client, key)
             after = self.mail_account.after
-            if after == "flag":
-                client.add_flags([uid], [DONE_KEYWORD, SEEN], silent=True)
-            elif after == "move":
-                self._move(client, uid)
-            else:
-                client.add_flags([uid], [DELETED], silent=True)
-                self._expunge(client, uid)
+            try:
+                if after == "flag":
+                    client.add_flags([uid], [DONE_KEYWORD, SEEN], silent=True)
+                elif after == "move":
+                    self._move(client, uid)
+                else:
+                    client.add_flags([uid], [DELETED], silent=True)
+                    self._expunge(client, uid)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:
+                account = self.mail_account
+                raise AcknowledgementRefused(
+                    f"{account.address}: the server refused to {_VERBS[after]} message {key} "
+                    f"in {account.folder!r}: {self._describe(exc)}", key=key) from exc
 
     def close(self) -> None:
         """Log out. Errors are ignored: IMAP has nothing pending that a logout would commit."""

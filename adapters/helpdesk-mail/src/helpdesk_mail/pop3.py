@@ -19,7 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import BinaryIO, cast
 
-from helpdesk_core.errors import ConfigurationError, HelpdeskError, MailboxError
+from helpdesk_core.errors import (
+    AcknowledgementRefused,
+    ConfigurationError,
+    HelpdeskError,
+    MailboxError,
+)
 from helpdesk_core.ports.messaging import MailRef
 from helpdesk_mail.accounts import MailAccount
 from helpdesk_mail.errors import (
@@ -129,7 +134,16 @@ class Pop3Inbox:
             return
         with self._guard(f"deleting {key}"):
             pop = self._session()
-            pop.dele(self._number(pop, key))
+            number = self._number(pop, key)
+            try:
+                pop.dele(number)
+            except poplib.error_proto as exc:
+                if not _answered_err(exc):
+                    raise
+                # -ERR: the server refused this one message; the session goes on.
+                raise AcknowledgementRefused(
+                    f"{self.mail_account.address}: the server refused to delete message "
+                    f"{key}: {self._describe(exc)}", key=key) from exc
             del self._numbers[key]
 
     def close(self) -> None:
@@ -329,3 +343,10 @@ def _listed(capabilities: dict[str, list[str]]) -> str:
 def _close_socket(pop: poplib.POP3) -> None:
     with suppress(*DRIVER_ERRORS):
         pop.close()
+
+
+def _answered_err(exc: poplib.error_proto) -> bool:
+    """The server answered ``-ERR`` (poplib passes the answer line as bytes); its own
+    ``"-ERR EOF"`` and "line too long" (str) mean the connection broke."""
+    answer = exc.args[0] if exc.args else b""
+    return isinstance(answer, bytes) and answer.startswith(b"-ERR")

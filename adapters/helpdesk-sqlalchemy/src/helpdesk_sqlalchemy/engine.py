@@ -23,7 +23,12 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from helpdesk_core.errors import ConcurrencyError, ConfigurationError, StorageError
+from helpdesk_core.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    StorageError,
+    StorageUnavailable,
+)
 
 __all__ = [
     "BEGIN_OPTION",
@@ -58,6 +63,18 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
+def _bool_option(options: Mapping[str, Any], name: str, default: bool) -> bool:
+    raw = options.get(name, default)
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"option {name!r} must be true or false, not {raw!r}")
+
+
 def normalise_url(url: str | URL) -> URL:
     """Parse the URL; plain ``postgresql://`` means psycopg 3, the driver we depend on."""
     try:
@@ -82,7 +99,10 @@ def create_engine_for(url: str | URL, options: Mapping[str, Any] | None = None) 
     ``sqlite_optimize_every`` (run ``PRAGMA optimize`` every N connection check-ins, default
     500, and at the first), ``sqlite_wal_autocheckpoint`` (WAL pages between checkpoints,
     default 10000),
-    ``echo``, ``pool_size``, ``max_overflow``, ``pool_recycle`` (non-SQLite pools).
+    ``echo``, ``pool_size``, ``max_overflow``, ``pool_recycle`` (non-SQLite pools),
+    ``pool_pre_ping`` (PostgreSQL; default on: each connection taken from the pool is tested
+    with a ping first, so a connection whose server backend was terminated or restarted is
+    replaced instead of failing the first unit of work that uses it).
     """
     options = dict(options or {})
     parsed = normalise_url(url)
@@ -105,6 +125,7 @@ def create_engine_for(url: str | URL, options: Mapping[str, Any] | None = None) 
                                              DEFAULT_WAL_AUTOCHECKPOINT),
             )
         else:
+            kwargs["pool_pre_ping"] = _bool_option(options, "pool_pre_ping", True)
             engine = create_engine(parsed, **kwargs)
             _configure_postgresql(engine)
     except (exc.ArgumentError, ImportError) as error:
@@ -229,6 +250,35 @@ def _configure_sqlite(
 # PostgreSQL's "deadlock detected" and "could not serialize": the transaction lost a race and
 # was rolled back; trying again is the cure, as for a stale version.
 _LOST_RACE = {"40P01", "40001"}
+# SQLSTATE classes that say the server cannot work now, whatever the data: connection
+# exception (08), insufficient resources — disk full, out of memory, too many connections
+# (53), operator intervention — admin shutdown, crash shutdown, cannot connect now (57),
+# system error (58).
+_UNAVAILABLE_CLASSES = {"08", "53", "57", "58"}
+# SQLite's words for the same (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY after every retry,
+# SQLITE_CANTOPEN).
+_SQLITE_UNAVAILABLE = ("database or disk is full", "disk i/o error", "database is locked",
+                       "database is busy", "unable to open database file")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a SQLAlchemy error says the database cannot work *now* (a lost or refused
+    connection, a shutdown, a full disk) rather than anything about the statement's data."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.TimeoutError | exc.DisconnectionError):  # the pool's own
+        return True
+    detail = getattr(error, "orig", None)
+    sqlstate = getattr(detail, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_CLASSES:
+        return True
+    if isinstance(detail, sqlite3.OperationalError):
+        text = str(detail).lower()
+        return any(words in text for words in _SQLITE_UNAVAILABLE)
+    # psycopg's connection errors (server closed the connection, the connection is lost)
+    # carry no SQLSTATE; they are OperationalError or InterfaceError without one.
+    return isinstance(error, exc.OperationalError | exc.InterfaceError) and sqlstate is None \
+        and not isinstance(detail, sqlite3.Error)
 
 
 def storage_error(error: exc.SQLAlchemyError, what: str) -> StorageError | ConcurrencyError:
@@ -236,6 +286,8 @@ def storage_error(error: exc.SQLAlchemyError, what: str) -> StorageError | Concu
     message = f"{what} failed: {type(detail).__name__}: {detail}".strip()
     if getattr(detail, "sqlstate", None) in _LOST_RACE:
         return ConcurrencyError(message)
+    if unavailable(error):
+        return StorageUnavailable(message)
     return StorageError(message)
 
 

@@ -19,7 +19,7 @@ from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
 from helpdesk_sqlalchemy import driver, statements
-from helpdesk_sqlalchemy.engine import UnitRepository, guarded
+from helpdesk_sqlalchemy.engine import UnitRepository, guarded, storage_error
 from helpdesk_sqlalchemy.tables import mail_automatic_senders, mail_messages, mail_staging, outbox
 
 __all__ = [
@@ -38,7 +38,7 @@ def _insert_once(conn: Connection, table: Any, row: dict[str, Any], conflict: st
     except sa_exc.IntegrityError as exc:
         raise StorageError(conflict) from exc
     except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"{table.name}: {exc}") from exc
+        raise storage_error(exc, f"inserting into {table.name}") from exc
 
 
 # These run through SQLAlchemy Core (see the rule in statements.py), built once all the same.
@@ -46,6 +46,12 @@ _GET_STAGED = select(mail_staging).where(mail_staging.c.account == bindparam("ac
                                          mail_staging.c.key == bindparam("key"))
 _OUTBOX_BY_ID = select(outbox).where(outbox.c.id == bindparam("id"))
 _UPDATE_OUTBOX = update(outbox).where(outbox.c.id == bindparam("b_id"))
+_CLAIM = update(mail_staging).where(
+    mail_staging.c.account == bindparam("b_account"),
+    mail_staging.c.key == bindparam("b_key"),
+    mail_staging.c.state == StagedState.STAGED.value,
+    mail_staging.c.attempts == bindparam("b_attempts"),
+).values(attempts=mail_staging.c.attempts)
 _STAGED_MANY = select(mail_staging).where(
     mail_staging.c.account == bindparam("account"),
     mail_staging.c.key.in_(bindparam("keys", expanding=True)))
@@ -79,7 +85,9 @@ def _staged_row(mail: StagedMail) -> dict[str, Any]:
             "blob_key": mail.blob_key, "content_hash": mail.content_hash,
             "state": mail.state.value, "attempts": mail.attempts, "reason": mail.reason,
             "outcome": mail.outcome, "ticket_id": mail.ticket_id,
-            "article_id": mail.article_id, "acknowledged": mail.acknowledged}
+            "article_id": mail.article_id, "acknowledged": mail.acknowledged,
+            "ack_attempts": mail.ack_attempts, "ack_error": mail.ack_error,
+            "ack_next_at": mail.ack_next_at}
 
 
 def _staged(row: RowMapping) -> StagedMail:
@@ -88,7 +96,9 @@ def _staged(row: RowMapping) -> StagedMail:
                       blob_key=row["blob_key"], content_hash=row["content_hash"],
                       state=StagedState(row["state"]), attempts=row["attempts"],
                       reason=row["reason"], outcome=row["outcome"], ticket_id=row["ticket_id"],
-                      article_id=row["article_id"], acknowledged=bool(row["acknowledged"]))
+                      article_id=row["article_id"], acknowledged=bool(row["acknowledged"]),
+                      ack_attempts=row["ack_attempts"], ack_error=row["ack_error"],
+                      ack_next_at=row["ack_next_at"])
 
 
 class SqlAlchemyMailStaging(UnitRepository):
@@ -113,28 +123,46 @@ class SqlAlchemyMailStaging(UnitRepository):
                      f"mail {mail.account}/{mail.key} is already staged")
 
     @guarded
-    def update(self, mail: StagedMail, *, expected: StagedState | None = None) -> None:
+    def update(self, mail: StagedMail, *, expected: StagedState | None = None,
+               expected_attempts: int | None = None) -> None:
         row = _staged_row(mail)
         stmt = update(mail_staging).where(mail_staging.c.account == mail.account,
                                           mail_staging.c.key == mail.key)
+        checked = expected is not None or expected_attempts is not None
         if expected is not None:
             # Compare-and-set: a second fetcher's update waits for the first one's row lock
             # and then finds the state changed.
             stmt = stmt.where(mail_staging.c.state == expected.value)
+        if expected_attempts is not None:
+            stmt = stmt.where(mail_staging.c.attempts == expected_attempts)
         result = self._conn().execute(stmt.values(**row))
         if result.rowcount != 1:
-            if expected is not None and self.get(mail.account, mail.key) is not None:
+            if checked and self.get(mail.account, mail.key) is not None:
+                raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
+            raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
+
+    @guarded
+    def claim(self, mail: StagedMail) -> None:
+        # Rewrites nothing, but takes the row's lock for the rest of the transaction: a second
+        # claim waits for this transaction and then finds the row changed (PostgreSQL
+        # re-reads a row it waited for; on SQLite the write unit holds the database's lock).
+        result = self._conn().execute(_CLAIM, {"b_account": mail.account, "b_key": mail.key,
+                                               "b_attempts": mail.attempts})
+        if result.rowcount != 1:
+            if self.get(mail.account, mail.key) is not None:
                 raise ConcurrencyError(f"mail {mail.account}/{mail.key} was handled already")
             raise StorageError(f"mail {mail.account}/{mail.key} is not staged")
 
     @guarded
     def list(self, *, account: str | None = None, state: StagedState | None = None,
-             limit: int = 100) -> list[StagedMail]:
+             limit: int = 100, ack_failing: bool = False) -> list[StagedMail]:
         stmt = select(mail_staging)
         if account is not None:
             stmt = stmt.where(mail_staging.c.account == account)
         if state is not None:
             stmt = stmt.where(mail_staging.c.state == state.value)
+        if ack_failing:
+            stmt = stmt.where(mail_staging.c.ack_next_at.is_not(None))
         stmt = stmt.order_by(mail_staging.c.staged_at, mail_staging.c.account,
                              mail_staging.c.key).limit(limit)
         return [_staged(r) for r in self._conn().execute(stmt).mappings()]

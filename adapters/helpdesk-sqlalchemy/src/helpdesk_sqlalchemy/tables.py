@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    text,
 )
 
 from helpdesk_core.domain.status import StatusCategory
@@ -297,8 +298,12 @@ mail_staging = Table(
     Column("ticket_id", String(), nullable=True),
     Column("article_id", String(), nullable=True),
     Column("acknowledged", Boolean(), nullable=False),
+    Column("ack_attempts", Integer(), nullable=False, server_default=text("0")),
+    Column("ack_error", Text(), nullable=True),
+    Column("ack_next_at", UTCDateTime(), nullable=True),
     PrimaryKeyConstraint("account", "key"),
     Index("ix_mail_staging_state", "state", "staged_at"),
+    Index("ix_mail_staging_ack_next_at", "ack_next_at"),
 )
 
 # Senders whose mail was recognised as automatic: one row per (normalised) address.

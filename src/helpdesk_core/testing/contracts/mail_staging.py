@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
@@ -55,3 +56,70 @@ class TestMailStaging:
             uow.commit()
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.staged_mail.get("support", "7:1") == done
+
+    def test_a_claim_takes_only_a_row_still_staged_with_the_same_attempts(
+            self, storage: Storage) -> None:
+        staged = StagedMail.stage(account="support", key="7:3", size=10, at=T0,
+                                  blob_key="b" * 64, content_hash="c" * 64)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.add(staged)
+            uow.commit()
+        with storage.unit_of_work() as uow:  # a claim alone changes nothing
+            uow.staged_mail.claim(staged)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:3") == staged
+        failed = staged.failed("boom", at=T0, max_attempts=3)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(failed, expected=StagedState.STAGED,
+                                   expected_attempts=staged.attempts)
+            uow.commit()
+        # a fetcher still holding the copy from before that attempt loses, and writes nothing
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.staged_mail.claim(staged)
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.staged_mail.update(staged.failed("late", at=T0, max_attempts=3),
+                                   expected=StagedState.STAGED,
+                                   expected_attempts=staged.attempts)
+            uow.commit()
+        done = failed.processed(outcome="reply", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.claim(failed)
+            uow.staged_mail.update(done, expected=StagedState.STAGED,
+                                   expected_attempts=failed.attempts)
+            uow.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.staged_mail.claim(failed)  # processed: nobody claims it again
+        with pytest.raises(StorageError), storage.unit_of_work() as uow:
+            uow.staged_mail.claim(attrs.evolve(staged, key="7:404"))
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:3") == done
+
+
+    def test_a_failed_acknowledgement_is_kept_and_listed(self, storage: Storage) -> None:
+        done = StagedMail.stage(account="support", key="7:5", size=10, at=T0,
+                                blob_key="b" * 64, content_hash="c" * 64).processed(
+            outcome="new_ticket", at=T0)
+        other = attrs.evolve(done, key="7:6")
+        refused = done.acknowledgement_failed("NO [CANNOT] refused", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.add(done)
+            uow.staged_mail.add(other)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(refused, expected=StagedState.PROCESSED, expected_attempts=0)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.get("support", "7:5") == refused
+            assert (refused.ack_attempts, refused.ack_next_at) == (1, T0 + timedelta(minutes=1))
+            assert uow.staged_mail.list(ack_failing=True) == [refused]
+            assert uow.staged_mail.list(account="other", ack_failing=True) == []
+            assert uow.staged_mail.list(state=StagedState.QUARANTINED, ack_failing=True) == []
+        acknowledged = refused.mark_acknowledged(at=T0 + timedelta(minutes=1))
+        with storage.unit_of_work() as uow:
+            uow.staged_mail.update(acknowledged)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.staged_mail.list(ack_failing=True) == []
+            assert uow.staged_mail.get("support", "7:5") == acknowledged
+            assert acknowledged.ack_attempts == 1  # kept: it took more than one try
