@@ -57,6 +57,10 @@ class Case:
     kill_every: float  # seconds between kills, on average
     batch: int = 5
     seed: int = 13
+    # The share of the server's time taken before the data (at RCPT); the rest comes after it,
+    # before the final reply (a content scanner). A lease must outlast connecting and the
+    # envelope, or no mail ever reaches its data.
+    before_data: float = 0.5
 
     @property
     def name(self) -> str:
@@ -81,13 +85,15 @@ def _cases() -> list[Case]:
 
 
 class SlowHandler(FaultyHandler):
-    """Takes each message's time half before the data (at the first RCPT) and half after it
-    (before the final reply); counts Message-IDs as soon as the data is in."""
+    """Takes each message's time partly before the data (at the first RCPT) and the rest after
+    it (before the final reply); counts Message-IDs as soon as the data is in."""
 
-    def __init__(self, per_message: tuple[float, float], seed: int) -> None:
+    def __init__(self, per_message: tuple[float, float], seed: int,
+                 before_data: float = 0.5) -> None:
         super().__init__()
         self.rng = random.Random(seed)
         self.per_message = per_message
+        self.before_data = before_data
         self.ids: Counter[str] = Counter()
         self.delays: dict[int, float] = {}
         # The dispatcher processes (by pid, from their EHLO name) waiting for an answer now,
@@ -182,7 +188,7 @@ def _spawn(case: Case, url: str, port: int, deadline: float) -> subprocess.Popen
 def run_faults(case: Case, url: str) -> dict[str, Any]:
     """One fault run; returns its figures (and asserts the rule)."""
     ids = _queue(url, case.messages)
-    handler = SlowHandler(case.per_message, case.seed)
+    handler = SlowHandler(case.per_message, case.seed, case.before_data)
     server = SmtpServer(handler)
     server.start()
     rng = random.Random(case.seed)

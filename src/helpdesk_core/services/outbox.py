@@ -20,7 +20,9 @@ right before the data goes out (``before_data`` for mail, before the gateway cal
 *pending*, still this claim's, lease still running → *sending* with a fresh lease, in one
 statement. If that is refused, the claim was lost and the message is not sent by this run
 (``report.lost``); whoever holds it now sends it. A message whose lease is seen to have run
-out before its turn is skipped without asking the server anything.
+out before its turn is skipped without asking the server anything; a mail's claim is renewed
+the same way when its turn comes, so connecting and the envelope get a whole lease. (A lease
+shorter than that never gets a mail to its data: safe, but nothing goes out.)
 
 The result of a handover is written the same way (*sending*, this claim, lease running). When
 that is refused, the lease ran out during the handover: the message is *sending* still, or
@@ -241,6 +243,13 @@ class Dispatcher:
             self._finish(message, OutboxState.FAILED, report, error=str(exc),
                          expect=self._expect(message))
             return
+        # Its turn: the claim is renewed, so that connecting and the envelope have a whole
+        # lease, however long the batch took so far.
+        renewed = attrs.evolve(message, leased_until=self.clock.now() + policy.lease)
+        if not self._write(message, renewed):
+            report.lost += 1
+            return
+        message = renewed
         held = [message]
         lost = False
 
