@@ -104,7 +104,7 @@ class SlowHandler(FaultyHandler):
         pid = int(str(session.host_name).removeprefix("pid").split(".")[0] or 0)
         self.waiting[pid] = phase
         try:
-            await asyncio.sleep(self._delay(session))
+            await asyncio.sleep(self._delay(session, phase))
         finally:
             self.waiting.pop(pid, None)
 
@@ -118,11 +118,12 @@ class SlowHandler(FaultyHandler):
             time.sleep(0.01)
         return None
 
-    def _delay(self, session: Any) -> float:
+    def _delay(self, session: Any, phase: str) -> float:
         key = id(session)
         if key not in self.delays:
             self.delays[key] = self.rng.uniform(*self.per_message)
-        return self.delays[key] / 2
+        share = self.before_data if phase == "rcpt" else 1 - self.before_data
+        return self.delays[key] * share
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str],
