@@ -15,7 +15,7 @@ import attrs
 from helpdesk_core.domain.article import AttachmentMeta
 from helpdesk_core.domain.values import Channel, ensure_utc, new_id
 
-__all__ = ["OutboxMessage", "OutboxState"]
+__all__ = ["OutboxClaim", "OutboxMessage", "OutboxState"]
 
 
 class OutboxState(enum.Enum):
@@ -50,6 +50,9 @@ class OutboxMessage:
     attachments: tuple[AttachmentMeta, ...] = ()
     next_attempt_at: datetime | None = None
     leased_until: datetime | None = None  # a dispatcher owns it until then
+    # The token of the claim that last took the message (one per claim); kept when the
+    # message settles, so that the claim's owner can still settle what expiry made uncertain.
+    lease_owner: str | None = None
     sent_at: datetime | None = None
     # Per recipient: "sent", "refused: 550 ...", or a delivery report ("delivered" ...).
     results: dict[str, str] = attrs.field(factory=dict)
@@ -72,6 +75,10 @@ class OutboxMessage:
                    attachments=tuple(attachments), cc=tuple(cc), reply_to=reply_to,
                    sender_name=sender_name)
 
+    def leased(self, *, owner: str, until: datetime) -> OutboxMessage:
+        """This message claimed by ``owner`` until ``until``."""
+        return attrs.evolve(self, lease_owner=owner, leased_until=ensure_utc(until))
+
     def settled(self, state: OutboxState, *, error: str | None = None,
                 **changes: Any) -> OutboxMessage:
         """This message once an attempt ended in ``state``, without a lease; ``changes`` are
@@ -88,3 +95,30 @@ class OutboxMessage:
             last_error = error[:2000] if error else self.last_error
         return attrs.evolve(self, state=state, leased_until=None, last_error=last_error,
                             **changes)
+
+
+@attrs.frozen
+class OutboxClaim:
+    """What the holder of a claim expects of a message before it changes it: the message is
+    still in ``state``, still carries the claim's ``owner`` token and, when ``valid_at`` is
+    given, its lease runs past ``valid_at``.
+
+    Every change a dispatcher makes to a message it claimed is a compare-and-set on this
+    (``OutboxRepository.update(message, expect=claim)``): a claim that ran out, that another
+    dispatcher took over, or a message someone else moved on (expiry made it uncertain, an
+    agent resent it, a delivery report settled it) refuses the change instead of being
+    overwritten by it.
+    """
+
+    owner: str | None
+    state: OutboxState
+    valid_at: datetime | None = attrs.field(
+        default=None, converter=attrs.converters.optional(ensure_utc))
+
+    def holds(self, message: OutboxMessage) -> bool:
+        """Whether ``message``, as stored now, is what this claim expects."""
+        if message.state is not self.state or message.lease_owner != self.owner:
+            return False
+        if self.valid_at is None:
+            return True
+        return message.leased_until is not None and message.leased_until > self.valid_at

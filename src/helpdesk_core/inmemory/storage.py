@@ -33,11 +33,11 @@ from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
-from helpdesk_core.domain.values import Channel
+from helpdesk_core.domain.values import Channel, new_id
 from helpdesk_core.errors import (
     ConcurrencyError,
     ContactNotFound,
@@ -466,6 +466,8 @@ class _Outbox:
         self._uow = uow
         self.staged: list[OutboxMessage] = []
         self.held: set[str] = set()  # the ids of the messages this unit claimed
+        # Compare-and-set updates made on committed rows: checked again at commit.
+        self.expected: dict[str, OutboxClaim] = {}
 
     def _all(self) -> list[OutboxMessage]:
         latest = {m.id: m for m in [*self._uow.storage._state.outbox, *self.staged]}
@@ -483,16 +485,26 @@ class _Outbox:
             raise NotFound(f"no outbox message {message_id!r}")
         return found
 
-    def update(self, message: OutboxMessage) -> None:
-        self.get(message.id)
+    def update(self, message: OutboxMessage, *, expect: OutboxClaim | None = None) -> None:
+        state = self._uow.storage._state
+        with state.lock:
+            current = self.get(message.id)
+            if expect is not None:
+                if not expect.holds(current):
+                    raise ConcurrencyError(f"outbox message {message.id} is no longer "
+                                           f"{expect.state.value} under that claim")
+                if not any(m.id == message.id for m in self.staged):
+                    # Not changed by this unit yet: another unit may commit a change first.
+                    self.expected.setdefault(message.id, expect)
         self.staged.append(message)  # the latest version wins (see _all)
 
     def claim(self, *, now: datetime, lease: timedelta, limit: int,
-              channel: Channel | None = None) -> list[OutboxMessage]:
+              channel: Channel | None = None, owner: str | None = None) -> list[OutboxMessage]:
         # FOR UPDATE SKIP LOCKED: the rows another open unit claimed are passed over; the ones
         # taken are locked until this unit ends, and their lease is one of its staged writes.
         state = self._uow.storage._state
         claimed: list[OutboxMessage] = []
+        token = new_id() if owner is None else owner
         with state.lock:
             for message in self._all():
                 if len(claimed) >= limit:
@@ -503,7 +515,7 @@ class _Outbox:
                         and (channel is None or message.channel is channel)
                         and (message.next_attempt_at is None or message.next_attempt_at <= now)
                         and (message.leased_until is None or message.leased_until <= now)):
-                    claimed.append(attrs.evolve(message, leased_until=now + lease))
+                    claimed.append(message.leased(owner=token, until=now + lease))
             for message in claimed:
                 state.claimed[message.id] = self
                 self.held.add(message.id)
@@ -524,11 +536,18 @@ class _Outbox:
                    if m.kind == kind and recipient in m.recipients and m.created_at >= since)
 
     def check(self, state: _State) -> None:
-        """Ids are fresh; the last version written wins.
+        """Ids are fresh; the last version written wins, except where a compare-and-set
+        update no longer holds on what is committed now: then the first committer won.
 
         (A database would hold up another unit's update of a claimed row until the claiming
         unit ends; here that update is not held up, and whichever unit commits last wins.)
         """
+        committed = {m.id: m for m in state.outbox if m.id in self.expected}
+        for message_id, expect in self.expected.items():
+            current = committed.get(message_id)
+            if current is None or not expect.holds(current):
+                raise ConcurrencyError(f"outbox message {message_id} was changed by another "
+                                       "unit of work")
 
     def apply(self, state: _State) -> None:
         for message in self.staged:

@@ -40,7 +40,7 @@ from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.keys import could_exist
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel
@@ -288,12 +288,13 @@ class _Outbox:
             raise NotFound(f"no outbox message {message_id!r}")
         return self._repo.get(message_id)
 
-    def update(self, message: OutboxMessage) -> None:
-        self._repo.update(message)
+    def update(self, message: OutboxMessage, *, expect: OutboxClaim | None = None) -> None:
+        self._repo.update(message, expect=expect)
 
     def claim(self, *, now: datetime, lease: timedelta, limit: int,
-              channel: Channel | None = None) -> list[OutboxMessage]:
-        return self._repo.claim(now=now, lease=lease, limit=limit, channel=channel)
+              channel: Channel | None = None, owner: str | None = None) -> list[OutboxMessage]:
+        return self._repo.claim(now=now, lease=lease, limit=limit, channel=channel,
+                                owner=owner)
 
     def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,
              limit: int = 100) -> list[OutboxMessage]:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import attrs
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,8 +14,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from helpdesk_core.domain.article import AttachmentMeta, Direction
 from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
-from helpdesk_core.domain.values import Channel
+from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
+from helpdesk_core.domain.values import Channel, new_id
 from helpdesk_core.errors import ConcurrencyError, NotFound, StorageError
 from helpdesk_sqlalchemy import driver, statements
 from helpdesk_sqlalchemy.engine import UnitRepository, guarded, storage_error
@@ -52,6 +51,21 @@ _CLAIM = update(mail_staging).where(
     mail_staging.c.state == StagedState.STAGED.value,
     mail_staging.c.attempts == bindparam("b_attempts"),
 ).values(attempts=mail_staging.c.attempts)
+
+
+def _compare_and_set(*, owner: bool, valid: bool) -> Any:
+    """The outbox update that applies only while the claim holds (see OutboxClaim)."""
+    stmt = _UPDATE_OUTBOX.where(outbox.c.state == bindparam("b_state"))
+    stmt = stmt.where(outbox.c.lease_owner == bindparam("b_owner") if owner
+                      else outbox.c.lease_owner.is_(None))
+    if valid:
+        stmt = stmt.where(outbox.c.leased_until > bindparam("b_valid_at"))
+    return stmt
+
+
+# By (an owner is expected, a lease must still run): four shapes, each built once.
+_CAS_OUTBOX = {(owner, valid): _compare_and_set(owner=owner, valid=valid)
+               for owner in (False, True) for valid in (False, True)}
 _STAGED_MANY = select(mail_staging).where(
     mail_staging.c.account == bindparam("account"),
     mail_staging.c.key.in_(bindparam("keys", expanding=True)))
@@ -209,7 +223,8 @@ def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
             "next_attempt_at": message.next_attempt_at, "leased_until": message.leased_until,
             "sent_at": message.sent_at, "results": dict(message.results),
             "provider_id": message.provider_id, "cc": list(message.cc),
-            "reply_to": message.reply_to, "sender_name": message.sender_name}
+            "reply_to": message.reply_to, "sender_name": message.sender_name,
+            "lease_owner": message.lease_owner}
 
 
 def _outbox_message(row: RowMapping) -> OutboxMessage:
@@ -227,7 +242,7 @@ def _outbox_message(row: RowMapping) -> OutboxMessage:
                          leased_until=row["leased_until"], sent_at=row["sent_at"],
                          results=dict(row["results"]), provider_id=row["provider_id"],
                          cc=tuple(row["cc"]), reply_to=row["reply_to"],
-                         sender_name=row["sender_name"])
+                         sender_name=row["sender_name"], lease_owner=row["lease_owner"])
 
 
 class SqlAlchemyOutbox(UnitRepository):
@@ -243,16 +258,33 @@ class SqlAlchemyOutbox(UnitRepository):
         return _outbox_message(row)
 
     @guarded
-    def update(self, message: OutboxMessage) -> None:
+    def update(self, message: OutboxMessage, *, expect: OutboxClaim | None = None) -> None:
         row = _outbox_row(message)
         del row["id"]
-        result = self._conn().execute(_UPDATE_OUTBOX, {**row, "b_id": message.id})
-        if result.rowcount != 1:
-            raise NotFound(f"no outbox message {message.id!r}")
+        params = {**row, "b_id": message.id}
+        if expect is None:
+            stmt = _UPDATE_OUTBOX
+        else:
+            # Compare-and-set in the one statement: on PostgreSQL an update racing another
+            # waits for its row lock, then finds the row changed and applies to nothing.
+            stmt = _CAS_OUTBOX[expect.owner is not None, expect.valid_at is not None]
+            params["b_state"] = expect.state.value
+            if expect.owner is not None:
+                params["b_owner"] = expect.owner
+            if expect.valid_at is not None:
+                params["b_valid_at"] = expect.valid_at
+        result = self._conn().execute(stmt, params)
+        if result.rowcount == 1:
+            return
+        if expect is not None and self._conn().execute(
+                _OUTBOX_BY_ID, {"id": message.id}).first() is not None:
+            raise ConcurrencyError(f"outbox message {message.id} is no longer "
+                                   f"{expect.state.value} under that claim")
+        raise NotFound(f"no outbox message {message.id!r}")
 
     @guarded
     def claim(self, *, now: datetime, lease: timedelta, limit: int,
-              channel: Channel | None = None) -> list[OutboxMessage]:
+              channel: Channel | None = None, owner: str | None = None) -> list[OutboxMessage]:
         conn = self._conn()
         due = and_(outbox.c.state == OutboxState.PENDING.value,
                    or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
@@ -265,10 +297,11 @@ class SqlAlchemyOutbox(UnitRepository):
         # SQLite has no row locks: the unit's BEGIN IMMEDIATE serialises claiming writers.
         claimed = [_outbox_message(r) for r in conn.execute(stmt).mappings()]
         until = now + lease
+        token = new_id() if owner is None else owner
         if claimed:
             conn.execute(update(outbox).where(outbox.c.id.in_([m.id for m in claimed]))
-                         .values(leased_until=until))
-        return [attrs.evolve(m, leased_until=until) for m in claimed]
+                         .values(leased_until=until, lease_owner=token))
+        return [m.leased(owner=token, until=until) for m in claimed]
 
     @guarded
     def find(self, *, state: OutboxState | None = None, provider_id: str | None = None,

@@ -348,6 +348,9 @@ outbox = Table(
     Column("cc", JSONValue(), nullable=False),
     Column("reply_to", String(), nullable=True),
     Column("sender_name", Text(), nullable=False),
+    # The token of the claim that last took the message (migration 0010): every change a
+    # dispatcher makes is a compare-and-set on it, the state and the lease.
+    Column("lease_owner", String(), nullable=True),
     Index("ix_outbox_ticket", "ticket_id", "created_at"),
     Index("ix_outbox_provider", "provider_id"),
     Index("ix_outbox_recipient", "first_recipient", "kind", "created_at"),

@@ -32,7 +32,7 @@ from hypothesis.stateful import (
 from helpdesk_core.domain.article import Direction
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
-from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import TicketQuery
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Channel, Priority, new_id
@@ -58,6 +58,7 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             self.model = InMemoryStorage()
             self.ids: list[str] = []
             self.clock = T0
+            self.claims = 0  # claim tokens are numbered, so that both stores get the same
 
         def teardown(self) -> None:
             if hasattr(self, "real"):  # start() may have failed; don't hide why
@@ -165,15 +166,43 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
               channel=st.none() | st.sampled_from([Channel.EMAIL, Channel.SMS]))
         def claim_and_settle(self, minutes: int, limit: int, channel: Channel | None) -> None:
             now = self.clock + timedelta(minutes=minutes)
+            self.claims += 1
+            owner = f"claim-{self.claims}"
 
             def work(uow: Any) -> list[str]:
                 claimed = uow.outbox.claim(now=now, lease=timedelta(minutes=5), limit=limit,
-                                           channel=channel)
+                                           channel=channel, owner=owner)
                 for i, message in enumerate(claimed):
                     if i % 2 == 0:
                         uow.outbox.update(attrs.evolve(message, state=OutboxState.SENT,
-                                                       leased_until=None, attempts=1))
+                                                       leased_until=None, attempts=1),
+                                          expect=OutboxClaim(owner=owner,
+                                                             state=OutboxState.PENDING,
+                                                             valid_at=now))
                 return [m.id for m in claimed]
+
+            self._both(work)
+
+        @rule(pick=st.integers(0, 99), state=st.sampled_from(list(OutboxState)),
+              owner=st.sampled_from(["held", "other", None]),
+              valid=st.none() | st.integers(-10, 10))
+        def compare_and_set(self, pick: int, state: OutboxState, owner: str | None,
+                            valid: int | None) -> None:
+            # A stale owner, a lease run out or another state: refused by both, nothing changed.
+            def work(uow: Any) -> str:
+                messages = uow.outbox.find(limit=1000)
+                if not messages:
+                    return "none"
+                message = messages[pick % len(messages)]
+                token = {"held": message.lease_owner, "other": "claim-0"}.get(owner or "")
+                at = None if valid is None else self.clock + timedelta(minutes=valid)
+                try:
+                    uow.outbox.update(attrs.evolve(message, attempts=message.attempts + 1,
+                                                   state=OutboxState.FAILED),
+                                      expect=OutboxClaim(owner=token, state=state, valid_at=at))
+                except ConcurrencyError:
+                    return "refused"
+                return "applied"
 
             self._both(work)
 
@@ -182,10 +211,11 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             # The same messages are claimed, and afterwards neither store keeps the lease.
             now = self.clock + timedelta(minutes=minutes)
             answers = []
+            self.claims += 1
             for storage in (self.real, self.model):
                 with storage.unit_of_work() as uow:
                     claimed = uow.outbox.claim(now=now, lease=timedelta(minutes=5),
-                                               limit=limit)
+                                               limit=limit, owner=f"claim-{self.claims}")
                     answers.append([m.id for m in claimed])
                     uow.rollback()
             assert answers[0] == answers[1]

@@ -13,9 +13,9 @@ import attrs
 import pytest
 
 from helpdesk_core.domain.article import AttachmentMeta
-from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.values import Channel, new_id
-from helpdesk_core.errors import NotFound
+from helpdesk_core.errors import ConcurrencyError, NotFound
 from helpdesk_core.ports.storage import OutboxRepository, Storage
 from helpdesk_core.testing.builders import T0, open_ticket, store_tickets
 from helpdesk_core.testing.contracts.capabilities import Capabilities
@@ -203,3 +203,125 @@ class TestOutboxRepository:
         assert second.error is None, repr(second.error)
         assert [m.id for m in mine] == ids[:2]
         assert second.result == ids[2:]  # only what the first unit did not claim
+
+    # -- compare-and-set: what a dispatcher writes applies only while its claim holds -------
+
+    def test_a_claim_carries_its_owner_token(self, storage: Storage) -> None:
+        ids = _pending(storage, 2)
+        now = T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            mine = uow.outbox.claim(now=now, lease=LEASE, limit=1, owner="run-a")
+            anonymous = uow.outbox.claim(now=now, lease=LEASE, limit=1)
+            uow.commit()
+        assert [(m.id, m.lease_owner) for m in mine] == [(ids[0], "run-a")]
+        assert [m.id for m in anonymous] == [ids[1]]
+        assert anonymous[0].lease_owner not in (None, "run-a")  # a token of its own
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(ids[0]) == mine[0]
+            assert uow.outbox.get(ids[1]) == anonymous[0]
+
+    def test_compare_and_set_applies_only_while_the_claim_holds(self, storage: Storage) -> None:
+        [message_id, never_claimed] = _pending(storage, 2)
+        now = T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            [held] = uow.outbox.claim(now=now, lease=LEASE, limit=1, owner="run-a")
+            uow.commit()
+        sending = attrs.evolve(held, state=OutboxState.SENDING, attempts=1)
+        refused = {
+            "a stale owner": OutboxClaim(owner="run-b", state=OutboxState.PENDING, valid_at=now),
+            "no owner": OutboxClaim(owner=None, state=OutboxState.PENDING, valid_at=now),
+            "the lease ran out": OutboxClaim(owner="run-a", state=OutboxState.PENDING,
+                                             valid_at=now + LEASE),
+            "another state": OutboxClaim(owner="run-a", state=OutboxState.SENDING,
+                                         valid_at=now),
+        }
+        for why, expect in refused.items():
+            with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+                uow.outbox.update(sending, expect=expect)
+                uow.commit()
+            with storage.unit_of_work(read_only=True) as uow:
+                assert uow.outbox.get(message_id) == held, why
+        with storage.unit_of_work() as uow:
+            uow.outbox.update(sending, expect=OutboxClaim(
+                owner="run-a", state=OutboxState.PENDING, valid_at=now + LEASE / 2))
+            uow.commit()
+        # Without valid_at the lease is not looked at: what expiry and a late owner use.
+        sent = sending.settled(OutboxState.SENT)
+        with storage.unit_of_work() as uow:
+            uow.outbox.update(sent, expect=OutboxClaim(owner="run-a", state=OutboxState.SENDING))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(message_id) == sent
+            assert (sent.lease_owner, sent.leased_until) == ("run-a", None)
+        # A message never claimed has no owner: expecting none compares with that.
+        with storage.unit_of_work() as uow:
+            fresh = uow.outbox.get(never_claimed)
+            uow.outbox.update(attrs.evolve(fresh, attempts=3),
+                              expect=OutboxClaim(owner=None, state=OutboxState.PENDING))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(never_claimed).attempts == 3
+        with pytest.raises(NotFound), storage.unit_of_work() as uow:
+            uow.outbox.update(attrs.evolve(sent, id="missing"),
+                              expect=OutboxClaim(owner="run-a", state=OutboxState.SENT))
+
+    def test_a_claim_taken_over_after_its_lease_refuses_the_first_owner(
+        self, storage: Storage
+    ) -> None:
+        [message_id] = _pending(storage, 1)
+        now = T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            [first] = uow.outbox.claim(now=now, lease=LEASE, limit=1, owner="run-a")
+            uow.commit()
+        later = now + LEASE + timedelta(seconds=1)
+        with storage.unit_of_work() as uow:
+            [second] = uow.outbox.claim(now=later, lease=LEASE, limit=1, owner="run-b")
+            uow.commit()
+        assert (second.lease_owner, second.leased_until) == ("run-b", later + LEASE)
+        # The first owner still believes in its claim (its own clock says it runs): refused.
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.outbox.update(attrs.evolve(first, state=OutboxState.SENDING),
+                              expect=OutboxClaim(owner="run-a", state=OutboxState.PENDING,
+                                                 valid_at=now))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.outbox.update(attrs.evolve(second, state=OutboxState.SENDING),
+                              expect=OutboxClaim(owner="run-b", state=OutboxState.PENDING,
+                                                 valid_at=later))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = uow.outbox.get(message_id)
+        assert (stored.state, stored.lease_owner) == (OutboxState.SENDING, "run-b")
+
+    def test_of_two_racing_compare_and_sets_one_applies(self, storage: Storage) -> None:
+        [message_id] = _pending(storage, 1)
+        now = T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            [held] = uow.outbox.claim(now=now, lease=LEASE, limit=1, owner="run-a")
+            uow.commit()
+        expect = OutboxClaim(owner="run-a", state=OutboxState.PENDING, valid_at=now)
+        start = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def settle(attempts: int) -> None:
+            try:
+                start.wait(30)
+                with storage.unit_of_work() as uow:
+                    uow.outbox.update(attrs.evolve(held, state=OutboxState.SENDING,
+                                                   attempts=attempts), expect=expect)
+                    uow.commit()
+                outcomes.append(f"applied {attempts}")
+            except ConcurrencyError:
+                outcomes.append("refused")
+            except BaseException as error:  # reported below
+                outcomes.append(repr(error))
+
+        threads = [threading.Thread(target=settle, args=(n,)) for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert sorted(outcomes)[-1] == "refused", outcomes
+        [applied] = [o for o in outcomes if o.startswith("applied")]
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.outbox.get(message_id).attempts == int(applied.split()[1])
