@@ -9,7 +9,8 @@ reach Python internals:
   ``format`` methods, and only knows the filters, tests and globals on the allow-lists.
 * Every loop's iterable and every ``~`` concatenation is rewritten, before compilation, into a
   call of a guard; attribute lookups, calls and operators check the same budget. The budget
-  holds a wall-clock deadline and a count of characters built, so a billion-step loop or a
+  holds a deadline in the rendering thread's CPU time (a loaded machine does not make an
+  ordinary template fail) and a count of characters built, so a billion-step loop or a
   string doubled until memory runs out ends with :class:`RenderLimitExceeded`.
 * ``range()`` is capped and ``**`` refuses results over the limits.
 * Every operation that builds a value — a method of a plain value (``"x".center(n)``), an
@@ -68,9 +69,10 @@ __all__ = [
 
 @attrs.frozen
 class TemplateLimits:
-    """time_limit: seconds of wall-clock time per rendered part; max_output: characters per
-    rendered part; max_built: characters all string and list operations of one rendering may
-    build together; max_range: the largest ``range()``; max_loop_depth: loops inside loops."""
+    """time_limit: seconds of the rendering thread's CPU time per rendered part; max_output:
+    characters per rendered part; max_built: characters all string and list operations of one
+    rendering may build together; max_range: the largest ``range()``; max_loop_depth: loops
+    inside loops."""
 
     time_limit: float = 1.0
     max_output: int = 1_000_000
@@ -125,7 +127,7 @@ class _Budget:
     built: int = 0
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise RenderLimitExceeded(
                 f"rendering took longer than {self.limits.time_limit:g} s and was stopped")
 
@@ -156,7 +158,7 @@ class budget:  # noqa: N801 - used like a function: ``with budget(limits):``
         self._token: contextvars.Token[_Budget | None] | None = None
 
     def __enter__(self) -> _Budget:
-        current = _Budget(self.limits, time.monotonic() + self.limits.time_limit)
+        current = _Budget(self.limits, time.thread_time() + self.limits.time_limit)
         self._token = _BUDGET.set(current)
         return current
 
