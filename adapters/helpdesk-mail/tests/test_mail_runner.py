@@ -241,11 +241,15 @@ def test_the_guide_step_by_step(
                         rf"cannot read {poison}\)", lines[0])
     assert re.fullmatch(rf"support \d+:2: quarantined \(message of {len(MAILS[1])} bytes "
                         r"exceeds the limit of 20000\)", lines[1])
-    step6, step7 = _guide_blocks("python")[-2:]
+    blocks = _guide_blocks("python")
+    [step6] = [b for b in blocks if "state=StagedState.QUARANTINED" in b]
+    [step7] = [b for b in blocks if "helpdesk.mail.reprocess(" in b]
+    [stuck] = [b for b in blocks if "ack_failing=True" in b]
     monkeypatch.chdir(tmp_path)
     with bootstrap(settings, environ={}) as helpdesk:  # the directory is fixed
         exec(step6, {"helpdesk": helpdesk})
         assert [p.read_bytes() for p in tmp_path.glob("support-*.eml")] == [MAILS[0]]
+        exec(stuck, {"helpdesk": helpdesk})  # no acknowledgement was refused here
         # Step 7.
         exec(step7, {"helpdesk": helpdesk})
     out = capsys.readouterr().out
