@@ -204,6 +204,133 @@ def _mostly_utf8(data: bytes, *, declared: bool) -> str | None:
     return data.decode("utf-8", _STRAY_HANDLER)
 
 
+# ---- legacy East Asian text, labelled wrong or not at all --------------------------------
+_CJK_CODECS = ("gb18030", "cp932", "big5hkscs", "euc_jp", "cp949")  # ties go to the first
+_LANGUAGE = {"gb18030": "Chinese", "big5hkscs": "Chinese", "cp932": "Japanese",
+             "euc_jp": "Japanese", "cp949": "Korean"}
+_HIGH_PAIR = re.compile(rb"[\x81-\xfe][\x40-\x7e\x80-\xfe]")  # a lead byte and its trail
+_CJK_CHAR = re.compile("[\u3000-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                       "\uff01-\uff60]")  # not the half-width katakana: Latin letters read so
+_KANA = re.compile("[\u3040-\u30ff]")
+_SPACED_HANGUL = re.compile("[\uac00-\ud7af] [\uac00-\ud7af]")
+# Letters and punctuation of Czech, Slovak, German, Polish, Hungarian and the West European
+# languages cp1252 is for: what single-byte mail text is made of.
+_EUROPEAN = frozenset(
+    "áäčďéěíĺľňóôöŕřšťúůüýžÁÄČĎÉĚÍĹĽŇÓÔÖŔŘŠŤÚŮÜÝŽßąćęłńśźżĄĆĘŁŃŚŹŻőűŐŰàâçèêëîïñùûÿœæ"
+    "ÀÂÇÈÊËÎÏÑÙÛŸŒÆ„“”‚‘’–—…€°§«»·×\u00a0©®™")  # noqa: RUF001
+_EUROPEAN_RUN = re.compile("[^\x00-\x7f]{4,}")  # four non-ASCII letters in a row: not a word
+
+
+def _european_oddness(data: bytes) -> float:
+    """How far ``data`` is from Central or West European text in windows-1250 or -1252: the
+    share of its non-ASCII characters that are not letters and punctuation of those languages
+    or stand in runs of four (European words carry one or two between ASCII letters; CJK text
+    is runs of two-byte characters). The better of the two readings counts."""
+    best = 1.0
+    for codec in ("cp1250", "cp1252"):
+        text = data.decode(codec, "replace")
+        other = sum(1 for ch in text if ord(ch) > 0x7F)
+        odd = sum(1 for ch in text if ord(ch) > 0x7F and ch not in _EUROPEAN)
+        odd += sum(len(run) for run in _EUROPEAN_RUN.findall(text))
+        best = min(best, odd / max(other, 1))
+    return best
+
+
+def _frequent(language: str) -> frozenset[str]:
+    from charset_normalizer.constant import FREQUENCIES
+
+    return frozenset(FREQUENCIES.get(language, ()))
+
+
+_FREQUENT: dict[str, frozenset[str]] = {}
+
+
+def _cjk_score(text: str, codec: str) -> float | None:
+    """How likely ``text`` is the real reading in ``codec``: None unless its non-ASCII
+    characters are nearly all CJK; else the share of the language's most frequent characters
+    (and kana, for Japanese) among them."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    cjk = [ch for ch in wide if _CJK_CHAR.match(ch)]
+    if len(cjk) < 2 or len(cjk) * 10 < len(wide) * 9:
+        return None
+    language = _LANGUAGE[codec]
+    if language not in _FREQUENT:
+        _FREQUENT[language] = _frequent(language)
+    frequent = _FREQUENT[language]
+    japanese = language == "Japanese"
+    kana = sum(1 for ch in cjk if _KANA.match(ch))
+    hits = sum(1 for ch in cjk if ch in frequent) + (kana if japanese else 0)
+    first_level = sum(1 for ch in cjk if _first_level(ch, codec))
+    score = (hits + first_level / 2) / len(cjk)
+    if language == "Korean" and _SPACED_HANGUL.search(text):
+        score += 0.5  # Korean puts spaces between words; Chinese and Japanese do not
+    # Japanese writes its particles in kana; Chinese and Korean have none
+    return score / 2 if japanese != (kana > 0) else score
+
+
+# The common characters of each standard: GB2312 level 1, Big5 frequent, JIS level 1 (and
+# kana), the hangul of KS X 1001, as (codec, first byte range).
+_FIRST_LEVEL = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5hkscs": ("big5", 0xA4, 0xC6),
+                "cp932": ("euc_jp", 0xA4, 0xCF), "euc_jp": ("euc_jp", 0xA4, 0xCF),
+                "cp949": ("euc_kr", 0xB0, 0xC8)}
+
+
+def _first_level(ch: str, codec: str) -> bool:
+    standard, low, high = _FIRST_LEVEL[codec]
+    try:
+        lead = ch.encode(standard)[0]
+    except UnicodeEncodeError:
+        return False
+    return low <= lead <= high
+
+
+def _cjk_reading(data: bytes) -> str | None:
+    """Unlabelled or mislabelled 8-bit text in GB2312/GBK/GB18030, Big5, Shift_JIS, EUC-JP or
+    EUC-KR, decoded; None when it is not (the cheap checks first: runs of high bytes, then a
+    European reading, then the CJK codecs that decode it cleanly into CJK text, ranked by their
+    language's frequent characters; charset-normalizer for longer text)."""
+    if not _HIGH_PAIR.search(data):
+        return None
+    oddness = _european_oddness(data)
+    if oddness <= _CLEARLY_EUROPEAN:
+        return None
+    readings: dict[str, tuple[float, str]] = {}
+    for codec in _CJK_CODECS:
+        text = _try(data, codec)
+        score = None if text is None else _cjk_score(text, codec)
+        if text is not None and score is not None:
+            readings[codec] = (score, text)
+    if not readings:
+        return None
+    ranked = sorted(readings.values(), key=lambda reading: reading[0], reverse=True)
+    # Text that would also pass as European needs a reading full of frequent characters.
+    if oddness <= _ODD_EUROPEAN and ranked[0][0] < _CLEARLY_CJK:
+        return None
+    if len(ranked) > 1 and ranked[0][0] == ranked[1][0] and len(data) >= _NORMALIZER_MIN_BYTES:
+        import charset_normalizer
+
+        best = charset_normalizer.from_bytes(data, cp_isolation=list(readings)).best()
+        chosen = normalise_charset(best.encoding) if best is not None else None
+        if chosen in readings:
+            return readings[chosen][1]
+    return max(readings.values(), key=lambda reading: reading[0])[1]
+
+
+_CLEARLY_EUROPEAN = 0.2
+_ODD_EUROPEAN = 0.5
+_CLEARLY_CJK = 0.3
+_NORMALIZER_MIN_BYTES = 200
+_CJK_OR_EUROPEAN = frozenset({"utf-8", *_SINGLE_BYTE, *_CJK_CODECS})
+_ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
+
+
+def _iso2022_reading(data: bytes) -> str | None:
+    """7-bit ISO-2022-JP text (``ESC $ B`` ... ``ESC ( B``) without its label, decoded."""
+    if not _ISO2022_JP.search(data):
+        return None
+    return _try(data, "iso2022_jp_2")
+
+
 def decode_bytes(
     data: bytes, charset: object = None, *, guesses: Sequence[str] = DEFAULT_GUESSES
 ) -> str:
@@ -213,8 +340,16 @@ def decode_bytes(
     declared = normalise_charset(charset)
     # 7-bit data is ASCII unless the charset is one of the 7-bit encodings (or UTF-16/32)
     if data.isascii() and not (declared or "").startswith(_SEVEN_BIT_CODECS):
+        if b"\x1b" in data:
+            return _iso2022_reading(data) or data.decode("ascii")
         return data.decode("ascii")
     declared = _actual_codec(data, declared)
+    if (declared in _SINGLE_BYTE or (declared is None and _try(data, "utf-8") is None)) and \
+            all(normalise_charset(g) in _CJK_OR_EUROPEAN for g in guesses):
+        # a host that guesses another script (koi8-r ...) gets its guesses first
+        text = _cjk_reading(data)
+        if text is not None:
+            return text
     text = _try(data, declared)
     if text is not None:
         return text
@@ -243,7 +378,7 @@ def header_bytes(value: str) -> bytes:
 def raw_header_text(value: str, *, guesses: Sequence[str] = DEFAULT_GUESSES) -> str:
     """Undo surrogate escapes: raw 8-bit header bytes decoded through the guess list."""
     if value.isascii():
-        return value
+        return _iso2022_reading(value.encode("ascii")) or value if "\x1b" in value else value
     if not any("\udc80" <= ch <= "\udcff" for ch in value):
         return value.encode("utf-8", "replace").decode("utf-8")
     return decode_bytes(header_bytes(value), None, guesses=guesses)
