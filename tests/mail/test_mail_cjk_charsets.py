@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.mail import parse_mail
@@ -30,6 +30,14 @@ ENCODINGS = {"zh-hans": ["gb2312", "gbk", "gb18030"], "zh-hant": ["big5"],
 CASES = [(lang, enc) for lang, encs in ENCODINGS.items() for enc in encs]
 
 
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _KANA_WORD(word: str) -> bool:  # noqa: N802
     return any("\u3040" <= ch <= "\u30ff" for ch in word)
 
@@ -45,8 +53,10 @@ def _gb_lookalike(word: str) -> bool:
 @st.composite
 def phrase(draw: st.DrawFn, lang: str) -> str:
     words = draw(st.lists(st.sampled_from(WORDS[lang]), min_size=2, max_size=8))
-    if lang == "zh-hant" and all(_gb_lookalike(w) for w in words):
-        # known limit: Big5 text made only of such words is GB2312 text as well
+    if lang == "zh-hant" and (all(_gb_lookalike(w) for w in words)
+                              or len("".join(words)) < 3):
+        # known limits: Big5 text made only of such words is GB2312 text as well; two Big5
+        # characters with ASCII trail bytes are ISO-8859-2 capitals too (是是: "ŹOŹO")
         words.append("您好")
     if lang == "ja" and not any(_KANA_WORD(w) for w in words):
         # known limit: kanji alone in Shift_JIS is also plausible windows-1252 ("Šm”F")
@@ -70,8 +80,6 @@ def _mail(subject: bytes, name: bytes, body: bytes, filename: bytes, *,
             + base64.b64encode(b"%PDF-1.4") + b"\n--b1--\n")
 
 
-@pytest.mark.xfail(reason="open: short Shift_JIS kanji with one kana still reads as cp1252",
-                   strict=False)
 @pytest.mark.parametrize(("lang", "encoding"), CASES)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), label=st.sampled_from([None, b"iso-8859-1", b"us-ascii"]),
@@ -79,6 +87,7 @@ def _mail(subject: bytes, name: bytes, body: bytes, filename: bytes, *,
 def test_raw_cjk_in_every_field_decodes(lang: str, encoding: str, data: st.DataObject,
                                         label: bytes | None, rfc2231: bool) -> None:
     subject, name, body, stem = (data.draw(phrase(lang)) for _ in range(4))
+    assume(not any(_valid_utf8(t.encode(encoding)) for t in (subject, name, body, stem)))
     raw = _mail(subject.encode(encoding), name.encode(encoding), body.encode(encoding),
                 stem.encode(encoding) + b".pdf", charset=label, rfc2231=rfc2231)
     mail = parse_mail(raw)
@@ -88,14 +97,13 @@ def test_raw_cjk_in_every_field_decodes(lang: str, encoding: str, data: st.DataO
     assert [a.filename for a in mail.attachments] == [stem + ".pdf"]
 
 
-@pytest.mark.xfail(reason="open: a word labelled utf-8 that is not UTF-8 skips the CJK check",
-                   strict=False)
 @pytest.mark.parametrize(("lang", "encoding"), CASES)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), label=st.sampled_from(["iso-8859-1", "windows-1252", "utf-8"]))
 def test_mislabelled_encoded_words_decode(lang: str, encoding: str, data: st.DataObject,
                                           label: str) -> None:
     subject = data.draw(phrase(lang))
+    assume(not _valid_utf8(subject.encode(encoding)))  # known limit: 谢谢 is D0BB D0BB, "лл"
     word = base64.b64encode(subject.encode(encoding)).decode()
     raw = (f"From: a@spam.example\nSubject: =?{label}?B?{word}?=\n\nx\n").encode()
     assert parse_mail(raw).subject == subject
@@ -148,8 +156,9 @@ def test_european_text_is_never_read_as_cjk(sample: tuple[str, str], labelled: b
     (CZECH, "iso-8859-2"), (CZECH, "windows-1250"), (SLOVAK, "iso-8859-2"),
     (SLOVAK, "windows-1250"), (GERMAN, "cp1252"), (CZECH, "utf-8"), (GERMAN, "utf-8")])
 def test_european_mail_decodes_exactly(text: str, encoding: str) -> None:
-    raw = (f"From: =?{encoding}?Q?{''.join(f'={b:02X}' for b in 'Štěpán'.encode(encoding))}?= "
+    name = "Jürgen Groß" if encoding == "cp1252" else "Štěpán"
+    raw = (f"From: =?{encoding}?Q?{''.join(f'={b:02X}' for b in name.encode(encoding))}?= "
            f"<s@example.cz>\nSubject: {text}\nContent-Type: text/plain; charset={encoding}\n"
            "\n").encode(encoding) + text.encode(encoding) + b"\n"
     mail = parse_mail(raw)
-    assert (mail.from_name, mail.subject, mail.body_text) == ("Štěpán", text, text)
+    assert (mail.from_name, mail.subject, mail.body_text) == (name, text, text)

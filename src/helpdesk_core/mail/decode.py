@@ -212,26 +212,40 @@ _HIGH_PAIR = re.compile(rb"[\x81-\xfe][\x40-\x7e\x80-\xfe]")  # a lead byte and 
 _CJK_CHAR = re.compile("[\u3000-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
                        "\uff01-\uff60]")  # not the half-width katakana: Latin letters read so
 _KANA = re.compile("[\u3040-\u30ff]")
-_SPACED_HANGUL = re.compile("[\uac00-\ud7af] [\uac00-\ud7af]")
+_SPACED_CJK = re.compile("[\u3400-\u9fff\uac00-\ud7af] [\u3400-\u9fff\uac00-\ud7af]")
 # Letters and punctuation of Czech, Slovak, German, Polish, Hungarian and the West European
 # languages cp1252 is for: what single-byte mail text is made of.
 _EUROPEAN = frozenset(
     "áäčďéěíĺľňóôöŕřšťúůüýžÁÄČĎÉĚÍĹĽŇÓÔÖŔŘŠŤÚŮÜÝŽßąćęłńśźżĄĆĘŁŃŚŹŻőűŐŰàâçèêëîïñùûÿœæ"
     "ÀÂÇÈÊËÎÏÑÙÛŸŒÆ„“”‚‘’–—…€°§«»·×\u00a0©®™")  # noqa: RUF001
-_EUROPEAN_RUN = re.compile("[^\x00-\x7f]{4,}")  # four non-ASCII letters in a row: not a word
+# Four non-ASCII letters in a row, or a word of two or three made only of them: not European.
+_EUROPEAN_RUN = re.compile(
+    "[^\x00-\x7f]{4,}|(?<![^\\s(\\[\"'])[^\x00-\x7f]{2,3}(?![^\\s.,;:!?)\\]\"'])")
+# An accented capital right after a small letter ("ązŚn": Big5 read as ISO-8859-2).
+_LOWER = "".join(sorted(c for c in _EUROPEAN if c.islower()))
+_UPPER = "".join(sorted(c for c in _EUROPEAN if c.isupper()))
+_CASE_BREAK = re.compile(f"(?<=[a-z{_LOWER}])[{_UPPER}]")
+# Quotes, dashes and signs glued between two letters or signs ("m”F", "–{", "‚Ì"): Shift_JIS  # noqa: RUF003
+# read as a single-byte charset. European text has them next to a space, a digit or a stop.
+_NOT_GLUE = "\\s\\d.,;:!?()\\[\\]\"'"
+_GLUED = re.compile(f"(?<=[^{_NOT_GLUE}])[„“”‚‘–—…«»·×°§©®™€](?=[^{_NOT_GLUE}])")  # noqa: RUF001
 
 
-def _european_oddness(data: bytes) -> float:
-    """How far ``data`` is from Central or West European text in windows-1250 or -1252: the
+def _european_oddness(data: bytes, codecs: Sequence[str]) -> float:
+    """How far ``data`` is from Central or West European text in windows-1250, windows-1252 or
+    ISO-8859-2: the
     share of its non-ASCII characters that are not letters and punctuation of those languages
     or stand in runs of four (European words carry one or two between ASCII letters; CJK text
-    is runs of two-byte characters). The better of the two readings counts."""
+    is runs of two-byte characters). The best reading counts."""
     best = 1.0
-    for codec in ("cp1250", "cp1252"):
-        text = data.decode(codec, "replace")
+    for codec in codecs:
+        text = data[:_SAMPLE_BYTES].decode(codec, "replace")
         other = sum(1 for ch in text if ord(ch) > 0x7F)
-        odd = sum(1 for ch in text if ord(ch) > 0x7F and ch not in _EUROPEAN)
+        # a sign such as ˛ ¦ ± counts twice: in European text it is rarer still than a letter  # noqa: RUF003
+        odd = sum(1 if ch.isalpha() else 2 for ch in text
+                  if ord(ch) > 0x7F and ch not in _EUROPEAN)
         odd += sum(len(run) for run in _EUROPEAN_RUN.findall(text))
+        odd += len(_GLUED.findall(text)) + len(_CASE_BREAK.findall(text))
         best = min(best, odd / max(other, 1))
     return best
 
@@ -262,8 +276,8 @@ def _cjk_score(text: str, codec: str) -> float | None:
     hits = sum(1 for ch in cjk if ch in frequent) + (kana if japanese else 0)
     first_level = sum(1 for ch in cjk if _first_level(ch, codec))
     score = (hits + first_level / 2) / len(cjk)
-    if language == "Korean" and _SPACED_HANGUL.search(text):
-        score += 0.5  # Korean puts spaces between words; Chinese and Japanese do not
+    if _SPACED_CJK.search(text):  # Korean puts spaces between words; Chinese, Japanese do not
+        score = score + 0.5 if language == "Korean" else score / 2
     # Japanese writes its particles in kana; Chinese and Korean have none
     return score / 2 if japanese != (kana > 0) else score
 
@@ -284,15 +298,16 @@ def _first_level(ch: str, codec: str) -> bool:
     return low <= lead <= high
 
 
-def _cjk_reading(data: bytes) -> str | None:
+def _cjk_reading(data: bytes, declared: str | None) -> str | None:
     """Unlabelled or mislabelled 8-bit text in GB2312/GBK/GB18030, Big5, Shift_JIS, EUC-JP or
     EUC-KR, decoded; None when it is not (the cheap checks first: runs of high bytes, then a
     European reading, then the CJK codecs that decode it cleanly into CJK text, ranked by their
     language's frequent characters; charset-normalizer for longer text)."""
     if not _HIGH_PAIR.search(data):
         return None
-    oddness = _european_oddness(data)
-    if oddness <= _CLEARLY_EUROPEAN:
+    # a label is believed unless its own reading is implausible; no label: any of the three
+    oddness = _european_oddness(data, (declared,) if declared else _EUROPEAN_CODECS)
+    if oddness <= _CLEARLY_EUROPEAN and len(data) > _SHORT:
         return None
     readings: dict[str, tuple[float, str]] = {}
     for codec in _CJK_CODECS:
@@ -303,7 +318,11 @@ def _cjk_reading(data: bytes) -> str | None:
     if not readings:
         return None
     ranked = sorted(readings.values(), key=lambda reading: reading[0], reverse=True)
-    # Text that would also pass as European needs a reading full of frequent characters.
+    # Text that would also pass as European needs a reading full of frequent characters; a
+    # short string that reads as clean European text (a subject, a name) even more so.
+    if oddness <= _CLEARLY_EUROPEAN and (ranked[0][0] < _UNMISTAKABLY_CJK
+                                         or _CJK_IN_WORD.search(ranked[0][1])):
+        return None
     if oddness <= _ODD_EUROPEAN and ranked[0][0] < _CLEARLY_CJK:
         return None
     if len(ranked) > 1 and ranked[0][0] == ranked[1][0] and len(data) >= _NORMALIZER_MIN_BYTES:
@@ -316,10 +335,16 @@ def _cjk_reading(data: bytes) -> str | None:
     return max(readings.values(), key=lambda reading: reading[0])[1]
 
 
-_CLEARLY_EUROPEAN = 0.2
+_CLEARLY_EUROPEAN = 0.15
 _ODD_EUROPEAN = 0.5
 _CLEARLY_CJK = 0.3
+_UNMISTAKABLY_CJK = 0.75
+# An ideograph or hangul inside a Latin word ("柃kujeme"): a European letter misread.
+_CJK_IN_WORD = re.compile("[\u3400-\u9fff\uac00-\ud7af][a-z]|[a-z][\u3400-\u9fff\uac00-\ud7af]")
+_SHORT = 200  # bytes: a header value or a file name
 _NORMALIZER_MIN_BYTES = 200
+_EUROPEAN_CODECS = ("cp1250", "cp1252", "iso8859-2")
+_SAMPLE_BYTES = 4096  # of a long body, the European check reads the start
 _CJK_OR_EUROPEAN = frozenset({"utf-8", *_SINGLE_BYTE, *_CJK_CODECS})
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
 
@@ -344,10 +369,11 @@ def decode_bytes(
             return _iso2022_reading(data) or data.decode("ascii")
         return data.decode("ascii")
     declared = _actual_codec(data, declared)
-    if (declared in _SINGLE_BYTE or (declared is None and _try(data, "utf-8") is None)) and \
+    if (declared in _SINGLE_BYTE or (declared in {None, "utf-8"}
+                                     and _try(data, "utf-8") is None)) and \
             all(normalise_charset(g) in _CJK_OR_EUROPEAN for g in guesses):
         # a host that guesses another script (koi8-r ...) gets its guesses first
-        text = _cjk_reading(data)
+        text = _cjk_reading(data, declared)
         if text is not None:
             return text
     text = _try(data, declared)
