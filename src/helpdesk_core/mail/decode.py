@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 from collections.abc import Sequence
 
@@ -305,9 +306,14 @@ def _cjk_reading(data: bytes, declared: str | None) -> str | None:
     language's frequent characters; charset-normalizer for longer text)."""
     if not _HIGH_PAIR.search(data):
         return None
+    # European text has a high byte here and there; CJK text is dense with them
+    sample = data[:_SAMPLE_BYTES]
+    sparse = (len(sample) - len(sample.translate(None, _HIGH_BYTES))) * 10 < len(sample) * 3
+    if sparse and len(data) > _SHORT and not _HIGH_RUN.search(sample):
+        return None
     # a label is believed unless its own reading is implausible; no label: any of the three
     oddness = _european_oddness(data, (declared,) if declared else _EUROPEAN_CODECS)
-    if oddness <= _CLEARLY_EUROPEAN and len(data) > _SHORT:
+    if oddness <= _CLEARLY_EUROPEAN and (sparse or len(data) > _SHORT):
         return None
     readings: dict[str, tuple[float, str]] = {}
     for codec in _CJK_CODECS:
@@ -344,7 +350,9 @@ _CJK_IN_WORD = re.compile("[\u3400-\u9fff\uac00-\ud7af][a-z]|[a-z][\u3400-\u9fff
 _SHORT = 200  # bytes: a header value or a file name
 _NORMALIZER_MIN_BYTES = 200
 _EUROPEAN_CODECS = ("cp1250", "cp1252", "iso8859-2")
-_SAMPLE_BYTES = 4096  # of a long body, the European check reads the start
+_SAMPLE_BYTES = 4096
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{4}")  # of a long body, the European check reads the start
 _CJK_OR_EUROPEAN = frozenset({"utf-8", *_SINGLE_BYTE, *_CJK_CODECS})
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
 
@@ -354,6 +362,11 @@ def _iso2022_reading(data: bytes) -> str | None:
     if not _ISO2022_JP.search(data):
         return None
     return _try(data, "iso2022_jp_2")
+
+
+@functools.lru_cache(maxsize=32)
+def _guesses_allow_cjk(guesses: tuple[str, ...]) -> bool:
+    return all(normalise_charset(g) in _CJK_OR_EUROPEAN for g in guesses)
 
 
 def decode_bytes(
@@ -371,7 +384,7 @@ def decode_bytes(
     declared = _actual_codec(data, declared)
     if (declared in _SINGLE_BYTE or (declared in {None, "utf-8"}
                                      and _try(data, "utf-8") is None)) and \
-            all(normalise_charset(g) in _CJK_OR_EUROPEAN for g in guesses):
+            _guesses_allow_cjk(tuple(guesses)):
         # a host that guesses another script (koi8-r ...) gets its guesses first
         text = _cjk_reading(data, declared)
         if text is not None:
