@@ -233,11 +233,12 @@ _GLUED = re.compile(f"(?<=[^{_NOT_GLUE}])[„“”‚‘–—…«»·×°§©
 
 
 def _european_oddness(data: bytes, codecs: Sequence[str]) -> float:
-    """How far ``data`` is from Central or West European text in windows-1250, windows-1252 or
-    ISO-8859-2: the
-    share of its non-ASCII characters that are not letters and punctuation of those languages
-    or stand in runs of four (European words carry one or two between ASCII letters; CJK text
-    is runs of two-byte characters). The best reading counts."""
+    """How far ``data`` is from Central or West European text in each of ``codecs``: the share
+    of its non-ASCII characters that are not letters and punctuation of those languages, stand
+    in runs of four or in words made only of them, or sit where European text has none (an
+    accented capital inside a word, a quote glued between letters). European words carry one
+    or two between ASCII letters; CJK text is runs of two-byte characters. The best reading
+    counts."""
     best = 1.0
     for codec in codecs:
         text = data[:_SAMPLE_BYTES].decode(codec, "replace")
@@ -263,7 +264,8 @@ _FREQUENT: dict[str, frozenset[str]] = {}
 def _cjk_score(text: str, codec: str) -> float | None:
     """How likely ``text`` is the real reading in ``codec``: None unless its non-ASCII
     characters are nearly all CJK; else the share of the language's most frequent characters
-    (and kana, for Japanese) among them."""
+    (and kana, for Japanese) among them, plus half the share of the standard's first-level
+    characters, marked up or down by spaces between words and by kana."""
     wide = [ch for ch in text if ord(ch) > 0x7F]
     cjk = [ch for ch in wide if _CJK_CHAR.match(ch)]
     if len(cjk) < 2 or len(cjk) * 10 < len(wide) * 9:
@@ -350,9 +352,9 @@ _CJK_IN_WORD = re.compile("[\u3400-\u9fff\uac00-\ud7af][a-z]|[a-z][\u3400-\u9fff
 _SHORT = 200  # bytes: a header value or a file name
 _NORMALIZER_MIN_BYTES = 200
 _EUROPEAN_CODECS = ("cp1250", "cp1252", "iso8859-2")
-_SAMPLE_BYTES = 4096
+_SAMPLE_BYTES = 4096  # of a long body, the European checks read the start
 _HIGH_BYTES = bytes(range(0x80, 0x100))
-_HIGH_RUN = re.compile(rb"[\x80-\xff]{4}")  # of a long body, the European check reads the start
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{4}")
 _CJK_OR_EUROPEAN = frozenset({"utf-8", *_SINGLE_BYTE, *_CJK_CODECS})
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
 
