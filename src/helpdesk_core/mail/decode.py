@@ -232,7 +232,7 @@ _NOT_GLUE = "\\s\\d.,;:!?()\\[\\]\"'"
 _GLUED = re.compile(f"(?<=[^{_NOT_GLUE}])[„“”‚‘–—…«»·×°§©®™€](?=[^{_NOT_GLUE}])")  # noqa: RUF001
 
 
-def _european_oddness(data: bytes, codecs: Sequence[str]) -> float:
+def _european_oddness(data: bytes, codecs: Sequence[str], *, runs: bool = True) -> float:
     """How far ``data`` is from Central or West European text in each of ``codecs``: the share
     of its non-ASCII characters that are not letters and punctuation of those languages, stand
     in runs of four or in words made only of them, or sit where European text has none (an
@@ -246,9 +246,12 @@ def _european_oddness(data: bytes, codecs: Sequence[str]) -> float:
         # a sign such as ˛ ¦ ± counts twice: in European text it is rarer still than a letter  # noqa: RUF003
         odd = sum(1 if ch.isalpha() else 2 for ch in text
                   if ord(ch) > 0x7F and ch not in _EUROPEAN)
-        odd += sum(len(run) for run in _EUROPEAN_RUN.findall(text))
+        if runs:
+            odd += sum(len(run) for run in _EUROPEAN_RUN.findall(text))
         odd += len(_GLUED.findall(text)) + len(_CASE_BREAK.findall(text))
         best = min(best, odd / max(other, 1))
+        if not best:
+            break
     return best
 
 
@@ -317,6 +320,10 @@ def _cjk_reading(data: bytes, declared: str | None) -> str | None:
     oddness = _european_oddness(data, (declared,) if declared else _EUROPEAN_CODECS)
     if oddness <= _CLEARLY_EUROPEAN and (sparse or len(data) > _SHORT):
         return None
+    if declared and not _HIGH_RUN.search(data):
+        # a label is overruled only by runs of two-byte characters: European letters in their
+        # own charset ("aÁaÁa") read as Big5 or Shift_JIS with ASCII trail bytes too
+        return None
     readings: dict[str, tuple[float, str]] = {}
     for codec in _CJK_CODECS:
         text = _try(data, codec)
@@ -332,6 +339,10 @@ def _cjk_reading(data: bytes, declared: str | None) -> str | None:
                                          or _CJK_IN_WORD.search(ranked[0][1])):
         return None
     if oddness <= _ODD_EUROPEAN and ranked[0][0] < _CLEARLY_CJK:
+        return None
+    if declared and ranked[0][0] < _UNMISTAKABLY_CJK and _european_oddness(
+            data, (declared,), runs=False) <= _ODD_EUROPEAN:
+        # under a label, letters that only stand in a row ("ÁÁÁÁ" is GB2312 亮亮) stay
         return None
     if len(ranked) > 1 and ranked[0][0] == ranked[1][0] and len(data) >= _NORMALIZER_MIN_BYTES:
         import charset_normalizer

@@ -91,6 +91,7 @@ def _header_section_length(data: bytes) -> int:
 _HEADER_LINE = re.compile(
     rb"(?![a-z0-9_.-]+:(?![ \t]))"
     rb"[A-Za-z0-9_.-]{1,76}[ \t]*:(?!//|[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]|;))|[ \t]")
+_SUSPECT_LINE = re.compile(rb"\n(?!" + _HEADER_LINE.pattern + rb")")
 # A header line beyond doubt: a name every mail system writes, or one of the vendor families.
 _REAL_HEADER = re.compile(
     rb"(?:from|to|cc|bcc|subject|date|message-id|in-reply-to|references|reply-to|sender"
@@ -124,6 +125,8 @@ def _repair_folding(data: bytes) -> tuple[bytes, bool]:
     data and whether it changed.
     """
     end = _header_section_length(data)
+    if not _SUSPECT_LINE.search(data, 0, end):  # every line a header or a continuation
+        return data, False
     lines = data[:end].splitlines(keepends=True)
     seen: set[bytes] = set()
     pending: list[int] = []  # lines waiting for a real header below them
