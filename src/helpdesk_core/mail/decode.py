@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 from collections.abc import Sequence
 
@@ -204,6 +205,183 @@ def _mostly_utf8(data: bytes, *, declared: bool) -> str | None:
     return data.decode("utf-8", _STRAY_HANDLER)
 
 
+# ---- legacy East Asian text, labelled wrong or not at all --------------------------------
+_CJK_CODECS = ("gb18030", "cp932", "big5hkscs", "euc_jp", "cp949")  # ties go to the first
+_LANGUAGE = {"gb18030": "Chinese", "big5hkscs": "Chinese", "cp932": "Japanese",
+             "euc_jp": "Japanese", "cp949": "Korean"}
+_HIGH_PAIR = re.compile(rb"[\x81-\xfe][\x40-\x7e\x80-\xfe]")  # a lead byte and its trail
+_CJK_CHAR = re.compile("[\u3000-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                       "\uff01-\uff60]")  # not the half-width katakana: Latin letters read so
+_KANA = re.compile("[\u3040-\u30ff]")
+_SPACED_CJK = re.compile("[\u3400-\u9fff\uac00-\ud7af] [\u3400-\u9fff\uac00-\ud7af]")
+# Letters and punctuation of Czech, Slovak, German, Polish, Hungarian and the West European
+# languages cp1252 is for: what single-byte mail text is made of.
+_EUROPEAN = frozenset(
+    "áäčďéěíĺľňóôöŕřšťúůüýžÁÄČĎÉĚÍĹĽŇÓÔÖŔŘŠŤÚŮÜÝŽßąćęłńśźżĄĆĘŁŃŚŹŻőűŐŰàâçèêëîïñùûÿœæ"
+    "ÀÂÇÈÊËÎÏÑÙÛŸŒÆ„“”‚‘’–—…€°§«»·×\u00a0©®™")  # noqa: RUF001
+# Four non-ASCII letters in a row, or a word of two or three made only of them: not European.
+_EUROPEAN_RUN = re.compile(
+    "[^\x00-\x7f]{4,}|(?<![^\\s(\\[\"'])[^\x00-\x7f]{2,3}(?![^\\s.,;:!?)\\]\"'])")
+# An accented capital right after a small letter ("ązŚn": Big5 read as ISO-8859-2).
+_LOWER = "".join(sorted(c for c in _EUROPEAN if c.islower()))
+_UPPER = "".join(sorted(c for c in _EUROPEAN if c.isupper()))
+_CASE_BREAK = re.compile(f"(?<=[a-z{_LOWER}])[{_UPPER}]")
+# Quotes, dashes and signs glued between two letters or signs ("m”F", "–{", "‚Ì"): Shift_JIS  # noqa: RUF003
+# read as a single-byte charset. European text has them next to a space, a digit or a stop.
+_NOT_GLUE = "\\s\\d.,;:!?()\\[\\]\"'"
+_GLUED = re.compile(f"(?<=[^{_NOT_GLUE}])[„“”‚‘–—…«»·×°§©®™€](?=[^{_NOT_GLUE}])")  # noqa: RUF001
+
+
+def _european_oddness(data: bytes, codecs: Sequence[str], *, runs: bool = True) -> float:
+    """How far ``data`` is from Central or West European text in each of ``codecs``: the share
+    of its non-ASCII characters that are not letters and punctuation of those languages, stand
+    in runs of four or in words made only of them, or sit where European text has none (an
+    accented capital inside a word, a quote glued between letters). European words carry one
+    or two between ASCII letters; CJK text is runs of two-byte characters. The best reading
+    counts."""
+    best = 1.0
+    for codec in codecs:
+        text = data[:_SAMPLE_BYTES].decode(codec, "replace")
+        other = sum(1 for ch in text if ord(ch) > 0x7F)
+        # a sign such as ˛ ¦ ± counts twice: in European text it is rarer still than a letter  # noqa: RUF003
+        odd = sum(1 if ch.isalpha() else 2 for ch in text
+                  if ord(ch) > 0x7F and ch not in _EUROPEAN)
+        if runs:
+            odd += sum(len(run) for run in _EUROPEAN_RUN.findall(text))
+        odd += len(_GLUED.findall(text)) + len(_CASE_BREAK.findall(text))
+        best = min(best, odd / max(other, 1))
+        if not best:
+            break
+    return best
+
+
+def _frequent(language: str) -> frozenset[str]:
+    from charset_normalizer.constant import FREQUENCIES
+
+    return frozenset(FREQUENCIES.get(language, ()))
+
+
+_FREQUENT: dict[str, frozenset[str]] = {}
+
+
+def _cjk_score(text: str, codec: str) -> float | None:
+    """How likely ``text`` is the real reading in ``codec``: None unless its non-ASCII
+    characters are nearly all CJK; else the share of the language's most frequent characters
+    (and kana, for Japanese) among them, plus half the share of the standard's first-level
+    characters, marked up or down by spaces between words and by kana."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    cjk = [ch for ch in wide if _CJK_CHAR.match(ch)]
+    if len(cjk) < 2 or len(cjk) * 10 < len(wide) * 9:
+        return None
+    language = _LANGUAGE[codec]
+    if language not in _FREQUENT:
+        _FREQUENT[language] = _frequent(language)
+    frequent = _FREQUENT[language]
+    japanese = language == "Japanese"
+    kana = sum(1 for ch in cjk if _KANA.match(ch))
+    hits = sum(1 for ch in cjk if ch in frequent) + (kana if japanese else 0)
+    first_level = sum(1 for ch in cjk if _first_level(ch, codec))
+    score = (hits + first_level / 2) / len(cjk)
+    if _SPACED_CJK.search(text):  # Korean puts spaces between words; Chinese, Japanese do not
+        score = score + 0.5 if language == "Korean" else score / 2
+    # Japanese writes its particles in kana; Chinese and Korean have none
+    return score / 2 if japanese != (kana > 0) else score
+
+
+# The common characters of each standard: GB2312 level 1, Big5 frequent, JIS level 1 (and
+# kana), the hangul of KS X 1001, as (codec, first byte range).
+_FIRST_LEVEL = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5hkscs": ("big5", 0xA4, 0xC6),
+                "cp932": ("euc_jp", 0xA4, 0xCF), "euc_jp": ("euc_jp", 0xA4, 0xCF),
+                "cp949": ("euc_kr", 0xB0, 0xC8)}
+
+
+def _first_level(ch: str, codec: str) -> bool:
+    standard, low, high = _FIRST_LEVEL[codec]
+    try:
+        lead = ch.encode(standard)[0]
+    except UnicodeEncodeError:
+        return False
+    return low <= lead <= high
+
+
+def _cjk_reading(data: bytes, declared: str | None) -> str | None:
+    """Unlabelled or mislabelled 8-bit text in GB2312/GBK/GB18030, Big5, Shift_JIS, EUC-JP or
+    EUC-KR, decoded; None when it is not (the cheap checks first: runs of high bytes, then a
+    European reading, then the CJK codecs that decode it cleanly into CJK text, ranked by their
+    language's frequent characters; charset-normalizer for longer text)."""
+    if not _HIGH_PAIR.search(data):
+        return None
+    # European text has a high byte here and there; CJK text is dense with them
+    sample = data[:_SAMPLE_BYTES]
+    sparse = (len(sample) - len(sample.translate(None, _HIGH_BYTES))) * 10 < len(sample) * 3
+    if sparse and len(data) > _SHORT and not _HIGH_RUN.search(sample):
+        return None
+    # a label is believed unless its own reading is implausible; no label: any of the three
+    oddness = _european_oddness(data, (declared,) if declared else _EUROPEAN_CODECS)
+    if oddness <= _CLEARLY_EUROPEAN and (sparse or len(data) > _SHORT):
+        return None
+    if declared and not _HIGH_RUN.search(data):
+        # a label is overruled only by runs of two-byte characters: European letters in their
+        # own charset ("aÁaÁa") read as Big5 or Shift_JIS with ASCII trail bytes too
+        return None
+    readings: dict[str, tuple[float, str]] = {}
+    for codec in _CJK_CODECS:
+        text = _try(data, codec)
+        score = None if text is None else _cjk_score(text, codec)
+        if text is not None and score is not None:
+            readings[codec] = (score, text)
+    if not readings:
+        return None
+    ranked = sorted(readings.values(), key=lambda reading: reading[0], reverse=True)
+    # Text that would also pass as European needs a reading full of frequent characters; a
+    # short string that reads as clean European text (a subject, a name) even more so.
+    if oddness <= _CLEARLY_EUROPEAN and (ranked[0][0] < _UNMISTAKABLY_CJK
+                                         or _CJK_IN_WORD.search(ranked[0][1])):
+        return None
+    if oddness <= _ODD_EUROPEAN and ranked[0][0] < _CLEARLY_CJK:
+        return None
+    if declared and ranked[0][0] < _UNMISTAKABLY_CJK and _european_oddness(
+            data, (declared,), runs=False) <= _ODD_EUROPEAN:
+        # under a label, letters that only stand in a row ("ÁÁÁÁ" is GB2312 亮亮) stay
+        return None
+    if len(ranked) > 1 and ranked[0][0] == ranked[1][0] and len(data) >= _NORMALIZER_MIN_BYTES:
+        import charset_normalizer
+
+        best = charset_normalizer.from_bytes(data, cp_isolation=list(readings)).best()
+        chosen = normalise_charset(best.encoding) if best is not None else None
+        if chosen in readings:
+            return readings[chosen][1]
+    return max(readings.values(), key=lambda reading: reading[0])[1]
+
+
+_CLEARLY_EUROPEAN = 0.15
+_ODD_EUROPEAN = 0.5
+_CLEARLY_CJK = 0.3
+_UNMISTAKABLY_CJK = 0.75
+# An ideograph or hangul inside a Latin word ("柃kujeme"): a European letter misread.
+_CJK_IN_WORD = re.compile("[\u3400-\u9fff\uac00-\ud7af][a-z]|[a-z][\u3400-\u9fff\uac00-\ud7af]")
+_SHORT = 200  # bytes: a header value or a file name
+_NORMALIZER_MIN_BYTES = 200
+_EUROPEAN_CODECS = ("cp1250", "cp1252", "iso8859-2")
+_SAMPLE_BYTES = 4096  # of a long body, the European checks read the start
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{4}")
+_CJK_OR_EUROPEAN = frozenset({"utf-8", *_SINGLE_BYTE, *_CJK_CODECS})
+_ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
+
+
+def _iso2022_reading(data: bytes) -> str | None:
+    """7-bit ISO-2022-JP text (``ESC $ B`` ... ``ESC ( B``) without its label, decoded."""
+    if not _ISO2022_JP.search(data):
+        return None
+    return _try(data, "iso2022_jp_2")
+
+
+@functools.lru_cache(maxsize=32)
+def _guesses_allow_cjk(guesses: tuple[str, ...]) -> bool:
+    return all(normalise_charset(g) in _CJK_OR_EUROPEAN for g in guesses)
+
+
 def decode_bytes(
     data: bytes, charset: object = None, *, guesses: Sequence[str] = DEFAULT_GUESSES
 ) -> str:
@@ -213,8 +391,17 @@ def decode_bytes(
     declared = normalise_charset(charset)
     # 7-bit data is ASCII unless the charset is one of the 7-bit encodings (or UTF-16/32)
     if data.isascii() and not (declared or "").startswith(_SEVEN_BIT_CODECS):
+        if b"\x1b" in data:
+            return _iso2022_reading(data) or data.decode("ascii")
         return data.decode("ascii")
     declared = _actual_codec(data, declared)
+    if (declared in _SINGLE_BYTE or (declared in {None, "utf-8"}
+                                     and _try(data, "utf-8") is None)) and \
+            _guesses_allow_cjk(tuple(guesses)):
+        # a host that guesses another script (koi8-r ...) gets its guesses first
+        text = _cjk_reading(data, declared)
+        if text is not None:
+            return text
     text = _try(data, declared)
     if text is not None:
         return text
@@ -243,7 +430,7 @@ def header_bytes(value: str) -> bytes:
 def raw_header_text(value: str, *, guesses: Sequence[str] = DEFAULT_GUESSES) -> str:
     """Undo surrogate escapes: raw 8-bit header bytes decoded through the guess list."""
     if value.isascii():
-        return value
+        return _iso2022_reading(value.encode("ascii")) or value if "\x1b" in value else value
     if not any("\udc80" <= ch <= "\udcff" for ch in value):
         return value.encode("utf-8", "replace").decode("utf-8")
     return decode_bytes(header_bytes(value), None, guesses=guesses)

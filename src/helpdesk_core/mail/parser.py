@@ -83,6 +83,78 @@ def _header_section_length(data: bytes) -> int:
     return match.start() if match else len(data)
 
 
+# ---- header blocks with broken folding ----------------------------------------------------
+# A header line as mail systems write them, or a continuation line. The stdlib takes any
+# printable run before a colon for a name; "tests=BAYES_00:1", "https://..." or a piece of a
+# DKIM field list ("subject:date:message-id;", "from:" alone: lower case, no space after the
+# colon) at the start of a line is a wrapped value.
+_HEADER_LINE = re.compile(
+    rb"(?![a-z0-9_.-]+:(?![ \t]))"
+    rb"[A-Za-z0-9_.-]{1,76}[ \t]*:(?!//|[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]|;))|[ \t]")
+_SUSPECT_LINE = re.compile(rb"\n(?!" + _HEADER_LINE.pattern + rb")")
+# A header line beyond doubt: a name every mail system writes, or one of the vendor families.
+_REAL_HEADER = re.compile(
+    rb"(?:from|to|cc|bcc|subject|date|message-id|in-reply-to|references|reply-to|sender"
+    rb"|return-path|received|mime-version|delivered-to|user-agent|importance|priority"
+    rb"|precedence|auto-submitted|organi[sz]ation|thread-topic|thread-index|accept-language"
+    rb"|authentication-results|received-spf|domainkey-signature|feedback-id|errors-to"
+    rb"|disposition-notification-to|return-receipt-to|envelope-to|keywords"
+    rb"|(?:x|arc|dkim|list|content|resent)-[a-z0-9-]{1,60})[ \t]*:", re.IGNORECASE)
+# Fields a mail has once: a second From or Subject after non-header lines is quoted text in a
+# body whose blank separator line is missing, not the rest of the header block.
+_SINGLE_FIELDS = frozenset({b"from", b"to", b"cc", b"subject", b"date", b"message-id",
+                            b"in-reply-to", b"references", b"mime-version", b"reply-to",
+                            b"sender", b"content-type", b"content-transfer-encoding"})
+_MAX_BROKEN_RUN = 40  # lines; a wrapped header is a few, a body that lost its blank line more
+
+
+def _field_name(line: bytes) -> bytes:
+    return line.split(b":", 1)[0].strip().lower()
+
+
+def _repair_folding(data: bytes) -> tuple[bytes, bool]:
+    """Continuation lines that lost their leading whitespace, indented again.
+
+    A gateway that wraps a long header (a spam report, a tracking token, ``Received``) without
+    indenting the next line makes the stdlib end the header block at that line: Subject, From
+    and Content-Type below it would become body text. A line of the header block that is
+    neither a header nor a continuation continues the previous header when a header beyond
+    doubt (:data:`_REAL_HEADER`; a second From or Subject ends the search) follows within
+    ``_MAX_BROKEN_RUN`` lines; otherwise the body starts there, as the stdlib reads it (a mail
+    whose blank line before the body is missing). One pass over the header lines; returns the
+    data and whether it changed.
+    """
+    end = _header_section_length(data)
+    if not _SUSPECT_LINE.search(data, 0, end):  # every line a header or a continuation
+        return data, False
+    lines = data[:end].splitlines(keepends=True)
+    seen: set[bytes] = set()
+    pending: list[int] = []  # lines waiting for a real header below them
+    fold: list[int] = []
+    for index, line in enumerate(lines):
+        header_like = bool(_HEADER_LINE.match(line)) and not line.startswith(b"From ")
+        if index == 0 or (header_like and not pending):
+            if line[:1] not in b" \t":
+                seen.add(_field_name(line))
+            continue
+        if header_like and line[:1] not in b" \t" and _REAL_HEADER.match(line):
+            name = _field_name(line)
+            if name in _SINGLE_FIELDS and name in seen:
+                break  # a quoted header block: the body started at the first pending line
+            fold.extend(pending)
+            pending = []
+            seen.add(name)
+            continue
+        pending.append(index)
+        if len(pending) > _MAX_BROKEN_RUN:
+            break
+    if not fold:
+        return data, False
+    for index in fold:
+        lines[index] = b" " + lines[index].lstrip(b" \t")
+    return b"".join(lines) + data[end:], True
+
+
 # Header fields a helpdesk reads: never left out of an oversized header section.
 _NEEDED_FIELDS = frozenset({
     b"from", b"sender", b"reply-to", b"to", b"cc", b"subject", b"date", b"message-id",
@@ -1024,6 +1096,9 @@ def _parse(raw: bytes, limits: MailLimits, guesses: tuple[str, ...],
     started = time.monotonic()
     body, defects = _strip_leading_junk(raw[: limits.max_header_bytes * 4]
                                         if len(raw) > limits.max_bytes else raw)
+    body, repaired = _repair_folding(body)
+    if repaired:
+        defects.append("broken header folding repaired")
     if len(raw) > limits.max_bytes:
         return _headers_only(body, limits, guesses, defects,
                              f"larger than {limits.max_bytes} bytes", raw)
