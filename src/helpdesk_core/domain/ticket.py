@@ -37,7 +37,7 @@ from helpdesk_core.domain.values import (
 )
 from helpdesk_core.errors import DomainError, InvalidTransition, MergeConflict, ValidationError
 
-__all__ = ["REOPENED_BY_CUSTOMER", "Sent", "Ticket", "closed_at", "copied", "follow_merges",
+__all__ = ["REOPENED_BY_CUSTOMER", "Arrival", "Sent", "Ticket", "closed_at", "copied", "follow_merges",
            "notified", "participants"]
 
 # A customer's message reopens a ticket in these categories (an automatic reply does not).
@@ -95,6 +95,7 @@ class Ticket:
     event_seq: int = 0
     pending_events: list[TicketEvent] = attrs.field(factory=list, repr=False)
     pending_articles: list[Article] = attrs.field(factory=list, repr=False)
+    pending_arrivals: list[Arrival] = attrs.field(factory=list, repr=False)
 
     # -- creation -------------------------------------------------------------------------
 
@@ -486,6 +487,12 @@ class Ticket:
         self.pending_events, self.pending_articles = [], []
         return events, articles
 
+    def collect_arrivals(self) -> list[Arrival]:
+        """Hand over and forget the stored articles moved onto this ticket (a merge, its
+        undo, a split); the repository re-homes them when it saves the ticket."""
+        arrivals, self.pending_arrivals = self.pending_arrivals, []
+        return arrivals
+
     @property
     def has_changes(self) -> bool:
         return bool(self.pending_events)
@@ -533,6 +540,16 @@ class Ticket:
 
 
 @attrs.frozen
+class Arrival:
+    """A stored article that moves onto another ticket: ``article`` as it is after the move
+    (its ``ticket_id`` the new ticket's), ``from_ticket`` the ticket it is stored under now.
+    A storage re-homes it only from that ticket, so a move that lost a race moves nothing."""
+
+    article: Article
+    from_ticket: str
+
+
+@attrs.frozen
 class Sent:
     """What :meth:`Ticket.send` produced: the article, the outbox message, the record."""
 
@@ -556,8 +573,8 @@ def follow_merges(ticket: Ticket, load: Callable[[str], Ticket]) -> Ticket:
 
 
 # The fields a storage keeps: everything but the unsaved events and articles.
-_PERSISTED = frozenset(f.name for f in attrs.fields(Ticket)) - {"pending_events",
-                                                                 "pending_articles"}
+_PERSISTED = frozenset(f.name for f in attrs.fields(Ticket)) - {
+    "pending_events", "pending_articles", "pending_arrivals"}
 
 
 def participants(history: Iterable[TicketEvent]) -> frozenset[str]:

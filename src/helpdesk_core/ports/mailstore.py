@@ -22,6 +22,10 @@ class MessageIndex(Protocol):
     def find(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         """Records whose Message-ID is one of ``message_ids`` (exact match), oldest first."""
 
+    def move(self, article_ids: Sequence[str], ticket_id: str) -> None:
+        """Point every record of one of ``article_ids`` at ``ticket_id`` (articles split off
+        into another ticket: later replies to them thread there). Unknown ids are ignored."""
+
 
 class MailStaging(Protocol):
     """Raw mails made durable before they are parsed, keyed by (account, mailbox key)."""

@@ -14,7 +14,8 @@ __all__ = ["TicketRepository"]
 
 class TicketRepository(Protocol):
     def add(self, ticket: Ticket) -> None:
-        """Insert a new ticket with its pending events and articles; sets ``version`` to 1."""
+        """Insert a new ticket with its pending events and articles; sets ``version`` to 1.
+        Its pending arrivals (a split) are re-homed onto it as :meth:`save` does."""
 
     def get(self, ticket_id: str) -> Ticket:
         """Load by id; raises TicketNotFound."""
@@ -27,6 +28,12 @@ class TicketRepository(Protocol):
 
         Raises ConcurrencyError (and writes nothing) when someone saved it first; on success
         increments ``ticket.version``. A ticket without pending changes is not written.
+
+        The ticket's pending arrivals (``Ticket.collect_arrivals``: stored articles moved onto
+        it by a merge, its undo or a split) are re-homed in the same transaction: each stored
+        article row keeps its id and content and now belongs to this ticket, placed after its
+        last article in the order given. An arrival whose article is no longer stored under
+        its ``from_ticket`` raises ConcurrencyError and nothing of the save is written.
         """
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
@@ -36,4 +43,5 @@ class TicketRepository(Protocol):
         """Every recorded change of the ticket, oldest first (by ``seq``)."""
 
     def articles(self, ticket_id: str) -> list[Article]:
-        """The communication log, in the order the articles were added."""
+        """The communication log in time order: by ``created_at``, articles of one instant in
+        the order they came onto the ticket (added, or moved onto it)."""

@@ -325,6 +325,12 @@ class _Messages:
         possible = [m for m in message_ids if could_exist(m)]
         return self._repo.find(possible) if possible else []
 
+    def move(self, article_ids: Sequence[str], ticket_id: str) -> None:
+        """After the tickets are saved (the records' new ticket may be new itself)."""
+        ids = list(article_ids)
+        if ids:
+            self._unit.later(lambda: self._repo.move(ids, ticket_id))
+
 
 class _Sla:
     """Reads and ``fire`` at once (its answer decides); ``put`` waits for the tickets."""
