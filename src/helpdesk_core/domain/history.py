@@ -38,6 +38,14 @@ class EventKind(enum.Enum):
     DELIVERY = "delivery"  # what became of an outgoing message (outbox)
     SLA_POLICY = "sla_policy"  # the SLA policy chosen for the ticket, and why
     ESCALATED = "escalated"  # an SLA escalation level was reached
+    MERGED = "merged"  # this ticket was merged into another (the undo record is in data)
+    MERGE_RECEIVED = "merge_received"  # another ticket was merged into this one
+    UNMERGED = "unmerged"  # this ticket's merge was undone
+    MERGE_RELEASED = "merge_released"  # a ticket merged into this one was taken back out
+    SPLIT_OFF = "split_off"  # articles moved from this ticket into a new one
+    SPLIT_FROM = "split_from"  # this ticket was made from articles split off another
+    RELATED = "related"  # a link to another ticket (parent, child, related, duplicate)
+    UNRELATED = "unrelated"  # such a link removed
 
 
 @attrs.frozen
@@ -76,6 +84,10 @@ class TicketEvent:
             what = f"{self.data.get('channel', '')} {self.data.get('kind', 'message')}".strip()
             detail = f" ({self.data['error']})" if self.data.get("error") else ""
             return f"{who} recorded the {what}: {self.new}{detail}"
+        if self.kind in _TICKET_WORDS:
+            number = self.data.get("other_number") or self.new or self.old or "?"
+            why = f": {self.data['reason']}" if self.data.get("reason") else ""
+            return f"{who} {_TICKET_WORDS[self.kind].format(number=number)}{why}"
         if self.kind is EventKind.CC_RECORDED:
             told = " (copied on replies)" if self.data.get("notified") else ""
             return f"{who} recorded {self.new} in Cc{told}"
@@ -85,6 +97,18 @@ class TicketEvent:
             return f"{who} removed {self.field} {self.old}"
         label = (self.field or "").replace("custom_fields.", "").replace("_", " ")
         return f"{who} changed {label}: {_shown(self.old)} → {_shown(self.new)}"
+
+
+_TICKET_WORDS = {
+    EventKind.MERGED: "merged this ticket into {number}",
+    EventKind.MERGE_RECEIVED: "merged {number} into this ticket",
+    EventKind.UNMERGED: "undid the merge of this ticket into {number}",
+    EventKind.MERGE_RELEASED: "undid the merge of {number} into this ticket",
+    EventKind.SPLIT_OFF: "split articles off into {number}",
+    EventKind.SPLIT_FROM: "made this ticket from articles split off {number}",
+    EventKind.RELATED: "linked {number}",
+    EventKind.UNRELATED: "removed the link to {number}",
+}
 
 
 def _shown(value: Any) -> str:
