@@ -37,6 +37,8 @@ from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import Intake
 from helpdesk_core.services.mail_fetch import MailFetcher
 from helpdesk_core.services.mail_ingest import MailIngest
+from helpdesk_core.services.merge_handlers import ChildrenFollowParent, MergeNoticeSender
+from helpdesk_core.services.merging import Merging
 from helpdesk_core.services.messagebus import MessageBus
 from helpdesk_core.services.outbox import Dispatcher
 from helpdesk_core.services.replies import Replies
@@ -155,12 +157,19 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
     if settings.sla is not None:
         bus.in_transaction("sla", tracker,
                            kinds=[k for k in EventKind if k not in SLA_IGNORED])
+    bus.in_transaction("merge_notice", MergeNoticeSender(templates=rendering, replies=replies),
+                       kinds=[EventKind.MERGED])
+    if settings.merging.children_follow_parent:
+        bus.in_transaction("children_follow_parent",
+                           ChildrenFollowParent(workflow=settings.workflow, clock=clock),
+                           kinds=[EventKind.STATUS_CHANGED])
     bus.after_commit("helpdesk_ticket_event", hooks.ticket_event)
 
     guard = Guard(units=units, directory=directory)
     return Helpdesk(
         tickets=TicketsSection(
             guard=guard, intake=intake, replies=replies, workflow=settings.workflow,
+            merging=Merging(units=units, clock=clock, policy=settings.merging, intake=intake),
             tickets=Tickets(units=units, clock=clock, workflow=settings.workflow,
                             blob_store=blob_store, followup_actions=hooks.followup_actions)),
         staff=StaffSection(guard=guard, assignment=assignment),

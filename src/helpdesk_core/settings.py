@@ -13,6 +13,7 @@ import attrs
 import pendulum
 
 from helpdesk_core.domain.extensions import KeywordRule
+from helpdesk_core.domain.merging import MergePolicy
 from helpdesk_core.domain.numbering import TicketNumberFormat
 from helpdesk_core.domain.staff import HelpdeskStaff
 from helpdesk_core.domain.status import Workflow
@@ -68,6 +69,8 @@ class Settings:
     staff              agents, teams, absences, the helpdesk owner and the order of the
                        assignment chain (see docs/explanation/assignment.md)
     sla                SLA policies and their selection rules, escalation addresses
+    merging            merge limits, other customers, SLA across a merge, the merge notice,
+                       whether resolving a parent resolves its children
     """
 
     storage: str = "sqlalchemy"
@@ -90,6 +93,7 @@ class Settings:
     portal_url: str | None = None
     staff: HelpdeskStaff = attrs.field(factory=HelpdeskStaff)
     sla: SlaConfig | None = None
+    merging: MergePolicy = attrs.field(factory=MergePolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

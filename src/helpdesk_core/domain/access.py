@@ -90,7 +90,8 @@ class Action(enum.Enum):
     SET_DUE = "set_due"
     TAG = "tag"  # tag and untag
     SET_FIELD = "set_field"  # custom fields
-    LINK = "link"  # links to host records
+    LINK = "link"  # links to host records and to other tickets
+    MERGE = "merge"  # merge tickets, undo a merge, split articles off
     ADD_NOTE = "add_note"  # internal notes
     START_FOLLOWUP = "start_followup"  # exchange, RMA, repair, refund through the host
     SEND_REPLY = "send_reply"  # an agent's message to the customer
@@ -138,6 +139,7 @@ RULES: Mapping[Action, Who] = MappingProxyType(
         _A.TAG: _W.STAFF,
         _A.SET_FIELD: _W.STAFF,
         _A.LINK: _W.STAFF,
+        _A.MERGE: _W.STAFF,
         _A.ADD_NOTE: _W.STAFF,
         _A.START_FOLLOWUP: _W.STAFF,
         _A.SEND_REPLY: _W.STAFF,

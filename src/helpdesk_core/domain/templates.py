@@ -51,6 +51,7 @@ class TemplateKind(enum.Enum):
     RESOLUTION = "resolution"
     ESCALATION = "escalation"
     SLA_WARNING = "sla_warning"
+    MERGE_NOTICE = "merge_notice"
     SMS_ACKNOWLEDGEMENT = "sms_acknowledgement"
     SMS_REPLY = "sms_reply"
     SMS_RESOLUTION = "sms_resolution"

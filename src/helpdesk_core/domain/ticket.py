@@ -11,7 +11,7 @@ import contextlib
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,8 +37,11 @@ from helpdesk_core.domain.values import (
 )
 from helpdesk_core.errors import DomainError, InvalidTransition, MergeConflict, ValidationError
 
-__all__ = ["REOPENED_BY_CUSTOMER", "Arrival", "Sent", "Ticket", "closed_at", "copied", "follow_merges",
-           "notified", "participants"]
+if TYPE_CHECKING:
+    from helpdesk_core.domain.merging import MergeRecord
+
+__all__ = ["REOPENED_BY_CUSTOMER", "Arrival", "Sent", "Ticket", "closed_at", "copied",
+           "follow_merges", "notified", "participants"]
 
 # A customer's message reopens a ticket in these categories (an automatic reply does not).
 REOPENED_BY_CUSTOMER = frozenset({StatusCategory.WAITING_ON_CUSTOMER, StatusCategory.RESOLVED,
@@ -478,6 +481,121 @@ class Ticket:
         self._record(EventKind.ESCALATED, at, actor, field="escalation", new=level,
                      data={"target": target, "cycle": cycle, "notified": list(notified),
                            "due": due.isoformat() if due else None})
+
+    # -- merging, splitting, ticket links (coordinated by domain/merging.py) -------------------
+
+    def merge_into(self, target: Ticket, *, operation: str, articles: Sequence[Article],
+                   reason: str | None, at: datetime, actor: Actor) -> None:
+        """Become part of ``target``: the ``merged`` status, a pointer to it, no due date.
+        The ``merged`` event keeps what undoing needs (status, due date, moved articles)."""
+        at = self._begin(at)
+        before = {"status": self.status, "status_category": self.status_category.value,
+                  "due_at": self.due_at.isoformat() if self.due_at else None}
+        if self.due_at is not None:
+            self.set_due(None, at=at, actor=actor, reason=f"merged into {target.number}")
+        old, old_category = self.status, self.status_category
+        self.status, self.status_category = StatusCategory.MERGED.value, StatusCategory.MERGED
+        self.merged_into = target.id
+        self._record(EventKind.STATUS_CHANGED, at, actor, field="status", old=old,
+                     new=self.status, data={"from_category": old_category.value,
+                                            "to_category": StatusCategory.MERGED.value})
+        self._record(EventKind.MERGED, at, actor, field="merged_into", new=target.id,
+                     data={"operation": operation, "other_number": target.number,
+                           "reason": reason, "before": before,
+                           "articles": [a.id for a in articles]})
+
+    def absorb(self, source: Ticket, *, operation: str, articles: Sequence[Article],
+               participants: Sequence[str], first_response_since: datetime | None,
+               reason: str | None, at: datetime, actor: Actor) -> None:
+        """Take in ``source``: its articles move here; its tags, host links and participants
+        are added (the event names those that were new, so an undo removes only them)."""
+        at = self._begin(at)
+        self._receive(articles, from_ticket=source.id)
+        tags = sorted(source.tags - self.tags)[: max(0, MAX_TAGS - len(self.tags))]
+        links = sorted(source.links - self.links, key=str)[: max(0, MAX_LINKS - len(self.links))]
+        self.tags, self.links = self.tags | set(tags), self.links | set(links)
+        self._record(EventKind.MERGE_RECEIVED, at, actor, field="merged_from", new=source.id,
+                     data={"operation": operation, "other_number": source.number,
+                           "reason": reason, "articles": [a.id for a in articles],
+                           "tags_added": tags, "links_added": [str(r) for r in links],
+                           "participants_added": list(participants),
+                           "first_response_since": first_response_since.isoformat()
+                           if first_response_since else None})
+        for email in participants:
+            self._record(EventKind.PARTICIPANT_ADDED, at, actor, field="participant",
+                         new=email, data={"source": "merge", "operation": operation})
+
+    def release(self, source: Ticket, *, operation: str, articles: Sequence[Article],
+                tags: Iterable[str], links: Iterable[EntityRef], at: datetime,
+                actor: Actor) -> None:
+        """Give back what a merge of ``source`` brought: ``articles`` (those still here) go
+        back to it; ``tags`` and ``links`` the merge added are removed if still here."""
+        at = self._begin(at)
+        removed_tags = sorted(set(tags) & self.tags)
+        removed_links = sorted(set(links) & self.links, key=str)
+        self.tags = self.tags - set(removed_tags)
+        self.links = self.links - set(removed_links)
+        source._receive(articles, from_ticket=self.id)
+        self._record(EventKind.MERGE_RELEASED, at, actor, field="merged_from", old=source.id,
+                     data={"operation": operation, "other_number": source.number,
+                           "articles": [a.id for a in articles], "tags_removed": removed_tags,
+                           "links_removed": [str(r) for r in removed_links]})
+
+    def unmerge(self, record: MergeRecord, *, returned: Sequence[str], at: datetime,
+                actor: Actor) -> None:
+        """Undo this ticket's merge (``record``, read from its ``merged`` event): the status
+        and due date it had come back, the pointer goes."""
+        if self.status_category is not StatusCategory.MERGED:
+            raise MergeConflict(f"ticket {self.number} is not merged")
+        at = ensure_utc(at)
+        self.status, self.status_category = record.status, record.status_category
+        self.merged_into = None
+        self._record(EventKind.STATUS_CHANGED, at, actor, field="status",
+                     old=StatusCategory.MERGED.value, new=record.status,
+                     data={"from_category": StatusCategory.MERGED.value,
+                           "to_category": record.status_category.value})
+        self._record(EventKind.UNMERGED, at, actor, field="merged_into", old=record.target_id,
+                     data={"operation": record.operation, "other_number": record.target_number,
+                           "articles_returned": list(returned)})
+        if record.due_at is not None:
+            self.set_due(record.due_at, at=at, actor=actor, reason="merge undone")
+
+    def split_off(self, into: Ticket, *, articles: Sequence[Article], at: datetime,
+                  actor: Actor) -> None:
+        """``articles`` leave for the new ticket ``into`` (which receives them)."""
+        at = self._begin(at)
+        self._record(EventKind.SPLIT_OFF, at, actor, field="split", new=into.id,
+                     data={"other_number": into.number, "articles": [a.id for a in articles]})
+        self._relate(into, "split_into", at, actor)
+
+    def split_from(self, source: Ticket, *, articles: Sequence[Article], at: datetime,
+                   actor: Actor) -> None:
+        at = self._begin(at)
+        self._receive(articles, from_ticket=source.id)
+        self._record(EventKind.SPLIT_FROM, at, actor, field="split", new=source.id,
+                     data={"other_number": source.number,
+                           "articles": [a.id for a in articles]})
+        self._relate(source, "split_from", at, actor)
+
+    def relate(self, other: Ticket, relation: str, *, at: datetime, actor: Actor) -> None:
+        """Record a link to ``other`` (``relation`` as seen from this ticket)."""
+        at = self._begin(at)
+        self._relate(other, relation, at, actor)
+
+    def unrelate(self, other_id: str, other_number: str, relation: str, *, at: datetime,
+                 actor: Actor) -> None:
+        at = self._begin(at)
+        self._record(EventKind.UNRELATED, at, actor, field="relation", old=other_id,
+                     data={"relation": relation, "other_number": other_number})
+
+    def _relate(self, other: Ticket, relation: str, at: datetime, actor: Actor) -> None:
+        self._record(EventKind.RELATED, at, actor, field="relation", new=other.id,
+                     data={"relation": relation, "other_number": other.number})
+
+    def _receive(self, articles: Iterable[Article], *, from_ticket: str) -> None:
+        for article in articles:
+            self.pending_arrivals.append(
+                Arrival(attrs.evolve(article, ticket_id=self.id), from_ticket=from_ticket))
 
     # -- persistence support --------------------------------------------------------------
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from helpdesk_core.domain.access import Action, article_action, transition_action
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
+from helpdesk_core.domain.duplicates import DuplicateSuggestion
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.intake import StaffVia
 from helpdesk_core.domain.outbox import OutboxMessage
 from helpdesk_core.domain.queue import Page, TicketQuery
+from helpdesk_core.domain.relations import Relation, TicketLink
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, ActorKind, Channel, CustomValue, EntityRef, Priority
 from helpdesk_core.facade.arguments import check_details, checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.merging import Merged, Merging, Split
 from helpdesk_core.services.replies import Replies
 from helpdesk_core.services.tickets import Tickets
 
@@ -27,8 +30,9 @@ __all__ = ["TicketsSection"]
 @checked
 class TicketsSection:
     def __init__(self, *, guard: Guard, tickets: Tickets, intake: Intake, replies: Replies,
-                 workflow: Workflow) -> None:
+                 workflow: Workflow, merging: Merging) -> None:
         self._guard = guard
+        self._merging = merging
         self._tickets = tickets
         self._intake = intake
         self._replies = replies
@@ -118,9 +122,66 @@ class TicketsSection:
         self._guard.check(actor, Action.SET_FIELD, key)
         return self._tickets.set_field(key, name, value, actor=actor)
 
-    def link(self, key: str, ref: EntityRef, *, actor: Actor) -> Ticket:
+    def link(self, key: str, to: EntityRef | str, relation: Relation | str = Relation.RELATED,
+             *, actor: Actor) -> Ticket:
+        """Link a host record (``to`` an EntityRef) or another ticket (``to`` its number or
+        id; ``relation`` as seen from ``key``: ``parent`` makes ``to`` its parent, ``child``
+        its child, ``related``, ``duplicate_of``, ``duplicated_by``). A ticket link shows on
+        both tickets; a second parent or a parent cycle is a MergeConflict."""
         self._guard.check(actor, Action.LINK, key)
-        return self._tickets.link(key, ref, actor=actor)
+        if isinstance(to, EntityRef):
+            return self._tickets.link(key, to, actor=actor)
+        return self._merging.link(key, to, relation, actor=actor)
+
+    def unlink(self, key: str, to: EntityRef | str, *, actor: Actor) -> Ticket:
+        """Remove a host record's link, or every link between two tickets (on both)."""
+        self._guard.check(actor, Action.LINK, key)
+        if isinstance(to, EntityRef):
+            return self._tickets.unlink(key, to, actor=actor)
+        return self._merging.unlink(key, to, actor=actor)
+
+    def links(self, key: str, *, actor: Actor | None = None) -> tuple[TicketLink, ...]:
+        """The ticket's links to other tickets (parent, children, related, duplicates,
+        splits), in the order they were made."""
+        self._guard.check(actor, Action.READ_INTERNAL, key)
+        return self._merging.links(key)
+
+    # -- merging and splitting --------------------------------------------------------------
+
+    def merge(self, target: str, sources: Sequence[str], *, actor: Actor,
+              reason: str | None = None, other_customers: bool = False,
+              notify: bool | None = None) -> Merged:
+        """Merge the tickets ``sources`` into ``target``: their articles (with attachments)
+        move to it, they take the *merged* status and route to it forever. Refused with
+        MergeConflict: a ticket into itself, one already merged, a merged target, tickets of
+        different customers (unless ``other_customers`` or the policy allows it), more than
+        ``MergePolicy.max_sources``. ``notify``: send the sources' customers the merge
+        notice (default: ``MergePolicy.notify_customers``). Undo with :meth:`unmerge`."""
+        self._guard.check(actor, Action.MERGE, target)
+        return self._merging.merge(target, sources, actor=actor, reason=reason,
+                                   other_customers=other_customers, notify=notify)
+
+    def unmerge(self, key: str, *, actor: Actor) -> Ticket:
+        """Undo the merge of ticket ``key``: its status, due date, articles and clocks come
+        back; the tags and links the merge added to the target are removed; articles that
+        arrived on the target since stay there."""
+        self._guard.check(actor, Action.MERGE, key)
+        return self._merging.unmerge(key, actor=actor)
+
+    def split(self, key: str, articles: Sequence[str], *, actor: Actor,
+              subject: str | None = None, customer_id: str | None = None) -> Split:
+        """Move the articles ``articles`` (ids) into a new ticket, linked both ways; replies
+        to the moved mails thread to the new ticket."""
+        self._guard.check(actor, Action.MERGE, key)
+        return self._merging.split(key, articles, actor=actor, subject=subject,
+                                   customer_id=customer_id)
+
+    def duplicates(self, key: str, *, window: timedelta = timedelta(days=14), limit: int = 5,
+                   actor: Actor | None = None) -> list[DuplicateSuggestion]:
+        """Open tickets the ticket may duplicate, each with a score and its reasons —
+        suggestions for an agent; nothing is merged."""
+        self._guard.check(actor, Action.READ_INTERNAL, key)
+        return self._merging.duplicates(key, window=window, limit=limit)
 
     def add_note(self, key: str, text: str, *, agent: Actor,
                  attachments: Iterable[AttachmentMeta] = ()) -> Article:

@@ -23,7 +23,7 @@ from helpdesk_core.domain.templates import (
     resolve_template,
     template_order,
 )
-from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.ticket import Ticket, follow_merges
 from helpdesk_core.domain.values import Actor, EntityKind
 from helpdesk_core.errors import TemplateError, TemplateNotFound, ValidationError
 from helpdesk_core.ports import Clock, Directory, TemplateStore
@@ -187,7 +187,17 @@ class Templates:
             customer=customer, organisation=organisation, orders=self._orders(ticket),
             agent=agent, portal_url=portal, incident_type_name=type_name,
             host_globals=self.template_globals(language),
+            continues_as=self._continues_as(ticket, unit),
         )
+
+    def _continues_as(self, ticket: Ticket, unit: Unit | None) -> str | None:
+        """The number of the live ticket a merged one continues as."""
+        if ticket.merged_into is None:
+            return None
+        if unit is not None:
+            return follow_merges(ticket, unit.tickets.get).number
+        with self.units(read_only=True) as reader:
+            return follow_merges(ticket, reader.tickets.get).number
 
     def render(self, ticket: Ticket, key: str, *, language: str | None = None,
                agent: Actor | None = None, customer: Contact | None = None,

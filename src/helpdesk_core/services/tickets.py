@@ -98,6 +98,10 @@ class Tickets:
         return self.units.change(key, lambda t: t.link(ref, at=self.clock.now(),
                                                        actor=actor))[0]
 
+    def unlink(self, key: str, ref: EntityRef, *, actor: Actor) -> Ticket:
+        return self.units.change(key, lambda t: t.unlink(ref, at=self.clock.now(),
+                                                         actor=actor))[0]
+
     def add_article(self, key: str, *, direction: Direction, channel: Channel, author: Actor,
                     body_text: str, public: bool | None = None, subject: str = "",
                     attachments: tuple[AttachmentMeta, ...] = (),

@@ -91,22 +91,32 @@ class Units:
                                              or isinstance(expected_version, bool)):
             raise ValidationError("must be a ticket's version, a whole number",
                                   field="expected_version")
+        def work(unit: Unit) -> tuple[Ticket, T]:
+            ticket = unit.tickets.load(key)
+            if expected_version is not None and ticket.version != expected_version:
+                raise ConcurrencyError(f"ticket {ticket.number} is at version "
+                                       f"{ticket.version}, not {expected_version}")
+            return ticket, change(ticket)
+
+        # A change made against a version the caller saw is theirs to redo.
+        return self.retrying(work, attempts=1 if expected_version is not None else None)
+
+    def retrying(self, work: Callable[[Unit], T], *, attempts: int | None = None) -> T:
+        """Run ``work`` in a new unit and commit; when the commit loses a race with another
+        save (ConcurrencyError), run it again from the start on fresh data, up to
+        ``attempts`` times (default CHANGE_ATTEMPTS). ``work`` must only load and call the
+        domain, so running it again is safe; it sees the other writer's result (a merge
+        that lost finds its ticket merged, and says so)."""
+        limit = CHANGE_ATTEMPTS if attempts is None else attempts
         attempt = 1
         while True:
             try:
                 with self() as unit:
-                    ticket = unit.tickets.load(key)
-                    if expected_version is not None and ticket.version != expected_version:
-                        raise ConcurrencyError(f"ticket {ticket.number} is at version "
-                                               f"{ticket.version}, not {expected_version}")
-                    result = change(ticket)
+                    result = work(unit)
                     unit.commit()
-                return ticket, result
+                return result
             except ConcurrencyError:
-                # Someone saved the ticket between our load and our save. A change made
-                # against a version the caller saw is theirs to redo; any other is a domain
-                # call on the ticket as it is now, so it runs again on the fresh ticket.
-                if expected_version is not None or attempt == CHANGE_ATTEMPTS:
+                if attempt >= limit:
                     raise
                 time.sleep(random.uniform(0, 0.002 * attempt))  # jitter, so racers part
                 attempt += 1

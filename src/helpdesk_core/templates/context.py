@@ -35,6 +35,7 @@ def template_context(
     portal_url: str | None = None,
     incident_type_name: str | None = None,
     host_globals: Mapping[str, Any] | None = None,
+    continues_as: str | None = None,
 ) -> dict[str, Any]:
     """The context for one rendering. Host globals come first, so a plugin can never
     replace a documented placeholder."""
@@ -61,6 +62,7 @@ def template_context(
             "tags": sorted(ticket.tags),
             "custom_fields": dict(ticket.custom_fields),
             "portal_url": portal_url,
+            "continues_as": continues_as,
         },
         "customer": {
             "name": customer.name if customer else "",

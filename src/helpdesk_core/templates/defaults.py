@@ -30,7 +30,41 @@ _WARNING_SUBJECT = {
     "sk": "[{{ ticket.number }}] Termín {{ sla.due_at|datetime }}: {{ ticket.subject }}",
 }
 
+_MERGED_SUBJECT = {
+    "en": "[{{ ticket.continues_as }}] Your request {{ ticket.number }} continues as "
+          "{{ ticket.continues_as }}",
+    "de": "[{{ ticket.continues_as }}] Ihre Anfrage {{ ticket.number }} wird als "
+          "{{ ticket.continues_as }} fortgeführt",
+    "cs": "[{{ ticket.continues_as }}] Váš požadavek {{ ticket.number }} pokračuje jako "
+          "{{ ticket.continues_as }}",
+    "sk": "[{{ ticket.continues_as }}] Vaša požiadavka {{ ticket.number }} pokračuje ako "
+          "{{ ticket.continues_as }}",
+}
+
 _TEXTS: dict[TemplateKind, dict[str, str]] = {
+    TemplateKind.MERGE_NOTICE: {
+        "en": """Hello {{ customer.name }},
+
+your request {{ ticket.number }} ({{ ticket.subject }}) is about the same matter as
+{{ ticket.continues_as }}, so we continue both there. Replies to either number reach us.
+""",
+        "de": """Guten Tag {{ customer.name }},
+
+Ihre Anfrage {{ ticket.number }} ({{ ticket.subject }}) betrifft dieselbe Sache wie
+{{ ticket.continues_as }}; wir führen beide dort weiter. Antworten unter beiden Nummern
+erreichen uns.
+""",
+        "cs": """Dobrý den {{ customer.name }},
+
+Váš požadavek {{ ticket.number }} ({{ ticket.subject }}) se týká téže věci jako
+{{ ticket.continues_as }}, proto oba vyřizujeme tam. Odpovědi pod oběma čísly k nám dojdou.
+""",
+        "sk": """Dobrý deň {{ customer.name }},
+
+Vaša požiadavka {{ ticket.number }} ({{ ticket.subject }}) sa týka tej istej veci ako
+{{ ticket.continues_as }}, preto obe vybavujeme tam. Odpovede pod oboma číslami k nám prídu.
+""",
+    },
     TemplateKind.ACKNOWLEDGEMENT: {
         "en": """Hello {{ customer.name }},
 
@@ -156,12 +190,14 @@ _SUBJECTS: dict[TemplateKind, dict[str, str]] = {
     TemplateKind.RESOLUTION: _RESOLVED_SUBJECT,
     TemplateKind.ESCALATION: _ESCALATION_SUBJECT,
     TemplateKind.SLA_WARNING: _WARNING_SUBJECT,
+    TemplateKind.MERGE_NOTICE: _MERGED_SUBJECT,
 }
 _NAMES = {
     TemplateKind.ACKNOWLEDGEMENT: "Acknowledgement",
     TemplateKind.RESOLUTION: "Resolution message",
     TemplateKind.ESCALATION: "Escalation notice",
     TemplateKind.SLA_WARNING: "SLA warning",
+    TemplateKind.MERGE_NOTICE: "Merge notice",
     TemplateKind.SMS_ACKNOWLEDGEMENT: "SMS acknowledgement",
     TemplateKind.SMS_RESOLUTION: "SMS resolution message",
     TemplateKind.SMS_SLA_WARNING: "SMS SLA warning",

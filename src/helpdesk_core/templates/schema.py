@@ -50,6 +50,8 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     Placeholder("ticket.custom_fields", "mapping", "The ticket's custom fields by name."),
     Placeholder("ticket.custom_fields.*", "any", "One custom field: text, number, yes/no or "
                 "none."),
+    Placeholder("ticket.continues_as", "text or none", "The number of the ticket this one "
+                "was merged into (its request continues there); none if it was not merged."),
     Placeholder("ticket.portal_url", "text or none", "The ticket's page in the customer "
                 "portal, when the deployment has one."),
     Placeholder("customer", "object", "The customer; the fields are empty text when the ticket "
