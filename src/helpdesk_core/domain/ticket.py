@@ -37,8 +37,8 @@ from helpdesk_core.domain.values import (
 )
 from helpdesk_core.errors import DomainError, InvalidTransition, MergeConflict, ValidationError
 
-__all__ = ["REOPENED_BY_CUSTOMER", "Arrival", "Sent", "Ticket", "closed_at", "copied", "follow_merges",
-           "notified", "participants"]
+__all__ = ["REOPENED_BY_CUSTOMER", "Arrival", "Sent", "Ticket", "closed_at", "copied",
+           "follow_merges", "notified", "participants"]
 
 # A customer's message reopens a ticket in these categories (an automatic reply does not).
 REOPENED_BY_CUSTOMER = frozenset({StatusCategory.WAITING_ON_CUSTOMER, StatusCategory.RESOLVED,
