@@ -87,8 +87,43 @@ class _State:
 def _copy_ticket(ticket: Ticket) -> Ticket:
     clone = copy.copy(ticket)
     clone.custom_fields = dict(ticket.custom_fields)
-    clone.pending_events, clone.pending_articles = [], []
+    clone.pending_events, clone.pending_articles, clone.pending_arrivals = [], [], []
     return clone
+
+
+# An article that comes onto a ticket in a unit of work: (the ticket, the article, the ticket
+# it is moved from, or None for a new article). In the order they come, which is the order
+# of the ticket's articles of one instant.
+_Landing = tuple[str, Article, str | None]
+
+
+def _landed(stored: dict[str, list[Article]], landings: Sequence[_Landing], *,
+            strict: bool) -> dict[str, list[Article]]:
+    """The article lists (in the order the articles came) of the tickets ``landings``
+    changes, as they are once it is applied to ``stored``: a new article is appended to its
+    ticket's list, a moved one taken from its old ticket's list, unchanged but for its
+    ``ticket_id``, and appended to its new ticket's. A moved article that is not under the
+    ticket it is moved from raises ConcurrencyError if ``strict``, else stays where it is."""
+    lists: dict[str, list[Article]] = {}
+
+    def of(ticket_id: str) -> list[Article]:
+        found = lists.get(ticket_id)
+        if found is None:
+            found = lists[ticket_id] = list(stored.get(ticket_id, ()))
+        return found
+
+    for ticket_id, article, source in landings:
+        if source is not None:
+            old = of(source)
+            index = next((i for i, a in enumerate(old) if a.id == article.id), None)
+            if index is None:
+                if strict:
+                    raise ConcurrencyError(f"article {article.id} is no longer on ticket "
+                                           f"{source}")
+                continue
+            article = attrs.evolve(old.pop(index), ticket_id=ticket_id)
+        of(ticket_id).append(article)
+    return lists
 
 
 class InMemoryStorage:
@@ -123,17 +158,30 @@ class _Tickets:
         self._uow = uow
         self.staged: dict[str, tuple[Ticket, int | None]] = {}  # id -> (copy, expected version)
         self.new_events: list[TicketEvent] = []
-        self.new_articles: list[Article] = []
+        self.landings: list[_Landing] = []
 
     def _state(self) -> _State:
         return self._uow.storage._state
 
+    def _land(self, ticket: Ticket) -> list[_Landing]:
+        """The ticket's new articles, then its arrivals, as landings; ConcurrencyError (and
+        nothing collected) if an arrival's article is not where it is moved from."""
+        landings: list[_Landing] = [(ticket.id, a, None) for a in ticket.pending_articles]
+        landings += [(ticket.id, a.article, a.from_ticket) for a in ticket.pending_arrivals]
+        if ticket.pending_arrivals:
+            state = self._state()
+            with state.lock:
+                _landed(state.articles, [*self.landings, *landings], strict=True)
+        return landings
+
     def add(self, ticket: Ticket) -> None:
-        events, articles = ticket.collect()
+        landings = self._land(ticket)
+        events, _ = ticket.collect()
+        ticket.collect_arrivals()
         ticket.version = 1
         self.staged[ticket.id] = (_copy_ticket(ticket), None)
         self.new_events += events
-        self.new_articles += articles
+        self.landings += landings
 
     def _visible(self, ticket_id: str) -> Ticket | None:
         if ticket_id in self.staged:
@@ -157,16 +205,18 @@ class _Tickets:
             return
         if self._visible(ticket.id) is None:
             raise TicketNotFound(ticket.id)
-        events, articles = ticket.collect()
         expected = ticket.version
         previous = self.staged.get(ticket.id)
         if previous is not None and previous[0].version != expected:
             raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+        landings = self._land(ticket)
+        events, _ = ticket.collect()
+        ticket.collect_arrivals()
         base_expected = previous[1] if previous is not None else expected
         ticket.version = expected + 1
         self.staged[ticket.id] = (_copy_ticket(ticket), base_expected)
         self.new_events += events
-        self.new_articles += articles
+        self.landings += landings
 
     def _all(self) -> list[Ticket]:
         merged = dict(self._state().tickets)
@@ -183,8 +233,12 @@ class _Tickets:
         return sorted([*stored, *staged], key=lambda e: e.seq)
 
     def articles(self, ticket_id: str) -> list[Article]:
-        stored = self._state().articles.get(ticket_id, [])
-        return [*stored, *(a for a in self.new_articles if a.ticket_id == ticket_id)]
+        stored = self._state().articles
+        found = _landed(stored, self.landings, strict=False).get(ticket_id)
+        if found is None:
+            found = stored.get(ticket_id, [])
+        # Stable: articles of one instant stay in the order they came onto the ticket.
+        return sorted(found, key=lambda a: a.created_at)
 
     def check(self, state: _State) -> None:
         numbers = {t.number: t.id for t in state.tickets.values()}
@@ -195,14 +249,15 @@ class _Tickets:
                     raise StorageError(f"ticket {ticket.number} already exists")
             elif current is None or current.version != expected:
                 raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+        # Another unit may have moved an article this one moves since it was saved.
+        _landed(state.articles, self.landings, strict=True)
 
     def apply(self, state: _State) -> None:
         for ticket_id, (ticket, _) in self.staged.items():
             state.tickets[ticket_id] = ticket
         for event in self.new_events:
             state.events.setdefault(event.ticket_id, []).append(event)
-        for article in self.new_articles:
-            state.articles.setdefault(article.ticket_id, []).append(article)
+        state.articles.update(_landed(state.articles, self.landings, strict=True))
 
 
 class _Contacts:
@@ -348,13 +403,22 @@ def _same_message(a: MessageRecord, b: MessageRecord) -> bool:
     return (a.message_id, a.fingerprint) == (b.message_id, b.fingerprint)
 
 
+def _message_key(record: MessageRecord) -> tuple[str, str | None]:
+    return record.message_id, record.fingerprint
+
+
 class _Messages:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
         self.staged: list[MessageRecord] = []
+        # Committed records this unit re-pointed (move): their key -> their new ticket.
+        self.moved: dict[tuple[str, str | None], str] = {}
 
     def _all(self) -> list[MessageRecord]:
-        return [*self._uow.storage._state.messages, *self.staged]
+        committed = self._uow.storage._state.messages
+        if self.moved:
+            committed = [_moved(r, self.moved) for r in committed]
+        return [*committed, *self.staged]
 
     def add(self, record: MessageRecord) -> None:
         if any(_same_message(r, record) for r in self._all()):
@@ -365,13 +429,32 @@ class _Messages:
         wanted = set(message_ids)
         return [r for r in self._all() if r.message_id in wanted]
 
+    def move(self, article_ids: Sequence[str], ticket_id: str) -> None:
+        """Re-points the records there are now, like an UPDATE: this unit's at once, the
+        committed ones when it commits (records others commit meanwhile stay as they are)."""
+        ids = set(article_ids)
+        self.staged = [attrs.evolve(r, ticket_id=ticket_id) if r.article_id in ids else r
+                       for r in self.staged]
+        for record in self._uow.storage._state.messages:
+            if record.article_id is not None and record.article_id in ids:
+                self.moved[_message_key(record)] = ticket_id
+
     def check(self, state: _State) -> None:
         for record in self.staged:
             if any(_same_message(r, record) for r in state.messages):
                 raise StorageError(f"message {record.message_id} is already stored")
 
     def apply(self, state: _State) -> None:
+        if self.moved:
+            state.messages = [_moved(r, self.moved) for r in state.messages]
         state.messages += self.staged
+
+
+def _moved(record: MessageRecord, moved: dict[tuple[str, str | None], str]) -> MessageRecord:
+    ticket_id = moved.get(_message_key(record))
+    if ticket_id is None or ticket_id == record.ticket_id:
+        return record
+    return attrs.evolve(record, ticket_id=ticket_id)
 
 
 class _StagedMail:

@@ -66,6 +66,10 @@ def _compare_and_set(*, owner: bool, valid: bool) -> Any:
 # By (an owner is expected, a lease must still run): four shapes, each built once.
 _CAS_OUTBOX = {(owner, valid): _compare_and_set(owner=owner, valid=valid)
                for owner in (False, True) for valid in (False, True)}
+# Articles split off into another ticket: their records follow them. Rare, so through Core.
+_MOVE_MESSAGES = (update(mail_messages)
+                  .where(mail_messages.c.article_id.in_(bindparam("ids", expanding=True)))
+                  .values(ticket_id=bindparam("b_ticket_id")))
 _STAGED_MANY = select(mail_staging).where(
     mail_staging.c.account == bindparam("account"),
     mail_staging.c.key.in_(bindparam("keys", expanding=True)))
@@ -91,6 +95,14 @@ class SqlAlchemyMessageIndex(UnitRepository):
                               direction=Direction(direction), at=read_at(at),
                               article_id=article_id, fingerprint=fingerprint or None)
                 for message_id, fingerprint, ticket_id, article_id, direction, at in rows]
+
+    @guarded
+    def move(self, article_ids: Sequence[str], ticket_id: str) -> None:
+        ids = sorted(set(article_ids))
+        conn = self._conn()
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            conn.execute(_MOVE_MESSAGES, {"ids": ids[start:start + 500],
+                                          "b_ticket_id": ticket_id})
 
 
 def _staged_row(mail: StagedMail) -> dict[str, Any]:

@@ -138,8 +138,9 @@ INSERT_EVENT = insert(ticket_events)
 HISTORY = (select(ticket_events).where(ticket_events.c.ticket_id == bindparam("ticket_id"))
            .order_by(ticket_events.c.seq))
 INSERT_ARTICLE = insert(articles)
+# Time order; articles of one instant in the order they came onto the ticket (position).
 ARTICLES = (select(articles).where(articles.c.ticket_id == bindparam("ticket_id"))
-            .order_by(articles.c.position))
+            .order_by(articles.c.created_at, articles.c.position))
 LAST_POSITION = select(func.max(articles.c.position)).where(
     articles.c.ticket_id == bindparam("ticket_id"))
 ALL_INCIDENT_TYPES = select(incident_types).order_by(incident_types.c.key)

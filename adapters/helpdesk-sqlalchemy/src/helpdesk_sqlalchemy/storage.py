@@ -13,7 +13,7 @@ belongs to another contact is ``ValidationError(field="email")``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -33,7 +33,7 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.queue import Page, TicketQuery
-from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.ticket import Arrival, Ticket
 from helpdesk_core.errors import (
     ConcurrencyError,
     ContactNotFound,
@@ -52,6 +52,7 @@ from helpdesk_sqlalchemy.mailstore import (
 from helpdesk_sqlalchemy.queue import QueueReader
 from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
 from helpdesk_sqlalchemy.tables import (
+    articles,
     contact_emails,
     contact_phones,
     contacts,
@@ -238,6 +239,32 @@ class _Repository:
 # Run through SQLAlchemy Core: only when a save found no row of the expected version.
 _TICKET_EXISTS = select(tickets.c.id).where(tickets.c.id == bindparam("key"))
 _TAG_EVENTS = frozenset({EventKind.TAG_ADDED, EventKind.TAG_REMOVED})
+# A stored article moved onto another ticket (a merge, its undo, a split): only from the
+# ticket it is expected under, so that a move that lost a race changes no row.
+_REHOME_ARTICLE = (update(articles)
+                   .where(articles.c.id == bindparam("b_id"),
+                          articles.c.ticket_id == bindparam("b_from"))
+                   .values(ticket_id=bindparam("b_to"), position=bindparam("b_position")))
+
+
+@contextlib.contextmanager
+def _all_or_nothing(uow: SqlAlchemyUnitOfWork, conn: Connection, wanted: bool) -> Iterator[None]:
+    """When ``wanted``, a savepoint around a save that may fail half-way (an arrival that
+    lost a race): on an error nothing of it stays written and the unit remains usable, as
+    in the in-memory reference."""
+    if not wanted:
+        yield
+        return
+    wrote = uow._wrote_aggregates
+    savepoint = conn.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        uow._wrote_aggregates = wrote
+        raise
+    savepoint.commit()
 
 
 class SqlAlchemyTicketRepository(_Repository):
@@ -245,16 +272,20 @@ class SqlAlchemyTicketRepository(_Repository):
     def add(self, ticket: Ticket) -> None:
         conn = self._conn()
         events, new_articles = ticket.pending_events, ticket.pending_articles
+        arrivals = ticket.pending_arrivals
         row = convert.ticket_to_row(ticket)
         row["version"] = 1
-        try:
-            driver.execute(conn, statements.INSERT_TICKET, row)
-        except sa_exc.IntegrityError as error:
-            raise StorageError(f"ticket {ticket.number} already exists") from error
-        self._uow._wrote_aggregates = True
-        self._insert_tags(conn, ticket.id, ticket.tags)
-        self._insert_changes(conn, events, new_articles, first_position=1)
+        with _all_or_nothing(self._uow, conn, bool(arrivals)):
+            try:
+                driver.execute(conn, statements.INSERT_TICKET, row)
+            except sa_exc.IntegrityError as error:
+                raise StorageError(f"ticket {ticket.number} already exists") from error
+            self._uow._wrote_aggregates = True
+            self._insert_tags(conn, ticket.id, ticket.tags)
+            self._insert_changes(conn, events, new_articles, first_position=1)
+            self._rehome(conn, ticket, arrivals, first_position=len(new_articles) + 1)
         ticket.collect()
+        ticket.collect_arrivals()
         ticket.version = 1
 
     @guarded
@@ -275,24 +306,31 @@ class SqlAlchemyTicketRepository(_Repository):
         expected = ticket.version
         row = convert.ticket_to_row(ticket)
         del row["id"], row["version"]
-        changed = driver.execute(conn, statements.SAVE_TICKET,
-                                 {**row, "b_id": ticket.id, "b_expected": expected})
-        if changed != 1:
-            found = conn.execute(_TICKET_EXISTS, {"key": ticket.id}).first()
-            if found is None:
-                raise TicketNotFound(ticket.id)
-            raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
-        self._uow._wrote_aggregates = True
-        # Tags change only through add_tag/remove_tag, which record an event each.
-        if any(e.kind in _TAG_EVENTS for e in ticket.pending_events):
-            self._sync_tags(conn, ticket.id, ticket.tags)
-        events, new_articles = ticket.collect()
-        first_position = 1
-        if new_articles:
-            [(last,)] = driver.fetch(conn, statements.LAST_POSITION,
-                                     {"ticket_id": ticket.id})
-            first_position = (last or 0) + 1
-        self._insert_changes(conn, events, new_articles, first_position=first_position)
+        events, new_articles = ticket.pending_events, ticket.pending_articles
+        arrivals = ticket.pending_arrivals
+        with _all_or_nothing(self._uow, conn, bool(arrivals)):
+            changed = driver.execute(conn, statements.SAVE_TICKET,
+                                     {**row, "b_id": ticket.id, "b_expected": expected})
+            if changed != 1:
+                found = conn.execute(_TICKET_EXISTS, {"key": ticket.id}).first()
+                if found is None:
+                    raise TicketNotFound(ticket.id)
+                raise ConcurrencyError(f"ticket {ticket.number} was changed by someone else")
+            self._uow._wrote_aggregates = True
+            # Tags change only through add_tag/remove_tag, which record an event each.
+            if any(e.kind in _TAG_EVENTS for e in events):
+                self._sync_tags(conn, ticket.id, ticket.tags)
+            first_position = 1
+            if new_articles or arrivals:
+                [(last,)] = driver.fetch(conn, statements.LAST_POSITION,
+                                         {"ticket_id": ticket.id})
+                first_position = (last or 0) + 1
+            # The new articles first, then the arrivals (as the in-memory reference does).
+            self._insert_changes(conn, events, new_articles, first_position=first_position)
+            self._rehome(conn, ticket, arrivals,
+                         first_position=first_position + len(new_articles))
+        ticket.collect()
+        ticket.collect_arrivals()
         ticket.version = expected + 1
 
     @guarded
@@ -335,6 +373,19 @@ class SqlAlchemyTicketRepository(_Repository):
                 )
             )
         self._insert_tags(conn, ticket_id, tags - stored)
+
+    @staticmethod
+    def _rehome(conn: Connection, ticket: Ticket, arrivals: Sequence[Arrival], *,
+                first_position: int) -> None:
+        """Move the arrivals' rows onto ``ticket``, placed from ``first_position`` on in
+        the order given; ConcurrencyError if one is no longer under its ``from_ticket``."""
+        for i, arrival in enumerate(arrivals):
+            moved = conn.execute(_REHOME_ARTICLE, {
+                "b_id": arrival.article.id, "b_from": arrival.from_ticket, "b_to": ticket.id,
+                "b_position": first_position + i})
+            if moved.rowcount != 1:
+                raise ConcurrencyError(f"article {arrival.article.id} is no longer on ticket "
+                                       f"{arrival.from_ticket}")
 
     @staticmethod
     def _insert_changes(

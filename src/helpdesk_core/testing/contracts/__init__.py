@@ -6,7 +6,7 @@ with its test classes and a ``COVERS`` tuple naming the protocols it checks:
 ===================== =========================================================
 module                covers
 ===================== =========================================================
-``tickets``           TicketRepository (round trip, saving, history, articles, queue)
+``tickets``           TicketRepository (round trip, saving, history, articles, moves, queue)
 ``contacts``          ContactRepository, OrganisationRepository
 ``incident_types``    IncidentTypeRepository
 ``sequences``         SequenceAllocator
@@ -74,12 +74,17 @@ from helpdesk_core.testing.contracts.outbox import TestOutboxRepository
 from helpdesk_core.testing.contracts.sequences import TestSequenceAllocator
 from helpdesk_core.testing.contracts.sla import TestSlaRepository
 from helpdesk_core.testing.contracts.templates import TestTemplateStore
-from helpdesk_core.testing.contracts.tickets import TestTicketQueue, TestTicketRepository
+from helpdesk_core.testing.contracts.tickets import (
+    TestArticleMoves,
+    TestTicketQueue,
+    TestTicketRepository,
+)
 from helpdesk_core.testing.contracts.unit_of_work import TestUnitOfWork
 
 __all__ = [
     "Backend",
     "Capabilities",
+    "TestArticleMoves",
     "TestAutomaticSenders",
     "TestBlobStore",
     "TestContactRepository",

@@ -9,14 +9,16 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.article import Article, Direction
 from helpdesk_core.domain.history import EventKind
 from helpdesk_core.domain.queue import QueueSort, TicketQuery
 from helpdesk_core.domain.status import StatusCategory
+from helpdesk_core.domain.ticket import Arrival, Ticket
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef, Priority
 from helpdesk_core.errors import ConcurrencyError, TicketNotFound, ValidationError
 from helpdesk_core.ports.storage import Storage, TicketRepository
@@ -25,7 +27,7 @@ from helpdesk_core.testing.builders import AGENT, T0, open_ticket, store_tickets
 from helpdesk_core.testing.contracts.backend import Backend
 from helpdesk_core.testing.contracts.support import WORKFLOW, all_pages, query_fields
 
-__all__ = ["TestTicketQueue", "TestTicketRepository"]
+__all__ = ["TestArticleMoves", "TestTicketQueue", "TestTicketRepository"]
 
 COVERS = (TicketRepository,)
 
@@ -196,6 +198,175 @@ class TestTicketRepository:
         assert [a.public for a in articles] == [True, False, True]
         assert articles[2].external_id == "<abc@helpdesk>"
         assert articles[2].meta == {"to": "jana@example.cz"}
+
+
+def _note(ticket: Ticket, body: str, minutes: int) -> Article:
+    return ticket.add_article(direction=Direction.INTERNAL, channel=Channel.STAFF,
+                              author=AGENT, body_text=body, at=T0 + timedelta(minutes=minutes))
+
+
+def _arrive(target: Ticket, article: Article, source: Ticket | str) -> None:
+    """Move a stored ``article`` of ``source`` onto ``target`` (with a change of its own)."""
+    source_id = source if isinstance(source, str) else source.id
+    target.pending_arrivals.append(Arrival(attrs.evolve(article, ticket_id=target.id),
+                                           from_ticket=source_id))
+
+
+def _log(storage: Storage, *ticket_ids: str) -> list[list[Article]]:
+    with storage.unit_of_work(read_only=True) as uow:
+        return [uow.tickets.articles(t) for t in ticket_ids]
+
+
+class TestArticleMoves:
+    """Stored articles moved between tickets (merge, undo, split): see TicketRepository.save."""
+
+    def test_arrivals_keep_their_content_and_land_after_the_targets_articles(
+        self, storage: Storage
+    ) -> None:
+        source, target = open_ticket(), open_ticket()
+        first = _note(source, "first", 1)
+        second = _note(source, "second", 2)
+        kept = _note(source, "kept", 3)
+        own = _note(target, "target's own", 0)
+        store_tickets(storage, [source, target])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(target.id)
+            left = uow.tickets.get(source.id)
+            _arrive(loaded, second, source)
+            _arrive(loaded, first, source)
+            loaded.add_tag("merged", at=T0, actor=AGENT)
+            left.add_tag("merged-away", at=T0, actor=AGENT)
+            uow.tickets.save(loaded)
+            uow.tickets.save(left)
+            # The unit sees its own move at once.
+            assert [a.id for a in uow.tickets.articles(target.id)] == [own.id, first.id,
+                                                                       second.id]
+            assert [a.id for a in uow.tickets.articles(source.id)] == [kept.id]
+            uow.commit()
+        assert loaded.pending_arrivals == []
+        assert loaded.version == 2
+        on_target, on_source = _log(storage, target.id, source.id)
+        assert on_target == [own, attrs.evolve(first, ticket_id=target.id),
+                             attrs.evolve(second, ticket_id=target.id)]
+        assert on_source == [kept]
+        with storage.unit_of_work() as uow:  # a new article comes after the moved ones
+            again = uow.tickets.get(target.id)
+            late = _note(again, "later", 3)
+            uow.tickets.save(again)
+            uow.commit()
+        [on_target] = _log(storage, target.id)
+        assert [a.id for a in on_target] == [own.id, first.id, second.id, late.id]
+
+    def test_articles_come_back_in_time_order_when_moved_ones_are_older(
+        self, storage: Storage
+    ) -> None:
+        source, target = open_ticket(), open_ticket()
+        old = _note(source, "old", 1)
+        same = _note(source, "same instant, moved", 5)
+        newer = _note(target, "newer", 4)
+        mine = _note(target, "same instant, own", 5)
+        store_tickets(storage, [source, target])
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(target.id)
+            _arrive(loaded, same, source)
+            _arrive(loaded, old, source)
+            new_here = _note(loaded, "same instant, new", 5)
+            uow.tickets.save(loaded)
+            uow.commit()
+        [on_target] = _log(storage, target.id)
+        # By created_at; of one instant, in the order they came: the target's own, then the
+        # save's new article, then its arrivals.
+        assert [a.id for a in on_target] == [old.id, newer.id, mine.id, new_here.id, same.id]
+
+    def test_an_arrival_from_the_wrong_ticket_writes_nothing(self, storage: Storage) -> None:
+        source, target, other = open_ticket(), open_ticket(), open_ticket()
+        moved = _note(source, "moved", 1)
+        _note(target, "target's own", 2)
+        store_tickets(storage, [source, target, other])
+        before = _log(storage, source.id, target.id, other.id)
+        with storage.unit_of_work() as uow:
+            loaded = uow.tickets.get(target.id)
+            _arrive(loaded, moved, other)  # it is not on ``other``
+            loaded.add_tag("merged", at=T0, actor=AGENT)
+            _note(loaded, "merge note", 3)
+            with pytest.raises(ConcurrencyError):
+                uow.tickets.save(loaded)
+            assert loaded.version == 1
+            uow.commit()  # whatever the unit commits, nothing of that save is in it
+        assert _log(storage, source.id, target.id, other.id) == before
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = uow.tickets.get(target.id)
+            history = uow.tickets.history(target.id)
+        assert stored.version == 1
+        assert stored.tags == frozenset()
+        assert EventKind.TAG_ADDED not in {e.kind for e in history}
+
+    def test_a_move_that_lost_the_race_writes_nothing(self, storage: Storage) -> None:
+        source, first, second = open_ticket(), open_ticket(), open_ticket()
+        moved = _note(source, "moved", 1)
+        store_tickets(storage, [source, first, second])
+        with storage.unit_of_work() as uow:
+            winner = uow.tickets.get(first.id)
+            _arrive(winner, moved, source)
+            winner.add_tag("merged", at=T0, actor=AGENT)
+            uow.tickets.save(winner)
+            uow.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            loser = uow.tickets.get(second.id)
+            _arrive(loser, moved, source)  # stale: it is on ``first`` now
+            loser.add_tag("merged", at=T0, actor=AGENT)
+            uow.tickets.save(loser)
+            uow.commit()
+        on_source, on_first, on_second = _log(storage, source.id, first.id, second.id)
+        assert (on_source, on_second) == ([], [])
+        assert on_first == [attrs.evolve(moved, ticket_id=first.id)]
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.tickets.get(second.id).version == 1
+
+    def test_arrivals_on_a_new_ticket_split_articles_off(self, storage: Storage) -> None:
+        source = open_ticket()
+        stays = _note(source, "stays", 1)
+        goes = _note(source, "goes", 2)
+        store_tickets(storage, [source])
+        split = open_ticket()
+        fresh = _note(split, "split note", 3)
+        _arrive(split, goes, source)
+        with storage.unit_of_work() as uow:
+            left = uow.tickets.get(source.id)
+            left.add_tag("split", at=T0, actor=AGENT)
+            uow.tickets.save(left)
+            uow.tickets.add(split)
+            uow.commit()
+        assert split.version == 1
+        assert split.pending_arrivals == []
+        on_source, on_split = _log(storage, source.id, split.id)
+        assert on_source == [stays]
+        assert on_split == [attrs.evolve(goes, ticket_id=split.id), fresh]
+        # A split from the wrong ticket adds nothing, not even the ticket.
+        wrong = open_ticket()
+        _arrive(wrong, stays, split)
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                uow.tickets.add(wrong)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow, pytest.raises(TicketNotFound):
+            uow.tickets.get(wrong.id)
+        assert _log(storage, source.id, split.id, wrong.id) == [on_source, on_split, []]
+
+    def test_an_article_added_in_the_same_unit_can_move(self, storage: Storage) -> None:
+        source, target = open_ticket(), open_ticket()
+        store_tickets(storage, [source, target])
+        with storage.unit_of_work() as uow:
+            left = uow.tickets.get(source.id)
+            note = _note(left, "new here", 1)
+            uow.tickets.save(left)
+            loaded = uow.tickets.get(target.id)
+            _arrive(loaded, note, left)
+            loaded.add_tag("merged", at=T0, actor=AGENT)
+            uow.tickets.save(loaded)
+            uow.commit()
+        assert _log(storage, source.id, target.id) == [
+            [], [attrs.evolve(note, ticket_id=target.id)]]
 
 
 class TestTicketQueue:
