@@ -173,7 +173,7 @@ class Calls:
 
         def write(unit: Unit) -> _Written:
             if ticket_key is not None:
-                ticket = unit.tickets.load(ticket_key)
+                ticket = unit.tickets.live(ticket_key)
                 added = ticket.add_article(direction=direction, channel=Channel.PHONE,
                                            author=agent, body_text=summary, at=self.clock.now(),
                                            **article)
@@ -211,7 +211,7 @@ class Calls:
             now = self.clock.now()
             target = None
             if ticket_key is not None:
-                target = unit.tickets.load(ticket_key)
+                target = unit.tickets.live(ticket_key)
             elif customer is not None:
                 target = _newest_active(unit, customer,
                                         tag=CALLBACK_TAG if wants_callback else None)

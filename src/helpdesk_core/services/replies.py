@@ -52,7 +52,7 @@ class Replies:
         if channel not in (Channel.EMAIL, Channel.SMS):
             raise ValidationError("replies go out by e-mail or SMS", field="channel")
         with self.units() as unit:
-            ticket = unit.tickets.load(key)
+            ticket = unit.tickets.live(key)
             draft = self.draft(unit, ticket, author=agent, text=text, channel=channel,
                                html=html, attachments=attachments, to=to, cc=cc,
                                subject=subject, mail_channel=mail_channel)

@@ -106,12 +106,14 @@ class Tickets:
                     body_text: str, public: bool | None = None, subject: str = "",
                     attachments: tuple[AttachmentMeta, ...] = (),
                     meta: Mapping[str, str] | None = None) -> Article:
-        """Record a message or an internal note on the ticket (sending is ``reply``'s)."""
+        """Record a message or an internal note on the ticket (sending is ``reply``'s); on a
+        merged ticket it lands on the ticket it was merged into."""
         return self.units.change(
             key, lambda t: t.add_article(direction=direction, channel=channel, author=author,
                                          body_text=body_text, at=self.clock.now(),
                                          public=public, subject=subject,
-                                         attachments=attachments, meta=dict(meta or {})))[1]
+                                         attachments=attachments, meta=dict(meta or {})),
+            follow=True)[1]
 
     def add_attachment(self, *, data: bytes, filename: str,
                        content_type: str = "application/octet-stream") -> AttachmentMeta:

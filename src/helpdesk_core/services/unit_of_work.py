@@ -42,7 +42,7 @@ from helpdesk_core.domain.keys import could_exist
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
-from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.ticket import Ticket, follow_merges
 from helpdesk_core.domain.values import Channel
 from helpdesk_core.errors import (
     ConcurrencyError,
@@ -79,20 +79,21 @@ class Units:
         return Unit(self.storage.unit_of_work(read_only=read_only), self.bus)
 
     def change(self, key: str, change: Callable[[Ticket], T], *,
-               expected_version: int | None = None) -> tuple[Ticket, T]:
+               expected_version: int | None = None, follow: bool = False) -> tuple[Ticket, T]:
         """Load the ticket ``key`` (id or number), apply ``change``, commit.
 
         ``expected_version`` is the version the caller's view was built from (an agent's open
         form); if the ticket moved on since, ConcurrencyError is raised before anything
         changes. Without it, a change that lost a race with another save is applied again
         to the fresh ticket (up to CHANGE_ATTEMPTS times): concurrent notes, tags and
-        assignments on one ticket all land."""
+        assignments on one ticket all land. ``follow``: a merged ticket's change goes to the
+        ticket it was merged into (a message or note addressed to it)."""
         if expected_version is not None and (not isinstance(expected_version, int)
                                              or isinstance(expected_version, bool)):
             raise ValidationError("must be a ticket's version, a whole number",
                                   field="expected_version")
         def work(unit: Unit) -> tuple[Ticket, T]:
-            ticket = unit.tickets.load(key)
+            ticket = unit.tickets.live(key) if follow else unit.tickets.load(key)
             if expected_version is not None and ticket.version != expected_version:
                 raise ConcurrencyError(f"ticket {ticket.number} is at version "
                                        f"{ticket.version}, not {expected_version}")
@@ -272,6 +273,11 @@ class _Tickets:
         except TicketNotFound:
             pass  # not an id: a number, or nothing (raised below, not chained to this)
         return self.get_by_number(key)
+
+    def live(self, key: str) -> Ticket:
+        """By id or number, following merges: the ticket a message addressed to ``key``
+        belongs on (a merged ticket takes no articles; its target does)."""
+        return follow_merges(self.load(key), self.get)
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
         return self._repo.query(query)
