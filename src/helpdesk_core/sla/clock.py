@@ -28,7 +28,7 @@ ticket's priority.
 - **resolution**: one cycle from creation; it ends when the ticket is resolved, closed or
   merged, and when the ticket is reopened the same cycle continues with the elapsed time it had.
 - **A stop ends a waiting response cycle**: a first or next response still open when the ticket
-  is resolved counts as answered then (met if within its duration).
+  is resolved or closed counts as answered then (met if within its duration).
 - **Priority re-targets**: a running or paused cycle is always measured against the duration
   of the ticket's *current* priority, over its whole elapsed time; an ended cycle keeps the
   duration of the priority it ended with. A priority without a duration has no such target.
