@@ -9,12 +9,16 @@ import pytest
 from tests.services.conftest import MakeHelpdesk
 
 from helpdesk_core import Helpdesk, SweepReport
-from helpdesk_core.domain import Actor, EventKind, Priority, StatusCategory
+from helpdesk_core.domain import Actor, EventKind, Priority, StatusCategory, Ticket
+from helpdesk_core.domain.escalations import SlaRecord
 from helpdesk_core.domain.outbox import OutboxState
 from helpdesk_core.errors import ConfigurationError
 from helpdesk_core.inmemory import FakeClock, InMemoryDirectory
+from helpdesk_core.services.sla_tracking import SLA
+from helpdesk_core.services.unit_of_work import Units
 from helpdesk_core.sla import (
     BusinessCalendar,
+    ClockState,
     EscalationLevel,
     PolicyRule,
     PolicySelector,
@@ -231,3 +235,70 @@ def test_bootstrap_refuses_a_calendar_that_never_opens(make_helpdesk: MakeHelpde
     with pytest.raises(ConfigurationError, match="SLA policy 'vip': calendar Europe/Prague "
                                                  "has no business hours on any weekday"):
         make_helpdesk(sla=restored)
+
+
+# -- across a merge and its undo. The merge itself is built elsewhere: these record what it
+# records on the source ticket, as the merge does, through the ticket's own event log.
+
+def merge_source(ticket: Ticket, at: datetime, *, clear_due: bool = True) -> None:
+    if clear_due:
+        ticket.set_due(None, at=at, actor=EVA, reason="merged into HD-X")
+    ticket._record(EventKind.STATUS_CHANGED, at, EVA, field="status", old=ticket.status,
+                   new="merged", data={"from_category": ticket.status_category.value,
+                                       "to_category": "merged"})
+    ticket.status, ticket.status_category, ticket.merged_into = (
+        "merged", StatusCategory.MERGED, "t-target")
+    ticket._record(EventKind.MERGED, at, EVA, field="merged_into", new="t-target",
+                   data={"operation": "op-1", "other_number": "HD-X"})
+
+
+def undo_merge(ticket: Ticket, at: datetime, status: str, category: StatusCategory) -> None:
+    ticket._record(EventKind.STATUS_CHANGED, at, EVA, field="status", old="merged", new=status,
+                   data={"from_category": "merged", "to_category": category.value})
+    ticket.status, ticket.status_category, ticket.merged_into = status, category, None
+    ticket._record(EventKind.UNMERGED, at, EVA, field="merged_into", old="t-target",
+                   data={"operation": "op-1"})
+
+
+def sla_record(desk: Helpdesk, number: str) -> SlaRecord:
+    with desk.storage.unit_of_work(read_only=True) as uow:
+        record = uow.sla.get(desk.tickets.get(number).id)
+    assert record is not None
+    return record
+
+
+def test_a_merged_ticket_keeps_its_due_date_and_the_undo_gives_it_back(
+        desk: Helpdesk, clock: FakeClock) -> None:
+    number = open_jana(desk)
+    units = Units(desk.storage, desk.bus)
+    before = desk.tickets.get(number)
+    status, category = before.status, before.status_category
+    clock.set(local("2026-12-28T09:00"))  # two of the eight hours used
+    units.change(number, lambda t: merge_source(t, clock.now()))
+    assert desk.tickets.get(number).due_at is None
+    assert sla_record(desk, number).next_at is None
+    resolution = desk.sla.clocks(number).get(TargetKind.RESOLUTION)  # type: ignore[union-attr]
+    assert resolution is not None
+    assert (resolution.state, resolution.breached_cycles) == (ClockState.MERGED, 0)
+    clock.set(local("2027-01-15T12:00"))
+    assert desk.sla.sweep().fired == 0
+    clock.set(local("2026-12-29T10:00"))
+    units.change(number, lambda t: undo_merge(t, clock.now(), status, category))
+    assert desk.tickets.get(number).due_at == local("2026-12-29T16:00")  # six hours left
+    assert sla_record(desk, number).next_at == local("2026-12-29T14:00")  # 75 %
+    moves = [e for e in desk.tickets.history(number) if e.kind is EventKind.DUE_CHANGED]
+    assert (moves[-1].actor, moves[-1].data["reason"]) == (SLA, "SLA standard: merge undone")
+
+
+def test_the_sla_leaves_the_due_date_of_a_merged_ticket_alone(
+        desk: Helpdesk, clock: FakeClock) -> None:
+    number = open_jana(desk)
+    due = desk.tickets.get(number).due_at
+    clock.set(local("2026-12-28T09:00"))
+    Units(desk.storage, desk.bus).change(
+        number, lambda t: merge_source(t, clock.now(), clear_due=False))
+    merged = desk.tickets.get(number)
+    assert (merged.status_category, merged.due_at) == (StatusCategory.MERGED, due)
+    assert sla_record(desk, number).next_at is None
+    desk.sla.recompute(keys=[number])  # a recompute of it refuses nothing either
+    assert desk.tickets.get(number).due_at == due

@@ -7,9 +7,19 @@ the services store.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from helpdesk_core.domain import Actor, Channel, Direction, Priority, Ticket, TicketEvent, Workflow
+from helpdesk_core.domain import (
+    Actor,
+    Channel,
+    Direction,
+    EventKind,
+    Priority,
+    Ticket,
+    TicketEvent,
+    Workflow,
+)
 from helpdesk_core.sla import BusinessCalendar, SlaPolicy, SlaTarget, TargetKind
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -79,3 +89,44 @@ class Story:
     def priority(self, priority: Priority, at: datetime) -> Story:
         self.ticket.set_priority(priority, at=at, actor=AGENT)
         return self
+
+
+    # -- merging, as the merge records it. The ticket itself cannot enter ``merged``: these
+    # record the merge's events on it and leave its status alone, which is the status an
+    # undo returns to.
+
+    def merged(self, at: datetime, *, number: str | None = "HD-2026-000002") -> Story:
+        """Merged into ticket ``number`` at ``at``: the status change into ``merged``, then
+        ``merged``."""
+        ticket = self.ticket
+        self._add(at, EventKind.STATUS_CHANGED, field="status", old=ticket.status,
+                  new="merged", data={"from_category": ticket.status_category.value,
+                                      "to_category": "merged"})
+        self._add(at, EventKind.MERGED, field="merged_into", new="t-target",
+                  data={"operation": "op-1", "other_number": number})
+        return self
+
+    def unmerged(self, at: datetime) -> Story:
+        """That merge undone at ``at``: back to the status the ticket had, then ``unmerged``."""
+        ticket = self.ticket
+        self._add(at, EventKind.STATUS_CHANGED, field="status", old="merged", new=ticket.status,
+                  data={"from_category": "merged",
+                        "to_category": ticket.status_category.value})
+        self._add(at, EventKind.UNMERGED, field="merged_into", old="t-target",
+                  data={"operation": "op-1"})
+        return self
+
+    def received(self, at: datetime, *, since: datetime | None,
+                 number: str = "HD-2026-000009") -> Story:
+        """Ticket ``number`` merged into this one at ``at``; its first response owed since
+        ``since`` when the merge takes the earliest obligation (else None)."""
+        self._add(at, EventKind.MERGE_RECEIVED, field="merged_from", new="t-source",
+                  data={"operation": "op-2", "other_number": number,
+                        "first_response_since": None if since is None else since.isoformat()})
+        return self
+
+    def _add(self, at: datetime, kind: EventKind, **values: Any) -> None:
+        ticket = self.ticket
+        ticket.event_seq += 1
+        ticket.pending_events.append(TicketEvent(ticket_id=ticket.id, seq=ticket.event_seq,
+                                                 at=at, actor=AGENT, kind=kind, **values))

@@ -344,18 +344,6 @@ def test_events_after_now_are_ignored() -> None:
     assert clock(story, FULL, prague(2026, 3, 2, 9)).state is ClockState.RUNNING
 
 
-def test_a_merged_ticket_stops_its_clocks() -> None:
-    story = Story(prague(2026, 3, 2, 8))
-    events = story.events
-    merged = TicketEvent(ticket_id=events[0].ticket_id, seq=2, at=prague(2026, 3, 2, 9),
-                         actor=AGENT, kind=EventKind.STATUS_CHANGED, field="status",
-                         old="new", new="merged",
-                         data={"from_category": "new", "to_category": "merged"})
-    found = compute_clocks([*events, merged], FULL, None, prague(2026, 3, 3, 9)).get(R)
-    assert found is not None
-    assert (found.state, found.elapsed) == (ClockState.MET, hours(1))
-
-
 def test_the_incremental_state_can_be_fed_event_by_event() -> None:
     story = (Story(prague(2026, 12, 23, 15))
              .status("waiting_on_customer", prague(2026, 12, 28, 9))
@@ -406,3 +394,133 @@ def test_a_priority_change_while_paused_applies_when_the_clock_resumes() -> None
     assert (paused.state, paused.remaining, paused.due) == (ClockState.PAUSED, hours(2), None)
     resumed = clock(story, FULL, prague(2026, 3, 4, 8))
     assert shown(resumed.due) == "Wed 2026-03-04 10:00"
+
+
+# -- across a merge and its undo -----------------------------------------------------------
+
+
+def outcome(story: Story, kind: TargetKind = R) -> str | None:
+    return SlaState.replay(story.events, FULL).cycles_of(kind)[-1].outcome
+
+
+def test_a_merged_ticket_stops_its_clocks_without_a_verdict() -> None:
+    story = Story(prague(2026, 3, 2, 8)).merged(prague(2026, 3, 2, 9))
+    for kind in (FIRST, PERIODIC, R):
+        found = clock(story, FULL, prague(2026, 3, 3, 9), kind)
+        assert (found.state, found.elapsed) == (ClockState.MERGED, hours(1))
+        assert (found.ended_at, found.breached_cycles) == (prague(2026, 3, 2, 9), 0)
+        assert outcome(story, kind) == "merged into HD-2026-000002"
+    assert explained(story, FULL)[-1] == (
+        "Mon 2026-03-02 09:00", "Tue 2026-03-03 16:00", None,
+        "stopped: merged into HD-2026-000002")
+    assert next_deadline(story.events, FULL, None, prague(2026, 3, 2, 9)) is None
+
+
+def test_a_merge_without_the_other_number_ends_the_cycles_into_another_ticket() -> None:
+    story = Story(prague(2026, 3, 2, 8)).merged(prague(2026, 3, 2, 9), number=None)
+    assert outcome(story) == "merged into another ticket"
+    assert explained(story, FULL)[-1][3] == "stopped: merged into another ticket"
+    assert clock(story, FULL, prague(2026, 3, 3, 9)).state is ClockState.MERGED
+
+
+def test_a_breach_before_the_merge_stays_a_breach() -> None:
+    # Five hours without an answer: the four-hour first response was breached at 12:00.
+    story = Story(prague(2026, 3, 2, 8)).merged(prague(2026, 3, 2, 13))
+    first = clock(story, FULL, prague(2026, 3, 4, 9), FIRST)
+    assert (first.state, first.breached_cycles, first.elapsed) == (
+        ClockState.BREACHED, 1, hours(5))
+    resolution = clock(story, FULL, prague(2026, 3, 4, 9))
+    assert (resolution.state, resolution.breached_cycles) == (ClockState.MERGED, 0)
+
+
+def test_a_met_target_stays_met_and_only_the_open_cycle_ends_by_the_merge() -> None:
+    story = Story(prague(2026, 3, 2, 8)).reply(prague(2026, 3, 2, 8, 30)).merged(
+        prague(2026, 3, 2, 9))
+    assert clock(story, FULL, prague(2026, 3, 3, 9), FIRST).state is ClockState.MET
+    periodic = clock(story, FULL, prague(2026, 3, 3, 9), PERIODIC)
+    assert (periodic.state, periodic.cycles, periodic.breached_cycles) == (
+        ClockState.MERGED, 2, 0)
+    assert outcome(story, FIRST) == "met: public reply by Petra Malá"
+
+
+def test_undoing_the_merge_runs_the_clocks_on_without_the_merged_interval() -> None:
+    story = (Story(prague(2026, 3, 2, 8)).reply(prague(2026, 3, 2, 8, 30))
+             .merged(prague(2026, 3, 2, 10)).unmerged(prague(2026, 3, 4, 10)))
+    resolution = clock(story, FULL, prague(2026, 3, 4, 11))
+    assert (resolution.state, resolution.elapsed, resolution.cycles) == (
+        ClockState.RUNNING, hours(3), 1)
+    assert shown(resolution.due) == "Thu 2026-03-05 16:00"  # 2 h before, 14 h from Wed 10:00
+    periodic = clock(story, FULL, prague(2026, 3, 4, 11), PERIODIC)
+    assert (periodic.state, periodic.cycles, periodic.elapsed) == (
+        ClockState.RUNNING, 2, hours(2.5))
+    assert shown(periodic.due) == "Wed 2026-03-04 14:30"
+    first = clock(story, FULL, prague(2026, 3, 4, 11), FIRST)
+    assert (first.state, first.ended_at) == (ClockState.MET, prague(2026, 3, 2, 8, 30))
+    assert explained(story, FULL)[-2:] == [
+        ("Mon 2026-03-02 10:00", "Tue 2026-03-03 16:00", None,
+         "stopped: merged into HD-2026-000002"),
+        ("Wed 2026-03-04 10:00", None, "Thu 2026-03-05 16:00", "merge undone"),
+    ]
+    assert outcome(story) is None
+
+
+def test_undoing_the_merge_of_a_waiting_ticket_keeps_the_clocks_paused() -> None:
+    story = (Story(prague(2026, 3, 2, 8))
+             .status("waiting_on_customer", prague(2026, 3, 2, 9))
+             .merged(prague(2026, 3, 2, 10)).unmerged(prague(2026, 3, 4, 10)))
+    paused = clock(story, FULL, prague(2026, 3, 4, 12))
+    assert (paused.state, paused.elapsed, paused.due) == (ClockState.PAUSED, hours(1), None)
+    assert explained(story, FULL)[-1][3] == "paused: waiting on customer"  # nothing moved
+    story.status("open", prague(2026, 3, 4, 13))
+    resumed = clock(story, FULL, prague(2026, 3, 4, 13))
+    assert (resumed.state, shown(resumed.due)) == (ClockState.RUNNING, "Fri 2026-03-06 12:00")
+
+
+def test_undoing_the_merge_of_a_resolved_ticket_leaves_its_clocks_as_they_were() -> None:
+    story = (Story(prague(2026, 3, 2, 8)).status("resolved", prague(2026, 3, 2, 9))
+             .merged(prague(2026, 3, 2, 10)).unmerged(prague(2026, 3, 4, 10)))
+    resolution = clock(story, FULL, prague(2026, 3, 4, 12))
+    assert (resolution.state, resolution.ended_at) == (ClockState.MET, prague(2026, 3, 2, 9))
+    assert outcome(story) == "resolved"
+
+
+def test_undoing_the_merge_reopens_the_next_response_that_was_waiting() -> None:
+    story = (Story(prague(2026, 3, 2, 8)).reply(prague(2026, 3, 2, 8, 30))
+             .customer_writes(prague(2026, 3, 2, 9)).merged(prague(2026, 3, 2, 10)))
+    merged = clock(story, FULL, prague(2026, 3, 3, 9), NEXT)
+    assert (merged.state, merged.elapsed, merged.cycles) == (ClockState.MERGED, hours(1), 1)
+    story.unmerged(prague(2026, 3, 3, 9))
+    again = clock(story, FULL, prague(2026, 3, 3, 10), NEXT)
+    assert (again.state, again.elapsed, again.cycles, shown(again.due)) == (
+        ClockState.RUNNING, hours(2), 1, "Tue 2026-03-03 12:00")
+    story.reply(prague(2026, 3, 3, 10))
+    answered = clock(story, FULL, prague(2026, 3, 3, 11), NEXT)
+    assert (answered.state, answered.elapsed) == (ClockState.MET, hours(2))
+
+
+def test_a_merge_can_owe_the_first_response_since_the_source_was_opened() -> None:
+    story = Story(prague(2026, 3, 2, 12)).received(prague(2026, 3, 2, 13),
+                                                   since=prague(2026, 3, 2, 9))
+    first = clock(story, FULL, prague(2026, 3, 2, 13), FIRST)
+    assert (first.started_at, first.elapsed, shown(first.due)) == (
+        prague(2026, 3, 2, 9), hours(4), "Mon 2026-03-02 13:00")
+    assert explained(story, FULL, FIRST)[-1] == (
+        "Mon 2026-03-02 13:00", "Mon 2026-03-02 16:00", "Mon 2026-03-02 13:00",
+        "merge of HD-2026-000009: first response owed since 2026-03-02T08:00:00+00:00")
+    # the other targets keep their own start
+    assert clock(story, FULL, prague(2026, 3, 2, 13)).elapsed == hours(1)
+    story.reply(prague(2026, 3, 2, 14))
+    assert clock(story, FULL, prague(2026, 3, 2, 15), FIRST).state is ClockState.BREACHED
+
+
+def test_a_merge_changes_no_first_response_already_met_or_owed_since_earlier() -> None:
+    met = (Story(prague(2026, 3, 2, 12)).reply(prague(2026, 3, 2, 12, 30))
+           .received(prague(2026, 3, 2, 13), since=prague(2026, 3, 2, 9)))
+    later = Story(prague(2026, 3, 2, 12)).received(prague(2026, 3, 2, 13),
+                                                   since=prague(2026, 3, 2, 12, 30))
+    none = Story(prague(2026, 3, 2, 12)).received(prague(2026, 3, 2, 13), since=None)
+    for story in (met, later, none):
+        first = clock(story, FULL, prague(2026, 3, 2, 13), FIRST)
+        assert first.started_at == prague(2026, 3, 2, 12)
+        assert not [c for c in compute_clocks(story.events, FULL, None, prague(2026, 3, 2, 13))
+                    .changes if c.reason.startswith("merge")]

@@ -1,6 +1,6 @@
 """Properties of SLA clocks over random ticket stories: the one-shot computation equals the
-event-by-event fold, resolution time matches a direct reading of the status history, and a
-pause never makes a deadline earlier."""
+event-by-event fold, resolution time matches a direct reading of the status history, a
+pause never makes a deadline earlier, and a merge undone leaves the clocks as they were."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from helpdesk_core.sla import (
     BusinessCalendar,
     ClockState,
     EscalationLevel,
+    SlaClocks,
     SlaPolicy,
     SlaState,
     SlaTarget,
@@ -162,3 +163,47 @@ def test_a_pause_never_makes_a_deadline_earlier(
                 assert clock.due is not None
                 assert clock.due >= before
             previous[kind] = clock.due
+
+
+@FAST
+@given(calendars, starts, priorities, steps, st.integers(0, 3 * 24 * 60),
+       st.integers(0, 5 * 24 * 60), st.integers(0, 3 * 24 * 60))
+def test_a_merge_undone_leaves_the_clocks_as_they_were_at_the_merge(
+        calendar: BusinessCalendar, start: datetime, priority: Priority,
+        plan: list[tuple[int, str]], gap: int, length: int, later: int) -> None:
+    policy = full_policy(calendar)
+    story = tell(start, priority, plan)
+    before = list(story.events)
+    merged_at = before[-1].at + timedelta(minutes=gap)
+    undone_at = merged_at + timedelta(minutes=length)
+    events = story.merged(merged_at).unmerged(undone_at).events
+    at_merge = compute_clocks(before, policy, calendar, merged_at, priority=priority)
+    after_undo = compute_clocks(events, policy, calendar, undone_at, priority=priority)
+
+    def seen(clocks: SlaClocks) -> list[tuple[object, ...]]:
+        return [(c.kind, c.state, c.elapsed, c.cycles, c.breached_cycles, c.open,
+                 c.started_at, c.ended_at) for c in clocks.clocks]
+
+    assert seen(after_undo) == seen(at_merge)
+    # While merged nothing is open, nothing is due, and no cycle breaches for the merge.
+    merged = compute_clocks(events[:len(before) + 2], policy, calendar, undone_at,
+                            priority=priority)
+    assert merged.next_deadline is None
+    for clock, was in zip(merged.clocks, at_merge.clocks, strict=True):
+        assert not clock.open
+        assert clock.breached_cycles == was.breached_cycles
+        assert clock.state is (was.state if was.state in (ClockState.MET, ClockState.BREACHED)
+                               else ClockState.MERGED)
+    # Later on, the undone history reads as the one without the merge on a calendar that
+    # does not count [merged_at, undone_at): the same business time, shifted by the interval.
+    now = undone_at + timedelta(minutes=later)
+    found = compute_clocks(events, policy, calendar, now, priority=priority)
+    for clock, was in zip(found.clocks, at_merge.clocks, strict=True):
+        if was.state is ClockState.RUNNING and clock.cycles == was.cycles:
+            assert clock.elapsed == was.elapsed + calendar.elapsed(undone_at, now)
+    # And the fold event by event still equals the one-shot computation.
+    first = initial_priority(events, priority)
+    state = SlaState.start(policy, calendar, priority=first)
+    for event in events:
+        state = state.apply(event)
+    assert state.clocks(now) == found

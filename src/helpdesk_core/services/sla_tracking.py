@@ -3,7 +3,9 @@
 An in-transaction handler: whatever changed a ticket — any channel, any command — the SLA
 record (policy, next escalation instant) and ``due_at`` are rebuilt from the ticket's events
 before the change commits. The sweep and the recompute command call :meth:`refresh` directly,
-because a record can fall due without the ticket changing.
+because a record can fall due without the ticket changing. A merged ticket keeps its
+``due_at`` (it refuses changes; nothing of it is open, so its record has no next instant);
+once the merge is undone the SLA sets it again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import attrs
 
 from helpdesk_core.domain.escalations import SlaRecord
 from helpdesk_core.domain.history import EventKind
+from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.ports.clock import Clock
 from helpdesk_core.services.messagebus import Raised
@@ -83,7 +86,9 @@ class SlaTracker:
                                                           priority=ticket.priority)
         resolution = None if read is None else read.get(TargetKind.RESOLUTION)
         due = resolution.due if resolution is not None and resolution.open else None
-        if sla_due_update(events, sla_due=due, current=ticket.due_at):
+        # A merged ticket refuses every change: its due date is the merge's to keep or clear.
+        merged = ticket.status_category is StatusCategory.MERGED
+        if not merged and sla_due_update(events, sla_due=due, current=ticket.due_at):
             # A new ticket has nothing to compare with; one without a record had no policy.
             before = None if new and record is None else _terms(record)
             why = due_reason(terms, before, read, since_seq=min(

@@ -24,17 +24,29 @@ ticket's priority.
   messages before that reply do not restart it: the oldest unanswered message counts.
 - **periodic_update**: a cycle starts at creation; every agent reply ends it and starts the
   next, so it measures the longest business time between agent replies while the ticket is
-  worked on. Stopping (resolved, closed) ends the cycle; reopening starts a fresh one.
+  worked on. Stopping (resolved, closed, merged) ends the cycle; reopening starts a fresh one.
 - **resolution**: one cycle from creation; it ends when the ticket is resolved, closed or
   merged, and when the ticket is reopened the same cycle continues with the elapsed time it had.
 - **A stop ends a waiting response cycle**: a first or next response still open when the ticket
-  is resolved counts as answered then (met if within its duration).
+  is resolved or closed counts as answered then (met if within its duration).
 - **Priority re-targets**: a running or paused cycle is always measured against the duration
   of the ticket's *current* priority, over its whole elapsed time; an ended cycle keeps the
   duration of the priority it ended with. A priority without a duration has no such target.
+- **Merging stops without a verdict**: a status change into ``merged`` ends every open cycle
+  with the outcome ``merged into <number>`` (``another ticket`` until the ``merged`` event names
+  it). Such a cycle is ``merged``, neither met nor breached, unless its elapsed business time
+  was already above its duration at the merge: that breach happened before and stays.
+- **Undoing a merge restores the clocks**: a status change out of ``merged`` reopens every cycle
+  the merge ended, with the elapsed time it had; they run if the new category runs and stay
+  paused if it waits. A cycle that had ended before the merge stays ended, and the merged
+  interval does not count. It is not a reopening: no periodic-update cycle starts.
+- **A merge can owe the first response since earlier**: a ``merge_received`` event whose
+  ``first_response_since`` is earlier than the start of the still-open first-response cycle
+  starts that cycle then (its clock counts from that instant to its old start), so its due
+  instant moves earlier. A met first response, or a later instant, changes nothing.
 - **States**: ``running`` or ``paused`` while a cycle is open, ``met`` when it ended within its
-  duration, ``breached`` when its elapsed business time exceeds the duration (ended late, or
-  still open past its due instant).
+  duration, ``merged`` when a merge ended it within its duration, ``breached`` when its
+  elapsed business time exceeds the duration (ended late, or still open past its due instant).
 - **Due instant**: when the elapsed time reaches the duration if the clock runs on from its
   last resumption; in the past for a breached clock; unknown (None) while paused before
   reaching it, because it depends on when the clock resumes.
@@ -81,7 +93,9 @@ _C = StatusCategory
 _RUNNING = frozenset({_C.NEW, _C.OPEN})
 _STOPPED = frozenset({_C.RESOLVED, _C.CLOSED, _C.MERGED})
 _SLA_EVENTS = frozenset({EventKind.CREATED, EventKind.STATUS_CHANGED,
-                         EventKind.PRIORITY_CHANGED, EventKind.ARTICLE_ADDED})
+                         EventKind.PRIORITY_CHANGED, EventKind.ARTICLE_ADDED,
+                         EventKind.MERGED, EventKind.MERGE_RECEIVED})
+_ANOTHER_TICKET = "another ticket"
 _RESPONSES = (TargetKind.FIRST_RESPONSE, TargetKind.NEXT_RESPONSE)
 
 
@@ -90,6 +104,7 @@ class ClockState(enum.Enum):
     PAUSED = "paused"
     MET = "met"
     BREACHED = "breached"
+    MERGED = "merged"  # ended by merging the ticket into another, not breached before that
 
 
 @attrs.frozen
@@ -109,6 +124,7 @@ class Cycle:
     ended_at: datetime | None = None
     outcome: str | None = None  # why it ended: "met: public reply by Petra", "resolved" ...
     ended_priority: Priority | None = None  # the priority it is judged by once ended
+    merged: bool = False  # ended by a merge: undoing the merge reopens it
 
     @property
     def ended(self) -> bool:
@@ -134,7 +150,12 @@ class Cycle:
         return attrs.evolve(paused, ended_at=at, outcome=outcome, ended_priority=priority)
 
     def _reopen(self) -> Cycle:
-        return attrs.evolve(self, ended_at=None, outcome=None, ended_priority=None)
+        return attrs.evolve(self, ended_at=None, outcome=None, ended_priority=None, merged=False)
+
+    def _owed_since(self, since: datetime) -> Cycle:
+        """The cycle started at ``since`` instead, its clock running until its old start."""
+        return attrs.evolve(self, started_at=since,
+                            segments=(Segment(since, self.started_at), *self.segments))
 
     def elapsed(self, calendar: BusinessCalendar, now: datetime) -> timedelta:
         total = _ZERO
@@ -260,6 +281,7 @@ class SlaState:
     last_at: datetime | None = None
     cycles: tuple[tuple[TargetKind, tuple[Cycle, ...]], ...] = ()
     changes: tuple[DeadlineChange, ...] = ()
+    merge_seq: int | None = None  # the status change that merged the ticket, while merged
 
     @classmethod
     def start(cls, policy: SlaPolicy, calendar: BusinessCalendar | None = None, *,
@@ -327,7 +349,7 @@ class SlaState:
         if breached:
             state = ClockState.BREACHED
         elif current.ended:
-            state = ClockState.MET
+            state = ClockState.MERGED if current.merged else ClockState.MET
         elif current.running and current.segments[-1].start <= now:
             state = ClockState.RUNNING
         else:
@@ -365,7 +387,7 @@ class SlaState:
                            reasons.get(kind, reasons.get(None, "")), event.seq)
             for kind, due in after.items() if due != before.get(kind)
         ]
-        return attrs.evolve(state, last_at=at, changes=(*self.changes, *changes))
+        return attrs.evolve(state, last_at=at, changes=(*state.changes, *changes))
 
     def _map(self, change: dict[TargetKind, tuple[Cycle, ...]]) -> SlaState:
         return attrs.evolve(self, cycles=tuple(
@@ -412,6 +434,10 @@ class SlaState:
             return attrs.evolve(self, priority=priority), {None: reason}
         if event.kind is EventKind.STATUS_CHANGED:
             return self._status_changed(event, at)
+        if event.kind is EventKind.MERGED:
+            return self._merged(event), {}
+        if event.kind is EventKind.MERGE_RECEIVED:
+            return self._merge_received(event)
         return self._article(event, at)
 
     def _created(self, event: TicketEvent, at: datetime) -> SlaState:
@@ -430,6 +456,10 @@ class SlaState:
             return self, {}
         old = self.status
         state = attrs.evolve(self, status=new)
+        if new is _C.MERGED:
+            return state._merge_stop(event, at)
+        if old is _C.MERGED or event.data.get("from_category") == _C.MERGED.value:
+            return state._merge_undone(new, at)
         reopened = old in _STOPPED and new not in _STOPPED
         if reopened:
             resolution = state.cycles_of(TargetKind.RESOLUTION)
@@ -445,11 +475,75 @@ class SlaState:
             paused = f"paused: {_status_words(new)}"
             return (state._each_open("pause", at),
                     {None: f"reopened, {paused}" if reopened else paused})
-        # resolved, closed, merged: every open cycle ends
+        # resolved, closed: every open cycle ends
         word = _status_words(new)
         for kind, _ in state.cycles:
             state = state._end_cycle(kind, at, word)
         return state, {None: f"stopped: {word}"}
+
+    def _merge_stop(self, event: TicketEvent, at: datetime
+                    ) -> tuple[SlaState, dict[TargetKind | None, str]]:
+        """Merged into another ticket: every open cycle ends, marked as ended by the merge
+        (judged ``merged``, not met, unless it was breached already)."""
+        number = event.data.get("other_number") or _ANOTHER_TICKET
+        outcome = f"merged into {number}"
+        state = attrs.evolve(self, merge_seq=event.seq)
+        for kind, cycles in self.cycles:
+            if cycles and not cycles[-1].ended:
+                ended = attrs.evolve(cycles[-1]._end(at, outcome, self.priority), merged=True)
+                state = state._map({kind: (*cycles[:-1], ended)})
+        return state, {None: f"stopped: {outcome}"}
+
+    def _merge_undone(self, new: StatusCategory, at: datetime
+                      ) -> tuple[SlaState, dict[TargetKind | None, str]]:
+        """The merge undone (``new`` is the category the ticket had): what the merge ended is
+        open again with the elapsed time it had, running from now if ``new`` runs; what had
+        ended before the merge stays ended. Not a reopening: no periodic update starts."""
+        state = attrs.evolve(self, merge_seq=None)._map({
+            kind: (*cycles[:-1], cycles[-1]._reopen())
+            for kind, cycles in self.cycles if cycles and cycles[-1].merged})
+        if new in _RUNNING:
+            return state._each_open("run", at), {None: "merge undone"}
+        if new.is_waiting:
+            return state, {None: f"merge undone, paused: {_status_words(new)}"}
+        return state, {None: f"merge undone, {_status_words(new)}"}
+
+    def _merged(self, event: TicketEvent) -> SlaState:
+        """The ``merged`` event names the target the status change did not: the cycles the
+        merge ended, and the explanation of the stop, name it from now on."""
+        number = event.data.get("other_number")
+        if not number or self.status is not _C.MERGED:
+            return self
+        vague, named = f"merged into {_ANOTHER_TICKET}", f"merged into {number}"
+        state = self._map({kind: (*cycles[:-1], attrs.evolve(cycles[-1], outcome=named))
+                           for kind, cycles in self.cycles
+                           if cycles and cycles[-1].merged and cycles[-1].outcome == vague})
+        changes = tuple(
+            attrs.evolve(c, reason=f"stopped: {named}")
+            if c.seq is not None and c.seq == self.merge_seq and c.reason == f"stopped: {vague}"
+            else c
+            for c in self.changes)
+        return attrs.evolve(state, changes=changes)
+
+    def _merge_received(self, event: TicketEvent
+                        ) -> tuple[SlaState, dict[TargetKind | None, str]]:
+        """Another ticket merged into this one, whose first response is owed since earlier:
+        this ticket's first response, if still owed, is owed since then."""
+        raw = event.data.get("first_response_since")
+        cycles = self.cycles_of(TargetKind.FIRST_RESPONSE)
+        if not raw or not cycles or cycles[-1].ended:
+            return self, {}
+        try:
+            since = ensure_utc(datetime.fromisoformat(str(raw)))
+        except ValueError:
+            return self, {}
+        if since >= cycles[-1].started_at:
+            return self, {}
+        number = event.data.get("other_number") or _ANOTHER_TICKET
+        reason = f"merge of {number}: first response owed since {since.isoformat()}"
+        return (self._map({TargetKind.FIRST_RESPONSE: (*cycles[:-1],
+                                                       cycles[-1]._owed_since(since))}),
+                {TargetKind.FIRST_RESPONSE: reason})
 
     def _article(self, event: TicketEvent, at: datetime
                  ) -> tuple[SlaState, dict[TargetKind | None, str]]:

@@ -29,12 +29,18 @@ RECOMPUTED = "recomputed: the policy, its calendar or the public holidays change
 
 
 def due_set_by_hand(events: Iterable[TicketEvent]) -> bool:
-    """Whether the last due-date change in ``events`` was made by someone but the SLA."""
-    last = None
-    for event in events:
-        if event.kind is EventKind.DUE_CHANGED:
-            last = event
-    return last is not None and last.actor != SLA_ACTOR
+    """Whether the last due-date change in ``events`` was made by someone but the SLA. The
+    due date a merge clears (the change right before the status change into ``merged``) was
+    not set by hand: once the merge is undone, the SLA owns the due date as it did before."""
+    ordered = list(events)
+    changes = [event for event, after in zip(ordered, [*ordered[1:], None], strict=True)
+               if event.kind is EventKind.DUE_CHANGED and not _into_merged(after)]
+    return bool(changes) and changes[-1].actor != SLA_ACTOR
+
+
+def _into_merged(event: TicketEvent | None) -> bool:
+    return event is not None and event.kind is EventKind.STATUS_CHANGED and (
+        event.data.get("to_category") == "merged" or event.new == "merged")
 
 
 def sla_due_update(events: Iterable[TicketEvent], *, sla_due: datetime | None,
