@@ -67,6 +67,7 @@ def test_unmerge_restores_the_source_and_keeps_new_articles_on_target(
     b = _form(helpdesk, "Lid broken.", subject="Lid")
     helpdesk.tickets.transition(b, "waiting_on_customer", actor=AGENT)
     helpdesk.tickets.tag(b, "lid", actor=AGENT)
+    helpdesk.tickets.set_due(b, clock.now() + timedelta(days=3), actor=AGENT)
     before_a, before_b = _comparable(helpdesk, a), _comparable(helpdesk, b)
     b_articles = [x.id for x in helpdesk.tickets.articles(b)]
     helpdesk.tickets.merge(a, [b], actor=AGENT)

@@ -554,11 +554,13 @@ class Ticket:
                      old=StatusCategory.MERGED.value, new=record.status,
                      data={"from_category": StatusCategory.MERGED.value,
                            "to_category": record.status_category.value})
+        # The due date comes back with the undo, not as a change of its own: whoever owned it
+        # before the merge (the SLA, or an agent) owns it again.
+        self.due_at = record.due_at
         self._record(EventKind.UNMERGED, at, actor, field="merged_into", old=record.target_id,
                      data={"operation": record.operation, "other_number": record.target_number,
-                           "articles_returned": list(returned)})
-        if record.due_at is not None:
-            self.set_due(record.due_at, at=at, actor=actor, reason="merge undone")
+                           "articles_returned": list(returned),
+                           "due_at": record.due_at.isoformat() if record.due_at else None})
 
     def split_off(self, into: Ticket, *, articles: Sequence[Article], at: datetime,
                   actor: Actor) -> None:
