@@ -305,6 +305,10 @@ def run(helpdesk: Helpdesk, shop: ShopDirectory, clock: FakeClock) -> None:
     heading(f"10. Answering {mail_number}, sending, and its service level")
     answer_and_send(helpdesk, clock, mail_number)
 
+    heading(f"11. One matter, one ticket: merging {missing.number} into {call.number}, "
+            "and undoing it")
+    merge_and_undo(helpdesk, clock, call.number, missing.number)
+
 
 def mail(sender: str, subject: str, body: str, *, message_id: str, extra: str = "") -> bytes:
     """A raw mail as it arrives from the mailbox (the demo builds it by hand)."""
@@ -388,6 +392,37 @@ def answer_and_send(helpdesk: Helpdesk, clock: FakeClock, number: str) -> None:
         print(f"  SLA {clock_.kind.label:<15} {clock_.state.value:<8} {due}")
     for change in clocks.changes:
         print(f"    {change.at:%H:%M} {change.target.label}: {change.reason}")
+
+
+def merge_and_undo(helpdesk: Helpdesk, clock: FakeClock, target: str, source: str) -> None:
+    clock.advance(minutes=5)
+    for suggestion in helpdesk.tickets.duplicates(source, actor=EVA)[:2]:
+        print(f"  may duplicate {suggestion.number} (score {suggestion.score:.2f}: "
+              f"{', '.join(suggestion.reasons)})")
+    merged = helpdesk.tickets.merge(target, [source], actor=EVA, notify=True,
+                                    reason="both about order 2026-1002")
+    gone = helpdesk.tickets.get(source)
+    print(f"  merged: {source} is now '{gone.status}' and continues as {merged.target.number}; "
+          f"{len(helpdesk.tickets.articles(target))} articles on {target}, "
+          f"{len(helpdesk.tickets.articles(source))} left on {source}")
+    notice = [m for m in helpdesk.outbox.for_ticket(target) if m.kind == "merge_notice"]
+    for message in notice:
+        print(f"  merge notice queued → to {message.recipients[0]}: {message.subject!r}")
+    if not notice:
+        print("  no merge notice: Klaus's out-of-office (section 9) marks his address as "
+              "answering automatically, and automatic mail is not sent there")
+    clock.advance(minutes=3)
+    late = helpdesk.tickets.add_note(source, "Warehouse: beans packed today.", agent=PETRA)
+    print(f"  a note written on {source} lands on "
+          f"{helpdesk.tickets.get(late.ticket_id).number}")
+    clock.advance(minutes=3)
+    helpdesk.tickets.unmerge(source, actor=EVA)
+    back = helpdesk.tickets.get(source)
+    print(f"  undone: {source} is '{back.status}' again with "
+          f"{len(helpdesk.tickets.articles(source))} article(s); the note written after the "
+          f"merge stays on {target}")
+    for event in helpdesk.tickets.history(source)[-3:]:
+        print(f"    {event.at:%H:%M}  {event.describe()}")
 
 
 def main(argv: list[str] | None = None) -> int:
