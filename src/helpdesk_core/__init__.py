@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         TicketQuery,
         Workflow,
     )
+    from helpdesk_core.domain.duplicates import DuplicateSuggestion
     from helpdesk_core.domain.extensions import (
         AssignmentProposal,
         Classification,
@@ -54,7 +55,9 @@ if TYPE_CHECKING:
         KeywordRule,
     )
     from helpdesk_core.domain.mailbox import StagedMail, StagedState
+    from helpdesk_core.domain.merging import MergePolicy
     from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
+    from helpdesk_core.domain.relations import Relation, TicketLink
     from helpdesk_core.domain.staff import (
         Absence,
         Agent,
@@ -101,6 +104,8 @@ if TYPE_CHECKING:
     from helpdesk_core.services.directory import StorageDirectory as StorageDirectory
     from helpdesk_core.services.mail_fetch import FetchReport as FetchReport
     from helpdesk_core.services.mail_ingest import MailOutcome as MailOutcome
+    from helpdesk_core.services.merging import Merged as Merged
+    from helpdesk_core.services.merging import Split as Split
     from helpdesk_core.services.outbox import DispatchPolicy as DispatchPolicy
     from helpdesk_core.services.outbox import DispatchReport as DispatchReport
     from helpdesk_core.services.sla import SweepReport as SweepReport
@@ -123,6 +128,12 @@ _LOCATIONS = {
     "DeliveryOutcome": "helpdesk_core.services.sms",
     "MailChannel": "helpdesk_core.mail.policy",
     "MailPolicy": "helpdesk_core.mail.policy",
+    "MergePolicy": "helpdesk_core.domain.merging",
+    "Merged": "helpdesk_core.services.merging",
+    "Split": "helpdesk_core.services.merging",
+    "Relation": "helpdesk_core.domain.relations",
+    "TicketLink": "helpdesk_core.domain.relations",
+    "DuplicateSuggestion": "helpdesk_core.domain.duplicates",
     "MailOutcome": "helpdesk_core.services.mail_ingest",
     "FetchReport": "helpdesk_core.services.mail_fetch",
     "StagedMail": "helpdesk_core.domain.mailbox",
