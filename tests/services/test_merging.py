@@ -217,3 +217,26 @@ def test_portal_reply_and_agent_reply_to_a_merged_ticket_land_on_target(
     article, message = helpdesk.tickets.reply(b, "We are on it.", agent=AGENT)
     assert article.ticket_id == target.id == message.ticket_id
     assert helpdesk.tickets.articles(b) == []
+
+
+def test_hooks_see_every_merge_undo_split_and_link_event(make_helpdesk: MakeHelpdesk) -> None:
+    from helpdesk_core import hookimpl
+
+    seen: list[tuple[str, str]] = []
+
+    class Listener:
+        @hookimpl
+        def helpdesk_ticket_event(self, event, ticket):  # type: ignore[no-untyped-def]
+            seen.append((ticket.number, event.kind.value))
+
+    helpdesk = make_helpdesk(plugins=(Listener(),))
+    a, b = _form(helpdesk, "one"), _form(helpdesk, "two")
+    helpdesk.tickets.merge(a, [b], actor=AGENT)
+    helpdesk.tickets.unmerge(b, actor=AGENT)
+    note = helpdesk.tickets.add_note(a, "split me", agent=AGENT)
+    split = helpdesk.tickets.split(a, [note.id], actor=AGENT)
+    helpdesk.tickets.link(a, b, "related", actor=AGENT)
+    for expected in [(b, "merged"), (a, "merge_received"), (b, "unmerged"),
+                     (a, "merge_released"), (a, "split_off"),
+                     (split.new.number, "split_from"), (a, "related"), (b, "related")]:
+        assert expected in seen
