@@ -63,8 +63,9 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against baselines run side by side: storage (API vs raw SQL), mail ingestion
     (ours vs the stdlib limit vs django-helpdesk), pathological HTML per mail against a fixed
-    budget and a plain mail of the same size, the SLA sweep at two table sizes and
-    start-up (bootstrap() vs a bare SQLAlchemy connection).
+    budget and a plain mail of the same size, the SLA sweep at two table sizes,
+    start-up (bootstrap() vs a bare SQLAlchemy connection) and merging a ticket of 1,000
+    articles and its undo (vs writing those articles in one unit of work).
     ``-- --record`` writes the figures into docs/benchmarks.md."""
     session.install(*PACKAGES)
     record = ["--record"] if "--record" in session.posargs else []
@@ -74,6 +75,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/mail/pathological_html.py", *record, env=_env())
     session.run("python", "benchmarks/sla_sweep.py", *record, env=_env())
     session.run("python", "benchmarks/startup.py", *record, env=_env())
+    session.run("python", "benchmarks/merge.py", *record, env=_env())
 
 
 @nox.session

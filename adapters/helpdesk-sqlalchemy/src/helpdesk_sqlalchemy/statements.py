@@ -96,6 +96,7 @@ __all__ = [
     "MAIL_INSERTS",
     "QUEUE_KEY_PARTS",
     "QUEUE_VALUE_ONLY",
+    "REHOME_ARTICLE",
     "SAVE_TICKET",
     "TAGS_OF",
     "TAGS_OF_ONE",
@@ -143,6 +144,13 @@ ARTICLES = (select(articles).where(articles.c.ticket_id == bindparam("ticket_id"
             .order_by(articles.c.created_at, articles.c.position))
 LAST_POSITION = select(func.max(articles.c.position)).where(
     articles.c.ticket_id == bindparam("ticket_id"))
+# A stored article moved onto another ticket (a merge, its undo, a split): only from the
+# ticket it is expected under, so that a move that lost a race changes no row. Run for all
+# the moved articles at once (executemany); the rowcount is the sum over them.
+REHOME_ARTICLE = (update(articles)
+                  .where(articles.c.id == bindparam("b_id"),
+                         articles.c.ticket_id == bindparam("b_from"))
+                  .values(ticket_id=bindparam("b_to"), position=bindparam("b_position")))
 ALL_INCIDENT_TYPES = select(incident_types).order_by(incident_types.c.key)
 
 

@@ -239,12 +239,6 @@ class _Repository:
 # Run through SQLAlchemy Core: only when a save found no row of the expected version.
 _TICKET_EXISTS = select(tickets.c.id).where(tickets.c.id == bindparam("key"))
 _TAG_EVENTS = frozenset({EventKind.TAG_ADDED, EventKind.TAG_REMOVED})
-# A stored article moved onto another ticket (a merge, its undo, a split): only from the
-# ticket it is expected under, so that a move that lost a race changes no row.
-_REHOME_ARTICLE = (update(articles)
-                   .where(articles.c.id == bindparam("b_id"),
-                          articles.c.ticket_id == bindparam("b_from"))
-                   .values(ticket_id=bindparam("b_to"), position=bindparam("b_position")))
 
 
 @contextlib.contextmanager
@@ -379,13 +373,20 @@ class SqlAlchemyTicketRepository(_Repository):
                 first_position: int) -> None:
         """Move the arrivals' rows onto ``ticket``, placed from ``first_position`` on in
         the order given; ConcurrencyError if one is no longer under its ``from_ticket``."""
-        for i, arrival in enumerate(arrivals):
-            moved = conn.execute(_REHOME_ARTICLE, {
-                "b_id": arrival.article.id, "b_from": arrival.from_ticket, "b_to": ticket.id,
-                "b_position": first_position + i})
-            if moved.rowcount != 1:
-                raise ConcurrencyError(f"article {arrival.article.id} is no longer on ticket "
-                                       f"{arrival.from_ticket}")
+        if not arrivals:
+            return
+        moved = driver.execute(conn, statements.REHOME_ARTICLE, [
+            {"b_id": arrival.article.id, "b_from": arrival.from_ticket, "b_to": ticket.id,
+             "b_position": first_position + i} for i, arrival in enumerate(arrivals)])
+        if moved != len(arrivals):
+            # Which one: the first that is not on the ticket now (the caller rolls back).
+            here = {a for (a,) in conn.execute(
+                select(articles.c.id).where(articles.c.ticket_id == ticket.id,
+                                            articles.c.id.in_([x.article.id
+                                                               for x in arrivals])))}
+            lost = next((x for x in arrivals if x.article.id not in here), arrivals[0])
+            raise ConcurrencyError(f"article {lost.article.id} is no longer on ticket "
+                                   f"{lost.from_ticket}")
 
     @staticmethod
     def _insert_changes(
