@@ -84,8 +84,8 @@ class Merging:
             raise ValidationError("a list of ticket numbers or ids", field="sources")
 
         def work(unit: Unit) -> Merged:
-            target = unit.tickets.load(target_key)
-            sources = [unit.tickets.load(key) for key in source_keys]
+            loaded = _load_in_order(unit, [target_key, *source_keys])
+            target, sources = loaded[0], loaded[1:]
             operation = merge(
                 target,
                 [MergeSource(s, unit.tickets.articles(s.id), unit.history(s)) for s in sources],
@@ -179,7 +179,7 @@ class Merging:
             raise ValidationError("split links are made by splitting", field="relation")
 
         def work(unit: Unit) -> Ticket:
-            ticket, other = unit.tickets.load(key), unit.tickets.load(other_key)
+            ticket, other = _load_in_order(unit, [key, other_key])
             if chosen in (Relation.PARENT, Relation.CHILD):
                 child, parent = (ticket, other) if chosen is Relation.PARENT else (other, ticket)
                 check_parent(child, parent, child_history=unit.history(child),
@@ -194,7 +194,7 @@ class Merging:
         """Remove every link between the two tickets; returns the ticket ``key``."""
 
         def work(unit: Unit) -> Ticket:
-            ticket, other = unit.tickets.load(key), unit.tickets.load(other_key)
+            ticket, other = _load_in_order(unit, [key, other_key])
             unlink(ticket, other, history=unit.history(ticket), at=self.clock.now(),
                    actor=actor)
             return ticket
@@ -232,6 +232,14 @@ class Merging:
             return suggest_duplicates(ticket, seen.values(), window=window, limit=limit)
 
         return self.units.read(read)
+
+
+def _load_in_order(unit: Unit, keys: Sequence[str]) -> list[Ticket]:
+    """The tickets ``keys`` (in that order), loaded — and so locked, on a database that locks
+    what a unit loads for writing — in the sorted order of the keys: two agents merging A
+    into B and B into A lock A first both, and the second waits instead of deadlocking."""
+    loaded = {key: unit.tickets.load(key) for key in sorted(set(keys))}
+    return [loaded[key] for key in keys]
 
 
 @attrs.frozen
