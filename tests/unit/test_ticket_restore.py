@@ -53,14 +53,16 @@ def stored_tickets(draw: st.DrawFn) -> Ticket:
 def test_restore_round_trips_the_snapshot(ticket: Ticket) -> None:
     restored = Ticket.restore(**stored_values(ticket))
     assert restored.snapshot() == ticket.snapshot()
-    assert (restored.pending_events, restored.pending_articles) == ([], [])
+    assert (restored.pending_events, restored.pending_articles,
+            restored.pending_arrivals) == ([], [], [])
     assert not restored.has_changes
     for field in attrs.fields(Ticket):  # the same values, of the same types
         assert type(getattr(restored, field.name)) is type(getattr(ticket, field.name))
 
 
 def test_restore_takes_exactly_the_snapshots_keys() -> None:
-    persisted = {f.name for f in attrs.fields(Ticket)} - {"pending_events", "pending_articles"}
+    persisted = {f.name for f in attrs.fields(Ticket)} - {"pending_events", "pending_articles",
+                                                          "pending_arrivals"}
     assert set(open_ticket().snapshot()) == persisted
     assert set(stored_values(open_ticket())) == persisted
 
