@@ -34,7 +34,7 @@ from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.mailbox import StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import TicketQuery
-from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.ticket import Arrival, Ticket
 from helpdesk_core.domain.values import Channel, Priority, new_id
 from helpdesk_core.errors import ConcurrencyError, InvalidTransition
 from helpdesk_core.inmemory.storage import InMemoryStorage
@@ -118,13 +118,79 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
 
         @precondition(lambda self: self.ids)
         @rule(index=st.integers(0, 99), body=strategies.hostile_text(),
-              direction=st.sampled_from(list(Direction)))
-        def article(self, index: int, body: str, direction: Direction) -> None:
-            at = self._tick()
+              direction=st.sampled_from(list(Direction)), same_instant=st.booleans())
+        def article(self, index: int, body: str, direction: Direction,
+                    same_instant: bool) -> None:
+            # Articles of one instant (on one ticket or on several, to be merged later) are
+            # ordered by the order they came onto their ticket.
+            at = self.clock if same_instant else self._tick()
             article_id = new_id()
             self._change(index, lambda t: t.add_article(
                 direction=direction, channel=Channel.EMAIL, author=AGENT, body_text=body, at=at,
                 article_id=article_id))
+
+        @precondition(lambda self: self.ids)
+        @rule(source=st.integers(0, 99), onto=st.integers(0, 99),
+              picks=st.lists(st.integers(0, 99), max_size=3),
+              tag=st.sampled_from(strategies.TAGS),
+              wrong_source=st.sampled_from([False, False, False, True]),
+              target_first=st.booleans(), fresh=st.integers(0, 2), split=st.booleans())
+        def move_articles(self, source: int, onto: int, picks: list[int], tag: str,
+                          wrong_source: bool, target_first: bool, fresh: int,
+                          split: bool) -> None:
+            # A merge or its undo (onto another ticket) or a split (onto a new one): some
+            # stored articles of one ticket move, both tickets change. An arrival from the
+            # wrong ticket is refused by both stores, and nothing of the unit is written.
+            source_id = self.ids[source % len(self.ids)]
+            others = [t for t in self.ids if t != source_id]
+            new = open_ticket(at=self.clock) if split or not others else None
+            target_id = new.id if new is not None else others[onto % len(others)]
+            if fresh:  # articles of one instant to move (the other rules' are few)
+                instant, fresh_ids = self.clock, [new_id() for _ in range(fresh)]
+                self._change(source, lambda t: [t.add_article(
+                    direction=Direction.INBOUND, channel=Channel.EMAIL, author=AGENT,
+                    body_text=f"fresh {n}", at=instant, article_id=article_id)
+                    for n, article_id in enumerate(fresh_ids)])
+            at = self._tick()
+
+            def toggle(ticket: Ticket) -> None:
+                change = ticket.remove_tag if tag in ticket.tags else ticket.add_tag
+                change(tag, at=at, actor=AGENT)
+
+            answers: list[tuple[str, list[str]]] = []
+            for storage in (self.real, self.model):
+                with storage.unit_of_work() as uow:
+                    log = uow.tickets.articles(source_id)
+                    moving = list({log[p % len(log)].id: log[p % len(log)]
+                                   for p in picks if log}.values())
+                    from_ticket = target_id if wrong_source and moving else source_id
+                    left = uow.tickets.get(source_id)
+                    toggle(left)
+                    if new is None:
+                        gaining = uow.tickets.get(target_id)
+                        toggle(gaining)
+                    else:
+                        gaining = deepcopy(new)
+                    gaining.pending_arrivals += [
+                        Arrival(attrs.evolve(a, ticket_id=target_id), from_ticket=from_ticket)
+                        for a in moving]
+                    try:
+                        for ticket in ((gaining, left) if target_first else (left, gaining)):
+                            if ticket is gaining and new is not None:
+                                uow.tickets.add(ticket)
+                            else:
+                                uow.tickets.save(ticket)
+                    except ConcurrencyError:
+                        answers.append(("refused", [a.id for a in moving]))
+                        continue
+                    uow.commit()
+                    answers.append(("moved", [a.id for a in moving]))
+            assert answers[0] == answers[1]
+            added = new is not None and answers[0][0] == "moved"
+            if added:
+                self.ids.append(target_id)
+            self._same_tickets([source_id, target_id] if new is None or added
+                               else [source_id])
 
         @precondition(lambda self: self.ids)
         @rule(index=st.integers(0, 99))
@@ -286,7 +352,11 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
         def same_tickets_history_and_articles(self) -> None:
             if not hasattr(self, "ids"):
                 return
-            for ticket_id in self.ids[-3:]:
+            self._same_tickets(self.ids[-3:])
+
+        def _same_tickets(self, ticket_ids: list[str]) -> None:
+            # The articles are compared as lists: the same articles in the same (time) order.
+            for ticket_id in ticket_ids:
                 views = []
                 for storage in (self.real, self.model):
                     with storage.unit_of_work(read_only=True) as uow:

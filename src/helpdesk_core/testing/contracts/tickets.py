@@ -323,6 +323,55 @@ class TestArticleMoves:
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.tickets.get(second.id).version == 1
 
+    def test_two_units_moving_one_article_at_once_exactly_one_wins(
+        self, storage: Storage
+    ) -> None:
+        # The targets differ, so only the arrival's check can stop the second move: whether
+        # it waits for the first (row or database locks) or both run and the first to commit
+        # wins (the in-memory store), the article ends on exactly one of them.
+        source, first, second = open_ticket(), open_ticket(), open_ticket()
+        moved = _note(source, "moved", 1)
+        store_tickets(storage, [source, first, second])
+        outcomes: dict[str, BaseException | None] = {}
+
+        def move(uow: Any, target: Ticket) -> None:
+            loaded = uow.tickets.get(target.id)
+            _arrive(loaded, moved, source)
+            loaded.add_tag("merged", at=T0, actor=AGENT)
+            uow.tickets.save(loaded)
+
+        def second_writer() -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    move(uow, second)
+                    uow.commit()
+                outcomes["second"] = None
+            except BaseException as error:  # reported below
+                outcomes["second"] = error
+
+        with storage.unit_of_work() as uow:
+            move(uow, first)
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            thread.join(0.5)  # it may finish meanwhile, or wait for this unit's locks
+            try:
+                uow.commit()
+                outcomes["first"] = None
+            except ConcurrencyError as error:
+                outcomes["first"] = error
+        thread.join(60)
+        assert not thread.is_alive(), "the second writer never finished"
+        lost = sorted(name for name, error in outcomes.items() if error is not None)
+        assert len(lost) == 1, outcomes
+        assert isinstance(outcomes[lost[0]], ConcurrencyError), outcomes
+        [winner] = {"first", "second"} - set(lost)
+        ids = {"first": first.id, "second": second.id}
+        on_source, on_winner, on_loser = _log(storage, source.id, ids[winner], ids[lost[0]])
+        assert (on_source, on_loser) == ([], [])
+        assert on_winner == [attrs.evolve(moved, ticket_id=ids[winner])]
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.tickets.get(ids[lost[0]]).version == 1
+
     def test_arrivals_on_a_new_ticket_split_articles_off(self, storage: Storage) -> None:
         source = open_ticket()
         stays = _note(source, "stays", 1)
