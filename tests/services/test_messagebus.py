@@ -90,9 +90,10 @@ def test_bootstrap_wires_the_handlers_once_in_the_order_they_run() -> None:
     sla = SlaConfig(selector=PolicySelector.standard(default=SlaPolicy(
         "p", calendar, targets=[SlaTarget.uniform(TargetKind.RESOLUTION, timedelta(hours=8))])))
     assert _desk(sla=sla).bus.handler_names == {
-        "in_transaction": ["acknowledgement", "resolution_message", "sla"],
+        "in_transaction": ["acknowledgement", "resolution_message", "sla", "merge_notice"],
         "after_commit": ["helpdesk_ticket_event"]}
     # What the settings turn off registers no handler (the acknowledgement says why it sent
     # nothing, so it stays).
     assert _desk().bus.handler_names["in_transaction"] == ["acknowledgement",
-                                                           "resolution_message"]
+                                                           "resolution_message",
+                                                           "merge_notice"]

@@ -123,7 +123,7 @@ def _calls(desk: Helpdesk, number: str) -> list[tuple[str, Any]]:
     return [
         ("key", lambda: desk.tickets.history({"id": number})),
         ("key", lambda: desk.staff.assign([number], "eva", actor=EVA)),
-        ("ref", lambda: desk.tickets.link(number, "order@eshop:1", actor=EVA)),
+        ("to", lambda: desk.tickets.link(number, 42, actor=EVA)),
         ("query", lambda: desk.tickets.queue(True)),
         ("to", lambda: desk.tickets.reply(number, "Hi", agent=EVA, to="jana@example.cz")),
         ("html", lambda: desk.tickets.reply(number, "Hi", agent=EVA, html=())),
