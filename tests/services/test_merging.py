@@ -240,3 +240,17 @@ def test_hooks_see_every_merge_undo_split_and_link_event(make_helpdesk: MakeHelp
                      (a, "merge_released"), (a, "split_off"),
                      (split.new.number, "split_from"), (a, "related"), (b, "related")]:
         assert expected in seen
+
+
+def test_unmerge_can_take_articles_that_arrived_after_the_merge(helpdesk: Helpdesk,
+                                                                clock: FakeClock) -> None:
+    a, b = _form(helpdesk, "one"), _form(helpdesk, "two", subject="Other")
+    helpdesk.tickets.merge(a, [b], actor=AGENT)
+    clock.advance(timedelta(minutes=1))
+    late = helpdesk.tickets.add_note(b, "meant for the second", agent=AGENT)
+    stays = helpdesk.tickets.add_note(a, "meant for the first", agent=AGENT)
+    with pytest.raises(ValidationError):
+        helpdesk.tickets.unmerge(b, actor=AGENT, take=["no-such-article"])
+    helpdesk.tickets.unmerge(b, actor=AGENT, take=[late.id])
+    assert _texts(helpdesk, b) == ["two", "meant for the second"]
+    assert stays.id in [x.id for x in helpdesk.tickets.articles(a)]

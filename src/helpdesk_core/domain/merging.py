@@ -204,16 +204,23 @@ def merge(target: Ticket, sources: Sequence[MergeSource], *, policy: MergePolicy
 
 def unmerge(source: Ticket, record: MergeRecord, *, target: Ticket, holder: Ticket,
             held: Sequence[Article], target_history: Sequence[TicketEvent],
-            at: datetime, actor: Actor) -> tuple[str, ...]:
+            at: datetime, actor: Actor, take: Sequence[str] = ()) -> tuple[str, ...]:
     """Undo ``record`` (the merge of ``source`` into ``target``). ``holder`` is the live
     ticket the target's articles live on now (the target itself, or the end of the chain if
-    the target was merged on); ``held`` its articles. Returns the ids of the articles given
-    back: those of the record still on ``holder``."""
+    the target was merged on); ``held`` its articles. ``take``: ids of articles that came
+    onto ``holder`` after the merge and go to the restored source too (an agent's choice).
+    Returns the ids of the articles given back: those of the record still on ``holder``, and
+    those taken."""
     if source.merged_into != record.target_id:
         raise MergeConflict(f"ticket {source.number} is not merged into {record.target_number}")
     if holder.status_category is StatusCategory.MERGED:
         raise MergeConflict(f"ticket {holder.number} is merged; undo that merge first")
-    wanted = set(record.articles)
+    here = {a.id for a in held}
+    strangers = [a for a in take if a not in here]
+    if strangers:
+        raise ValidationError(f"not articles of ticket {holder.number}: "
+                              f"{', '.join(map(str, strangers[:5]))}", field="take")
+    wanted = {*record.articles, *take}
     back = [a for a in held if a.id in wanted]
     added = _added_by(target_history, record.operation, source.id)
     holder.release(source, operation=record.operation, articles=back,

@@ -161,12 +161,12 @@ class TicketsSection:
         return self._merging.merge(target, sources, actor=actor, reason=reason,
                                    other_customers=other_customers, notify=notify)
 
-    def unmerge(self, key: str, *, actor: Actor) -> Ticket:
+    def unmerge(self, key: str, *, actor: Actor, take: Sequence[str] = ()) -> Ticket:
         """Undo the merge of ticket ``key``: its status, due date, articles and clocks come
         back; the tags and links the merge added to the target are removed; articles that
-        arrived on the target since stay there."""
+        arrived on the target since stay there, except those named in ``take`` (ids)."""
         self._guard.check(actor, Action.MERGE, key)
-        return self._merging.unmerge(key, actor=actor)
+        return self._merging.unmerge(key, actor=actor, take=take)
 
     def split(self, key: str, articles: Sequence[str], *, actor: Actor,
               subject: str | None = None, customer_id: str | None = None) -> Split:

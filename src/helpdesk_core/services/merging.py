@@ -98,10 +98,12 @@ class Merging:
 
         return self.units.retrying(work)
 
-    def unmerge(self, key: str, *, actor: Actor) -> Ticket:
+    def unmerge(self, key: str, *, actor: Actor, take: Sequence[str] = ()) -> Ticket:
         """Undo the merge of the ticket ``key`` (a merged ticket): it comes back as it was,
-        with the articles that moved (those that arrived on the target since stay there).
-        Returns the restored ticket."""
+        with the articles that moved; those that arrived on the target since stay there,
+        except the ones named in ``take``. Returns the restored ticket."""
+        if isinstance(take, str):
+            raise ValidationError("a list of article ids", field="take")
 
         def work(unit: Unit) -> Ticket:
             source = unit.tickets.load(key)
@@ -112,7 +114,8 @@ class Merging:
             holder = follow_merges(target, unit.tickets.get)
             unmerge(source, record, target=target, holder=holder,
                     held=unit.tickets.articles(holder.id),
-                    target_history=unit.history(target), at=self.clock.now(), actor=actor)
+                    target_history=unit.history(target), at=self.clock.now(), actor=actor,
+                    take=list(take))
             return source
 
         return self.units.retrying(work)

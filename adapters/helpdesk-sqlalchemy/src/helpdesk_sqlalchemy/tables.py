@@ -279,6 +279,8 @@ mail_messages = Table(
     Column("at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("message_id", "fingerprint"),
     Index("ix_mail_messages_ticket", "ticket_id"),
+    # A split points the records of the moved articles at the new ticket.
+    Index("ix_mail_messages_article", "article_id"),
 )
 
 mail_staging = Table(
