@@ -180,6 +180,7 @@ class Merging:
 
         def work(unit: Unit) -> Ticket:
             ticket, other = unit.tickets.load(key), unit.tickets.load(other_key)
+            _not_merged(ticket, other)
             if chosen in (Relation.PARENT, Relation.CHILD):
                 child, parent = (ticket, other) if chosen is Relation.PARENT else (other, ticket)
                 check_parent(child, parent, child_history=unit.history(child),
@@ -195,6 +196,7 @@ class Merging:
 
         def work(unit: Unit) -> Ticket:
             ticket, other = unit.tickets.load(key), unit.tickets.load(other_key)
+            _not_merged(ticket, other)
             unlink(ticket, other, history=unit.history(ticket), at=self.clock.now(),
                    actor=actor)
             return ticket
@@ -232,6 +234,15 @@ class Merging:
             return suggest_duplicates(ticket, seen.values(), window=window, limit=limit)
 
         return self.units.read(read)
+
+
+def _not_merged(*tickets: Ticket) -> None:
+    """A link is recorded on both tickets, and a merged ticket takes no changes: refused
+    before either ticket changes, as a merge conflict (undo the merge first)."""
+    for ticket in tickets:
+        if ticket.merged_into is not None:
+            raise MergeConflict(f"ticket {ticket.number} was merged; its links cannot change "
+                                "until the merge is undone")
 
 
 @attrs.frozen
