@@ -324,14 +324,18 @@ def merge_state_machine(make: MakeHelpdesk | None) -> type[RuleBasedStateMachine
 
         @precondition(lambda self: self.numbers)
         @rule(data=st.data(), how=st.sampled_from(["subject", "in_reply_to", "both"]),
-              repeat=st.sampled_from([None, "same", "trace"]))
-        def mail_reply(self, data: st.DataObject, how: str, repeat: str | None) -> None:
+              repeat=st.sampled_from([None, "same", "trace"]),
+              stranger=st.sampled_from([False, False, False, True]))
+        def mail_reply(self, data: st.DataObject, how: str, repeat: str | None,
+                       stranger: bool) -> None:
             if how != "subject" and not self.known:
                 how = "subject"
             number = self._pick(data.draw(st.integers(0, 99), label="ticket"))
             message = (self.known[data.draw(st.integers(0, len(self.known) - 1),
                                             label="message")] if how != "subject" else None)
             sender = message.customer if message is not None else self.owner[number]
+            if stranger:  # someone else names the ticket: held there unless they take part
+                sender = (sender + 1) % len(CUSTOMERS)
             n = self._next()
             mid = f"<r{n}@mail.example.cz>"
             subject = f"Re: [{number}] Request" if how != "in_reply_to" else f"Re: answer {n}"
@@ -350,8 +354,9 @@ def merge_state_machine(make: MakeHelpdesk | None) -> type[RuleBasedStateMachine
                     # a message to a merged ticket lands on the live end of its chain
                     assert outcome.ticket_id == expected.id, (side.name, outcome, expected)
                 else:
-                    # the sender takes no part in that ticket (merged with another
-                    # customer's): a ticket of its own, and a copy held on the one it named
+                    # the sender takes no part in that ticket (a stranger's mail, or one
+                    # merged into another customer's): a ticket of its own, and a copy held
+                    # on the one it named
                     assert outcome.outcome == "new_ticket", (side.name, outcome)
                     assert outcome.held_on == expected.number, (side.name, outcome)
                     assert expected.customer_id != side.customers[sender]
