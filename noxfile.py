@@ -100,6 +100,21 @@ def hostile(session: nox.Session) -> None:
 
 
 @nox.session
+def merge_model(session: nox.Session) -> None:
+    """The merge state machine long: merge, undo, split and links among mail, SMS, portal
+    replies and notes, 1,000 examples of 50 steps in memory and 100 beside SQLite and
+    PostgreSQL (the suite runs 40 and 10 of 25-30 steps). ``-- N`` sets the in-memory count."""
+    session.install(*PACKAGES, *TEST_DEPS)
+    examples = session.posargs[0] if session.posargs else "1000"
+    env = {**_env(), "HELPDESK_MERGE_EXAMPLES": examples, "HELPDESK_MERGE_SQL_EXAMPLES": "100",
+           "HELPDESK_MERGE_STEPS": "50"}
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/property/test_merge_state_machine.py",
+                "adapters/helpdesk-sqlalchemy/tests/test_sqlalchemy_merge_state_machine.py",
+                env=env)
+
+
+@nox.session
 def faults_fetch(session: nox.Session) -> None:
     """Concurrent fetchers long: 4 and 8 processes on PostgreSQL and 2 on SQLite share one
     mailbox of 1,000 mails (the suite runs 100 and 50); none lost, none stored twice, every

@@ -174,6 +174,23 @@ def test_links_both_sides_and_parent_cycles_refused(helpdesk: Helpdesk) -> None:
     assert helpdesk.tickets.links(incident) == ()
 
 
+def test_linking_or_unlinking_a_merged_ticket_is_a_merge_conflict(helpdesk: Helpdesk) -> None:
+    # Found by the merge state machine: a link to a ticket merged since could be neither
+    # made nor removed, and the refusal was a bare DomainError out of the merged ticket.
+    a, b, c = (_form(helpdesk, t) for t in ("one", "two", "three"))
+    helpdesk.tickets.link(a, b, "related", actor=AGENT)
+    helpdesk.tickets.merge(c, [b], actor=AGENT)
+    before = [helpdesk.tickets.history(x) for x in (a, b)]
+    with pytest.raises(MergeConflict, match=f"{b} was merged"):
+        helpdesk.tickets.unlink(a, b, actor=AGENT)
+    with pytest.raises(MergeConflict, match=f"{b} was merged"):
+        helpdesk.tickets.link(b, a, "duplicate_of", actor=AGENT)
+    assert [helpdesk.tickets.history(x) for x in (a, b)] == before
+    helpdesk.tickets.unmerge(b, actor=AGENT)
+    helpdesk.tickets.unlink(a, b, actor=AGENT)
+    assert helpdesk.tickets.links(a) == () == helpdesk.tickets.links(b)
+
+
 def test_resolving_a_parent_resolves_children_by_policy(make_helpdesk: MakeHelpdesk) -> None:
     helpdesk = make_helpdesk(merging=MergePolicy(children_follow_parent=True))
     problem, incident = _form(helpdesk, "outage"), _form(helpdesk, "cannot log in")

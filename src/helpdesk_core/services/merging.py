@@ -183,6 +183,7 @@ class Merging:
 
         def work(unit: Unit) -> Ticket:
             ticket, other = _load_in_order(unit, [key, other_key])
+            _not_merged(ticket, other)
             if chosen in (Relation.PARENT, Relation.CHILD):
                 child, parent = (ticket, other) if chosen is Relation.PARENT else (other, ticket)
                 check_parent(child, parent, child_history=unit.history(child),
@@ -198,6 +199,7 @@ class Merging:
 
         def work(unit: Unit) -> Ticket:
             ticket, other = _load_in_order(unit, [key, other_key])
+            _not_merged(ticket, other)
             unlink(ticket, other, history=unit.history(ticket), at=self.clock.now(),
                    actor=actor)
             return ticket
@@ -243,6 +245,15 @@ def _load_in_order(unit: Unit, keys: Sequence[str]) -> list[Ticket]:
     into B and B into A lock A first both, and the second waits instead of deadlocking."""
     loaded = {key: unit.tickets.load(key) for key in sorted(set(keys))}
     return [loaded[key] for key in keys]
+
+
+def _not_merged(*tickets: Ticket) -> None:
+    """A link is recorded on both tickets, and a merged ticket takes no changes: refused
+    before either ticket changes, as a merge conflict (undo the merge first)."""
+    for ticket in tickets:
+        if ticket.merged_into is not None:
+            raise MergeConflict(f"ticket {ticket.number} was merged; its links cannot change "
+                                "until the merge is undone")
 
 
 @attrs.frozen
