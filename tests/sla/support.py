@@ -117,12 +117,19 @@ class Story:
         return self
 
     def received(self, at: datetime, *, since: datetime | None,
-                 number: str = "HD-2026-000009") -> Story:
+                 number: str = "HD-2026-000009", operation: str = "op-2") -> Story:
         """Ticket ``number`` merged into this one at ``at``; its first response owed since
         ``since`` when the merge takes the earliest obligation (else None)."""
         self._add(at, EventKind.MERGE_RECEIVED, field="merged_from", new="t-source",
-                  data={"operation": "op-2", "other_number": number,
+                  data={"operation": operation, "other_number": number,
                         "first_response_since": None if since is None else since.isoformat()})
+        return self
+
+    def released(self, at: datetime, *, number: str = "HD-2026-000009",
+                 operation: str = "op-2") -> Story:
+        """The merge ``operation`` of ticket ``number`` into this one undone at ``at``."""
+        self._add(at, EventKind.MERGE_RELEASED, field="merged_from", old="t-source",
+                  data={"operation": operation, "other_number": number})
         return self
 
     def _add(self, at: datetime, kind: EventKind, **values: Any) -> None:

@@ -524,3 +524,19 @@ def test_a_merge_changes_no_first_response_already_met_or_owed_since_earlier() -
         assert first.started_at == prague(2026, 3, 2, 12)
         assert not [c for c in compute_clocks(story.events, FULL, None, prague(2026, 3, 2, 13))
                     .changes if c.reason.startswith("merge")]
+
+
+def test_undoing_the_merge_gives_the_first_response_its_own_start_back() -> None:
+    story = (Story(prague(2026, 3, 2, 12))
+             .received(prague(2026, 3, 2, 13), since=prague(2026, 3, 2, 9), operation="a")
+             .received(prague(2026, 3, 2, 13, 30), since=prague(2026, 3, 2, 10),
+                       number="HD-2026-000010", operation="b"))
+    assert clock(story, FULL, prague(2026, 3, 2, 14), FIRST).started_at == prague(2026, 3, 2, 9)
+    story.released(prague(2026, 3, 2, 14), operation="a")
+    first = clock(story, FULL, prague(2026, 3, 2, 14), FIRST)
+    # the other merge still stands: owed since its source's start
+    assert (first.started_at, first.elapsed) == (prague(2026, 3, 2, 10), hours(4))
+    story.released(prague(2026, 3, 2, 14, 30), number="HD-2026-000010", operation="b")
+    own = clock(story, FULL, prague(2026, 3, 2, 15), FIRST)
+    assert (own.started_at, own.elapsed) == (prague(2026, 3, 2, 12), hours(3))
+    assert explained(story, FULL, FIRST)[-1][-1] == "merge of HD-2026-000010 undone"

@@ -43,7 +43,9 @@ ticket's priority.
 - **A merge can owe the first response since earlier**: a ``merge_received`` event whose
   ``first_response_since`` is earlier than the start of the still-open first-response cycle
   starts that cycle then (its clock counts from that instant to its old start), so its due
-  instant moves earlier. A met first response, or a later instant, changes nothing.
+  instant moves earlier. A met first response, or a later instant, changes nothing. A
+  ``merge_released`` event (that merge undone) moves the start back to the earliest instant
+  a merge still standing owes it since, else to the cycle's own start.
 - **States**: ``running`` or ``paused`` while a cycle is open, ``met`` when it ended within its
   duration, ``merged`` when a merge ended it within its duration, ``breached`` when its
   elapsed business time exceeds the duration (ended late, or still open past its due instant).
@@ -94,7 +96,8 @@ _RUNNING = frozenset({_C.NEW, _C.OPEN})
 _STOPPED = frozenset({_C.RESOLVED, _C.CLOSED, _C.MERGED})
 _SLA_EVENTS = frozenset({EventKind.CREATED, EventKind.STATUS_CHANGED,
                          EventKind.PRIORITY_CHANGED, EventKind.ARTICLE_ADDED,
-                         EventKind.MERGED, EventKind.MERGE_RECEIVED})
+                         EventKind.MERGED, EventKind.MERGE_RECEIVED,
+                         EventKind.MERGE_RELEASED})
 _ANOTHER_TICKET = "another ticket"
 _RESPONSES = (TargetKind.FIRST_RESPONSE, TargetKind.NEXT_RESPONSE)
 
@@ -125,6 +128,10 @@ class Cycle:
     outcome: str | None = None  # why it ended: "met: public reply by Petra", "resolved" ...
     ended_priority: Priority | None = None  # the priority it is judged by once ended
     merged: bool = False  # ended by a merge: undoing the merge reopens it
+    # Merges that made this cycle owed since earlier (operation, since), and its own start
+    # before the first of them: undoing such a merge moves the start back.
+    owed: tuple[tuple[str, datetime], ...] = ()
+    own_start: datetime | None = None
 
     @property
     def ended(self) -> bool:
@@ -152,10 +159,24 @@ class Cycle:
     def _reopen(self) -> Cycle:
         return attrs.evolve(self, ended_at=None, outcome=None, ended_priority=None, merged=False)
 
-    def _owed_since(self, since: datetime) -> Cycle:
+    def _owed_since(self, since: datetime, operation: str = "") -> Cycle:
         """The cycle started at ``since`` instead, its clock running until its old start."""
         return attrs.evolve(self, started_at=since,
-                            segments=(Segment(since, self.started_at), *self.segments))
+                            segments=(Segment(since, self.started_at), *self.segments),
+                            owed=(*self.owed, (operation, since)),
+                            own_start=self.own_start or self.started_at)
+
+    def _released(self, operation: str) -> Cycle:
+        """The merge ``operation`` undone: the cycle starts where the remaining merges (or
+        its own start) say, and the time before that no longer counts."""
+        if self.own_start is None or not any(op == operation for op, _ in self.owed):
+            return self
+        owed = tuple((op, since) for op, since in self.owed if op != operation)
+        start = min([self.own_start, *(since for _, since in owed)])
+        own = tuple(seg for seg in self.segments if seg.start >= self.own_start)
+        lead = (Segment(start, self.own_start),) if start < self.own_start else ()
+        return attrs.evolve(self, started_at=start, segments=(*lead, *own), owed=owed,
+                            own_start=self.own_start if owed else None)
 
     def elapsed(self, calendar: BusinessCalendar, now: datetime) -> timedelta:
         total = _ZERO
@@ -438,6 +459,8 @@ class SlaState:
             return self._merged(event), {}
         if event.kind is EventKind.MERGE_RECEIVED:
             return self._merge_received(event)
+        if event.kind is EventKind.MERGE_RELEASED:
+            return self._merge_released(event)
         return self._article(event, at)
 
     def _created(self, event: TicketEvent, at: datetime) -> SlaState:
@@ -537,13 +560,33 @@ class SlaState:
             since = ensure_utc(datetime.fromisoformat(str(raw)))
         except ValueError:
             return self, {}
-        if since >= cycles[-1].started_at:
+        operation = str(event.data.get("operation", ""))
+        current = cycles[-1]
+        if since >= current.started_at:
+            if current.own_start is not None and since < current.own_start:
+                # Owed since later than an earlier merge says: counts once that one is undone.
+                kept = attrs.evolve(current, owed=(*current.owed, (operation, since)))
+                return self._map({TargetKind.FIRST_RESPONSE: (*cycles[:-1], kept)}), {}
             return self, {}
         number = event.data.get("other_number") or _ANOTHER_TICKET
         reason = f"merge of {number}: first response owed since {since.isoformat()}"
         return (self._map({TargetKind.FIRST_RESPONSE: (*cycles[:-1],
-                                                       cycles[-1]._owed_since(since))}),
+                                                       cycles[-1]._owed_since(since, operation))}),
                 {TargetKind.FIRST_RESPONSE: reason})
+
+    def _merge_released(self, event: TicketEvent
+                        ) -> tuple[SlaState, dict[TargetKind | None, str]]:
+        """A merge that made the first response owed since earlier was undone: the start it
+        moved goes back (only while that response is still owed)."""
+        cycles = self.cycles_of(TargetKind.FIRST_RESPONSE)
+        if not cycles or cycles[-1].ended:
+            return self, {}
+        released = cycles[-1]._released(str(event.data.get("operation", "")))
+        if released == cycles[-1]:
+            return self, {}
+        number = event.data.get("other_number") or _ANOTHER_TICKET
+        return (self._map({TargetKind.FIRST_RESPONSE: (*cycles[:-1], released)}),
+                {TargetKind.FIRST_RESPONSE: f"merge of {number} undone"})
 
     def _article(self, event: TicketEvent, at: datetime
                  ) -> tuple[SlaState, dict[TargetKind | None, str]]:
