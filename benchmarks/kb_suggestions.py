@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "kb"))
 
-from kb_benchmark import measure  # noqa: E402
+from kb_benchmark import measure
 
 
 def main() -> None:

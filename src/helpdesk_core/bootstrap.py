@@ -34,9 +34,9 @@ from helpdesk_core.services.acknowledgement import Acknowledger
 from helpdesk_core.services.assignment import Assignment, check_staff_references
 from helpdesk_core.services.calls import Calls
 from helpdesk_core.services.configuration import Configuration
-from helpdesk_core.services.knowledge import Knowledge
 from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.knowledge import Knowledge
 from helpdesk_core.services.mail_fetch import MailFetcher
 from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.services.merge_handlers import ChildrenFollowParent, MergeNoticeSender

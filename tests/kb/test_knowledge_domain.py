@@ -32,19 +32,25 @@ def test_every_change_is_a_new_version_with_its_revision() -> None:
     article, created = KbArticle.draft(id="a1", key="returns", title="Vrácení zboží",
                                        body="Do 14 dnů.", language="CS", by="eva", at=T0)
     assert (article.version, article.state, article.language) == (1, KbState.DRAFT, "cs")
-    assert created.change is KbChange.CREATED and created.article == article
+    assert created.change is KbChange.CREATED
+    assert created.article == article
     edited, revision = article.edit(by="adam", at=T0 + timedelta(hours=1),
                                     body="Do 14 dnů od převzetí.", title="Vrácení zboží")
-    assert edited.version == 2 and edited.updated_by == "adam"
-    assert revision.fields == ("body",) and revision.by == "adam" and revision.version == 2
-    assert edited.created_at == T0 and edited.created_by == "eva"
+    assert edited.version == 2
+    assert edited.updated_by == "adam"
+    assert revision.fields == ("body",)
+    assert revision.by == "adam"
+    assert revision.version == 2
+    assert edited.created_at == T0
+    assert edited.created_by == "eva"
     published, revision = edited.publish(by="eva", at=T0 + timedelta(hours=2))
     assert published.is_public is False  # internal by default
     assert revision.change is KbChange.PUBLISHED
     with pytest.raises(KbRuleError):
         published.publish(by="eva", at=T0)
     draft, _ = published.unpublish(by="eva", at=T0)
-    assert draft.state is KbState.DRAFT and draft.version == 4
+    assert draft.state is KbState.DRAFT
+    assert draft.version == 4
     assert draft.updated_at == T0 + timedelta(hours=2)  # time never runs backwards
     archived, _ = draft.archive(by="eva", at=T0 + timedelta(days=1))
     with pytest.raises(KbRuleError):
@@ -77,7 +83,8 @@ def test_bad_fields_are_refused_naming_the_field(fields: dict[str, object], fiel
 def test_any_is_a_language_and_public_needs_published() -> None:
     article, _ = KbArticle.draft(id="a", key="contact", title="Contact", body="+420",
                                  language="ANY", by="eva", at=T0, visibility="public")
-    assert article.language == "any" and article.visibility is KbVisibility.PUBLIC
+    assert article.language == "any"
+    assert article.visibility is KbVisibility.PUBLIC
     assert not article.is_public
     assert article.publish(by="eva", at=T0)[0].is_public
 

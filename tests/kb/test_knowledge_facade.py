@@ -58,7 +58,8 @@ def test_a_customer_sees_public_published_articles_only(desk: Helpdesk) -> None:
 def test_edits_keep_every_version(desk: Helpdesk) -> None:
     edited = desk.kb.edit("descaling", body="Nalijte odvápňovač a spusťte program.",
                           actor=EVA, expected_version=2)
-    assert edited.version == 3 and edited.state is KbState.PUBLISHED
+    assert edited.version == 3
+    assert edited.state is KbState.PUBLISHED
     with pytest.raises(ConcurrencyError):
         desk.kb.edit("descaling", title="Starý pohled", actor=EVA, expected_version=2)
     revisions = desk.kb.revisions("descaling", actor=EVA)
@@ -116,7 +117,8 @@ def test_attach_stores_the_file_as_a_new_version(desk: Helpdesk) -> None:
                              content_type="application/pdf", actor=EVA)
     assert article.version == 3
     [meta] = article.attachments
-    assert meta.filename == "navod.pdf" and meta.size == 15
+    assert meta.filename == "navod.pdf"
+    assert meta.size == 15
     assert desk.blob_store.get(meta.blob_key) == b"%PDF-1.4 manual"
     with pytest.raises(NotFound):
         desk.kb.attach("missing", data=b"x", filename="x.pdf", actor=EVA)

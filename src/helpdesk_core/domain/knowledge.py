@@ -27,7 +27,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -235,9 +235,9 @@ class KbArticle:
         values: dict[str, object] = {}
         given = {"title": title, "body": body, "language": language, "category": category,
                  "visibility": visibility, "tags": tags, "related_tickets": related_tickets}
-        converters = {"title": _title, "body": _body, "language": kb_language,
-                      "category": kb_category, "visibility": _visibility, "tags": _tags,
-                      "related_tickets": _related}
+        converters: dict[str, Callable[[object], object]] = {
+            "title": _title, "body": _body, "language": kb_language, "category": kb_category,
+            "visibility": _visibility, "tags": _tags, "related_tickets": _related}
         for name, value in given.items():
             if value is None:
                 continue
@@ -308,33 +308,37 @@ class KbRevision:
 
 _WORD = re.compile(r"[^\W_]+")
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 #: Short, common words of each language that say nothing about a topic. Written without
 #: diacritics, as the tokens are compared.
 STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("""a an the and or but if of to in on at by for with from as is are was were
+    "en": _words("""a an the and or but if of to in on at by for with from as is are was were
         be been being it its this that these those i me my we our you your he she they them
         their his her not no do does did have has had can could would should will shall may
         might must am so than then there here what which who whom when where why how all any
         some about into out up down over under again please hello hi thanks thank regards dear
-        just also very get got still yet one two only after before""".split()),
-    "cs": frozenset("""a i k o s u v z ze se si na do od po pro pri za ze ale ani aby jak jako
+        just also very get got still yet one two only after before"""),
+    "cs": _words("""a i k o s u v z ze se si na do od po pro pri za ze ale ani aby jak jako
         je jsem jsme jste jsou byl byla bylo byli bude budu budeme mam mate ma mame to ten ta
         toto tento tato tyto ty ti co kdo kde kdy proc ktery ktera ktere uz jeste jen take tak
         taky nebo ze mi mne me my vy vam vas nas nam jsem dobry den dekuji dekuju diky prosim
         pozdravem s pane pani zdravim bych by ho jej ji jim jeho jejich muj moje moji vase
-        vas jiz pak tedy ve nez pokud""".split()),
-    "sk": frozenset("""a i k o s u v z zo sa si na do od po pre pri za ze ale ani aby ako je
+        vas jiz pak tedy ve nez pokud"""),
+    "sk": _words("""a i k o s u v z zo sa si na do od po pre pri za ze ale ani aby ako je
         som sme ste su bol bola bolo boli bude budem mam mate ma mame to ten ta toto tento
         tato tieto co kto kde kedy preco ktory ktora ktore uz este len tiez tak alebo mi mne
         ma my vy vam vas nas nam dobry den dakujem dakujeme vdaka prosim pozdravom pan pani
-        zdravim by ho jej jeho ich moj moja moje vase""".split()),
-    "de": frozenset("""der die das den dem des ein eine einen einem einer eines und oder aber
+        zdravim by ho jej jeho ich moj moja moje vase"""),
+    "de": _words("""der die das den dem des ein eine einen einem einer eines und oder aber
         wenn dass da zu im in an am auf aus bei mit nach von vor fur uber unter um ist sind war
         waren bin bist sein hat habe haben hatte ich mir mich wir uns ihr sie es er ihnen ihre
         ihr mein meine meinen meiner unser nicht kein keine noch schon auch nur so wie was wer
         wo wann warum welche welcher welches bitte danke hallo guten tag gruss grusse
         freundlichen mfg sehr geehrte geehrter damen herren kann konnen konnte wurde wurden
-        soll mochte muss man""".split()),
+        soll mochte muss man"""),
 }
 _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 
@@ -395,16 +399,15 @@ class _Document:
 
 def _document(article: KbArticle) -> _Document:
     language = article.language
-    weights: Counter[str] = Counter()
-    for word in tokens(article.title, language):
-        weights[_stem(word)] += TITLE_BOOST
-    for tag in article.tags:
-        for word in tokens(tag.replace("-", " "), language):
-            weights[_stem(word)] += TAG_BOOST
-    body = tokens(article.body, language)
-    for word in body:
-        weights[_stem(word)] += 1.0
-    return _Document(article, dict(weights), float(sum(weights.values())) or 1.0)
+    weights: dict[str, float] = {}
+    words = [(w, TITLE_BOOST) for w in tokens(article.title, language)]
+    words += [(w, TAG_BOOST) for tag in article.tags
+              for w in tokens(tag.replace("-", " "), language)]
+    words += [(w, 1.0) for w in tokens(article.body, language)]
+    for word, weight in words:
+        term = _stem(word)
+        weights[term] = weights.get(term, 0.0) + weight
+    return _Document(article, weights, sum(weights.values()) or 1.0)
 
 
 def _matches(word: str, vocabulary: Iterable[str]) -> list[tuple[str, float]]:

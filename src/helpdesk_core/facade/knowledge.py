@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 
 from helpdesk_core.domain.access import Action
@@ -50,14 +51,14 @@ class KnowledgeSection:
                                     visibility=visibility, state=state,
                                     public_only=_customer(actor))
 
-    def revisions(self, article: str, *, actor: Actor | None = None) -> list[KbRevision]:
+    def revisions(self, article: str, *, actor: Actor | None = None) -> builtins.list[KbRevision]:
         """Every version, oldest first: who, when, what changed."""
         self._guard.check(actor, Action.MANAGE_KB)
         return self._knowledge.revisions(article)
 
     def suggest(self, ticket: str | None = None, *, text: str | None = None,
                 language: str | None = None, limit: int = 5,
-                actor: Actor | None = None) -> list[KbSuggestion]:
+                actor: Actor | None = None) -> builtins.list[KbSuggestion]:
         """Published articles ranked for ticket ``ticket`` or for ``text``, with the words
         that matched; a customer gets public ones, and only for a ticket of theirs."""
         self._guard.check(actor, Action.READ_KB)

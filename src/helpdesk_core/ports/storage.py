@@ -4,9 +4,10 @@ A storage adapter provides a :class:`Storage`; each use case opens one :class:`U
 loads aggregates through its repositories, calls domain methods and commits. Repositories take
 and return domain objects only — never rows, sessions or lazy proxies. Each repository
 protocol lives in the module of its context (``ports/tickets.py``, ``ports/contacts.py``,
-``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``, ``ports/knowledge.py``) and
-has a contract module of its own in :mod:`helpdesk_core.testing.contracts`; they are imported
-here too, where a unit of work names them.
+``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``,
+``ports/knowledge.py``) and has a contract module of its own in
+:mod:`helpdesk_core.testing.contracts`; they are imported here too, where a unit of work names
+them.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ again on the fresh article.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
@@ -92,7 +93,7 @@ class Knowledge:
 
     def suggest(self, *, ticket: str | None = None, text: str | None = None,
                 language: str | None = None, limit: int = 5,
-                public_only: bool = False) -> list[KbSuggestion]:
+                public_only: bool = False) -> builtins.list[KbSuggestion]:
         """Published articles ranked for ticket ``ticket`` (its subject and first message,
         in its language) or for ``text`` (in ``language``; any language when None)."""
         if (ticket is None) == (text is None):
@@ -100,7 +101,7 @@ class Knowledge:
                                   field="ticket")
         wanted = None if language is None else kb_language(language)
 
-        def read(unit: Unit) -> tuple[str, str | None, list[KbArticle]]:
+        def read(unit: Unit) -> tuple[str, str | None, builtins.list[KbArticle]]:
             query, lang = "", wanted
             if ticket is not None:
                 found = unit.tickets.load(ticket)

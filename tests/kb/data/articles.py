@@ -155,7 +155,7 @@ ARTICLES = [
      ["missing", "parcel"]),
     # -- any language -------------------------------------------------------------------------
     ("any-contact", "any", "contact", "Kontakt / Contact / Kontaktní údaje",
-     "Hotline +420 800 123 456, Po–Pá 8–18 h / Mo–Fr 8–18 Uhr / Mon–Fri 8am–6pm. E-mail podpora@example.cz, support@example.com. Showroom Praha, Vinohradská 10.",
+     "Hotline +420 800 123 456, Po-Pá 8-18 h / Mo-Fr 8-18 Uhr / Mon-Fri 8am-6pm. E-mail podpora@example.cz, support@example.com. Showroom Praha, Vinohradská 10.",
      ["kontakt", "contact", "hotline"]),
     ("any-spare-parts", "any", "appliances/parts", "Náhradní díly / Ersatzteile / Spare parts",
      "Brühgruppe / spařovací jednotka / brew group: BG-200. Wassertank / nádržka na vodu / water tank: WT-15. Dichtung / těsnění / seal: S-7. Filtr / Wasserfilter / water filter: F-3.",

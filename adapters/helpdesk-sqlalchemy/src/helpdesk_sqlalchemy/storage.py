@@ -43,13 +43,13 @@ from helpdesk_core.errors import (
 )
 from helpdesk_sqlalchemy import convert, driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
+from helpdesk_sqlalchemy.knowledge import SqlAlchemyKnowledgeBase
 from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyAutomaticSenders,
     SqlAlchemyMailStaging,
     SqlAlchemyMessageIndex,
     SqlAlchemyOutbox,
 )
-from helpdesk_sqlalchemy.knowledge import SqlAlchemyKnowledgeBase
 from helpdesk_sqlalchemy.queue import QueueReader
 from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
 from helpdesk_sqlalchemy.tables import (

@@ -79,10 +79,9 @@ class TestKnowledgeBase:
                 uow.knowledge.get_by_key("missing")
             assert uow.knowledge.revisions("missing") == []
             assert uow.knowledge.list() == []
-        article, revision = _draft("a").article.edit(by="eva", at=T0, body="Jinak.")
-        with storage.unit_of_work() as uow:
-            with pytest.raises(NotFound):
-                uow.knowledge.save(revision)
+        _article, revision = _draft("a").article.edit(by="eva", at=T0, body="Jinak.")
+        with storage.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.knowledge.save(revision)
 
     def test_a_stale_version_is_refused_and_writes_nothing(self, storage: Storage) -> None:
         first = _draft("returns")
@@ -92,10 +91,9 @@ class TestKnowledgeBase:
         with storage.unit_of_work() as uow:
             uow.knowledge.save(two)
             uow.commit()
-        with storage.unit_of_work() as uow:
-            with pytest.raises(ConcurrencyError):
-                uow.knowledge.save(rival)
-                uow.commit()
+        with storage.unit_of_work() as uow, pytest.raises(ConcurrencyError):
+            uow.knowledge.save(rival)
+            uow.commit()
         with storage.unit_of_work(read_only=True) as uow:
             assert uow.knowledge.get(one.id) == one
             assert [r.version for r in uow.knowledge.revisions(one.id)] == [1, 2]
@@ -105,16 +103,14 @@ class TestKnowledgeBase:
         with storage.unit_of_work() as uow:
             uow.knowledge.add(first)
             uow.rollback()
-        with storage.unit_of_work(read_only=True) as uow:
-            with pytest.raises(NotFound):
-                uow.knowledge.get(first.article.id)
+        with storage.unit_of_work(read_only=True) as uow, pytest.raises(NotFound):
+            uow.knowledge.get(first.article.id)
 
     def test_a_key_belongs_to_one_article(self, storage: Storage) -> None:
         _add(storage, _draft("passwords"))
-        with storage.unit_of_work() as uow:
-            with pytest.raises(ValidationError) as refused:
-                uow.knowledge.add(_draft("passwords"))
-                uow.commit()
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as refused:
+            uow.knowledge.add(_draft("passwords"))
+            uow.commit()
         assert refused.value.field == "key"
         with storage.unit_of_work(read_only=True) as uow:
             assert len(uow.knowledge.list()) == 1
