@@ -10,7 +10,7 @@ revision, so the history of an article is its list of revisions (version 1 is it
 States: a new article is a ``draft``; ``publish`` makes it ``published`` (suggested, and shown
 to customers when its visibility is ``public``), ``unpublish`` makes it a draft again,
 ``archive`` retires it (a published or draft article; an archived one may be published
-again). Visibility: ``internal`` (staff only) or ``public`` (everyone, customers and
+again). A move the state does not allow is a ValidationError on ``state``. Visibility: ``internal`` (staff only) or ``public`` (everyone, customers and
 anonymous visitors included, once published).
 
 The language is a language tag (``cs``, ``de``, ``pt-BR``) or ``any`` for an article that
@@ -42,7 +42,7 @@ from helpdesk_core.domain.values import (
     language_tag,
     tag_set,
 )
-from helpdesk_core.errors import DomainError, ValidationError
+from helpdesk_core.errors import ValidationError
 
 __all__ = [
     "ANY_LANGUAGE",
@@ -90,10 +90,6 @@ class KbChange(enum.Enum):
     UNPUBLISHED = "unpublished"
     ARCHIVED = "archived"
     ATTACHED = "attached"
-
-
-class KbRuleError(DomainError):
-    """A change the article's state does not allow (publishing an archived draft twice …)."""
 
 
 def kb_key(value: object, *, field: str = "key") -> str:
@@ -250,18 +246,18 @@ class KbArticle:
 
     def publish(self, *, by: str, at: datetime) -> tuple[KbArticle, KbRevision]:
         if self.state is KbState.PUBLISHED:
-            raise KbRuleError(f"article {self.key} is published already")
+            raise ValidationError(f"article {self.key} is published already", field="state")
         return self._next(KbChange.PUBLISHED, ("state",), by=by, at=at,
                           state=KbState.PUBLISHED)
 
     def unpublish(self, *, by: str, at: datetime) -> tuple[KbArticle, KbRevision]:
         if self.state is not KbState.PUBLISHED:
-            raise KbRuleError(f"article {self.key} is not published")
+            raise ValidationError(f"article {self.key} is not published", field="state")
         return self._next(KbChange.UNPUBLISHED, ("state",), by=by, at=at, state=KbState.DRAFT)
 
     def archive(self, *, by: str, at: datetime) -> tuple[KbArticle, KbRevision]:
         if self.state is KbState.ARCHIVED:
-            raise KbRuleError(f"article {self.key} is archived already")
+            raise ValidationError(f"article {self.key} is archived already", field="state")
         return self._next(KbChange.ARCHIVED, ("state",), by=by, at=at, state=KbState.ARCHIVED)
 
     def attach(self, attachment: AttachmentMeta, *, by: str,
