@@ -10,8 +10,9 @@ revision, so the history of an article is its list of revisions (version 1 is it
 States: a new article is a ``draft``; ``publish`` makes it ``published`` (suggested, and shown
 to customers when its visibility is ``public``), ``unpublish`` makes it a draft again,
 ``archive`` retires it (a published or draft article; an archived one may be published
-again). A move the state does not allow is a ValidationError on ``state``. Visibility: ``internal`` (staff only) or ``public`` (everyone, customers and
-anonymous visitors included, once published).
+again). A move the state does not allow is a ValidationError on ``state``. Visibility:
+``internal`` (staff only) or ``public`` (everyone, customers and anonymous visitors included,
+once published).
 
 The language is a language tag (``cs``, ``de``, ``pt-BR``) or ``any`` for an article that
 answers in every language (a table of part numbers, a link list).
