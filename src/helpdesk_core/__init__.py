@@ -48,6 +48,14 @@ if TYPE_CHECKING:
         Workflow,
     )
     from helpdesk_core.domain.duplicates import DuplicateSuggestion
+    from helpdesk_core.domain.knowledge import (
+        KbArticle,
+        KbChange,
+        KbRevision,
+        KbState,
+        KbSuggestion,
+        KbVisibility,
+    )
     from helpdesk_core.domain.extensions import (
         AssignmentProposal,
         Classification,
@@ -149,6 +157,10 @@ _LOCATIONS = {
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",
+    ),
+    **dict.fromkeys(
+        ["KbArticle", "KbChange", "KbRevision", "KbState", "KbSuggestion", "KbVisibility"],
+        "helpdesk_core.domain.knowledge",
     ),
     **dict.fromkeys(
         ["Absence", "Agent", "HelpdeskStaff", "Team", "TeamStrategy", "WorkingHours"],
