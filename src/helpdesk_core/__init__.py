@@ -48,6 +48,12 @@ if TYPE_CHECKING:
         Workflow,
     )
     from helpdesk_core.domain.duplicates import DuplicateSuggestion
+    from helpdesk_core.domain.extensions import (
+        AssignmentProposal,
+        Classification,
+        FollowUpRequest,
+        KeywordRule,
+    )
     from helpdesk_core.domain.knowledge import (
         KbArticle,
         KbChange,
@@ -55,12 +61,6 @@ if TYPE_CHECKING:
         KbState,
         KbSuggestion,
         KbVisibility,
-    )
-    from helpdesk_core.domain.extensions import (
-        AssignmentProposal,
-        Classification,
-        FollowUpRequest,
-        KeywordRule,
     )
     from helpdesk_core.domain.mailbox import StagedMail, StagedState
     from helpdesk_core.domain.merging import MergePolicy
