@@ -54,6 +54,14 @@ if TYPE_CHECKING:
         FollowUpRequest,
         KeywordRule,
     )
+    from helpdesk_core.domain.knowledge import (
+        KbArticle,
+        KbChange,
+        KbRevision,
+        KbState,
+        KbSuggestion,
+        KbVisibility,
+    )
     from helpdesk_core.domain.mailbox import StagedMail, StagedState
     from helpdesk_core.domain.merging import MergePolicy
     from helpdesk_core.domain.outbox import OutboxMessage, OutboxState
@@ -149,6 +157,10 @@ _LOCATIONS = {
     **dict.fromkeys(
         ["AssignmentProposal", "Classification", "FollowUpRequest", "KeywordRule"],
         "helpdesk_core.domain.extensions",
+    ),
+    **dict.fromkeys(
+        ["KbArticle", "KbChange", "KbRevision", "KbState", "KbSuggestion", "KbVisibility"],
+        "helpdesk_core.domain.knowledge",
     ),
     **dict.fromkeys(
         ["Absence", "Agent", "HelpdeskStaff", "Team", "TeamStrategy", "WorkingHours"],

@@ -11,6 +11,7 @@ It is a set of sections, one per context, each built with only what it needs::
     helpdesk.sla            clocks, the escalation sweep, recomputing deadlines
     helpdesk.templates      message templates
     helpdesk.configuration  incident types
+    helpdesk.kb             the knowledge base: articles, their versions, suggestions
 
 The adapters chosen at bootstrap stay reachable (``storage``, ``directory``, ``clock`` …) for
 host code that needs them; no rules live here.
@@ -24,6 +25,7 @@ import attrs
 
 from helpdesk_core.facade.calls import CallsSection
 from helpdesk_core.facade.configuration import ConfigurationSection
+from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
 from helpdesk_core.facade.sla import SlaSection
@@ -55,6 +57,7 @@ class Helpdesk:
     sla: SlaSection
     templates: TemplatesSection
     configuration: ConfigurationSection
+    kb: KnowledgeSection
     # what bootstrap chose
     settings: Settings
     registry: Registry

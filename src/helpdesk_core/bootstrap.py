@@ -16,6 +16,7 @@ from helpdesk_core.domain.history import EventKind
 from helpdesk_core.facade.calls import CallsSection
 from helpdesk_core.facade.configuration import ConfigurationSection
 from helpdesk_core.facade.guard import Guard
+from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
 from helpdesk_core.facade.sla import SlaSection
@@ -35,6 +36,7 @@ from helpdesk_core.services.calls import Calls
 from helpdesk_core.services.configuration import Configuration
 from helpdesk_core.services.directory import StorageDirectory
 from helpdesk_core.services.intake import Intake
+from helpdesk_core.services.knowledge import Knowledge
 from helpdesk_core.services.mail_fetch import MailFetcher
 from helpdesk_core.services.mail_ingest import MailIngest
 from helpdesk_core.services.merge_handlers import ChildrenFollowParent, MergeNoticeSender
@@ -189,6 +191,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
         configuration=ConfigurationSection(guard=guard,
                                            configuration=Configuration(units=units,
                                                                        staff=staff)),
+        kb=KnowledgeSection(guard=guard, knowledge=Knowledge(units=units, clock=clock,
+                                                             blob_store=blob_store)),
         settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
         blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
         hooks=hooks,

@@ -36,7 +36,9 @@ CUSTOMER_ACTIONS = {
     A.OPEN_OWN_TICKET,
 }
 WITHOUT_A_TICKET = {A.ATTACH, A.OPEN_OWN_TICKET}
-AGENT_ONLY = set(Action) - CUSTOMER_ACTIONS
+# What everyone may do, anonymous visitors included (what they see is the action's own rule).
+EVERYONE = {A.READ_KB}
+AGENT_ONLY = set(Action) - CUSTOMER_ACTIONS - EVERYONE
 
 actions = st.sampled_from(list(Action))
 staff = strategies.actors([ActorKind.AGENT, ActorKind.SYSTEM])
@@ -61,7 +63,9 @@ def test_the_table_names_every_action_once():
 
 
 def test_customers_may_do_exactly_the_customer_actions():
-    assert {a for a, who in RULES.items() if who is not Who.STAFF} == CUSTOMER_ACTIONS
+    assert {a for a, who in RULES.items()
+            if who not in (Who.STAFF, Who.EVERYONE)} == CUSTOMER_ACTIONS
+    assert {a for a, who in RULES.items() if who is Who.EVERYONE} == EVERYONE
     assert {a for a, who in RULES.items() if who is Who.OWN_TICKET_OR_NONE} == WITHOUT_A_TICKET
 
 
@@ -102,6 +106,13 @@ def test_every_agent_only_action_is_refused_to_any_customer(actor, action, scope
     assert refused.value.action == action.value
     assert refused.value.actor == actor
     assert refused.value.ticket == (scope.number if scope else None)
+
+
+@FAST
+@given(customers, st.sampled_from(sorted(EVERYONE, key=lambda a: a.value)), maybe_scopes)
+def test_everyone_may_read_the_knowledge_base(actor, action, scope):
+    assert allowed(actor, action, scope)
+    check(actor, action, scope)
 
 
 @FAST

@@ -8,12 +8,15 @@ writing, so nothing is written. :func:`allowed` answers the same question withou
 hide a button, to filter a list).
 
 The rules are one table, :data:`RULES`: each action maps to a :class:`Who`, and :func:`check`
-only reads that table. Today there are three answers:
+only reads that table. Today there are four answers:
 
 - ``Who.STAFF``: agents and the system only;
 - ``Who.OWN_TICKET``: also a customer, on a ticket whose customer or participant they are;
 - ``Who.OWN_TICKET_OR_NONE``: also a customer, before there is a ticket (opening one, uploading
-  an attachment for a first message) or on a ticket of theirs.
+  an attachment for a first message) or on a ticket of theirs;
+- ``Who.EVERYONE``: every actor, a customer without an id (an anonymous visitor) too — what
+  they then see is the action's own rule (reading the knowledge base: a customer sees only
+  public, published articles; :meth:`KbArticle.is_public`).
 
 Agents and the system may do everything. A customer is an actor with kind ``customer`` whose
 ``id`` is a contact id; a customer without an id (an unknown sender) owns no ticket, so they may
@@ -103,6 +106,9 @@ class Action(enum.Enum):
     MANAGE_TEMPLATES = "manage_templates"  # list, save, delete templates
     CONFIGURE = "configure"  # incident types and other settings
     RUN_BACKGROUND_WORK = "run_background_work"  # fetch mail, outbox, SLA sweeps, staged mail
+    # the knowledge base
+    READ_KB = "read_kb"  # articles and suggestions; a customer sees public, published ones
+    MANAGE_KB = "manage_kb"  # write, publish, archive articles; their revisions
 
 
 class Who(enum.Enum):
@@ -113,6 +119,7 @@ class Who(enum.Enum):
     OWN_TICKET_OR_NONE = (
         "agents and the system; a customer with no ticket yet, or on their own ticket"
     )
+    EVERYONE = "everyone, customers and anonymous visitors too"
 
 
 _A, _W = Action, Who
@@ -150,6 +157,8 @@ RULES: Mapping[Action, Who] = MappingProxyType(
         _A.MANAGE_TEMPLATES: _W.STAFF,
         _A.CONFIGURE: _W.STAFF,
         _A.RUN_BACKGROUND_WORK: _W.STAFF,
+        _A.READ_KB: _W.EVERYONE,
+        _A.MANAGE_KB: _W.STAFF,
     }
 )
 
@@ -200,6 +209,8 @@ def _refusal(actor: Actor, action: Action, scope: TicketScope | None) -> str | N
     who = RULES.get(action, Who.STAFF)
     if who is Who.STAFF:
         return "only agents and the system may"
+    if who is Who.EVERYONE:
+        return None
     if scope is None:
         if who is Who.OWN_TICKET_OR_NONE:
             return None

@@ -32,6 +32,7 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
+from helpdesk_core.domain.knowledge import KbArticle, KbRevision, KbState, KbVisibility
 from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
@@ -74,6 +75,7 @@ class _State:
     escalations: dict[tuple[str, str, int, str], EscalationRecord] = attrs.field(factory=dict)
     blobs: dict[str, bytes] = attrs.field(factory=dict)
     templates: dict[tuple[str, str, str | None], MessageTemplate] = attrs.field(factory=dict)
+    kb_revisions: dict[str, list[KbRevision]] = attrs.field(factory=dict)  # id -> revisions
     # Commits, sequence values and claims take it; re-entrant, since a thread may open a
     # unit inside another.
     lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
@@ -689,6 +691,95 @@ class _Sla:
         state.escalations.update(self.fired_now)
 
 
+class _Knowledge:
+    """Articles are the newest revision of each; writes are staged revisions, checked at
+    commit against the versions stored then."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, list[KbRevision]] = {}  # id -> new revisions, in order
+        self.added: set[str] = set()
+
+    def _revisions(self, article_id: str) -> list[KbRevision]:
+        stored = self._uow.storage._state.kb_revisions.get(article_id, [])
+        return [*stored, *self.staged.get(article_id, [])]
+
+    def _current(self) -> dict[str, KbArticle]:
+        ids = {*self._uow.storage._state.kb_revisions, *self.staged}
+        return {i: self._revisions(i)[-1].article for i in ids}
+
+    def add(self, revision: KbRevision) -> None:
+        article = revision.article
+        if article.version != 1:
+            raise ValidationError("a new article is version 1", field="version")
+        if self._revisions(article.id):
+            raise StorageError(f"knowledge-base article {article.id} exists")
+        if any(a.key == article.key for a in self._current().values()):
+            raise ValidationError(f"another article has the key {article.key!r}", field="key")
+        self.staged[article.id] = [revision]
+        self.added.add(article.id)
+
+    def save(self, revision: KbRevision) -> None:
+        article = revision.article
+        known = self._revisions(article.id)
+        if not known:
+            raise NotFound(f"no knowledge-base article {article.id!r}")
+        if known[-1].version != article.version - 1:
+            raise ConcurrencyError(f"knowledge-base article {article.key} is at version "
+                                   f"{known[-1].version}, not {article.version - 1}")
+        if any(a.key == article.key and a.id != article.id
+               for a in self._current().values()):
+            raise ValidationError(f"another article has the key {article.key!r}", field="key")
+        self.staged.setdefault(article.id, []).append(revision)
+
+    def get(self, article_id: str) -> KbArticle:
+        known = self._revisions(article_id)
+        if not known:
+            raise NotFound(f"no knowledge-base article {article_id!r}")
+        return known[-1].article
+
+    def get_by_key(self, key: str) -> KbArticle:
+        found = next((a for a in self._current().values() if a.key == key), None)
+        if found is None:
+            raise NotFound(f"no knowledge-base article {key!r}")
+        return found
+
+    def revisions(self, article_id: str) -> list[KbRevision]:
+        return self._revisions(article_id)
+
+    def list(self, *, category: str | None = None, languages: Sequence[str] | None = None,
+             visibility: KbVisibility | None = None,
+             states: Sequence[KbState] | None = None) -> list[KbArticle]:
+        found = [a for a in self._current().values()
+                 if (category is None or a.category == category
+                     or (a.category or "").startswith(f"{category}/"))
+                 and (languages is None or a.language in languages)
+                 and (visibility is None or a.visibility is visibility)
+                 and (states is None or a.state in states)]
+        return sorted(found, key=lambda a: a.key)
+
+    def check(self, state: _State) -> None:
+        for article_id, revisions in self.staged.items():
+            stored = state.kb_revisions.get(article_id, [])
+            if article_id in self.added and stored:
+                raise StorageError(f"knowledge-base article {article_id} exists")
+            first = revisions[0].version
+            if (stored[-1].version if stored else 0) != first - 1:
+                raise ConcurrencyError(f"knowledge-base article {article_id} was changed by "
+                                       "someone else")
+        keys = {revisions[-1].article.key: article_id
+                for article_id, revisions in state.kb_revisions.items()}
+        for article_id, revisions in self.staged.items():
+            if keys.get(revisions[-1].article.key, article_id) != article_id:
+                raise ValidationError(f"another article has the key "
+                                      f"{revisions[-1].article.key!r}", field="key")
+
+    def apply(self, state: _State) -> None:
+        for article_id, revisions in self.staged.items():
+            state.kb_revisions[article_id] = [*state.kb_revisions.get(article_id, []),
+                                              *revisions]
+
+
 class _Blobs:
     """Blobs put with the unit by a blob store on its database (see InMemoryBlobStore)."""
 
@@ -723,6 +814,7 @@ class InMemoryUnitOfWork:
         self.automatic_senders = _AutomaticSenders(self)
         self.outbox = _Outbox(self)
         self.sla = _Sla(self)
+        self.knowledge = _Knowledge(self)
         self._blobs = _Blobs(self)
 
     def __enter__(self) -> Self:
@@ -741,14 +833,15 @@ class InMemoryUnitOfWork:
         them all — or, if one check fails, none (like a database transaction)."""
         if self.read_only and (self.tickets.staged or self.contacts.staged
                                or self.staged_mail.staged or self.outbox.staged
-                               or self.automatic_senders.staged):
+                               or self.automatic_senders.staged
+                               or self.knowledge.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         # The staged-mail claims first: a fetcher that lost the race for a mail fails with
         # ConcurrencyError, as on a database (where the claim is its first statement), not
         # with the contact or Message-ID the winner wrote.
         staged = (self.staged_mail, self.tickets, self.contacts, self.organisations,
                   self.incident_types, self.messages, self.automatic_senders, self.outbox,
-                  self.sla, self._blobs)
+                  self.sla, self.knowledge, self._blobs)
         state = self.storage._state
         with state.lock:
             for repository in staged:

@@ -4,9 +4,10 @@ A storage adapter provides a :class:`Storage`; each use case opens one :class:`U
 loads aggregates through its repositories, calls domain methods and commits. Repositories take
 and return domain objects only — never rows, sessions or lazy proxies. Each repository
 protocol lives in the module of its context (``ports/tickets.py``, ``ports/contacts.py``,
-``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``) and
-has a contract module of its own in :mod:`helpdesk_core.testing.contracts`; they are imported
-here too, where a unit of work names them.
+``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``,
+``ports/knowledge.py``) and has a contract module of its own in
+:mod:`helpdesk_core.testing.contracts`; they are imported here too, where a unit of work names
+them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol, Self
 
 from helpdesk_core.ports.configuration import IncidentTypeRepository, SequenceAllocator
 from helpdesk_core.ports.contacts import ContactRepository, OrganisationRepository
+from helpdesk_core.ports.knowledge import KnowledgeBase
 from helpdesk_core.ports.mailstore import AutomaticSenders, MailStaging, MessageIndex
 from helpdesk_core.ports.outbox import OutboxRepository
 from helpdesk_core.ports.sla import SlaRepository
@@ -25,6 +27,7 @@ __all__ = [
     "AutomaticSenders",
     "ContactRepository",
     "IncidentTypeRepository",
+    "KnowledgeBase",
     "MailStaging",
     "MessageIndex",
     "OrganisationRepository",
@@ -68,6 +71,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sla(self) -> SlaRepository: ...
+
+    @property
+    def knowledge(self) -> KnowledgeBase: ...
 
     def __enter__(self) -> Self: ...
 

@@ -39,6 +39,7 @@ from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
 from helpdesk_core.domain.history import TicketEvent
 from helpdesk_core.domain.keys import could_exist
+from helpdesk_core.domain.knowledge import KbArticle, KbRevision, KbState, KbVisibility
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
 from helpdesk_core.domain.queue import Page, TicketQuery
@@ -145,6 +146,7 @@ class Unit:
         self.contacts = _Contacts(self)
         self.organisations = _Organisations(self)
         self.staged_mail = _Staging(self)
+        self.knowledge = _Knowledge(self)
 
     # -- the storage's other repositories, unchanged --------------------------------------
 
@@ -442,3 +444,46 @@ class _Staging:
             return []
         return self._repo.list(account=account, state=state, limit=limit,
                                ack_failing=ack_failing)
+
+
+class _Knowledge:
+    """The storage's knowledge base; a key that cannot exist finds no article."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._repo = unit.storage_unit.knowledge
+
+    def add(self, revision: KbRevision) -> None:
+        self._repo.add(revision)
+
+    def save(self, revision: KbRevision) -> None:
+        self._repo.save(revision)
+
+    def get(self, article_id: str) -> KbArticle:
+        if not could_exist(article_id):
+            raise NotFound(f"no knowledge-base article {article_id!r}")
+        return self._repo.get(article_id)
+
+    def get_by_key(self, key: str) -> KbArticle:
+        if not could_exist(key):
+            raise NotFound(f"no knowledge-base article {key!r}")
+        return self._repo.get_by_key(key)
+
+    def load(self, key: str) -> KbArticle:
+        """By id or by key; NotFound (for the key)."""
+        try:
+            return self.get(key)
+        except NotFound:
+            pass
+        return self.get_by_key(key)
+
+    def revisions(self, article_id: str) -> list[KbRevision]:
+        return self._repo.revisions(article_id) if could_exist(article_id) else []
+
+    def list(self, *, category: str | None = None, languages: Sequence[str] | None = None,
+             visibility: KbVisibility | None = None,
+             states: Sequence[KbState] | None = None) -> list[KbArticle]:
+        if category is not None and not could_exist(category):
+            return []
+        possible = None if languages is None else [x for x in languages if could_exist(x)]
+        return self._repo.list(category=category, languages=possible, visibility=visibility,
+                               states=states)

@@ -43,6 +43,7 @@ from helpdesk_core.errors import (
 )
 from helpdesk_sqlalchemy import convert, driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
+from helpdesk_sqlalchemy.knowledge import SqlAlchemyKnowledgeBase
 from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyAutomaticSenders,
     SqlAlchemyMailStaging,
@@ -167,6 +168,7 @@ class SqlAlchemyUnitOfWork:
         self.automatic_senders = SqlAlchemyAutomaticSenders(self.connection)
         self.outbox = SqlAlchemyOutbox(self.connection)
         self.sla = SqlAlchemySlaRepository(self.connection)
+        self.knowledge = SqlAlchemyKnowledgeBase(self.connection)
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""

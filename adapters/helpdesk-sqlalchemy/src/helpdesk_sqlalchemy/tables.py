@@ -36,6 +36,8 @@ __all__ = [
     "contact_phones",
     "contacts",
     "incident_types",
+    "kb_articles",
+    "kb_revisions",
     "mail_automatic_senders",
     "mail_messages",
     "mail_staging",
@@ -387,4 +389,49 @@ sla_escalations = Table(
     Column("notified", JSONValue(), nullable=False),
     # Each level of each target's cycle fires once: the database enforces it.
     PrimaryKeyConstraint("ticket_id", "target", "cycle", "level"),
+)
+
+# -- knowledge base ------------------------------------------------------------------------
+
+
+def _kb_columns() -> list[Column[object]]:
+    """The columns of one version of an article: the newest in kb_articles, every one in
+    kb_revisions."""
+    return [
+        Column("key", key_string(), nullable=False),
+        Column("version", Integer(), nullable=False),
+        Column("title", Text(), nullable=False),
+        Column("body", Text(), nullable=False),
+        Column("language", String(), nullable=False),
+        Column("category", key_string(), nullable=True),
+        Column("visibility", String(), nullable=False),
+        Column("state", String(), nullable=False),
+        Column("tags", JSONValue(), nullable=False),
+        Column("related_tickets", JSONValue(), nullable=False),
+        Column("attachments", JSONValue(), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("created_by", String(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("updated_by", String(), nullable=False),
+    ]
+
+
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    *_kb_columns(),
+    # One article per key: the database enforces it even between concurrent writers.
+    UniqueConstraint("key"),
+)
+
+kb_revisions = Table(
+    "kb_revisions",
+    metadata,
+    Column("article_id", key_string(), ForeignKey("kb_articles.id"), nullable=False),
+    *_kb_columns(),
+    Column("change", String(), nullable=False),
+    Column("fields", JSONValue(), nullable=False),
+    # A version is written once: a writer that lost the race cannot add a second one.
+    PrimaryKeyConstraint("article_id", "version"),
 )

@@ -15,6 +15,7 @@ module                covers
 ``automatic_senders`` AutomaticSenders
 ``outbox``            OutboxRepository
 ``sla``               SlaRepository
+``knowledge``         KnowledgeBase (articles, revisions, the version check, filters)
 ``unit_of_work``      UnitOfWork, Storage (commit, rollback, read-only, other instances)
 ``blobs``             BlobStore
 ``templates``         TemplateStore
@@ -66,6 +67,7 @@ from helpdesk_core.testing.contracts.contacts import (
     TestOrganisationRepository,
 )
 from helpdesk_core.testing.contracts.incident_types import TestIncidentTypeRepository
+from helpdesk_core.testing.contracts.knowledge import TestKnowledgeBase
 from helpdesk_core.testing.contracts.mail_staging import TestMailStaging
 from helpdesk_core.testing.contracts.message_index import TestMessageIndex
 from helpdesk_core.testing.contracts.model import TestStorageAgainstModel
@@ -89,6 +91,7 @@ __all__ = [
     "TestBlobStore",
     "TestContactRepository",
     "TestIncidentTypeRepository",
+    "TestKnowledgeBase",
     "TestMailStaging",
     "TestMessageIndex",
     "TestOddFilters",

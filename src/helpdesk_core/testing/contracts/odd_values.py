@@ -73,6 +73,11 @@ LOOKUPS: dict[str, tuple[Callable[[Unit, str], Any], Any]] = {
     "staged_mail.get": (lambda u, k: u.staged_mail.get(k, k), None),
     "staged_mail.get_many": (lambda u, k: u.staged_mail.get_many(k, [k]), {}),
     "staged_mail.list": (lambda u, k: u.staged_mail.list(account=k), []),
+    "knowledge.get": (lambda u, k: u.knowledge.get(k), NotFound),
+    "knowledge.get_by_key": (lambda u, k: u.knowledge.get_by_key(k), NotFound),
+    "knowledge.load": (lambda u, k: u.knowledge.load(k), NotFound),
+    "knowledge.revisions": (lambda u, k: u.knowledge.revisions(k), []),
+    "knowledge.list": (lambda u, k: u.knowledge.list(category=k, languages=[k]), []),
 }
 
 
