@@ -4,7 +4,8 @@ A storage adapter provides a :class:`Storage`; each use case opens one :class:`U
 loads aggregates through its repositories, calls domain methods and commits. Repositories take
 and return domain objects only — never rows, sessions or lazy proxies. Each repository
 protocol lives in the module of its context (``ports/tickets.py``, ``ports/contacts.py``,
-``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``) and
+``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``,
+``ports/portal.py``) and
 has a contract module of its own in :mod:`helpdesk_core.testing.contracts`; they are imported
 here too, where a unit of work names them.
 """
@@ -18,6 +19,7 @@ from helpdesk_core.ports.configuration import IncidentTypeRepository, SequenceAl
 from helpdesk_core.ports.contacts import ContactRepository, OrganisationRepository
 from helpdesk_core.ports.mailstore import AutomaticSenders, MailStaging, MessageIndex
 from helpdesk_core.ports.outbox import OutboxRepository
+from helpdesk_core.ports.portal import PortalLinkRepository
 from helpdesk_core.ports.sla import SlaRepository
 from helpdesk_core.ports.tickets import TicketRepository
 
@@ -29,6 +31,7 @@ __all__ = [
     "MessageIndex",
     "OrganisationRepository",
     "OutboxRepository",
+    "PortalLinkRepository",
     "SequenceAllocator",
     "SlaRepository",
     "Storage",
@@ -68,6 +71,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sla(self) -> SlaRepository: ...
+
+    @property
+    def portal_links(self) -> PortalLinkRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -43,6 +43,7 @@ __all__ = [
     "metadata",
     "organisations",
     "outbox",
+    "portal_links",
     "sequences",
     "sla_escalations",
     "sla_state",
@@ -387,4 +388,19 @@ sla_escalations = Table(
     Column("notified", JSONValue(), nullable=False),
     # Each level of each target's cycle fires once: the database enforces it.
     PrimaryKeyConstraint("ticket_id", "target", "cycle", "level"),
+)
+
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("token_hash", String(), nullable=False),  # SHA-256 of the token, never the token
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("contact_id", key_string(), nullable=False),  # the host's directory may hold it
+    Column("email_digest", String(), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("ix_portal_links_ticket_id", "ticket_id"),
+    Index("ix_portal_links_contact_id", "contact_id"),
 )
