@@ -31,22 +31,27 @@ from urllib.parse import quote
 
 import attrs
 
+from helpdesk_core.domain.access import Action, transition_action
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.contacts import normalize_email
 from helpdesk_core.domain.ratelimit import RateRule
-from helpdesk_core.domain.status import Workflow
+from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
+from helpdesk_core.domain.values import Actor
 from helpdesk_core.errors import ConfigurationError, ValidationError
 
 __all__ = [
     "MIN_SECRET_LENGTH",
+    "OpenedLink",
     "PortalArticle",
     "PortalAttachment",
     "PortalDownload",
     "PortalLimits",
     "PortalLink",
     "PortalTicket",
+    "PortalUpload",
     "attachment_id",
+    "customer_move",
     "email_digest",
     "issue_link",
     "link_refusal",
@@ -197,7 +202,8 @@ class PortalLimits:
     ``open_link``: every attempt to open a link; ``failed_links``: failed attempts — when they
     are used up, every ``open_link`` of that caller is refused until one comes back, right
     tokens too (guessing stops being worth it); ``open_ticket``: tickets opened through the
-    portal; ``reply``: customers' replies.
+    portal; ``reply``: customers' replies. ``largest_upload``: the bytes of one reply's files
+    together.
     """
 
     open_link: RateRule = attrs.field(factory=lambda: RateRule(60, timedelta(minutes=1)),
@@ -209,6 +215,7 @@ class PortalLimits:
     reply: RateRule = attrs.field(factory=lambda: RateRule(30, timedelta(hours=1)),
                                   converter=_rule)
     longest_link: timedelta = attrs.field(default=timedelta(days=90), validator=_longest)
+    largest_upload: int = attrs.field(default=25 * 1024 * 1024)
 
 
 def check_ttl(ttl: timedelta, limits: PortalLimits) -> timedelta:
@@ -305,6 +312,53 @@ class PortalDownload:
     def of(cls, meta: AttachmentMeta, data: bytes) -> PortalDownload:
         return cls(data=data, filename=meta.filename, content_type=meta.content_type,
                    disposition=meta.disposition)
+
+
+@attrs.frozen
+class PortalUpload:
+    """A file a customer sends with a reply; served later by what its bytes are (see
+    ``AttachmentMeta.received``), never by the type the browser claimed."""
+
+    filename: str
+    data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>" if isinstance(d, bytes)
+                              else repr(d))
+    content_type: str = "application/octet-stream"
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.filename, str):
+            raise ValidationError("must be text", field="files.filename")
+        if not isinstance(self.data, bytes):
+            raise ValidationError("must be bytes", field="files.data")
+        if not isinstance(self.content_type, str):
+            raise ValidationError("must be text", field="files.content_type")
+
+
+@attrs.frozen
+class OpenedLink:
+    """What an opened link answers: the customer ``actor`` to call ``helpdesk.portal`` as
+    (for this ticket only: the link proves nothing about others), the ticket, and until when
+    the link opens."""
+
+    actor: Actor
+    ticket: PortalTicket
+    expires_at: datetime
+
+
+_MOVES = {Action.REOPEN: (StatusCategory.OPEN,),
+          Action.CLOSE: (StatusCategory.CLOSED, StatusCategory.RESOLVED)}
+
+
+def customer_move(workflow: Workflow, current: str, action: Action) -> str | None:
+    """The status a customer's reopen or close moves a ticket in ``current`` to: a move the
+    workflow allows that the access policy names ``action`` (close prefers closed to
+    resolved); None when there is none."""
+    targets = [s for s in workflow.allowed_targets(current)
+               if transition_action(workflow, current, s.key) is action]
+    for category in _MOVES.get(action, ()):
+        for status in targets:
+            if status.category is category:
+                return status.key
+    return None
 
 
 def attachment_id(article_id: str, index: int) -> str:
