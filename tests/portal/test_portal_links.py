@@ -270,3 +270,8 @@ def test_opening_links_is_limited_per_caller(clock: FakeClock) -> None:
         assert limited.value.retry_after == pytest.approx(20, abs=0.01)
         clock.advance(timedelta(seconds=20))
         desk.portal.open_link(token, caller="203.0.113.5")
+
+
+def test_the_secret_comes_from_the_environment_too() -> None:
+    assert Settings.from_env({"HELPDESK_PORTAL_SECRET": SECRET}).portal_secret == SECRET
+    assert Settings.from_env({}).portal_secret is None
