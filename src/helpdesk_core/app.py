@@ -12,6 +12,7 @@ It is a set of sections, one per context, each built with only what it needs::
     helpdesk.templates      message templates
     helpdesk.configuration  incident types
     helpdesk.kb             the knowledge base: articles, their versions, suggestions
+    helpdesk.portal         what a customer sees and does; signed ticket links
 
 The adapters chosen at bootstrap stay reachable (``storage``, ``directory``, ``clock`` …) for
 host code that needs them; no rules live here.
@@ -28,12 +29,13 @@ from helpdesk_core.facade.configuration import ConfigurationSection
 from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
+from helpdesk_core.facade.portal import PortalSection
 from helpdesk_core.facade.sla import SlaSection
 from helpdesk_core.facade.sms import SmsSection
 from helpdesk_core.facade.staff import StaffSection
 from helpdesk_core.facade.templates import TemplatesSection
 from helpdesk_core.facade.tickets import TicketsSection
-from helpdesk_core.ports import BlobStore, Clock, Directory, Storage, TemplateStore
+from helpdesk_core.ports import BlobStore, Clock, Directory, RateLimiter, Storage, TemplateStore
 from helpdesk_core.services.hooks import HookCaller
 from helpdesk_core.services.messagebus import MessageBus
 
@@ -58,6 +60,7 @@ class Helpdesk:
     templates: TemplatesSection
     configuration: ConfigurationSection
     kb: KnowledgeSection
+    portal: PortalSection
     # what bootstrap chose
     settings: Settings
     registry: Registry
@@ -69,6 +72,7 @@ class Helpdesk:
     template_store: TemplateStore
     clock: Clock
     hooks: HookCaller
+    rate_limiter: RateLimiter
 
     def close(self) -> None:
         self.storage.close()

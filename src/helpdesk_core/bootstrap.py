@@ -9,6 +9,7 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pendulum
 import pluggy
 
 from helpdesk_core.app import Helpdesk
@@ -19,16 +20,19 @@ from helpdesk_core.facade.guard import Guard
 from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
+from helpdesk_core.facade.portal import PortalSection
 from helpdesk_core.facade.sla import SlaSection
 from helpdesk_core.facade.sms import SmsSection
 from helpdesk_core.facade.staff import StaffSection
 from helpdesk_core.facade.templates import TemplatesSection
 from helpdesk_core.facade.tickets import TicketsSection
 from helpdesk_core.inmemory.clock import SystemClock
+from helpdesk_core.inmemory.ratelimit import InMemoryRateLimiter
 from helpdesk_core.inmemory.staff import InMemoryStaffDirectory
 from helpdesk_core.plugins import Hooks, make_plugin_manager
 from helpdesk_core.plugins.registry import Registry
 from helpdesk_core.ports import BlobStore, Clock, Directory, Storage, TemplateStore
+from helpdesk_core.ports.ratelimit import RateLimiter
 from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.acknowledgement import Acknowledger
 from helpdesk_core.services.assignment import Assignment, check_staff_references
@@ -43,6 +47,7 @@ from helpdesk_core.services.merge_handlers import ChildrenFollowParent, MergeNot
 from helpdesk_core.services.merging import Merging
 from helpdesk_core.services.messagebus import MessageBus
 from helpdesk_core.services.outbox import Dispatcher
+from helpdesk_core.services.portal import Portal
 from helpdesk_core.services.replies import Replies
 from helpdesk_core.services.resolution import ResolutionMessage
 from helpdesk_core.services.sla import SlaService
@@ -69,6 +74,7 @@ def bootstrap(
     clock: Clock | None = None,
     templates: TemplateStore | None = None,
     staff: StaffDirectory | None = None,
+    rate_limiter: RateLimiter | None = None,
     plugins: Iterable[object] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Helpdesk:
@@ -76,6 +82,8 @@ def bootstrap(
 
     ``templates`` replaces the template store named by ``settings.template_store``.
     ``staff`` replaces the staff directory built from ``settings.staff``.
+    ``rate_limiter`` keeps ``helpdesk.portal``'s rate limits; the default keeps them in this
+    process (a deployment of several processes passes one they share).
 
     ``directory_factory`` receives the storage and returns the Directory — for a host
     directory that wraps the built-in :class:`StorageDirectory` over the same storage.
@@ -113,13 +121,14 @@ def bootstrap(
     return _assemble(settings=settings, registry=registry, pm=pm, hooks=hooks, units=units,
                      storage=storage, directory=directory, blob_store=blob_store,
                      clock=clock or SystemClock(), templates=templates,
-                     staff=staff or InMemoryStaffDirectory(settings.staff))
+                     staff=staff or InMemoryStaffDirectory(settings.staff),
+                     rate_limiter=rate_limiter or InMemoryRateLimiter())
 
 
 def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManager,
               hooks: Hooks, units: Units, storage: Storage, directory: Directory,
               blob_store: BlobStore, clock: Clock, templates: TemplateStore,
-              staff: StaffDirectory) -> Helpdesk:
+              staff: StaffDirectory, rate_limiter: RateLimiter) -> Helpdesk:
     """Every service with the dependencies it names; the bus's handlers; the sections."""
     policy, channels = settings.mail_policy, settings.mail_channels
     check_staff_references(staff, mail_channels=channels, rules=settings.classification_rules,
@@ -168,6 +177,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
     bus.after_commit("helpdesk_ticket_event", hooks.ticket_event)
 
     guard = Guard(units=units, directory=directory)
+    sla = SlaService(units=units, clock=clock, config=settings.sla, tracker=tracker,
+                     templates=rendering, headers=policy.headers())
     return Helpdesk(
         tickets=TicketsSection(
             guard=guard, intake=intake, replies=replies, workflow=settings.workflow,
@@ -184,18 +195,22 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
             workflow=settings.workflow)),
         calls=CallsSection(guard=guard, calls=Calls(units=units, clock=clock,
                                                     directory=directory, intake=intake)),
-        sla=SlaSection(guard=guard, service=SlaService(
-            units=units, clock=clock, config=settings.sla, tracker=tracker,
-            templates=rendering, headers=policy.headers())),
+        sla=SlaSection(guard=guard, service=sla),
         templates=TemplatesSection(guard=guard, units=units, templates=rendering),
         configuration=ConfigurationSection(guard=guard,
                                            configuration=Configuration(units=units,
                                                                        staff=staff)),
         kb=KnowledgeSection(guard=guard, knowledge=Knowledge(units=units, clock=clock,
                                                              blob_store=blob_store)),
+        portal=PortalSection(guard=guard, portal=Portal(
+            units=units, clock=clock, directory=directory, workflow=settings.workflow,
+            blob_store=blob_store, intake=intake, sla=sla,
+            zone=pendulum.timezone(settings.template_timezone),
+            secret=settings.portal_secret, limits=settings.portal_limits,
+            limiter=rate_limiter)),
         settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
         blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
-        hooks=hooks,
+        hooks=hooks, rate_limiter=rate_limiter,
     )
 
 

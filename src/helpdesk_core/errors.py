@@ -12,6 +12,9 @@
     │   ├── OrderNotOwned              (also PermissionError) order belongs to someone else
     │   └── MergeConflict              tickets that cannot be merged
     ├── PermissionDenied               (also PermissionError) the actor may not do that at all
+    ├── LinkRefused                    (also PermissionError) a signed portal link that does
+    │                                  not open: malformed, altered, expired, revoked ...
+    ├── RateLimited                    too many calls from one caller: ``retry_after``
     ├── NotFound                       (also LookupError)
     │   ├── TicketNotFound
     │   ├── ContactNotFound
@@ -54,6 +57,7 @@ __all__ = [
     "DomainError",
     "HelpdeskError",
     "InvalidTransition",
+    "LinkRefused",
     "MailboxError",
     "MergeConflict",
     "MessageTooLarge",
@@ -62,6 +66,7 @@ __all__ = [
     "OrderNotOwned",
     "PermissionDenied",
     "PluginError",
+    "RateLimited",
     "SchemaError",
     "SmsTooLong",
     "StorageError",
@@ -181,6 +186,34 @@ def _who(actor: Actor) -> str:
     if kind == "system":
         return "the system"
     return f"{kind} {ident}" if ident else f"{kind} without an id"
+
+
+class LinkRefused(HelpdeskError, PermissionError):
+    """A signed portal link that does not open (``helpdesk.portal.open_link``).
+
+    ``reason`` says why, for the host's log and its page: ``"invalid"`` (not a token, cut
+    short, altered, made with another secret, or unknown), ``"expired"``, ``"revoked"``,
+    ``"email_changed"`` (the contact's e-mail changed since it was issued), ``"merged"`` (the
+    ticket was merged; the customer should be sent a link to the ticket it continues as).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the link does not open: {reason.replace('_', ' ')}")
+        self.reason = reason
+
+
+class RateLimited(HelpdeskError):
+    """One caller (an address, a token) made too many calls of one kind; nothing was done.
+
+    ``action`` is what was limited (``"open_link"``), ``retry_after`` the seconds (a float,
+    rounded up by a host for a ``Retry-After`` header) until a call can succeed again.
+    """
+
+    def __init__(self, action: str, *, retry_after: float) -> None:
+        super().__init__(f"too many {action.replace('_', ' ')} calls; try again in "
+                         f"{max(retry_after, 0.0):.0f} s")
+        self.action = action
+        self.retry_after = max(retry_after, 0.0)
 
 
 class NotFound(HelpdeskError, LookupError):

@@ -15,6 +15,7 @@ import pendulum
 from helpdesk_core.domain.extensions import KeywordRule
 from helpdesk_core.domain.merging import MergePolicy
 from helpdesk_core.domain.numbering import TicketNumberFormat
+from helpdesk_core.domain.portal import MIN_SECRET_LENGTH, PortalLimits
 from helpdesk_core.domain.staff import HelpdeskStaff
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.values import language_tag
@@ -66,6 +67,12 @@ class Settings:
     template_timezone  the IANA zone dates in templates are shown in
     portal_url         the customer portal's page of a ticket, with ``{number}`` standing for
                        the ticket number; None when there is no portal
+    portal_secret      the key signed portal links are signed with: at least 32 characters,
+                       the same in every process, kept out of logs (not in the repr); None:
+                       no signed links (issuing or opening one is a ConfigurationError).
+                       Changing it invalidates every link issued before
+    portal_limits      how often one caller may open links, tickets and replies through
+                       ``helpdesk.portal``, and the longest a link may live (PortalLimits)
     staff              agents, teams, absences, the helpdesk owner and the order of the
                        assignment chain (see docs/explanation/assignment.md)
     sla                SLA policies and their selection rules, escalation addresses
@@ -91,6 +98,8 @@ class Settings:
     template_limits: TemplateLimits = attrs.field(factory=TemplateLimits)
     template_timezone: str = "UTC"
     portal_url: str | None = None
+    portal_secret: str | None = attrs.field(default=None, repr=False)
+    portal_limits: PortalLimits = attrs.field(factory=PortalLimits)
     staff: HelpdeskStaff = attrs.field(factory=HelpdeskStaff)
     sla: SlaConfig | None = None
     merging: MergePolicy = attrs.field(factory=MergePolicy)
@@ -101,7 +110,8 @@ class Settings:
 
         HELPDESK_STORAGE, HELPDESK_DATABASE_URL, HELPDESK_BLOB_STORE, HELPDESK_DIRECTORY,
         HELPDESK_TICKET_PREFIX, HELPDESK_TICKET_PATTERN, HELPDESK_LANGUAGE,
-        HELPDESK_DISABLE_PLUGIN_AUTOLOAD (1/true), HELPDESK_BLOCK_PLUGINS (comma-separated).
+        HELPDESK_DISABLE_PLUGIN_AUTOLOAD (1/true), HELPDESK_BLOCK_PLUGINS (comma-separated),
+        HELPDESK_PORTAL_SECRET.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -111,6 +121,7 @@ class Settings:
             ("HELPDESK_BLOB_STORE", "blob_store"),
             ("HELPDESK_DIRECTORY", "directory"),
             ("HELPDESK_LANGUAGE", "default_language"),
+            ("HELPDESK_PORTAL_SECRET", "portal_secret"),
         ):
             if env.get(var):
                 values[name] = env[var]
@@ -132,6 +143,12 @@ class Settings:
     def __attrs_post_init__(self) -> None:
         if not self.storage:
             raise ConfigurationError("settings.storage must name a storage adapter")
+        if self.portal_secret is not None and (not isinstance(self.portal_secret, str)
+                                               or len(self.portal_secret) < MIN_SECRET_LENGTH):
+            raise ConfigurationError(f"portal_secret must be text of at least "
+                                     f"{MIN_SECRET_LENGTH} characters")
+        if not isinstance(self.portal_limits, PortalLimits):
+            raise ConfigurationError("portal_limits must be a PortalLimits")
         try:
             pendulum.timezone(self.template_timezone)
         except Exception as exc:  # pendulum raises several kinds for an unknown zone

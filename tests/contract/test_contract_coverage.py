@@ -22,8 +22,9 @@ from helpdesk_core.testing.contracts import Backend, Capabilities
 
 # The ports whose implementations are stores, and so are run through the contract suites:
 # Every ports module holds store protocols, except these: the clock, the host's directory,
-# the messaging and staff ports are implemented by services outside the helpdesk's storage.
-NOT_STORES = {"clock", "directory", "messaging", "staff"}
+# the messaging and staff ports are implemented by services outside the helpdesk's storage,
+# and rate limits are kept per process or in a shared cache, not with the helpdesk's data.
+NOT_STORES = {"clock", "directory", "messaging", "ratelimit", "staff"}
 STORE_PORTS = [importlib.import_module(f"{helpdesk_core.ports.__name__}.{info.name}")
                for info in pkgutil.iter_modules(helpdesk_core.ports.__path__)
                if info.name not in NOT_STORES]

@@ -33,9 +33,9 @@ A, C = Action, StatusCategory
 # done deliberately in both places.
 CUSTOMER_ACTIONS = {
     A.READ_TICKET, A.READ_PUBLIC_ARTICLES, A.REPLY, A.ATTACH, A.REOPEN, A.CLOSE,
-    A.OPEN_OWN_TICKET,
+    A.OPEN_OWN_TICKET, A.LIST_OWN_TICKETS,
 }
-WITHOUT_A_TICKET = {A.ATTACH, A.OPEN_OWN_TICKET}
+WITHOUT_A_TICKET = {A.ATTACH, A.OPEN_OWN_TICKET, A.LIST_OWN_TICKETS}
 # What everyone may do, anonymous visitors included (what they see is the action's own rule).
 EVERYONE = {A.READ_KB}
 AGENT_ONLY = set(Action) - CUSTOMER_ACTIONS - EVERYONE

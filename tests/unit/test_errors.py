@@ -16,6 +16,7 @@ from helpdesk_core.errors import (
     DomainError,
     HelpdeskError,
     InvalidTransition,
+    LinkRefused,
     MailboxError,
     MergeConflict,
     MessageTooLarge,
@@ -24,6 +25,7 @@ from helpdesk_core.errors import (
     OrderNotOwned,
     PermissionDenied,
     PluginError,
+    RateLimited,
     SchemaError,
     SmsTooLong,
     StorageError,
@@ -47,6 +49,8 @@ TREE = [
     (OrderNotOwned, DomainError, PermissionError),
     (MergeConflict, DomainError, None),
     (PermissionDenied, HelpdeskError, PermissionError),
+    (LinkRefused, HelpdeskError, PermissionError),
+    (RateLimited, HelpdeskError, None),
     (NotFound, HelpdeskError, LookupError),
     (TicketNotFound, NotFound, LookupError),
     (ContactNotFound, NotFound, LookupError),
@@ -85,7 +89,8 @@ def test_the_tree_lists_every_exported_error():
      (ConcurrencyError, ValueError), (StorageError, DomainError), (PluginError, AdapterError),
      (ConfigurationError, DomainError), (MergeConflict, ValueError),
      (PermissionDenied, DomainError), (PermissionDenied, NotFound),
-     (OrderNotOwned, PermissionDenied)],
+     (OrderNotOwned, PermissionDenied), (LinkRefused, PermissionDenied),
+     (LinkRefused, NotFound), (RateLimited, PermissionError)],
 )
 def test_errors_are_not_mistaken_for_unrelated_ones(cls, not_a):
     assert not issubclass(cls, not_a)
@@ -121,6 +126,13 @@ def test_error_payloads():
     behind = SchemaError("upgrade it", current="0003", required="0005")
     assert (behind.current, behind.required, str(behind)) == ("0003", "0005", "upgrade it")
     assert SchemaError("create it", current=None, required="0005").current is None
+    refused = LinkRefused("email_changed")
+    assert (refused.reason, str(refused)) == ("email_changed",
+                                              "the link does not open: email changed")
+    limited = RateLimited("open_link", retry_after=12.3)
+    assert (limited.action, limited.retry_after) == ("open_link", 12.3)
+    assert str(limited) == "too many open link calls; try again in 12 s"
+    assert RateLimited("reply", retry_after=-1).retry_after == 0.0
 
 
 def test_builtin_twins_catch_our_errors():

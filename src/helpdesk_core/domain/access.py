@@ -13,7 +13,7 @@ only reads that table. Today there are four answers:
 - ``Who.STAFF``: agents and the system only;
 - ``Who.OWN_TICKET``: also a customer, on a ticket whose customer or participant they are;
 - ``Who.OWN_TICKET_OR_NONE``: also a customer, before there is a ticket (opening one, uploading
-  an attachment for a first message) or on a ticket of theirs;
+  an attachment for a first message, listing their own tickets) or on a ticket of theirs;
 - ``Who.EVERYONE``: every actor, a customer without an id (an anonymous visitor) too — what
   they then see is the action's own rule (reading the knowledge base: a customer sees only
   public, published articles; :meth:`KbArticle.is_public`).
@@ -77,6 +77,7 @@ class Action(enum.Enum):
     READ_PUBLIC_ARTICLES = "read_public_articles"  # the messages the customer may see
     READ_INTERNAL = "read_internal"  # history, notes, outbox, SLA clocks, assignment, calls
     VIEW_QUEUE = "view_queue"  # lists of tickets across customers
+    LIST_OWN_TICKETS = "list_own_tickets"  # a customer's own tickets, in the portal
     LOOK_UP_CALLER = "look_up_caller"  # screen pop: caller, organisation, tickets, orders
     # what a customer does on their own ticket
     REPLY = "reply"  # a customer's public message
@@ -101,6 +102,9 @@ class Action(enum.Enum):
     RESEND = "resend"  # queue a failed or uncertain outgoing message again
     RENDER_TEMPLATE = "render_template"  # preview or render a template for a ticket
     RECORD_CALL = "record_call"  # what was agreed on the phone
+    # signed portal links
+    ISSUE_LINK = "issue_link"  # a link that opens one ticket for its customer
+    REVOKE_LINK = "revoke_link"  # revoke one link, or every link of a ticket or contact
     # running the helpdesk
     RECEIVE_INBOUND = "receive_inbound"  # mail, SMS, delivery reports, missed calls
     MANAGE_TEMPLATES = "manage_templates"  # list, save, delete templates
@@ -132,6 +136,7 @@ RULES: Mapping[Action, Who] = MappingProxyType(
         _A.READ_PUBLIC_ARTICLES: _W.OWN_TICKET,
         _A.READ_INTERNAL: _W.STAFF,
         _A.VIEW_QUEUE: _W.STAFF,
+        _A.LIST_OWN_TICKETS: _W.OWN_TICKET_OR_NONE,
         _A.LOOK_UP_CALLER: _W.STAFF,
         _A.REPLY: _W.OWN_TICKET,
         _A.ATTACH: _W.OWN_TICKET_OR_NONE,
@@ -153,6 +158,8 @@ RULES: Mapping[Action, Who] = MappingProxyType(
         _A.RESEND: _W.STAFF,
         _A.RENDER_TEMPLATE: _W.STAFF,
         _A.RECORD_CALL: _W.STAFF,
+        _A.ISSUE_LINK: _W.STAFF,
+        _A.REVOKE_LINK: _W.STAFF,
         _A.RECEIVE_INBOUND: _W.STAFF,
         _A.MANAGE_TEMPLATES: _W.STAFF,
         _A.CONFIGURE: _W.STAFF,

@@ -35,6 +35,7 @@ from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.knowledge import KbArticle, KbRevision, KbState, KbVisibility
 from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
+from helpdesk_core.domain.portal import PortalLink
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.templates import MessageTemplate
 from helpdesk_core.domain.ticket import Ticket
@@ -73,6 +74,7 @@ class _State:
     outbox: list[OutboxMessage] = attrs.field(factory=list)
     sla: dict[str, SlaRecord] = attrs.field(factory=dict)
     escalations: dict[tuple[str, str, int, str], EscalationRecord] = attrs.field(factory=dict)
+    portal_links: dict[str, PortalLink] = attrs.field(factory=dict)
     blobs: dict[str, bytes] = attrs.field(factory=dict)
     templates: dict[tuple[str, str, str | None], MessageTemplate] = attrs.field(factory=dict)
     kb_revisions: dict[str, list[KbRevision]] = attrs.field(factory=dict)  # id -> revisions
@@ -778,6 +780,57 @@ class _Knowledge:
         for article_id, revisions in self.staged.items():
             state.kb_revisions[article_id] = [*state.kb_revisions.get(article_id, []),
                                               *revisions]
+class _PortalLinks:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, PortalLink] = {}
+        self.new: set[str] = set()
+
+    def _all(self) -> dict[str, PortalLink]:
+        return {**self._uow.storage._state.portal_links, **self.staged}
+
+    def add(self, link: PortalLink) -> None:
+        if link.id in self._all():
+            raise StorageError(f"portal link {link.id} exists")
+        self.staged[link.id] = link
+        self.new.add(link.id)
+
+    def get(self, link_id: str) -> PortalLink | None:
+        return self._all().get(link_id)
+
+    def revoke(self, link_id: str, *, at: datetime) -> bool:
+        link = self._all().get(link_id)
+        if link is None or link.revoked_at is not None:
+            return False
+        self.staged[link_id] = link.revoked(at)
+        return True
+
+    def revoke_all(self, *, at: datetime, ticket_id: str | None = None,
+                   contact_id: str | None = None) -> int:
+        if ticket_id is None and contact_id is None:
+            return 0
+        count = 0
+        for link in self._all().values():
+            if link.revoked_at is not None:
+                continue
+            if ticket_id is not None and link.ticket_id != ticket_id:
+                continue
+            if contact_id is not None and link.contact_id != contact_id:
+                continue
+            self.staged[link.id] = link.revoked(at)
+            count += 1
+        return count
+
+    def check(self, state: _State) -> None:
+        if self.new & state.portal_links.keys():
+            raise StorageError("a portal link with that id was added in another unit of work")
+
+    def apply(self, state: _State) -> None:
+        for link_id, link in self.staged.items():
+            known = state.portal_links.get(link_id)
+            if known is not None and known.revoked_at is not None:
+                continue  # revoked first by another unit: its time stays
+            state.portal_links[link_id] = link
 
 
 class _Blobs:
@@ -815,6 +868,7 @@ class InMemoryUnitOfWork:
         self.outbox = _Outbox(self)
         self.sla = _Sla(self)
         self.knowledge = _Knowledge(self)
+        self.portal_links = _PortalLinks(self)
         self._blobs = _Blobs(self)
 
     def __enter__(self) -> Self:
@@ -834,14 +888,15 @@ class InMemoryUnitOfWork:
         if self.read_only and (self.tickets.staged or self.contacts.staged
                                or self.staged_mail.staged or self.outbox.staged
                                or self.automatic_senders.staged
-                               or self.knowledge.staged):
+                               or self.knowledge.staged
+                               or self.portal_links.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         # The staged-mail claims first: a fetcher that lost the race for a mail fails with
         # ConcurrencyError, as on a database (where the claim is its first statement), not
         # with the contact or Message-ID the winner wrote.
         staged = (self.staged_mail, self.tickets, self.contacts, self.organisations,
                   self.incident_types, self.messages, self.automatic_senders, self.outbox,
-                  self.sla, self.knowledge, self._blobs)
+                  self.sla, self.knowledge, self.portal_links, self._blobs)
         state = self.storage._state
         with state.lock:
             for repository in staged:

@@ -15,6 +15,7 @@ from helpdesk_core.ports.messaging import (
     SmsSender,
     Telephony,
 )
+from helpdesk_core.ports.ratelimit import RateLimiter
 from helpdesk_core.ports.storage import (
     AutomaticSenders,
     ContactRepository,
@@ -24,6 +25,7 @@ from helpdesk_core.ports.storage import (
     MessageIndex,
     OrganisationRepository,
     OutboxRepository,
+    PortalLinkRepository,
     SequenceAllocator,
     SlaRepository,
     Storage,
@@ -52,6 +54,8 @@ __all__ = [
     "OutboxRepository",
     "OutgoingAttachment",
     "OutgoingMail",
+    "PortalLinkRepository",
+    "RateLimiter",
     "SequenceAllocator",
     "SlaRepository",
     "SmsSender",

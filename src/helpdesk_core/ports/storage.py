@@ -5,7 +5,7 @@ loads aggregates through its repositories, calls domain methods and commits. Rep
 and return domain objects only — never rows, sessions or lazy proxies. Each repository
 protocol lives in the module of its context (``ports/tickets.py``, ``ports/contacts.py``,
 ``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``,
-``ports/knowledge.py``) and has a contract module of its own in
+``ports/knowledge.py``, ``ports/portal.py``) and has a contract module of its own in
 :mod:`helpdesk_core.testing.contracts`; they are imported here too, where a unit of work names
 them.
 """
@@ -20,6 +20,7 @@ from helpdesk_core.ports.contacts import ContactRepository, OrganisationReposito
 from helpdesk_core.ports.knowledge import KnowledgeBase
 from helpdesk_core.ports.mailstore import AutomaticSenders, MailStaging, MessageIndex
 from helpdesk_core.ports.outbox import OutboxRepository
+from helpdesk_core.ports.portal import PortalLinkRepository
 from helpdesk_core.ports.sla import SlaRepository
 from helpdesk_core.ports.tickets import TicketRepository
 
@@ -32,6 +33,7 @@ __all__ = [
     "MessageIndex",
     "OrganisationRepository",
     "OutboxRepository",
+    "PortalLinkRepository",
     "SequenceAllocator",
     "SlaRepository",
     "Storage",
@@ -74,6 +76,9 @@ class UnitOfWork(Protocol):
 
     @property
     def knowledge(self) -> KnowledgeBase: ...
+
+    @property
+    def portal_links(self) -> PortalLinkRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -9,7 +9,8 @@ It remembers every ticket loaded or added through it (Cosmic Python's ``seen``),
 2. every new ticket is added and every changed one saved (events and articles with it,
    guarded by its version);
 3. rows that refer to a ticket and were written through the unit — outbox messages,
-   Message-ID records, SLA records — are written now, after the tickets they refer to;
+   Message-ID records, SLA records, portal links — are written now, after the tickets they
+   refer to;
 4. the storage commits;
 5. the after-commit handlers (plugins' ``helpdesk_ticket_event``) see the committed events.
 
@@ -42,6 +43,7 @@ from helpdesk_core.domain.keys import could_exist
 from helpdesk_core.domain.knowledge import KbArticle, KbRevision, KbState, KbVisibility
 from helpdesk_core.domain.mailbox import MessageRecord, StagedMail, StagedState
 from helpdesk_core.domain.outbox import OutboxClaim, OutboxMessage, OutboxState
+from helpdesk_core.domain.portal import PortalLink
 from helpdesk_core.domain.queue import Page, TicketQuery
 from helpdesk_core.domain.ticket import Ticket, follow_merges
 from helpdesk_core.domain.values import Channel
@@ -147,6 +149,7 @@ class Unit:
         self.organisations = _Organisations(self)
         self.staged_mail = _Staging(self)
         self.knowledge = _Knowledge(self)
+        self.portal_links = _PortalLinks(self)
 
     # -- the storage's other repositories, unchanged --------------------------------------
 
@@ -371,6 +374,30 @@ class _Sla:
 
     def fired(self, ticket_id: str) -> list[EscalationRecord]:
         return self._repo.fired(ticket_id) if could_exist(ticket_id) else []
+
+
+class _PortalLinks:
+    """The storage's portal links; an id that cannot exist finds no link. ``add`` waits for
+    the tickets (the record names one)."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._repo = unit.storage_unit.portal_links
+
+    def add(self, link: PortalLink) -> None:
+        self._unit.later(lambda: self._repo.add(link))
+
+    def get(self, link_id: str) -> PortalLink | None:
+        return self._repo.get(link_id) if could_exist(link_id) else None
+
+    def revoke(self, link_id: str, *, at: datetime) -> bool:
+        return self._repo.revoke(link_id, at=at) if could_exist(link_id) else False
+
+    def revoke_all(self, *, at: datetime, ticket_id: str | None = None,
+                   contact_id: str | None = None) -> int:
+        if any(key is not None and not could_exist(key) for key in (ticket_id, contact_id)):
+            return 0
+        return self._repo.revoke_all(at=at, ticket_id=ticket_id, contact_id=contact_id)
 
 
 class _Contacts:

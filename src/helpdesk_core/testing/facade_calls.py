@@ -52,6 +52,8 @@ FORM = {"email": "jana@example.cz", "name": "Jana", "message": "Konvice netopí.
 GOOD_TEXT: dict[str, list[str]] = {
     "key": ["HD-2026-000001", "ack", "reply.default"],
     "ticket_key": ["HD-2026-000001"],
+    "ticket": ["HD-2026-000001"],
+    "caller": ["203.0.113.7"],
     "to": ["open", "resolved", "waiting_on_customer", "closed"],
     "assignee": ["eva", "alice"],
     "team": ["returns"],

@@ -59,7 +59,7 @@ VERSION_TABLE = "helpdesk_alembic_version"
 # Every revision in migrations/versions, oldest first (test_sqlalchemy_startup.py compares
 # this with alembic's own reading of the scripts).
 REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007",
-                               "0009", "0010", "0011", "0012")
+                               "0009", "0010", "0011", "0012", "0013")
 HEAD_REVISION = REVISIONS[-1]
 # Any constant works; it only has to be the same in every process migrating one database.
 _PG_MIGRATION_LOCK = 0x68656C7064657368  # "helpdesh"

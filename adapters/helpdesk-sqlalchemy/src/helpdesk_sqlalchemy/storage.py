@@ -50,6 +50,7 @@ from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyMessageIndex,
     SqlAlchemyOutbox,
 )
+from helpdesk_sqlalchemy.portalstore import SqlAlchemyPortalLinkRepository
 from helpdesk_sqlalchemy.queue import QueueReader
 from helpdesk_sqlalchemy.slastore import SqlAlchemySlaRepository
 from helpdesk_sqlalchemy.tables import (
@@ -169,6 +170,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlAlchemyOutbox(self.connection)
         self.sla = SqlAlchemySlaRepository(self.connection)
         self.knowledge = SqlAlchemyKnowledgeBase(self.connection)
+        self.portal_links = SqlAlchemyPortalLinkRepository(self.connection)
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""

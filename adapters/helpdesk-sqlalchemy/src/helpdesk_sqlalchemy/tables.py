@@ -45,6 +45,7 @@ __all__ = [
     "metadata",
     "organisations",
     "outbox",
+    "portal_links",
     "sequences",
     "sla_escalations",
     "sla_state",
@@ -434,4 +435,19 @@ kb_revisions = Table(
     Column("fields", JSONValue(), nullable=False),
     # A version is written once: a writer that lost the race cannot add a second one.
     PrimaryKeyConstraint("article_id", "version"),
+)
+
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("id", key_string(), primary_key=True),
+    Column("token_hash", String(), nullable=False),  # SHA-256 of the token, never the token
+    Column("ticket_id", key_string(), ForeignKey("tickets.id"), nullable=False),
+    Column("contact_id", key_string(), nullable=False),  # the host's directory may hold it
+    Column("email_digest", String(), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("ix_portal_links_ticket_id", "ticket_id"),
+    Index("ix_portal_links_contact_id", "contact_id"),
 )

@@ -16,6 +16,7 @@ module                covers
 ``outbox``            OutboxRepository
 ``sla``               SlaRepository
 ``knowledge``         KnowledgeBase (articles, revisions, the version check, filters)
+``portal_links``      PortalLinkRepository
 ``unit_of_work``      UnitOfWork, Storage (commit, rollback, read-only, other instances)
 ``blobs``             BlobStore
 ``templates``         TemplateStore
@@ -73,6 +74,7 @@ from helpdesk_core.testing.contracts.message_index import TestMessageIndex
 from helpdesk_core.testing.contracts.model import TestStorageAgainstModel
 from helpdesk_core.testing.contracts.odd_values import TestOddFilters, TestOddKeys
 from helpdesk_core.testing.contracts.outbox import TestOutboxRepository
+from helpdesk_core.testing.contracts.portal_links import TestPortalLinkRepository
 from helpdesk_core.testing.contracts.sequences import TestSequenceAllocator
 from helpdesk_core.testing.contracts.sla import TestSlaRepository
 from helpdesk_core.testing.contracts.templates import TestTemplateStore
@@ -98,6 +100,7 @@ __all__ = [
     "TestOddKeys",
     "TestOrganisationRepository",
     "TestOutboxRepository",
+    "TestPortalLinkRepository",
     "TestSequenceAllocator",
     "TestSlaRepository",
     "TestStorageAgainstModel",
