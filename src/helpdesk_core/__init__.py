@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         Absence,
         Agent,
         HelpdeskStaff,
+        Role,
         Team,
         TeamStrategy,
         WorkingHours,
@@ -165,7 +166,8 @@ _LOCATIONS = {
         "helpdesk_core.domain.knowledge",
     ),
     **dict.fromkeys(
-        ["Absence", "Agent", "HelpdeskStaff", "Team", "TeamStrategy", "WorkingHours"],
+        ["Absence", "Agent", "HelpdeskStaff", "Role", "Team", "TeamStrategy",
+         "WorkingHours"],
         "helpdesk_core.domain.staff",
     ),
     **dict.fromkeys(

@@ -176,7 +176,7 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
                            kinds=[EventKind.STATUS_CHANGED])
     bus.after_commit("helpdesk_ticket_event", hooks.ticket_event)
 
-    guard = Guard(units=units, directory=directory)
+    guard = Guard(units=units, directory=directory, staff=staff)
     sla = SlaService(units=units, clock=clock, config=settings.sla, tracker=tracker,
                      templates=rendering, headers=policy.headers())
     return Helpdesk(

@@ -305,3 +305,46 @@ def test_transition_action_looks_the_keys_up_in_the_workflow(current, target, ex
 )
 def test_article_action(direction, public, expected):
     assert article_action(direction, public=public) is expected
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+def test_every_action_names_the_least_role_it_takes() -> None:
+    from helpdesk_core.domain.access import LEAST_ROLE
+    from helpdesk_core.domain.staff import Role
+
+    assert set(LEAST_ROLE) == set(Action)
+    ranks = [r.rank for r in Role]
+    assert ranks == sorted(ranks)
+    assert LEAST_ROLE[A.READ_INTERNAL] is Role.READ_ONLY
+    assert LEAST_ROLE[A.ADD_NOTE] is Role.LIGHT_AGENT
+    assert LEAST_ROLE[A.SEND_REPLY] is Role.AGENT
+    assert LEAST_ROLE[A.MANAGE_TEMPLATES] is Role.SUPERVISOR
+    assert LEAST_ROLE[A.CONFIGURE] is Role.ADMIN
+
+
+def test_a_role_may_do_what_it_and_the_roles_below_it_may() -> None:
+    from helpdesk_core.domain.access import LEAST_ROLE
+    from helpdesk_core.domain.staff import Role
+
+    agent = Actor.agent("eva")
+    for role in Role:
+        for action in Action:
+            assert allowed(agent, action, role=role) is (role.rank >= LEAST_ROLE[action].rank)
+    # an agent without a known role (no staff listed) and the system may do everything
+    assert all(allowed(agent, action) for action in Action)
+    assert all(allowed(Actor.system("x"), action, role=Role.READ_ONLY) for action in Action)
+
+
+ROLE_ROW = re.compile(r"^\| \*\*`([a-z_]+)`\*\* \| (.+) \|$", re.MULTILINE)
+
+
+def test_the_reference_lists_the_least_role_of_every_action():
+    from helpdesk_core.domain.access import LEAST_ROLE
+    from helpdesk_core.domain.staff import Role
+
+    rows = dict(ROLE_ROW.findall(DOC.read_text(encoding="utf-8")))
+    assert list(rows) == [r.value for r in Role]
+    listed = {action: role for role, cell in rows.items()
+              for action in re.findall(r"`([a-z_]+)`", cell)}
+    assert listed == {a.value: r.value for a, r in LEAST_ROLE.items()}

@@ -79,6 +79,7 @@ PUBLIC = [
     "Registry",
     "Relation",
     "RenderedMessage",
+    "Role",
     "SchemaError",
     "ScreenPop",
     "Settings",

@@ -18,21 +18,20 @@ only reads that table. Today there are four answers:
   they then see is the action's own rule (reading the knowledge base: a customer sees only
   public, published articles; :meth:`KbArticle.is_public`).
 
-Agents and the system may do everything. A customer is an actor with kind ``customer`` whose
-``id`` is a contact id; a customer without an id (an unknown sender) owns no ticket, so they may
-only do what needs none.
+Agents (each within their role) and the system may do everything. A customer is an actor with
+kind ``customer`` whose ``id`` is a contact id; a customer without an id (an unknown sender)
+owns no ticket, so they may only do what needs none.
 
-The seam for what follows (roles, teams, organisations). The question stays
-``check(actor, action, scope)``, so no caller changes when the answer gets richer:
+Agents have roles (:class:`~helpdesk_core.domain.staff.Role`, from the staff directory):
+:data:`LEAST_ROLE` says which role each action takes, and the facade's guard passes the
+agent's role to :func:`check`. An agent without a known role — one the staff directory does
+not list — may do everything, as the system may.
 
-- operator roles (admin, supervisor, agent, read-only) become new :class:`Who` answers such as
-  "staff who may write" or "supervisors", and the actor (or what the host passes in its place)
-  carries the role; ``STAFF`` splits, the table stays one table;
-- team and queue visibility adds the ticket's team to :class:`TicketScope`, next to what is
-  there now, and an answer such as "staff of the ticket's team";
-- organisations: :class:`TicketScope` already carries ``organisation_id``; an answer such as
-  "a customer of the ticket's organisation, by role" lets a company's contacts see each
-  other's tickets.
+The seam for what follows (teams, organisations). The question stays
+``check(actor, action, scope, role=...)``, so no caller changes when the answer gets richer:
+team and queue visibility adds the ticket's team to :class:`TicketScope`; organisations:
+:class:`TicketScope` already carries ``organisation_id``, and an answer such as "a customer
+of the ticket's organisation, by role" lets a company's contacts see each other's tickets.
 
 Status changes are named by :func:`status_action` / :func:`transition_action` (reopen, close or
 another transition) and articles by :func:`article_action`, so the facade has one place to ask.
@@ -47,12 +46,14 @@ from types import MappingProxyType
 import attrs
 
 from helpdesk_core.domain.article import Direction
+from helpdesk_core.domain.staff import Role
 from helpdesk_core.domain.status import StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, ActorKind
 from helpdesk_core.errors import PermissionDenied
 
 __all__ = [
+    "LEAST_ROLE",
     "RULES",
     "Action",
     "TicketScope",
@@ -169,6 +170,23 @@ RULES: Mapping[Action, Who] = MappingProxyType(
     }
 )
 
+_R = Role
+_READING = {_A.READ_TICKET, _A.READ_PUBLIC_ARTICLES, _A.READ_INTERNAL, _A.VIEW_QUEUE,
+            _A.LIST_OWN_TICKETS, _A.LOOK_UP_CALLER, _A.READ_KB, _A.RENDER_TEMPLATE}
+_NOTES = {_A.ADD_NOTE, _A.ATTACH}
+_SUPERVISING = {_A.MANAGE_TEMPLATES, _A.RUN_BACKGROUND_WORK}
+_ADMINISTERING = {_A.CONFIGURE}
+
+#: The least role an agent needs for each action (an agent the staff directory does not list,
+#: where it lists none, may do everything). docs/reference/access.md shows it; a test keeps
+#: the two the same.
+LEAST_ROLE: Mapping[Action, Role] = MappingProxyType({
+    action: (_R.READ_ONLY if action in _READING else _R.LIGHT_AGENT if action in _NOTES
+             else _R.SUPERVISOR if action in _SUPERVISING
+             else _R.ADMIN if action in _ADMINISTERING else _R.AGENT)
+    for action in Action
+})
+
 _STAFF_KINDS = frozenset({ActorKind.AGENT, ActorKind.SYSTEM})
 
 
@@ -207,8 +225,14 @@ class TicketScope:
         return contact_id == self.customer_id or contact_id in self.participant_ids
 
 
-def _refusal(actor: Actor, action: Action, scope: TicketScope | None) -> str | None:
+def _refusal(actor: Actor, action: Action, scope: TicketScope | None,
+             role: Role | None = None) -> str | None:
     """Why ``actor`` may not do ``action`` (on ``scope``), or None when they may."""
+    if actor.kind is ActorKind.AGENT and role is not None:
+        least = LEAST_ROLE[action]
+        if role.rank < least.rank:
+            return f"the role {role.value} may not; it takes {least.value} or above"
+        return None
     if actor.kind in _STAFF_KINDS:
         return None
     if actor.kind is not ActorKind.CUSTOMER:  # fail closed on anything unforeseen
@@ -229,14 +253,17 @@ def _refusal(actor: Actor, action: Action, scope: TicketScope | None) -> str | N
     return None
 
 
-def allowed(actor: Actor, action: Action, scope: TicketScope | None = None) -> bool:
-    """May ``actor`` do ``action`` (on the ticket ``scope`` describes)?"""
-    return _refusal(actor, action, scope) is None
+def allowed(actor: Actor, action: Action, scope: TicketScope | None = None, *,
+            role: Role | None = None) -> bool:
+    """May ``actor`` do ``action`` (on the ticket ``scope`` describes)? ``role``: the
+    agent's role, when the staff directory knows it (None: an agent may do everything)."""
+    return _refusal(actor, action, scope, role) is None
 
 
-def check(actor: Actor, action: Action, scope: TicketScope | None = None) -> None:
+def check(actor: Actor, action: Action, scope: TicketScope | None = None, *,
+          role: Role | None = None) -> None:
     """Return if ``actor`` may do ``action`` (on ``scope``), else raise PermissionDenied."""
-    reason = _refusal(actor, action, scope)
+    reason = _refusal(actor, action, scope, role)
     if reason is not None:
         raise PermissionDenied(actor, action.value,
                                ticket=scope.number if scope is not None else None,

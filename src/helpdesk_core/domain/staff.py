@@ -26,6 +26,7 @@ __all__ = [
     "Absence",
     "Agent",
     "HelpdeskStaff",
+    "Role",
     "Team",
     "TeamStrategy",
     "WeeklyInterval",
@@ -163,6 +164,40 @@ def _languages(values: Iterable[str]) -> frozenset[str]:
     return frozenset(language_tag(v, field="languages") for v in values)
 
 
+class Role(enum.Enum):
+    """What an agent may do, each role everything the one below it may, and more:
+
+    - ``read_only``: read tickets, their history and the queue, preview templates;
+    - ``light_agent``: also write internal notes (and upload files for them);
+    - ``agent``: also answer customers and work tickets (status, assignment, merge ...);
+    - ``supervisor``: also manage templates and run the background work;
+    - ``admin``: also configure the helpdesk (incident types and other settings).
+
+    Which role an action needs is :data:`helpdesk_core.domain.access.LEAST_ROLE`.
+    """
+
+    READ_ONLY = "read_only"
+    LIGHT_AGENT = "light_agent"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+
+_RANKS = {role: rank for rank, role in enumerate(Role)}
+
+
+def _role(value: object) -> Role:
+    try:
+        return value if isinstance(value, Role) else Role(value)
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise ValidationError(f"{value!r} is not one of {known}", field="role") from None
+
+
 def _ids(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         raise ValidationError("must be a list, not a single string", field="members")
@@ -176,7 +211,8 @@ def _required(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class Agent:
-    """A person who can be assigned tickets. ``working_hours=None`` means "any time"."""
+    """A person who can be assigned tickets. ``working_hours=None`` means "any time".
+    ``role`` says what they may do (:class:`Role`; the access policy asks it)."""
 
     id: str = attrs.field(validator=_required)
     name: str = ""
@@ -185,6 +221,7 @@ class Agent:
     languages: frozenset[str] = attrs.field(default=frozenset(), converter=_languages)
     active: bool = True
     working_hours: WorkingHours | None = None
+    role: Role = attrs.field(default=Role.AGENT, converter=_role)
 
 
 def _aware_start(value: datetime) -> datetime:

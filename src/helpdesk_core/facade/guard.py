@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from helpdesk_core.domain.access import Action, TicketScope, check
+from helpdesk_core.domain.staff import Role
 from helpdesk_core.domain.ticket import Ticket, participants
 from helpdesk_core.domain.values import Actor, ActorKind
-from helpdesk_core.errors import ValidationError
+from helpdesk_core.errors import PermissionDenied, ValidationError
 from helpdesk_core.ports import Directory
+from helpdesk_core.ports.staff import StaffDirectory
 from helpdesk_core.services.unit_of_work import Units
 
 __all__ = ["HOST", "Guard"]
@@ -23,9 +25,11 @@ HOST = Actor.system("host")
 
 
 class Guard:
-    def __init__(self, *, units: Units, directory: Directory) -> None:
+    def __init__(self, *, units: Units, directory: Directory,
+                 staff: StaffDirectory | None = None) -> None:
         self.units = units
         self.directory = directory
+        self.staff = staff
 
     def check(self, actor: Actor | None, action: Action | Callable[[Ticket], Action],
               key: str | None = None) -> None:
@@ -40,10 +44,25 @@ class Guard:
             raise ValidationError("must be an Actor (Actor.agent(...), Actor.customer(...), "
                                   "Actor.system(...))", field="actor")
         if actor.kind is not ActorKind.CUSTOMER or key is None:
-            check(actor, action if isinstance(action, Action) else Action.TRANSITION)
+            asked = action if isinstance(action, Action) else Action.TRANSITION
+            check(actor, asked, role=self._role(actor, asked))
             return
         ticket, addresses = self.units.read(
             lambda unit: (t := unit.tickets.load(key), participants(unit.tickets.history(t.id))))
         ids = [c.id for c in map(self.directory.customer_by_email, sorted(addresses)) if c]
         check(actor, action if isinstance(action, Action) else action(ticket),
               TicketScope.from_ticket(ticket, ids))
+
+    def _role(self, actor: Actor, action: Action) -> Role | None:
+        """The agent's role from the staff directory; None — the agent may do everything, as
+        before roles existed — for an agent the directory does not list. A listed agent who
+        is no longer active may do nothing."""
+        if actor.kind is not ActorKind.AGENT or self.staff is None or not actor.id:
+            return None
+        agent = self.staff.agent(actor.id)
+        if agent is None:
+            return None
+        if not agent.active:
+            raise PermissionDenied(actor, action.value,
+                                   reason="no longer an active agent of this helpdesk")
+        return agent.role
