@@ -114,6 +114,9 @@ class Action(enum.Enum):
     # the knowledge base
     READ_KB = "read_kb"  # articles and suggestions; a customer sees public, published ones
     MANAGE_KB = "manage_kb"  # write, publish, archive articles; their revisions
+    # personal data (GDPR)
+    EXPORT_PERSONAL_DATA = "export_personal_data"  # everything stored about one contact
+    ERASE_PERSONAL_DATA = "erase_personal_data"  # anonymise one contact everywhere
 
 
 class Who(enum.Enum):
@@ -167,6 +170,8 @@ RULES: Mapping[Action, Who] = MappingProxyType(
         _A.RUN_BACKGROUND_WORK: _W.STAFF,
         _A.READ_KB: _W.EVERYONE,
         _A.MANAGE_KB: _W.STAFF,
+        _A.EXPORT_PERSONAL_DATA: _W.STAFF,
+        _A.ERASE_PERSONAL_DATA: _W.STAFF,
     }
 )
 
@@ -174,8 +179,8 @@ _R = Role
 _READING = {_A.READ_TICKET, _A.READ_PUBLIC_ARTICLES, _A.READ_INTERNAL, _A.VIEW_QUEUE,
             _A.LIST_OWN_TICKETS, _A.LOOK_UP_CALLER, _A.READ_KB, _A.RENDER_TEMPLATE}
 _NOTES = {_A.ADD_NOTE, _A.ATTACH}
-_SUPERVISING = {_A.MANAGE_TEMPLATES, _A.RUN_BACKGROUND_WORK}
-_ADMINISTERING = {_A.CONFIGURE}
+_SUPERVISING = {_A.MANAGE_TEMPLATES, _A.RUN_BACKGROUND_WORK, _A.EXPORT_PERSONAL_DATA}
+_ADMINISTERING = {_A.CONFIGURE, _A.ERASE_PERSONAL_DATA}
 
 #: The least role an agent needs for each action (an agent the staff directory does not list,
 #: where it lists none, may do everything). docs/reference/access.md shows it; a test keeps
