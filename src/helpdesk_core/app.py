@@ -13,6 +13,7 @@ It is a set of sections, one per context, each built with only what it needs::
     helpdesk.configuration  incident types
     helpdesk.kb             the knowledge base: articles, their versions, suggestions
     helpdesk.portal         what a customer sees and does; signed ticket links
+    helpdesk.privacy        a contact's personal data: export, erasure
 
 The adapters chosen at bootstrap stay reachable (``storage``, ``directory``, ``clock`` …) for
 host code that needs them; no rules live here.
@@ -30,6 +31,7 @@ from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
 from helpdesk_core.facade.portal import PortalSection
+from helpdesk_core.facade.privacy import PrivacySection
 from helpdesk_core.facade.sla import SlaSection
 from helpdesk_core.facade.sms import SmsSection
 from helpdesk_core.facade.staff import StaffSection
@@ -61,6 +63,7 @@ class Helpdesk:
     configuration: ConfigurationSection
     kb: KnowledgeSection
     portal: PortalSection
+    privacy: PrivacySection
     # what bootstrap chose
     settings: Settings
     registry: Registry

@@ -21,6 +21,7 @@ from helpdesk_core.facade.knowledge import KnowledgeSection
 from helpdesk_core.facade.mail import MailSection
 from helpdesk_core.facade.outbox import OutboxSection
 from helpdesk_core.facade.portal import PortalSection
+from helpdesk_core.facade.privacy import PrivacySection
 from helpdesk_core.facade.sla import SlaSection
 from helpdesk_core.facade.sms import SmsSection
 from helpdesk_core.facade.staff import StaffSection
@@ -48,6 +49,7 @@ from helpdesk_core.services.merging import Merging
 from helpdesk_core.services.messagebus import MessageBus
 from helpdesk_core.services.outbox import Dispatcher
 from helpdesk_core.services.portal import Portal
+from helpdesk_core.services.privacy import Privacy
 from helpdesk_core.services.replies import Replies
 from helpdesk_core.services.resolution import ResolutionMessage
 from helpdesk_core.services.sla import SlaService
@@ -208,6 +210,8 @@ def _assemble(*, settings: Settings, registry: Registry, pm: pluggy.PluginManage
             zone=pendulum.timezone(settings.template_timezone),
             secret=settings.portal_secret, limits=settings.portal_limits,
             limiter=rate_limiter)),
+        privacy=PrivacySection(guard=guard, privacy=Privacy(units=units, blob_store=blob_store,
+                                                            clock=clock)),
         settings=settings, registry=registry, plugin_manager=pm, bus=bus, storage=storage,
         blob_store=blob_store, directory=directory, template_store=templates, clock=clock,
         hooks=hooks, rate_limiter=rate_limiter,

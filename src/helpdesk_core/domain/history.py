@@ -46,6 +46,7 @@ class EventKind(enum.Enum):
     SPLIT_FROM = "split_from"  # this ticket was made from articles split off another
     RELATED = "related"  # a link to another ticket (parent, child, related, duplicate)
     UNRELATED = "unrelated"  # such a link removed
+    PERSONAL_DATA_ERASED = "personal_data_erased"  # a contact's data was replaced (no data)
 
 
 @attrs.frozen

@@ -465,6 +465,22 @@ class Ticket:
                            "results": dict(results or {}),
                            **({"error": error[:1000]} if error else {})})
 
+    def record_erasure(self, *, subject: str, custom_fields: dict[str, CustomValue],
+                       contact: str, reason: str, at: datetime, actor: Actor) -> None:
+        """A contact's personal data was erased from this ticket: the subject and custom
+        fields as they are without it, and an event that says who erased whose data and why
+        (``contact`` is the erased contact's placeholder name, never their data).
+
+        Allowed on merged and closed tickets too: an erasure reaches every ticket."""
+        at = ensure_utc(at)
+        self.subject = clean_line(subject, field="subject", max_length=MAX_SUBJECT)
+        self.custom_fields = dict(custom_fields)
+        updated = self.updated_at  # not a change of the ticket's work: its times stay
+        self._record(EventKind.PERSONAL_DATA_ERASED, at, actor, field="personal_data",
+                     new=contact, data={"reason": clean_line(reason, field="reason",
+                                                             max_length=1000)})
+        self.updated_at = updated
+
     def record_sla_policy(self, policy: str | None, *, reason: str, at: datetime,
                           actor: Actor, old: str | None = None) -> None:
         """The SLA policy chosen for the ticket (None: no rule matched) and why; ``old`` is the

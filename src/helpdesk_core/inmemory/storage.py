@@ -30,7 +30,7 @@ import attrs
 from helpdesk_core.domain.article import Article
 from helpdesk_core.domain.contacts import Contact, Organisation
 from helpdesk_core.domain.escalations import EscalationRecord, SlaRecord
-from helpdesk_core.domain.history import TicketEvent
+from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType
 from helpdesk_core.domain.knowledge import KbArticle, KbRevision, KbState, KbVisibility
 from helpdesk_core.domain.mailbox import AutomaticSender, MessageRecord, StagedMail, StagedState
@@ -528,18 +528,30 @@ class _AutomaticSenders:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
         self.staged: dict[str, AutomaticSender] = {}
+        self.forgotten: set[str] = set()  # deleted by an erasure
 
     def get(self, address: str) -> AutomaticSender | None:
+        if address in self.forgotten:
+            return None
         return self.staged.get(address) or \
             self._uow.storage._state.automatic_senders.get(address)
 
     def put(self, sender: AutomaticSender) -> None:
+        self.forgotten.discard(sender.address)
         self.staged[sender.address] = sender
+
+    def forget(self, address: str) -> bool:
+        known = self.get(address) is not None
+        self.staged.pop(address, None)
+        self.forgotten.add(address)
+        return known
 
     def check(self, state: _State) -> None:
         pass  # last writer wins, as the port says
 
     def apply(self, state: _State) -> None:
+        for address in self.forgotten:
+            state.automatic_senders.pop(address, None)
         state.automatic_senders.update(self.staged)
 
 
@@ -833,6 +845,90 @@ class _PortalLinks:
             state.portal_links[link_id] = link
 
 
+class _Erasure:
+    """Rewrites of stored articles and events, applied after the tickets' own writes."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.articles: dict[str, Article] = {}
+        self.events: dict[tuple[str, int], TicketEvent] = {}
+        self.blobs: set[str] = set()
+
+    @property
+    def staged(self) -> bool:
+        return bool(self.articles or self.events or self.blobs)
+
+    def tickets_with_address(self, addresses: Sequence[str]) -> list[str]:
+        wanted = set(addresses)
+        tickets = self._uow.tickets
+        ids = {*self._uow.storage._state.events, *(e.ticket_id for e in tickets.new_events)}
+        return [ticket_id for ticket_id in ids
+                if any(e.kind in (EventKind.PARTICIPANT_ADDED, EventKind.CC_RECORDED)
+                       and e.new in wanted for e in tickets.history(ticket_id))]
+
+    def message_records(self, ticket_ids: Sequence[str]) -> list[MessageRecord]:
+        wanted = set(ticket_ids)
+        return sorted((r for r in self._uow.messages._all() if r.ticket_id in wanted),
+                      key=lambda r: r.at)
+
+    def staged_for_tickets(self, ticket_ids: Sequence[str]) -> list[StagedMail]:
+        wanted = set(ticket_ids)
+        return sorted((m for m in self._uow.staged_mail._all().values()
+                       if m.ticket_id in wanted), key=lambda m: (m.staged_at, m.key))
+
+    def _stored_articles(self) -> dict[str, Article]:
+        state = self._uow.storage._state
+        return {a.id: a for ticket_id in state.articles
+                for a in self._uow.tickets.articles(ticket_id)}
+
+    def rewrite_articles(self, articles: Sequence[Article]) -> None:
+        known = self._stored_articles()
+        for article in articles:
+            if article.id not in known:
+                raise NotFound(f"no article {article.id!r}")
+            self.articles[article.id] = article
+
+    def rewrite_events(self, events: Sequence[TicketEvent]) -> None:
+        for event in events:
+            stored = self._uow.storage._state.events.get(event.ticket_id, [])
+            if not any(e.seq == event.seq for e in stored):
+                raise NotFound(f"no event {event.seq} of ticket {event.ticket_id!r}")
+            self.events[(event.ticket_id, event.seq)] = event
+
+    def forget_automatic_sender(self, address: str) -> bool:
+        return self._uow.automatic_senders.forget(address)
+
+    def delete_blobs(self, keys: Sequence[str]) -> int:
+        state = self._uow.storage._state
+        found = {k for k in keys if k in state.blobs or k in self._uow._blobs.staged}
+        for key in found:
+            self._uow._blobs.staged.pop(key, None)
+        self.blobs |= found
+        return len(found)
+
+    def check(self, state: _State) -> None:
+        """Rewrites replace content only: the last writer wins."""
+
+    def apply(self, state: _State) -> None:
+        for ticket_id, stored in state.articles.items():
+            if any(a.id in self.articles for a in stored):
+                state.articles[ticket_id] = [
+                    _rewritten(a, self.articles[a.id]) if a.id in self.articles else a
+                    for a in stored]
+        for (ticket_id, seq), event in self.events.items():
+            state.events[ticket_id] = [
+                attrs.evolve(e, actor=event.actor, old=event.old, new=event.new,
+                             data=dict(event.data)) if e.seq == seq else e
+                for e in state.events.get(ticket_id, [])]
+        for key in self.blobs:
+            state.blobs.pop(key, None)
+
+
+def _rewritten(stored: Article, new: Article) -> Article:
+    return attrs.evolve(stored, author=new.author, body_text=new.body_text,
+                        subject=new.subject, attachments=new.attachments, meta=dict(new.meta))
+
+
 class _Blobs:
     """Blobs put with the unit by a blob store on its database (see InMemoryBlobStore)."""
 
@@ -869,6 +965,7 @@ class InMemoryUnitOfWork:
         self.sla = _Sla(self)
         self.knowledge = _Knowledge(self)
         self.portal_links = _PortalLinks(self)
+        self.erasure = _Erasure(self)
         self._blobs = _Blobs(self)
 
     def __enter__(self) -> Self:
@@ -889,14 +986,14 @@ class InMemoryUnitOfWork:
                                or self.staged_mail.staged or self.outbox.staged
                                or self.automatic_senders.staged
                                or self.knowledge.staged
-                               or self.portal_links.staged):
+                               or self.portal_links.staged or self.erasure.staged):
             raise StorageError("a read-only unit of work cannot commit changes")
         # The staged-mail claims first: a fetcher that lost the race for a mail fails with
         # ConcurrencyError, as on a database (where the claim is its first statement), not
         # with the contact or Message-ID the winner wrote.
         staged = (self.staged_mail, self.tickets, self.contacts, self.organisations,
                   self.incident_types, self.messages, self.automatic_senders, self.outbox,
-                  self.sla, self.knowledge, self.portal_links, self._blobs)
+                  self.sla, self.knowledge, self.portal_links, self._blobs, self.erasure)
         state = self.storage._state
         with state.lock:
             for repository in staged:

@@ -19,6 +19,7 @@ from helpdesk_core.ports.ratelimit import RateLimiter
 from helpdesk_core.ports.storage import (
     AutomaticSenders,
     ContactRepository,
+    ErasureStore,
     IncidentTypeRepository,
     KnowledgeBase,
     MailStaging,
@@ -41,6 +42,7 @@ __all__ = [
     "Clock",
     "ContactRepository",
     "Directory",
+    "ErasureStore",
     "InboundMail",
     "IncidentTypeRepository",
     "JobQueue",

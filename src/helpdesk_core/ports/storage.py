@@ -5,9 +5,9 @@ loads aggregates through its repositories, calls domain methods and commits. Rep
 and return domain objects only — never rows, sessions or lazy proxies. Each repository
 protocol lives in the module of its context (``ports/tickets.py``, ``ports/contacts.py``,
 ``ports/configuration.py``, ``ports/mailstore.py``, ``ports/outbox.py``, ``ports/sla.py``,
-``ports/knowledge.py``, ``ports/portal.py``) and has a contract module of its own in
-:mod:`helpdesk_core.testing.contracts`; they are imported here too, where a unit of work names
-them.
+``ports/knowledge.py``, ``ports/portal.py``, ``ports/privacy.py``) and has a contract
+module of its own in :mod:`helpdesk_core.testing.contracts`; they are imported here too,
+where a unit of work names them.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from helpdesk_core.ports.knowledge import KnowledgeBase
 from helpdesk_core.ports.mailstore import AutomaticSenders, MailStaging, MessageIndex
 from helpdesk_core.ports.outbox import OutboxRepository
 from helpdesk_core.ports.portal import PortalLinkRepository
+from helpdesk_core.ports.privacy import ErasureStore
 from helpdesk_core.ports.sla import SlaRepository
 from helpdesk_core.ports.tickets import TicketRepository
 
 __all__ = [
     "AutomaticSenders",
     "ContactRepository",
+    "ErasureStore",
     "IncidentTypeRepository",
     "KnowledgeBase",
     "MailStaging",
@@ -79,6 +81,9 @@ class UnitOfWork(Protocol):
 
     @property
     def portal_links(self) -> PortalLinkRepository: ...
+
+    @property
+    def erasure(self) -> ErasureStore: ...
 
     def __enter__(self) -> Self: ...
 

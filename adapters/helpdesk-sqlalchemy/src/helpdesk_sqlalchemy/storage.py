@@ -43,6 +43,7 @@ from helpdesk_core.errors import (
 )
 from helpdesk_sqlalchemy import convert, driver, statements
 from helpdesk_sqlalchemy.engine import BEGIN_OPTION, create_engine_for, guarded, storage_errors
+from helpdesk_sqlalchemy.erasure import SqlAlchemyErasureStore
 from helpdesk_sqlalchemy.knowledge import SqlAlchemyKnowledgeBase
 from helpdesk_sqlalchemy.mailstore import (
     SqlAlchemyAutomaticSenders,
@@ -171,6 +172,7 @@ class SqlAlchemyUnitOfWork:
         self.sla = SqlAlchemySlaRepository(self.connection)
         self.knowledge = SqlAlchemyKnowledgeBase(self.connection)
         self.portal_links = SqlAlchemyPortalLinkRepository(self.connection)
+        self.erasure = SqlAlchemyErasureStore(self.connection)
 
     def connection(self) -> Connection:
         """The unit's connection inside an open transaction (begun on first use)."""

@@ -17,6 +17,7 @@ module                covers
 ``sla``               SlaRepository
 ``knowledge``         KnowledgeBase (articles, revisions, the version check, filters)
 ``portal_links``      PortalLinkRepository
+``erasure``           ErasureStore (finding and rewriting a contact's stored data)
 ``unit_of_work``      UnitOfWork, Storage (commit, rollback, read-only, other instances)
 ``blobs``             BlobStore
 ``templates``         TemplateStore
@@ -67,6 +68,7 @@ from helpdesk_core.testing.contracts.contacts import (
     TestContactRepository,
     TestOrganisationRepository,
 )
+from helpdesk_core.testing.contracts.erasure import TestErasureStore
 from helpdesk_core.testing.contracts.incident_types import TestIncidentTypeRepository
 from helpdesk_core.testing.contracts.knowledge import TestKnowledgeBase
 from helpdesk_core.testing.contracts.mail_staging import TestMailStaging
@@ -92,6 +94,7 @@ __all__ = [
     "TestAutomaticSenders",
     "TestBlobStore",
     "TestContactRepository",
+    "TestErasureStore",
     "TestIncidentTypeRepository",
     "TestKnowledgeBase",
     "TestMailStaging",
