@@ -36,7 +36,7 @@ def _members(cls: type) -> dict[str, Any]:
 
 def test_every_section_of_the_helpdesk_has_a_subsection() -> None:
     assert set(SECTIONS) == {"tickets", "staff", "mail", "outbox", "sms", "calls", "sla",
-                             "templates", "configuration", "kb", "portal"}
+                             "templates", "configuration", "kb", "portal", "privacy"}
     for attribute in SECTIONS:
         _subsection(attribute)
 

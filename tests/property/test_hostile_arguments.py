@@ -38,7 +38,7 @@ METHODS = section_methods()
 def test_every_section_and_method_is_covered() -> None:
     sections = {section for section, _ in METHODS}
     assert sections == {"tickets", "staff", "mail", "outbox", "sms", "calls", "sla",
-                        "templates", "configuration", "kb", "portal"}
+                        "templates", "configuration", "kb", "portal", "privacy"}
     assert len(METHODS) >= 47
 
 
