@@ -181,6 +181,8 @@ def ticket_scopes() -> st.SearchStrategy[TicketScope]:
         customer_id=st.none() | st.sampled_from(CUSTOMERS),
         organisation_id=st.none() | st.sampled_from(ORGANISATIONS),
         participant_ids=st.frozensets(st.sampled_from(CUSTOMERS), max_size=2),
+        team=st.none() | st.sampled_from(TEAMS),
+        assignee=st.none() | st.sampled_from(AGENTS),
     )
 
 
