@@ -235,3 +235,45 @@ def test_unscoped_agents_and_the_host_read_nothing_to_be_checked(
     assert reads == []
     desk.tickets.tag(number, "vip", actor=Actor.agent("sue"))
     assert len(reads) == 1
+
+
+def test_screen_pop_portal_lists_and_found_calls_hold_only_visible_tickets(
+        desk: Helpdesk) -> None:
+    from datetime import timedelta
+
+    from helpdesk_core.ports.messaging import CallEvent
+    from helpdesk_core.telephony import Call
+
+    ann = Actor.agent("ann")
+    mine, theirs = _open(desk, "returns"), _open(desk, "billing")
+    event = CallEvent(provider_call_id="c1", kind="ringing", direction="inbound",
+                      from_number="+420601234567", to_number="+420800123456",
+                      at=desk.clock.now())
+    shown = {t.number for t in desk.calls.screen_pop(event, actor=ann).open_tickets}
+    assert shown == {mine.number}
+    everything = {t.number for t in desk.calls.screen_pop(event, actor=Actor.agent("cat"))
+                  .open_tickets}
+    assert everything == {mine.number, theirs.number}
+    customer = mine.customer_id
+    listed = {t.number for t in desk.portal.my_tickets(actor=ann, customer=customer).items}
+    assert listed == {mine.number}
+    call = Call.from_events([
+        CallEvent(provider_call_id="c2", kind=kind, direction="inbound",
+                  from_number="+420601234567", to_number="+420800123456",
+                  at=desk.clock.now() + timedelta(seconds=i))
+        for i, kind in enumerate(("ringing", "answered", "ended"))])
+    desk.calls.record(call=call, agent=Actor.agent("cat"), summary="Sent a new one.",
+                      ticket_key=theirs.number)
+    assert desk.calls.find_recorded("c2", actor=Actor.agent("cat")) is not None
+    assert desk.calls.find_recorded("c2", actor=Actor.agent("sue")) is not None
+    assert desk.calls.find_recorded("c2", actor=ann) is None
+
+
+def test_undoing_a_merge_into_an_invisible_ticket_is_not_found(desk: Helpdesk) -> None:
+    mine, theirs = _open(desk, "returns"), _open(desk, "billing")
+    desk.tickets.merge(theirs.number, [mine.number], actor=Actor.agent("cat"))
+    with pytest.raises(TicketNotFound):
+        desk.tickets.unmerge(mine.number, actor=Actor.agent("ann"))
+    assert desk.tickets.get(mine.number).merged_into == theirs.id
+    desk.tickets.unmerge(mine.number, actor=Actor.agent("sue"))
+    assert desk.tickets.get(mine.number).merged_into is None

@@ -179,6 +179,10 @@ class TicketsSection:
         back; the tags and links the merge added to the target are removed; articles that
         arrived on the target since stay there, except those named in ``take`` (ids)."""
         self._guard.check(actor, Action.MERGE, key)
+        if self._guard.visibility(actor) is not None:  # the target it was merged into too
+            target = self._guard.units.read(lambda unit: unit.tickets.load(key).merged_into)
+            if target is not None:
+                self._guard.check(actor, Action.MERGE, target)
         return self._merging.unmerge(key, actor=actor, take=take)
 
     def split(self, key: str, articles: Sequence[str], *, actor: Actor,
