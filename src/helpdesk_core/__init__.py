@@ -166,7 +166,7 @@ _LOCATIONS = {
         "helpdesk_core.domain.knowledge",
     ),
     **dict.fromkeys(
-        ["Absence", "Agent", "HelpdeskStaff", "Role", "Team", "TeamStrategy",
+        ["Absence", "Agent", "AgentScope", "HelpdeskStaff", "Role", "Team", "TeamStrategy",
          "WorkingHours"],
         "helpdesk_core.domain.staff",
     ),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from helpdesk_core.domain import Actor, ActorKind, Direction, Status, StatusCategory, Workflow
 from helpdesk_core.domain.access import (
+    NOT_VISIBLE,
     RULES,
     Action,
     TicketScope,
@@ -18,9 +19,11 @@ from helpdesk_core.domain.access import (
     allowed,
     article_action,
     check,
+    sees,
     status_action,
     transition_action,
 )
+from helpdesk_core.domain.staff import Agent, AgentScope, Role
 from helpdesk_core.domain.status import DEFAULT_TRANSITIONS
 from helpdesk_core.errors import HelpdeskError, PermissionDenied
 from helpdesk_core.testing import strategies
@@ -348,3 +351,57 @@ def test_the_reference_lists_the_least_role_of_every_action():
     listed = {action: role for role, cell in rows.items()
               for action in re.findall(r"`([a-z_]+)`", cell)}
     assert listed == {a.value: r.value for a, r in LEAST_ROLE.items()}
+
+
+# -- team visibility ------------------------------------------------------------------------
+
+team_sets = st.none() | st.frozensets(st.sampled_from(strategies.TEAMS))
+roles = st.none() | st.sampled_from(list(Role))
+
+
+@FAST
+@given(strategies.actors([ActorKind.AGENT]), actions, scopes, team_sets, roles)
+def test_an_agent_limited_to_teams_sees_their_teams_and_own_tickets_only(
+        actor, action, scope, teams, role):
+    visible = (teams is None or (scope.team is not None and scope.team in teams)
+               or scope.assignee == actor.id)
+    assert sees(actor, scope, teams) is visible
+    if not visible:
+        with pytest.raises(PermissionDenied) as refused:
+            check(actor, action, scope, role=role, teams=teams)
+        assert refused.value.reason == NOT_VISIBLE  # before the role: nothing else is said
+    else:
+        assert allowed(actor, action, scope, role=role, teams=teams) is allowed(
+            actor, action, scope, role=role)
+
+
+@FAST
+@given(strategies.actors([ActorKind.SYSTEM, ActorKind.CUSTOMER]), actions, scopes, team_sets)
+def test_teams_limit_agents_only(actor, action, scope, teams):
+    assert allowed(actor, action, scope, teams=teams) is allowed(actor, action, scope)
+
+
+@FAST
+@given(strategies.actors([ActorKind.AGENT]), actions, team_sets, roles)
+def test_without_a_ticket_teams_change_nothing(actor, action, teams, role):
+    assert allowed(actor, action, None, role=role, teams=teams) is allowed(
+        actor, action, None, role=role)
+
+
+def test_the_scope_takes_the_team_and_the_assignee():
+    ticket = open_ticket(team="returns", assignee="alice")
+    scope = TicketScope.from_ticket(ticket)
+    assert (scope.team, scope.assignee) == ("returns", "alice")
+    assert sees(Actor.agent("bob"), scope, frozenset({"returns"}))
+    assert sees(Actor.agent("alice"), scope, frozenset())
+    assert not sees(Actor.agent("bob"), scope, frozenset({"billing"}))
+    assert not sees(Actor.agent("bob"), TicketScope.from_ticket(open_ticket()), frozenset())
+
+
+def test_an_agent_sees_every_ticket_unless_limited_to_teams():
+    assert Agent("eva", teams=("returns",)).visible_teams is None
+    limited = Agent("eva", teams=("returns",), sees="teams")
+    assert limited.sees is AgentScope.TEAMS
+    assert limited.visible_teams == frozenset({"returns"})
+    with pytest.raises(HelpdeskError, match="sees"):
+        Agent("eva", sees="some")

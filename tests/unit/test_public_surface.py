@@ -18,6 +18,7 @@ PUBLIC = [
     "Actor",
     "AdapterError",
     "Agent",
+    "AgentScope",
     "Article",
     "AssignmentProposal",
     "AttachmentMeta",

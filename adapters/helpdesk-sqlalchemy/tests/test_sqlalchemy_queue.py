@@ -339,6 +339,7 @@ def _field_values(sort: QueueSort) -> dict[str, st.SearchStrategy[Any]]:
                                     frozenset({Priority.HIGH, Priority.LOW})]),
         "tags": st.sampled_from([frozenset(), frozenset({"vip"}), frozenset({"b2b"}),
                                  frozenset(strategies.TAGS[:2]), frozenset(strategies.TAGS[2:])]),
+        "visible_to": st.none() | strategies.visibilities(),
         "sort": st.just(sort),
         "limit": st.integers(1, 6),
         "after": st.none() | _cursors(sort),

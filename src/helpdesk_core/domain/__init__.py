@@ -13,7 +13,7 @@ from helpdesk_core.domain.history import EventKind, TicketEvent
 from helpdesk_core.domain.incident_types import IncidentType, IncidentTypeTree
 from helpdesk_core.domain.intake import StaffVia, WebFormSubmission
 from helpdesk_core.domain.numbering import TicketNumberFormat
-from helpdesk_core.domain.queue import FAR_FUTURE, Page, QueueSort, TicketQuery
+from helpdesk_core.domain.queue import FAR_FUTURE, Page, QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.status import Status, StatusCategory, Workflow
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import (
@@ -52,6 +52,7 @@ __all__ = [
     "TicketEvent",
     "TicketNumberFormat",
     "TicketQuery",
+    "Visibility",
     "WebFormSubmission",
     "Workflow",
     "normalize_email",

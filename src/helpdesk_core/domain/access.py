@@ -27,11 +27,16 @@ Agents have roles (:class:`~helpdesk_core.domain.staff.Role`, from the staff dir
 agent's role to :func:`check`. An agent without a known role — one the staff directory does
 not list — may do everything, as the system may.
 
-The seam for what follows (teams, organisations). The question stays
-``check(actor, action, scope, role=...)``, so no caller changes when the answer gets richer:
-team and queue visibility adds the ticket's team to :class:`TicketScope`; organisations:
-:class:`TicketScope` already carries ``organisation_id``, and an answer such as "a customer
-of the ticket's organisation, by role" lets a company's contacts see each other's tickets.
+Agents may see only some tickets (:class:`~helpdesk_core.domain.staff.AgentScope`): the
+facade's guard passes such an agent's teams as ``teams=`` and :class:`TicketScope` carries
+the ticket's ``team`` and ``assignee``; a ticket of another team, not assigned to the agent,
+is refused with the reason :data:`NOT_VISIBLE` — asked before the role, so that nothing else
+is said about it — and the guard answers that refusal as ``TicketNotFound``, exactly as for a
+ticket that does not exist.
+
+The seam for what follows (organisations): :class:`TicketScope` already carries
+``organisation_id``, and an answer such as "a customer of the ticket's organisation, by role"
+lets a company's contacts see each other's tickets.
 
 Status changes are named by :func:`status_action` / :func:`transition_action` (reopen, close or
 another transition) and articles by :func:`article_action`, so the facade has one place to ask.
@@ -54,6 +59,7 @@ from helpdesk_core.errors import PermissionDenied
 
 __all__ = [
     "LEAST_ROLE",
+    "NOT_VISIBLE",
     "RULES",
     "Action",
     "TicketScope",
@@ -61,6 +67,7 @@ __all__ = [
     "allowed",
     "article_action",
     "check",
+    "sees",
     "status_action",
     "transition_action",
 ]
@@ -216,12 +223,15 @@ class TicketScope:
     customer_id: str | None = None
     organisation_id: str | None = None
     participant_ids: frozenset[str] = attrs.field(default=frozenset(), converter=_contact_ids)
+    team: str | None = None
+    assignee: str | None = None
 
     @classmethod
     def from_ticket(cls, ticket: Ticket, participant_ids: Iterable[str] = ()) -> TicketScope:
         return cls(ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
                    organisation_id=ticket.organisation_id,
-                   participant_ids=participant_ids)
+                   participant_ids=participant_ids, team=ticket.team,
+                   assignee=ticket.assignee)
 
     def involves(self, contact_id: str | None) -> bool:
         """Is ``contact_id`` the ticket's customer or one of its participants?"""
@@ -230,9 +240,26 @@ class TicketScope:
         return contact_id == self.customer_id or contact_id in self.participant_ids
 
 
+#: The reason of a refusal because the agent may not see the ticket at all; the facade's
+#: guard answers it as ``TicketNotFound``.
+NOT_VISIBLE = "the ticket is outside the teams the agent sees"
+
+
+def sees(actor: Actor, scope: TicketScope, teams: frozenset[str] | None) -> bool:
+    """May the agent ``actor``, who sees the tickets of ``teams`` (None: every ticket), see
+    the ticket ``scope`` describes? Yes when its team is one of ``teams`` or it is assigned
+    to them."""
+    if teams is None:
+        return True
+    return ((scope.team is not None and scope.team in teams)
+            or (bool(actor.id) and scope.assignee == actor.id))
+
+
 def _refusal(actor: Actor, action: Action, scope: TicketScope | None,
-             role: Role | None = None) -> str | None:
+             role: Role | None = None, teams: frozenset[str] | None = None) -> str | None:
     """Why ``actor`` may not do ``action`` (on ``scope``), or None when they may."""
+    if actor.kind is ActorKind.AGENT and scope is not None and not sees(actor, scope, teams):
+        return NOT_VISIBLE
     if actor.kind is ActorKind.AGENT and role is not None:
         least = LEAST_ROLE[action]
         if role.rank < least.rank:
@@ -259,16 +286,19 @@ def _refusal(actor: Actor, action: Action, scope: TicketScope | None,
 
 
 def allowed(actor: Actor, action: Action, scope: TicketScope | None = None, *,
-            role: Role | None = None) -> bool:
+            role: Role | None = None, teams: frozenset[str] | None = None) -> bool:
     """May ``actor`` do ``action`` (on the ticket ``scope`` describes)? ``role``: the
-    agent's role, when the staff directory knows it (None: an agent may do everything)."""
-    return _refusal(actor, action, scope, role) is None
+    agent's role, when the staff directory knows it (None: an agent may do everything).
+    ``teams``: the teams whose tickets an agent who sees only their teams' tickets sees
+    (None: the agent sees every ticket); see :func:`sees`."""
+    return _refusal(actor, action, scope, role, teams) is None
 
 
 def check(actor: Actor, action: Action, scope: TicketScope | None = None, *,
-          role: Role | None = None) -> None:
-    """Return if ``actor`` may do ``action`` (on ``scope``), else raise PermissionDenied."""
-    reason = _refusal(actor, action, scope, role)
+          role: Role | None = None, teams: frozenset[str] | None = None) -> None:
+    """Return if ``actor`` may do ``action`` (on ``scope``), else raise PermissionDenied
+    (with the reason :data:`NOT_VISIBLE` for a ticket the agent may not see)."""
+    reason = _refusal(actor, action, scope, role, teams)
     if reason is not None:
         raise PermissionDenied(actor, action.value,
                                ticket=scope.number if scope is not None else None,

@@ -26,7 +26,8 @@ from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Priority, tag_set
 from helpdesk_core.errors import ValidationError
 
-__all__ = ["FAR_FUTURE", "Page", "QueueSort", "TicketQuery", "decode_cursor", "encode_cursor"]
+__all__ = ["FAR_FUTURE", "Page", "QueueSort", "TicketQuery", "Visibility", "decode_cursor",
+           "encode_cursor"]
 
 # Tickets without a due date sort after every real one.
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -101,6 +102,42 @@ def _tags(values: Iterable[str]) -> frozenset[str]:
         raise ValidationError(error.reason, field="tags") from None
 
 
+def _team_keys(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise ValidationError("must be a collection of team keys", field="visible_to")
+    keys = frozenset(values)
+    for key in keys:
+        filter_text(key, field="visible_to")
+    return keys
+
+
+def _visible_assignee(instance: object, attribute: attrs.Attribute[str | None],
+                      value: object) -> None:
+    if value is not None:
+        filter_text(value, field="visible_to")
+
+
+@attrs.frozen
+class Visibility:
+    """The tickets one agent may see: those of ``teams``, and those assigned to
+    ``assignee`` (the agent's id; None: none by assignment). An agent who sees only their
+    teams' tickets (:class:`~helpdesk_core.domain.staff.AgentScope`) gets this filter on
+    every queue they read."""
+
+    teams: frozenset[str] = attrs.field(default=frozenset(), converter=_team_keys)
+    assignee: str | None = attrs.field(default=None, validator=_visible_assignee)
+
+    def admits(self, ticket: Ticket) -> bool:
+        return ((ticket.team is not None and ticket.team in self.teams)
+                or (self.assignee is not None and ticket.assignee == self.assignee))
+
+
+def _visibility(instance: object, attribute: attrs.Attribute[Visibility | None],
+                value: object) -> None:
+    if value is not None and not isinstance(value, Visibility):
+        raise ValidationError("must be a Visibility (or None)", field="visible_to")
+
+
 def _sort(value: QueueSort | str) -> QueueSort:
     if isinstance(value, QueueSort):
         return value
@@ -152,6 +189,8 @@ class TicketQuery:
     organisation_id: str | None = attrs.field(default=None, validator=_text)
     priorities: frozenset[Priority] | None = attrs.field(default=None, converter=_priorities)
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
+    # only what one agent may see: their teams' tickets and their own (an OR of the two)
+    visible_to: Visibility | None = attrs.field(default=None, validator=_visibility)
     sort: QueueSort = attrs.field(default=QueueSort.PRIORITY, converter=_sort)
     limit: int = attrs.field(default=50, validator=_limit)
     after: str | None = attrs.field(default=None, validator=_cursor)  # Page.next_cursor
@@ -186,6 +225,8 @@ class TicketQuery:
         if self.organisation_id is not None and ticket.organisation_id != self.organisation_id:
             return False
         if self.priorities is not None and ticket.priority not in self.priorities:
+            return False
+        if self.visible_to is not None and not self.visible_to.admits(ticket):
             return False
         return self.tags <= ticket.tags
 

@@ -25,6 +25,7 @@ __all__ = [
     "HOOK_RESOLVERS",
     "Absence",
     "Agent",
+    "AgentScope",
     "HelpdeskStaff",
     "Role",
     "Team",
@@ -198,6 +199,28 @@ def _role(value: object) -> Role:
         raise ValidationError(f"{value!r} is not one of {known}", field="role") from None
 
 
+class AgentScope(enum.Enum):
+    """Which tickets an agent sees and works on:
+
+    - ``all``: every ticket (the default);
+    - ``teams``: only tickets whose ``team`` is one of the agent's ``teams``, and tickets
+      assigned to the agent. Any other ticket is, for them, a ticket that does not exist.
+
+    It is data, whatever the role: a supervisor may be limited to their teams, an agent not.
+    """
+
+    ALL = "all"
+    TEAMS = "teams"
+
+
+def _scope(value: object) -> AgentScope:
+    try:
+        return value if isinstance(value, AgentScope) else AgentScope(value)
+    except ValueError:
+        known = ", ".join(s.value for s in AgentScope)
+        raise ValidationError(f"{value!r} is not one of {known}", field="sees") from None
+
+
 def _ids(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         raise ValidationError("must be a list, not a single string", field="members")
@@ -212,7 +235,8 @@ def _required(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 @attrs.frozen
 class Agent:
     """A person who can be assigned tickets. ``working_hours=None`` means "any time".
-    ``role`` says what they may do (:class:`Role`; the access policy asks it)."""
+    ``role`` says what they may do (:class:`Role`; the access policy asks it), ``sees`` which
+    tickets (:class:`AgentScope`: all of them, or their teams' and their own)."""
 
     id: str = attrs.field(validator=_required)
     name: str = ""
@@ -222,6 +246,12 @@ class Agent:
     active: bool = True
     working_hours: WorkingHours | None = None
     role: Role = attrs.field(default=Role.AGENT, converter=_role)
+    sees: AgentScope = attrs.field(default=AgentScope.ALL, converter=_scope)
+
+    @property
+    def visible_teams(self) -> frozenset[str] | None:
+        """The teams whose tickets the agent sees; None when they see every ticket."""
+        return frozenset(self.teams) if self.sees is AgentScope.TEAMS else None
 
 
 def _aware_start(value: datetime) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpdesk_core.domain.access import Action
 from helpdesk_core.domain.values import Actor
+from helpdesk_core.errors import TicketNotFound
 from helpdesk_core.facade.arguments import checked
 from helpdesk_core.facade.guard import Guard
 from helpdesk_core.ports.messaging import CallEvent
@@ -23,7 +24,7 @@ class CallsSection:
         """What the agent sees when the phone rings: caller, organisation, open tickets,
         recent orders."""
         self._guard.check(actor, Action.LOOK_UP_CALLER)
-        return self._calls.screen_pop(event)
+        return self._calls.screen_pop(event, visible_to=self._guard.visibility(actor))
 
     def record(self, *, call: Call, agent: Actor, summary: str, ticket_key: str | None = None,
                subject: str | None = None) -> CallRecord:
@@ -42,6 +43,13 @@ class CallsSection:
 
     def find_recorded(self, provider_call_id: str, *,
                       actor: Actor | None = None) -> CallRecord | None:
-        """Where the call was recorded (its ticket and article), or None."""
+        """Where the call was recorded (its ticket and article), or None — also for an
+        agent limited to their teams when the ticket is not one they see."""
         self._guard.check(actor, Action.READ_INTERNAL)
-        return self._calls.find_recorded(provider_call_id)
+        found = self._calls.find_recorded(provider_call_id)
+        if found is not None and self._guard.visibility(actor) is not None:
+            try:
+                self._guard.check(actor, Action.READ_INTERNAL, found.ticket_id)
+            except TicketNotFound:
+                return None
+        return found

@@ -79,7 +79,8 @@ class PortalSection:
             customer = actor.id
         elif customer is None:
             raise ValidationError("name the customer whose tickets to list", field="customer")
-        return self._portal.my_tickets(customer, limit=limit, after=after)
+        return self._portal.my_tickets(customer, limit=limit, after=after,
+                                       visible_to=self._guard.visibility(actor))
 
     def ticket(self, key: str, *, actor: Actor | None = None) -> PortalTicket:
         """The ticket as its customer sees it: number, subject, status in words, created,

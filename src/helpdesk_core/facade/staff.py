@@ -29,6 +29,7 @@ class StaffSection:
     def assign(self, key: str, assignee: str | None, *, actor: Actor, team: str | None = None,
                expected_version: int | None = None) -> Ticket:
         self._guard.check(actor, Action.ASSIGN, key)
+        self._guard.check_team(actor, Action.ASSIGN, team)
         return self._assignment.assign(key, assignee, actor=actor, team=team,
                                        expected_version=expected_version)
 
@@ -36,6 +37,7 @@ class StaffSection:
                  team: str | None = None, expected_version: int | None = None) -> Ticket:
         """Manual reassignment, recorded with the reason and the previous assignee."""
         self._guard.check(actor, Action.ASSIGN, key)
+        self._guard.check_team(actor, Action.ASSIGN, team)
         return self._assignment.reassign(key, assignee, actor=actor, reason=reason, team=team,
                                          expected_version=expected_version)
 

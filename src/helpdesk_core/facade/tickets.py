@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
+
 from helpdesk_core.domain.access import Action, article_action, transition_action
 from helpdesk_core.domain.article import Article, AttachmentMeta, Direction
 from helpdesk_core.domain.duplicates import DuplicateSuggestion
@@ -55,6 +57,7 @@ class TicketsSection:
         :meth:`helpdesk_core.services.intake.Intake.open_by_staff` for ``details``."""
         check_details(details, Intake.open_by_staff)
         self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
+        self._guard.check_team(agent, Action.OPEN_FOR_CUSTOMER, details.get("team"))
         return self._intake.open_by_staff(agent=agent, via=via, subject=subject,
                                           message=message, **details)
 
@@ -62,6 +65,7 @@ class TicketsSection:
                         **details: Any) -> Ticket:
         check_details(details, Intake.open_from_order)
         self._guard.check(agent, Action.OPEN_FOR_CUSTOMER)
+        self._guard.check_team(agent, Action.OPEN_FOR_CUSTOMER, details.get("team"))
         return self._intake.open_from_order(agent=agent, order_number=order_number,
                                             subject=subject, message=message, **details)
 
@@ -86,9 +90,14 @@ class TicketsSection:
 
     def queue(self, query: TicketQuery | None = None, *,
               actor: Actor | None = None) -> Page[Ticket]:
-        """Defaults to the active queue sorted by priority."""
+        """Defaults to the active queue sorted by priority. An agent who sees only their
+        teams' tickets gets only those (and their own), whatever the query asks."""
         self._guard.check(actor, Action.VIEW_QUEUE)
-        return self._tickets.queue(query or TicketQuery.active())
+        query = query or TicketQuery.active()
+        visible = self._guard.visibility(actor)
+        if visible is not None:
+            query = attrs.evolve(query, visible_to=visible)
+        return self._tickets.queue(query)
 
     # -- changing --------------------------------------------------------------------------
 
@@ -131,6 +140,7 @@ class TicketsSection:
         self._guard.check(actor, Action.LINK, key)
         if isinstance(to, EntityRef):
             return self._tickets.link(key, to, actor=actor)
+        self._guard.check(actor, Action.LINK, to)
         return self._merging.link(key, to, relation, actor=actor)
 
     def unlink(self, key: str, to: EntityRef | str, *, actor: Actor) -> Ticket:
@@ -138,6 +148,7 @@ class TicketsSection:
         self._guard.check(actor, Action.LINK, key)
         if isinstance(to, EntityRef):
             return self._tickets.unlink(key, to, actor=actor)
+        self._guard.check(actor, Action.LINK, to)
         return self._merging.unlink(key, to, actor=actor)
 
     def links(self, key: str, *, actor: Actor | None = None) -> tuple[TicketLink, ...]:
@@ -158,6 +169,8 @@ class TicketsSection:
         ``MergePolicy.max_sources``. ``notify``: send the sources' customers the merge
         notice (default: ``MergePolicy.notify_customers``). Undo with :meth:`unmerge`."""
         self._guard.check(actor, Action.MERGE, target)
+        if isinstance(sources, Sequence) and not isinstance(sources, str):
+            self._guard.check_all(actor, Action.MERGE, [s for s in sources if isinstance(s, str)])
         return self._merging.merge(target, sources, actor=actor, reason=reason,
                                    other_customers=other_customers, notify=notify)
 
@@ -166,6 +179,10 @@ class TicketsSection:
         back; the tags and links the merge added to the target are removed; articles that
         arrived on the target since stay there, except those named in ``take`` (ids)."""
         self._guard.check(actor, Action.MERGE, key)
+        if self._guard.visibility(actor) is not None:  # the target it was merged into too
+            target = self._guard.units.read(lambda unit: unit.tickets.load(key).merged_into)
+            if target is not None:
+                self._guard.check(actor, Action.MERGE, target)
         return self._merging.unmerge(key, actor=actor, take=take)
 
     def split(self, key: str, articles: Sequence[str], *, actor: Actor,
@@ -181,7 +198,8 @@ class TicketsSection:
         """Open tickets the ticket may duplicate, each with a score and its reasons —
         suggestions for an agent; nothing is merged."""
         self._guard.check(actor, Action.READ_INTERNAL, key)
-        return self._merging.duplicates(key, window=window, limit=limit)
+        return self._merging.duplicates(key, window=window, limit=limit,
+                                        visible_to=self._guard.visibility(actor))
 
     def add_note(self, key: str, text: str, *, agent: Actor,
                  attachments: Iterable[AttachmentMeta] = ()) -> Article:

@@ -19,7 +19,7 @@ import attrs
 from helpdesk_core.domain.article import Article, Direction
 from helpdesk_core.domain.contacts import Contact, Order, Organisation
 from helpdesk_core.domain.mailbox import MessageRecord
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.ticket import Ticket
 from helpdesk_core.domain.values import Actor, Channel
 from helpdesk_core.errors import StorageError, ValidationError
@@ -135,8 +135,10 @@ class Calls:
         self.directory = directory
         self.intake = intake
 
-    def screen_pop(self, event: CallEvent) -> ScreenPop:
-        """The caller's contact, organisation, open tickets (newest first) and recent orders."""
+    def screen_pop(self, event: CallEvent, *,
+                   visible_to: Visibility | None = None) -> ScreenPop:
+        """The caller's contact, organisation, open tickets (newest first) and recent orders.
+        ``visible_to``: only the tickets an agent limited to their teams sees."""
         raw = event.from_number if event.direction == "inbound" else event.to_number
         number = caller_number(raw) if raw else None
         contact = self.directory.customer_by_phone(number) if number else None
@@ -148,7 +150,8 @@ class Calls:
                 organisation = self.directory.organisation(contact.organisation_id)
             with self.units(read_only=True) as unit:
                 page = unit.tickets.query(TicketQuery.active(
-                    customer_id=contact.id, sort=QueueSort.NEWEST, limit=OPEN_TICKETS))
+                    customer_id=contact.id, sort=QueueSort.NEWEST, limit=OPEN_TICKETS,
+                    visible_to=visible_to))
             tickets = tuple(OpenTicket.of(t) for t in page.items)
             orders = tuple(self.directory.recent_orders(contact.id, limit=RECENT_ORDERS))
         return ScreenPop(provider_call_id=event.provider_call_id, direction=event.direction,

@@ -25,7 +25,7 @@ from helpdesk_core.domain.merging import (
     split,
     unmerge,
 )
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.relations import (
     Relation,
     TicketLink,
@@ -213,9 +213,11 @@ class Merging:
     # -- duplicates -----------------------------------------------------------------------
 
     def duplicates(self, key: str, *, window: timedelta = timedelta(days=14),
-                   limit: int = 5) -> list[DuplicateSuggestion]:
+                   limit: int = 5, visible_to: Visibility | None = None
+                   ) -> list[DuplicateSuggestion]:
         """Open tickets the ticket ``key`` may duplicate, best first, each with its score
-        and reasons — for an agent to look at; nothing is merged."""
+        and reasons — for an agent to look at; nothing is merged. ``visible_to``: only
+        tickets an agent who sees only their teams' tickets may see."""
         if not isinstance(window, timedelta) or window <= timedelta(0):
             raise ValidationError("must be a positive timedelta", field="window")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
@@ -223,13 +225,16 @@ class Merging:
 
         def read(unit: Unit) -> list[DuplicateSuggestion]:
             ticket = unit.tickets.load(key)
-            queries = [TicketQuery.active(sort=QueueSort.NEWEST, limit=200)]
+            queries = [TicketQuery.active(sort=QueueSort.NEWEST, limit=200,
+                                          visible_to=visible_to)]
             if ticket.customer_id is not None:
                 queries.append(TicketQuery.active(customer_id=ticket.customer_id,
-                                                  sort=QueueSort.NEWEST, limit=200))
+                                                  sort=QueueSort.NEWEST, limit=200,
+                                                  visible_to=visible_to))
             if ticket.organisation_id is not None:
                 queries.append(TicketQuery.active(organisation_id=ticket.organisation_id,
-                                                  sort=QueueSort.NEWEST, limit=200))
+                                                  sort=QueueSort.NEWEST, limit=200,
+                                                  visible_to=visible_to))
             seen: dict[str, Ticket] = {}
             for query in queries:
                 for candidate in unit.tickets.query(query).items:

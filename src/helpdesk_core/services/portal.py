@@ -30,7 +30,7 @@ from helpdesk_core.domain.portal import (
     parse_token,
     promise_words,
 )
-from helpdesk_core.domain.queue import Page, QueueSort, TicketQuery
+from helpdesk_core.domain.queue import Page, QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.ratelimit import RateRule
 from helpdesk_core.domain.status import Workflow
 from helpdesk_core.domain.ticket import Ticket, participants
@@ -89,14 +89,15 @@ class Portal:
         ids = [c.id for c in map(self.directory.customer_by_email, sorted(addresses)) if c]
         return TicketScope.from_ticket(ticket, ids)
 
-    def my_tickets(self, customer_id: str | None, *, limit: int,
-                   after: str | None) -> Page[PortalTicket]:
+    def my_tickets(self, customer_id: str | None, *, limit: int, after: str | None,
+                   visible_to: Visibility | None = None) -> Page[PortalTicket]:
         """The customer's tickets, newest first, a page at a time (``after``: the cursor of
-        the page before). Without a customer id: none."""
+        the page before). Without a customer id: none. ``visible_to``: only those an agent
+        limited to their teams sees."""
         if not customer_id:
             return Page([], None)
         query = TicketQuery(customer_id=customer_id, sort=QueueSort.NEWEST, limit=limit,
-                            after=after)
+                            after=after, visible_to=visible_to)
         with self.units(read_only=True) as unit:
             page = unit.tickets.query(query)
         return Page([PortalTicket.of(t, self.workflow) for t in page.items], page.next_cursor)

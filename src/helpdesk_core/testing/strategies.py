@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from helpdesk_core.domain.access import TicketScope
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.values import Actor, ActorKind, Channel, EntityKind, EntityRef, Priority
 
@@ -109,9 +109,17 @@ def queries() -> st.SearchStrategy[TicketQuery]:
         customer_id=st.none() | st.sampled_from(CUSTOMERS),
         priorities=st.none() | st.frozensets(st.sampled_from(list(Priority)), min_size=1),
         tags=st.frozensets(st.sampled_from(TAGS), max_size=2),
+        visible_to=st.none() | visibilities(),
         sort=st.sampled_from(list(QueueSort)),
         limit=st.integers(1, 7),
     )
+
+
+def visibilities() -> st.SearchStrategy[Visibility]:
+    """What one agent may see: some of :data:`TEAMS` (none too), and their own tickets or
+    not."""
+    return st.builds(Visibility, teams=st.frozensets(st.sampled_from(TEAMS)),
+                     assignee=st.none() | st.sampled_from(AGENTS))
 
 
 def hostile_query_fields() -> st.SearchStrategy[dict[str, Any]]:
@@ -142,6 +150,7 @@ def hostile_query_fields() -> st.SearchStrategy[dict[str, Any]]:
         "organisation_id": field(st.sampled_from(ORGANISATIONS)),
         "priorities": field(members(Priority)),
         "tags": field(st.lists(st.sampled_from(TAGS), max_size=2), ["x\x00"], "vip"),
+        "visible_to": field(visibilities(), "returns", ["returns"]),
         "sort": field(st.sampled_from([*QueueSort, *(s.value for s in QueueSort)]),
                       "id; DROP TABLE tickets", "PRIORITY", "priority "),
         "limit": field(st.integers(1, 7), 0, -1, 501, 10**100, 2.0),
@@ -172,6 +181,8 @@ def ticket_scopes() -> st.SearchStrategy[TicketScope]:
         customer_id=st.none() | st.sampled_from(CUSTOMERS),
         organisation_id=st.none() | st.sampled_from(ORGANISATIONS),
         participant_ids=st.frozensets(st.sampled_from(CUSTOMERS), max_size=2),
+        team=st.none() | st.sampled_from(TEAMS),
+        assignee=st.none() | st.sampled_from(AGENTS),
     )
 
 

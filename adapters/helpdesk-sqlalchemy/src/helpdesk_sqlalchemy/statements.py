@@ -47,6 +47,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
     func,
     insert,
     or_,
@@ -56,7 +57,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_sqlalchemy.convert import TICKET_COLUMNS
 from helpdesk_sqlalchemy.tables import (
@@ -212,6 +213,11 @@ def _is_set(value: Any) -> bool:
     return value is not None
 
 
+def _visibility_part(value: Visibility | None) -> tuple[int, bool] | None:
+    # None: no filter; else one bound team per team, and whether the assignee term is there.
+    return None if value is None else (len(value.teams), value.assignee is not None)
+
+
 def _incident_type_part(value: str | None) -> str | None:
     # None: no filter; "" also matches tickets without a type, which changes the text.
     return None if value is None else "" if value == "" else "subtree"
@@ -228,6 +234,7 @@ QUEUE_KEY_PARTS: Mapping[str, Callable[[Any], Hashable]] = {
     "organisation_id": _is_set,
     "incident_type": _incident_type_part,
     "tags": len,  # one EXISTS term, with one bound tag, per tag
+    "visible_to": _visibility_part,
     "after": _is_set,  # the keyset start; its values are bound, their number depends on sort
 }
 # Fields whose value is only ever a bound parameter and never changes the text: not in the key.
@@ -292,6 +299,16 @@ def _incident_type_filter(key: str) -> ColumnElement[bool]:
     return or_(column == bindparam("incident_type"), subtree)
 
 
+def _visibility_filter(visible: Visibility) -> ColumnElement[bool]:
+    # A ticket of one of the teams (one bound team each), or assigned to the agent. A NULL
+    # team or assignee equals nothing, as in Visibility.admits.
+    t = tickets.c
+    terms = [t.team == bindparam(f"visible_team_{i}") for i in range(len(visible.teams))]
+    if visible.assignee is not None:
+        terms.append(t.assignee == bindparam("visible_assignee"))
+    return or_(*terms) if terms else false()
+
+
 def query_parameters(query: TicketQuery) -> dict[str, Any]:
     """The bound values of :func:`query_statement`, by parameter name."""
     params: dict[str, Any] = {}
@@ -307,6 +324,11 @@ def query_parameters(query: TicketQuery) -> dict[str, Any]:
             del params["incident_type"]
     for i, tag in enumerate(sorted(query.tags)):
         params[f"tag_{i}"] = tag
+    if query.visible_to is not None:
+        for i, team in enumerate(sorted(query.visible_to.teams)):
+            params[f"visible_team_{i}"] = team
+        if query.visible_to.assignee is not None:
+            params["visible_assignee"] = query.visible_to.assignee
     start = query.after_key()
     if start is not None:
         for i, value in enumerate(start):
@@ -335,6 +357,8 @@ def query_conditions(query: TicketQuery, dialect: str) -> list[ColumnElement[boo
     for i in range(len(query.tags)):
         conditions.append(exists().where(ticket_tags.c.ticket_id == t.id,
                                          ticket_tags.c.tag == bindparam(f"tag_{i}")))
+    if query.visible_to is not None:
+        conditions.append(_visibility_filter(query.visible_to))
     if query.after is not None:
         columns = _sort_columns(query.sort)
         key = tuple_(*columns)

@@ -75,5 +75,6 @@ def query_fields(query: TicketQuery) -> dict[str, Any]:
         "assignee": query.assignee, "unassigned": query.unassigned,
         "incident_type": query.incident_type, "customer_id": query.customer_id,
         "organisation_id": query.organisation_id, "priorities": query.priorities,
-        "tags": query.tags, "sort": query.sort, "limit": query.limit,
+        "tags": query.tags, "visible_to": query.visible_to, "sort": query.sort,
+        "limit": query.limit,
     }

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from helpdesk_core.domain.article import Article, Direction
 from helpdesk_core.domain.history import EventKind
-from helpdesk_core.domain.queue import QueueSort, TicketQuery
+from helpdesk_core.domain.queue import QueueSort, TicketQuery, Visibility
 from helpdesk_core.domain.status import StatusCategory
 from helpdesk_core.domain.ticket import Arrival, Ticket
 from helpdesk_core.domain.values import Actor, Channel, EntityKind, EntityRef, Priority
@@ -466,6 +466,24 @@ class TestTicketQueue:
         assert ids(priorities=frozenset({Priority.HIGH, Priority.URGENT})) == {a.id}
         assert ids(tags=frozenset({"vip"})) == {a.id}
         assert ids(status_categories=frozenset({StatusCategory.CLOSED})) == {c.id}
+        d = open_ticket(team="t-other", assignee="alice")
+        e = open_ticket(team="t-other", assignee="bob")
+        f = open_ticket(assignee="alice")
+        store_tickets(storage, [d, e, f])
+
+        def visible(teams: set[str], assignee: str | None, **kwargs: Any) -> set[str]:
+            query = TicketQuery(visible_to=Visibility(teams=teams, assignee=assignee),
+                                **kwargs)
+            with storage.unit_of_work(read_only=True) as uow:
+                page = uow.tickets.query(query)
+            return {t.id for t in page.items} & {a.id, b.id, c.id, d.id, e.id, f.id}
+
+        assert visible({"t-filter"}, None) == {a.id, b.id, c.id}
+        assert visible({"t-filter"}, "alice") == {a.id, b.id, c.id, d.id, f.id}
+        assert visible(set(), "alice") == {a.id, d.id, f.id}
+        assert visible({"t-filter", "t-other"}, None) == {a.id, b.id, c.id, d.id, e.id}
+        assert visible(set(), None) == set()
+        assert visible({"t-other"}, "bob", team="t-filter") == {c.id}
         with storage.unit_of_work(read_only=True) as uow:
             active = uow.tickets.query(TicketQuery.active(team="t-filter"))
         assert {t.id for t in active.items} == {a.id, b.id}
