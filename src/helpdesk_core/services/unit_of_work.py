@@ -67,7 +67,7 @@ __all__ = ["Unit", "Units"]
 
 T = TypeVar("T")
 
-CHANGE_ATTEMPTS = 8
+CHANGE_ATTEMPTS = 10
 
 
 class Units:
@@ -122,7 +122,8 @@ class Units:
             except ConcurrencyError:
                 if attempt >= limit:
                     raise
-                time.sleep(random.uniform(0, 0.002 * attempt))  # jitter, so racers part
+                # Exponential backoff with full jitter, so racers part (capped at 50 ms).
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
                 attempt += 1
 
     def read(self, work: Callable[[Unit], T]) -> T:
