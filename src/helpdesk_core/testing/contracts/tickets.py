@@ -124,33 +124,7 @@ class TestTicketRepository:
             copies = {"first": uow.tickets.get(ticket.id), "second": uow.tickets.get(ticket.id)}
         for name, copy in copies.items():
             copy.set_subject(f"{name} writer", at=T0, actor=AGENT)
-        outcomes: dict[str, BaseException | None] = {}
-
-        def second_writer() -> None:
-            try:
-                with storage.unit_of_work() as uow:
-                    uow.tickets.save(copies["second"])
-                    uow.commit()
-                outcomes["second"] = None
-            except BaseException as error:  # reported below
-                outcomes["second"] = error
-
-        with storage.unit_of_work() as uow:
-            uow.tickets.save(copies["first"])
-            thread = threading.Thread(target=second_writer)
-            thread.start()
-            thread.join(0.5)  # it may finish meanwhile, or wait for this unit's locks
-            try:
-                uow.commit()
-                outcomes["first"] = None
-            except ConcurrencyError as error:
-                outcomes["first"] = error
-        thread.join(60)
-        assert not thread.is_alive(), "the second writer never finished"
-        lost = sorted(name for name, error in outcomes.items() if error is not None)
-        assert len(lost) == 1, outcomes
-        assert isinstance(outcomes[lost[0]], ConcurrencyError), outcomes
-        [winner] = {"first", "second"} - set(lost)
+        winner, _loser = _race(storage, lambda uow, name: uow.tickets.save(copies[name]))
         with storage.unit_of_work(read_only=True) as uow:
             stored = uow.tickets.get(ticket.id)
             history = uow.tickets.history(ticket.id)
@@ -332,45 +306,20 @@ class TestArticleMoves:
         source, first, second = open_ticket(), open_ticket(), open_ticket()
         moved = _note(source, "moved", 1)
         store_tickets(storage, [source, first, second])
-        outcomes: dict[str, BaseException | None] = {}
-
         def move(uow: Any, target: Ticket) -> None:
             loaded = uow.tickets.get(target.id)
             _arrive(loaded, moved, source)
             loaded.add_tag("merged", at=T0, actor=AGENT)
             uow.tickets.save(loaded)
 
-        def second_writer() -> None:
-            try:
-                with storage.unit_of_work() as uow:
-                    move(uow, second)
-                    uow.commit()
-                outcomes["second"] = None
-            except BaseException as error:  # reported below
-                outcomes["second"] = error
-
-        with storage.unit_of_work() as uow:
-            move(uow, first)
-            thread = threading.Thread(target=second_writer)
-            thread.start()
-            thread.join(0.5)  # it may finish meanwhile, or wait for this unit's locks
-            try:
-                uow.commit()
-                outcomes["first"] = None
-            except ConcurrencyError as error:
-                outcomes["first"] = error
-        thread.join(60)
-        assert not thread.is_alive(), "the second writer never finished"
-        lost = sorted(name for name, error in outcomes.items() if error is not None)
-        assert len(lost) == 1, outcomes
-        assert isinstance(outcomes[lost[0]], ConcurrencyError), outcomes
-        [winner] = {"first", "second"} - set(lost)
+        targets = {"first": first, "second": second}
+        winner, loser = _race(storage, lambda uow, name: move(uow, targets[name]))
         ids = {"first": first.id, "second": second.id}
-        on_source, on_winner, on_loser = _log(storage, source.id, ids[winner], ids[lost[0]])
+        on_source, on_winner, on_loser = _log(storage, source.id, ids[winner], ids[loser])
         assert (on_source, on_loser) == ([], [])
         assert on_winner == [attrs.evolve(moved, ticket_id=ids[winner])]
         with storage.unit_of_work(read_only=True) as uow:
-            assert uow.tickets.get(ids[lost[0]]).version == 1
+            assert uow.tickets.get(ids[loser]).version == 1
 
     def test_arrivals_on_a_new_ticket_split_articles_off(self, storage: Storage) -> None:
         source = open_ticket()
@@ -508,3 +457,39 @@ class TestTicketQueue:
     def test_a_garbage_cursor_is_a_validation_error(self, storage: Storage) -> None:
         with pytest.raises(ValidationError):
             TicketQuery(after="not-a-cursor")
+
+
+def _race(storage: Storage, write: Any) -> tuple[str, str]:
+    """Two units write at once — ``write(uow, "first")`` in this thread, ``write(uow,
+    "second")`` in another while the first unit is open — and each commits. Whether the
+    second waits for the first (row or database locks) or both run and the first to commit
+    wins (the in-memory store), exactly one must lose with ConcurrencyError. Returns
+    (winner, loser)."""
+    outcomes: dict[str, BaseException | None] = {}
+
+    def second_writer() -> None:
+        try:
+            with storage.unit_of_work() as uow:
+                write(uow, "second")
+                uow.commit()
+            outcomes["second"] = None
+        except BaseException as error:  # reported below
+            outcomes["second"] = error
+
+    with storage.unit_of_work() as uow:
+        write(uow, "first")
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join(0.5)  # it may finish meanwhile, or wait for this unit's locks
+        try:
+            uow.commit()
+            outcomes["first"] = None
+        except ConcurrencyError as error:
+            outcomes["first"] = error
+    thread.join(60)
+    assert not thread.is_alive(), "the second writer never finished"
+    lost = sorted(name for name, error in outcomes.items() if error is not None)
+    assert len(lost) == 1, outcomes
+    assert isinstance(outcomes[lost[0]], ConcurrencyError), outcomes
+    [winner] = {"first", "second"} - set(lost)
+    return winner, lost[0]
